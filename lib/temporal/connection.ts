@@ -1,0 +1,38 @@
+import { readFileSync } from "node:fs";
+import { Client, Connection } from "@temporalio/client";
+import { DefaultLogger, NativeConnection, type NativeConnectionOptions, Runtime } from "@temporalio/worker";
+import type { Config } from "../config/config.schema.ts";
+
+type Tls = NativeConnectionOptions["tls"];
+
+function tlsOptions(config: Config["temporal"]): Tls {
+  const { tls } = config;
+  if (!tls.enabled) return undefined;
+  const read = (file: string | undefined) => (file ? readFileSync(file) : undefined);
+  const cert = read(tls.certFile);
+  const key = read(tls.keyFile);
+  return {
+    ...(tls.serverName ? { serverNameOverride: tls.serverName } : {}),
+    ...(tls.caFile ? { serverRootCACertificate: read(tls.caFile) } : {}),
+    ...(cert && key ? { clientCertPair: { crt: cert, key } } : {}),
+  };
+}
+
+/** A client for starting, querying and scheduling workflows. Close its connection when done. */
+export async function connectClient(config: Pick<Config, "temporal">): Promise<Client> {
+  const connection = await Connection.connect({
+    address: config.temporal.address,
+    tls: tlsOptions(config.temporal),
+  });
+  return new Client({ connection, namespace: config.temporal.namespace });
+}
+
+/** The connection a worker polls through. */
+export function connectWorker(config: Pick<Config, "temporal">): Promise<NativeConnection> {
+  return NativeConnection.connect({ address: config.temporal.address, tls: tlsOptions(config.temporal) });
+}
+
+/** Worker lifecycle lines at INFO drown a command's own output; a CLI process keeps warnings only. */
+export function useQuietTemporalRuntime(): void {
+  Runtime.install({ logger: new DefaultLogger("WARN") });
+}

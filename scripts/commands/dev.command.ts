@@ -1,0 +1,126 @@
+import { randomUUID } from "node:crypto";
+import type { Command } from "commander";
+import {
+  devStackDir,
+  readStackState,
+  type StackState,
+  StandardPorts,
+  stackHealth,
+  startStack,
+  stopStack,
+} from "../../infra/stack.ts";
+import { loadConfig } from "../../lib/config/config.load.ts";
+import { createS3Client } from "../../lib/storage/s3.client.ts";
+import { connectClient, connectWorker } from "../../lib/temporal/connection.ts";
+import { createCpuWorker } from "../../workers/worker.factory.ts";
+import { InputError } from "../cli.errors.ts";
+
+async function describe(state: StackState) {
+  const health = await stackHealth(state);
+  return {
+    up: health.temporal && health.s3,
+    dir: state.dir,
+    temporal: { ...state.temporal, up: health.temporal },
+    s3: { ...state.s3, up: health.s3 },
+    buckets: state.buckets,
+  };
+}
+
+function printStatus(status: Awaited<ReturnType<typeof describe>>): void {
+  const mark = (up: boolean) => (up ? "up  " : "DOWN");
+  console.log(
+    `Temporal  ${mark(status.temporal.up)}  ${status.temporal.address}  namespace ${status.temporal.namespace}`,
+  );
+  console.log(`          UI ${status.temporal.uiUrl}   log ${status.temporal.logFile}`);
+  console.log(`S3        ${mark(status.s3.up)}  ${status.s3.endpoint}   log ${status.s3.logFile}`);
+  console.log(`buckets   ${status.buckets.join(", ")}`);
+}
+
+export function registerDevCommand(program: Command): void {
+  const dev = program
+    .command("dev")
+    .description(
+      "the local stack: a Temporal dev server (SQLite-backed) and a SeaweedFS S3 server on loopback",
+    );
+
+  dev
+    .command("up")
+    .description(
+      "install (if missing) and start the local stack on its standard ports, and create the buckets",
+    )
+    .action(async () => {
+      const dir = devStackDir();
+      const existing = await readStackState(dir);
+      if (existing && (await describe(existing)).up) {
+        console.log("local stack already up");
+        printStatus(await describe(existing));
+        return;
+      }
+      if (existing) await stopStack(existing);
+      const config = loadConfig();
+      console.log(`starting the local stack in ${dir} ...`);
+      const state = await startStack({ dir, config, ports: StandardPorts, detached: true });
+      printStatus(await describe(state));
+    });
+
+  dev
+    .command("down")
+    .description("stop the local stack (its data stays for the next `dev up`)")
+    .action(async () => {
+      const state = await readStackState(devStackDir());
+      if (!state) {
+        console.log("local stack is not running");
+        return;
+      }
+      await stopStack(state);
+      console.log("local stack stopped");
+    });
+
+  dev
+    .command("status")
+    .description("show whether the local stack is up, its endpoints, ports and buckets")
+    .option("--json", "print JSON")
+    .action(async (options: { json?: boolean }) => {
+      const state = await readStackState(devStackDir());
+      const status = state ? await describe(state) : undefined;
+      if (options.json) {
+        console.log(JSON.stringify(status ?? { up: false, dir: devStackDir() }, null, 2));
+      } else if (status) {
+        printStatus(status);
+      } else {
+        console.log("local stack is not running (start it with: npx crop-map dev up)");
+      }
+      if (!status?.up) process.exitCode = 3;
+    });
+
+  dev
+    .command("check")
+    .description(
+      "run a workflow whose activities write, read and delete a probe object in every storage location",
+    )
+    .action(async () => {
+      const config = loadConfig();
+      const s3 = createS3Client(config);
+      const connection = await connectWorker(config).catch((error: Error) => {
+        throw new InputError(`cannot reach Temporal at ${config.temporal.address}: ${error.message}`);
+      });
+      // A private queue, so that the probe runs on this process and not on a pool worker.
+      const taskQueue = `crop-map-check-${randomUUID()}`;
+      const worker = await createCpuWorker({ connection, config, s3, taskQueue });
+      const client = await connectClient(config);
+      try {
+        const results = await worker.runUntil(
+          client.workflow.execute("stackCheckWorkflow", {
+            taskQueue,
+            workflowId: `stack-check-${randomUUID()}`,
+          }),
+        );
+        for (const r of results)
+          console.log(`${r.location.padEnd(8)} ${r.url.padEnd(28)} ok  ${r.roundTripMs} ms`);
+      } finally {
+        await client.connection.close();
+        await connection.close();
+        s3.destroy();
+      }
+    });
+}

@@ -1,0 +1,47 @@
+import { randomBytes } from "node:crypto";
+import { GetObjectCommand, HeadObjectCommand } from "@aws-sdk/client-s3";
+import { Upload } from "@aws-sdk/lib-storage";
+import { afterAll, describe, expect, it } from "vitest";
+import { createS3Client } from "../../lib/storage/s3.client.ts";
+import { keyUnder } from "../../lib/storage/s3.url.ts";
+import { testConfig } from "../support/test.config.ts";
+
+const config = testConfig("s3");
+const s3 = createS3Client(config);
+afterAll(() => s3.destroy());
+
+describe("S3 server", () => {
+  it("takes a multipart upload and serves byte ranges of it", async () => {
+    const partSize = 5 * 1024 * 1024;
+    const body = randomBytes(partSize * 2 + 1234);
+    const { bucket } = config.storage.work;
+    const key = keyUnder(config.storage.work, "multipart/object.bin");
+    const upload = new Upload({
+      client: s3,
+      params: { Bucket: bucket, Key: key, Body: body },
+      partSize,
+      queueSize: 2,
+    });
+    const parts: number[] = [];
+    upload.on("httpUploadProgress", (p) => parts.push(p.part ?? 0));
+    await upload.done();
+    expect(new Set(parts).size).toBe(3);
+
+    const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+    expect(head.ContentLength).toBe(body.length);
+
+    // A range that spans the boundary between the first and second part.
+    const start = partSize - 100;
+    const end = partSize + 99;
+    const ranged = await s3.send(
+      new GetObjectCommand({ Bucket: bucket, Key: key, Range: `bytes=${start}-${end}` }),
+    );
+    const bytes = Buffer.from(await (ranged.Body?.transformToByteArray() ?? new Uint8Array()));
+    expect(ranged.ContentRange).toBe(`bytes ${start}-${end}/${body.length}`);
+    expect(bytes.equals(body.subarray(start, end + 1))).toBe(true);
+
+    const tail = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, Range: "bytes=-16" }));
+    const tailBytes = Buffer.from(await (tail.Body?.transformToByteArray() ?? new Uint8Array()));
+    expect(tailBytes.equals(body.subarray(body.length - 16))).toBe(true);
+  });
+});

@@ -1,0 +1,49 @@
+import { ListObjectsV2Command } from "@aws-sdk/client-s3";
+import type { Client } from "@temporalio/client";
+import type { NativeConnection } from "@temporalio/worker";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createS3Client } from "../../lib/storage/s3.client.ts";
+import { connectClient, connectWorker } from "../../lib/temporal/connection.ts";
+import { createCpuWorker } from "../../workers/worker.factory.ts";
+import { testConfig } from "../support/test.config.ts";
+
+const config = testConfig("check");
+const s3 = createS3Client(config);
+let connection: NativeConnection;
+let client: Client;
+
+beforeAll(async () => {
+  connection = await connectWorker(config);
+  client = await connectClient(config);
+});
+afterAll(async () => {
+  await client?.connection.close();
+  await connection?.close();
+  s3.destroy();
+});
+
+describe("stack check workflow", () => {
+  it("runs on the real Temporal server and probes every storage location through an activity", async () => {
+    const worker = await createCpuWorker({ connection, config, s3 });
+    const handle = await client.workflow.start("stackCheckWorkflow", {
+      taskQueue: config.taskQueues.cpu,
+      workflowId: `check-${config.taskQueues.cpu}`,
+    });
+    const results = await worker.runUntil(handle.result());
+    expect(results.map((r: { location: string }) => r.location)).toEqual(["hls", "cdl", "work", "outputs"]);
+    expect(results[0].url).toBe(`s3://crop-map-hls/${config.storage.hls.prefix}`);
+
+    // The activities ran in this worker: the history holds their completions.
+    const history = await handle.fetchHistory();
+    const completed = history.events?.filter((e) => e.activityTaskCompletedEventAttributes) ?? [];
+    expect(completed).toHaveLength(4);
+
+    // And they cleaned up after themselves.
+    for (const location of Object.values(config.storage)) {
+      const listed = await s3.send(
+        new ListObjectsV2Command({ Bucket: location.bucket, Prefix: location.prefix }),
+      );
+      expect(listed.KeyCount ?? 0).toBe(0);
+    }
+  });
+});

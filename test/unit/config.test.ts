@@ -1,0 +1,74 @@
+import { mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { loadConfig } from "../../lib/config/config.load.ts";
+import { keyUnder, parseS3Url } from "../../lib/storage/s3.url.ts";
+
+async function configFile(content: string): Promise<string> {
+  const file = join(await mkdtemp(join(tmpdir(), "config-")), "crop-map.json");
+  await writeFile(file, content);
+  return file;
+}
+
+describe("config", () => {
+  it("defaults to the local stack", () => {
+    const config = loadConfig({ env: {} });
+    expect(config.temporal.address).toBe("127.0.0.1:7233");
+    expect(config.s3.endpoint).toBe("http://127.0.0.1:8333");
+    expect(config.storage.hls).toEqual({ bucket: "crop-map-hls", prefix: "" });
+  });
+
+  it("layers the file, then the environment", async () => {
+    const file = await configFile(
+      JSON.stringify({
+        temporal: { namespace: "from-file", uiUrl: "https://temporal.example/ui" },
+        s3: { endpoint: null },
+        storage: { hls: "s3://lp-prod-protected" },
+      }),
+    );
+    const config = loadConfig({
+      env: {
+        CROP_MAP_CONFIG: file,
+        CROP_MAP_TEMPORAL_NAMESPACE: "from-env",
+        CROP_MAP_S3_FORCE_PATH_STYLE: "false",
+        CROP_MAP_OUTPUTS_URL: "s3://maps/iowa/2022",
+      },
+    });
+    expect(config.temporal.namespace).toBe("from-env");
+    expect(config.temporal.uiUrl).toBe("https://temporal.example/ui");
+    expect(config.storage.hls).toEqual({ bucket: "lp-prod-protected", prefix: "" });
+    expect(config.storage.outputs).toEqual({ bucket: "maps", prefix: "iowa/2022/" });
+    expect(config.s3.endpoint).toBeUndefined();
+    expect(config.s3.forcePathStyle).toBe(false);
+    expect(loadConfig({ env: { CROP_MAP_S3_ENDPOINT: "" } }).s3.endpoint).toBeUndefined();
+  });
+
+  it("names the field and the value that are wrong", async () => {
+    expect(() => loadConfig({ env: { CROP_MAP_TEMPORAL_ADDRESS: "localhost" } })).toThrow(
+      'temporal.address="localhost": expected host:port',
+    );
+    expect(() => loadConfig({ env: { CROP_MAP_TEMPORAL_TLS: "yes" } })).toThrow(
+      "CROP_MAP_TEMPORAL_TLS='yes'",
+    );
+    expect(() => loadConfig({ env: { CROP_MAP_WORK_URL: "s3://work/../other" } })).toThrow(
+      "storage.work=\"s3://work/../other\": the prefix of 's3://work/../other' contains a '.' or '..' segment",
+    );
+    const unknownKey = await configFile(JSON.stringify({ s3: { bucket: "x" } }));
+    expect(() => loadConfig({ env: { CROP_MAP_CONFIG: unknownKey } })).toThrow(/s3.*bucket|Unrecognized key/);
+    const notJson = await configFile("{");
+    expect(() => loadConfig({ env: { CROP_MAP_CONFIG: notJson } })).toThrow("is not valid JSON");
+  });
+});
+
+describe("S3 locations", () => {
+  it("parses URLs and keeps keys inside their prefix", () => {
+    expect(parseS3Url("s3://bucket")).toEqual({ bucket: "bucket", prefix: "" });
+    expect(parseS3Url("s3://bucket/a/b")).toEqual({ bucket: "bucket", prefix: "a/b/" });
+    expect(keyUnder({ bucket: "b", prefix: "runs/" }, "r1/tile.tif")).toBe("runs/r1/tile.tif");
+    expect(() => keyUnder({ bucket: "b", prefix: "runs/" }, "../escape")).toThrow("'..' segment");
+    expect(() => keyUnder({ bucket: "b", prefix: "runs/" }, "/abs")).toThrow("starts with '/'");
+    expect(() => parseS3Url("https://bucket/x")).toThrow("is not an s3:// URL");
+    expect(() => parseS3Url("s3://Bad_Bucket/x")).toThrow("not a valid bucket name");
+  });
+});
