@@ -2,6 +2,7 @@ import { Command } from "commander";
 import { useQuietTemporalRuntime } from "../lib/temporal/connection.ts";
 import { exitCodeFor, reportError } from "./cli.errors.ts";
 import { registerDevCommand } from "./commands/dev.command.ts";
+import { registerSynthCommand } from "./commands/synth.command.ts";
 import { registerTilesCommand } from "./commands/tiles.command.ts";
 
 useQuietTemporalRuntime();
@@ -15,6 +16,7 @@ const program = new Command("crop-map")
 
 registerTilesCommand(program);
 registerDevCommand(program);
+registerSynthCommand(program);
 
 try {
   await program.parseAsync(process.argv);

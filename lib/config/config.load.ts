@@ -44,6 +44,9 @@ function envOverrides(env: NodeJS.ProcessEnv): Json {
     if (spec.kind === "boolean") {
       if (!/^(true|false|1|0)$/i.test(raw)) throw new ConfigError(`${name}='${raw}': expected true or false`);
       value = /^(true|1)$/i.test(raw);
+    } else if (spec.kind === "number") {
+      if (!/^-?\d+(\.\d+)?$/.test(raw)) throw new ConfigError(`${name}='${raw}': expected a number`);
+      value = Number(raw);
     } else if (raw === "" && name === "CROP_MAP_S3_ENDPOINT") {
       value = undefined;
     }

@@ -56,12 +56,36 @@ export const TaskQueuesConfigParser = z
   })
   .strict();
 
+export const InferenceConfigParser = z
+  .object({
+    /** Execution provider: "cuda" tries the GPU first and falls back to the CPU (and says so). */
+    device: z.enum(["cpu", "cuda"]),
+    /** Windows per model call. */
+    batchSize: z.number().int().min(1).max(256),
+    /** Memory a tile's inference may use (MiB): caps the batch so inputs, outputs and held logit rows fit. */
+    memoryBudgetMb: z.number().int().min(64),
+    /** Window rows between checkpoints that a retried activity resumes from. */
+    checkpointEveryRows: z.number().int().min(1),
+  })
+  .strict();
+
+export const WorkersConfigParser = z
+  .object({
+    /** Activities at once on a CPU-pool worker (each stages or reads a whole tile). */
+    cpuConcurrency: z.number().int().min(1),
+    /** Tiles at once on an inference-pool worker (one model session is shared). */
+    inferenceConcurrency: z.number().int().min(1),
+  })
+  .strict();
+
 export const ConfigParser = z
   .object({
     temporal: TemporalConfigParser,
     s3: S3ConfigParser,
     storage: StorageConfigParser,
     taskQueues: TaskQueuesConfigParser,
+    inference: InferenceConfigParser,
+    workers: WorkersConfigParser,
   })
   .strict();
 
@@ -85,4 +109,6 @@ export const DefaultConfig: ConfigInput = {
     outputs: "s3://crop-map-outputs/",
   },
   taskQueues: { cpu: "crop-map-cpu", inference: "crop-map-inference" },
+  inference: { device: "cpu", batchSize: 8, memoryBudgetMb: 1024, checkpointEveryRows: 4 },
+  workers: { cpuConcurrency: 2, inferenceConcurrency: 1 },
 };

@@ -60,11 +60,43 @@ export const ConfigEnvVars = {
     kind: "string",
     doc: "task queue of the inference pool",
   },
-} as const satisfies Record<string, { path: readonly string[]; kind: "string" | "boolean"; doc: string }>;
+  CROP_MAP_INFERENCE_DEVICE: { path: ["inference", "device"], kind: "string", doc: "cpu or cuda" },
+  CROP_MAP_INFERENCE_BATCH: {
+    path: ["inference", "batchSize"],
+    kind: "number",
+    doc: "windows per model call",
+  },
+  CROP_MAP_INFERENCE_MEMORY_MB: {
+    path: ["inference", "memoryBudgetMb"],
+    kind: "number",
+    doc: "memory budget of a tile's inference, MiB",
+  },
+  CROP_MAP_INFERENCE_CHECKPOINT_ROWS: {
+    path: ["inference", "checkpointEveryRows"],
+    kind: "number",
+    doc: "window rows between checkpoints",
+  },
+  CROP_MAP_CPU_CONCURRENCY: {
+    path: ["workers", "cpuConcurrency"],
+    kind: "number",
+    doc: "activities at once on a CPU worker",
+  },
+  CROP_MAP_INFERENCE_CONCURRENCY: {
+    path: ["workers", "inferenceConcurrency"],
+    kind: "number",
+    doc: "tiles at once on an inference worker",
+  },
+} as const satisfies Record<
+  string,
+  { path: readonly string[]; kind: "string" | "boolean" | "number"; doc: string }
+>;
 
 /** Variables that are not config fields. */
 export const OtherEnvVars = {
   CROP_MAP_CONFIG: "path of a JSON config file (same shape as the config reference)",
   CROP_MAP_HOME: "folder for the local stack's data, logs and state (default: .crop-map in the repository)",
   CROP_MAP_TOOLS_DIR: "cache of installed server binaries (default: ~/.cache/crop-map/tools)",
+  CROP_MAP_DEBUG: "print stack traces with errors",
+  CROP_MAP_INFERENCE_ROW_DELAY_MS:
+    "testing aid: pause after each window row of inference, to stop a worker mid-tile",
 } as const;

@@ -40,3 +40,18 @@ export function parseBandKey(key: string): { granule: GranuleId; band: string } 
   bandKey(granule, band as string);
   return { granule, band: band as string };
 }
+
+/**
+ * Key of a granule's catalogue sidecar: a STAC item with `eo:cloud_cover` and the spatial
+ * coverage, beside the band COGs. Real LP DAAC folders carry the same facts in `<granule>.cmr.xml`;
+ * CMR-STAC serves them as STAC items, the form kept here.
+ */
+export function sidecarKey(granule: GranuleId): string {
+  const id = formatGranuleId(granule);
+  return `${collectionFolder(granule.product, granule.version)}/${id}/${id}_stac.json`;
+}
+
+/** Prefix under which one tile's granules of one product and year sit (for listing). */
+export function tileYearPrefix(product: HlsProduct, tileId: string, year: number, version = "2.0"): string {
+  return `${collectionFolder(product, version)}/HLS.${product}.T${tileId}.${year}`;
+}

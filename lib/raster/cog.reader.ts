@@ -1,0 +1,101 @@
+import { inflateSync } from "node:zlib";
+import { GetObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import {
+  addDecoder,
+  BaseClient,
+  BaseDecoder,
+  BaseResponse,
+  fromCustomClient,
+  type GeoTIFFImage,
+  type RemoteSourceOptions,
+} from "geotiff";
+import type { ObjectRef } from "../storage/s3.objects.ts";
+import type { PixelArray, Raster } from "./raster.types.ts";
+
+/** Deflate through Node's native zlib: several times faster than geotiff.js's pure-JS inflate. */
+class NativeDeflateDecoder extends BaseDecoder {
+  override decodeBlock(buffer: ArrayBufferLike): ArrayBufferLike {
+    const out = inflateSync(new Uint8Array(buffer));
+    return out.buffer.slice(out.byteOffset, out.byteOffset + out.byteLength);
+  }
+}
+addDecoder([8, 32946], async () => NativeDeflateDecoder);
+
+class S3RangeResponse extends BaseResponse {
+  constructor(
+    private readonly statusCode: number,
+    private readonly headers: Record<string, string>,
+    private readonly data: Uint8Array,
+  ) {
+    super();
+  }
+  override get status(): number {
+    return this.statusCode;
+  }
+  override getHeader(name: string): string | undefined {
+    return this.headers[name.toLowerCase()];
+  }
+  override async getData(): Promise<ArrayBuffer> {
+    return this.data.buffer.slice(
+      this.data.byteOffset,
+      this.data.byteOffset + this.data.byteLength,
+    ) as ArrayBuffer;
+  }
+}
+
+/** geotiff.js's HTTP client, answered by ranged S3 GETs instead (signed, any endpoint). */
+class S3RangeClient extends BaseClient {
+  constructor(
+    private readonly s3: S3Client,
+    private readonly object: ObjectRef,
+  ) {
+    super(`s3://${object.bucket}/${object.key}`);
+  }
+  override async request(options: RequestInit = {}): Promise<BaseResponse> {
+    const range = new Headers(options.headers).get("range") ?? undefined;
+    const response = await this.s3.send(
+      new GetObjectCommand({ Bucket: this.object.bucket, Key: this.object.key, Range: range }),
+      { abortSignal: options.signal ?? undefined },
+    );
+    const data = (await response.Body?.transformToByteArray()) ?? new Uint8Array();
+    const headers: Record<string, string> = {
+      "content-type": response.ContentType ?? "application/octet-stream",
+    };
+    if (response.ContentRange) headers["content-range"] = response.ContentRange;
+    headers["content-length"] = String(data.length);
+    return new S3RangeResponse(response.ContentRange ? 206 : 200, headers, data);
+  }
+}
+
+/** A COG on S3, read with ranged GETs: the header first, then only the tiles asked for. */
+export async function openCog(s3: S3Client, object: ObjectRef): Promise<GeoTIFFImage> {
+  // 4 MiB blocks: a whole-band read becomes a handful of large GETs rather than one per tile.
+  const options = {
+    allowFullFile: false,
+    maxRanges: 0,
+    blockSize: 4 << 20,
+    cacheSize: 16,
+  } as RemoteSourceOptions;
+  const tiff = await fromCustomClient(new S3RangeClient(s3, object), options);
+  return tiff.getImage();
+}
+
+/** The whole first band of an image, with its georeferencing from the file itself. */
+export async function readRaster(image: GeoTIFFImage): Promise<Raster> {
+  const keys = image.getGeoKeys();
+  const epsg = keys?.ProjectedCSTypeGeoKey ?? keys?.GeographicTypeGeoKey;
+  if (typeof epsg !== "number") throw new Error("image carries no EPSG code");
+  const [ox, oy] = image.getOrigin() as [number, number];
+  const [rx, ry] = image.getResolution() as [number, number];
+  if (Math.abs(rx) !== Math.abs(ry) || ry > 0)
+    throw new Error(`pixels are not north-up squares (${rx} x ${ry})`);
+  const data = (await image.readRasters({ samples: [0], interleave: true })) as unknown as PixelArray;
+  const nodata = image.getGDALNoData();
+  return {
+    width: image.getWidth(),
+    height: image.getHeight(),
+    data,
+    geo: { epsg, origin: [ox, oy], pixelSize: Math.abs(rx) },
+    ...(nodata === null ? {} : { nodata }),
+  };
+}

@@ -1,0 +1,312 @@
+import { promisify } from "node:util";
+import { deflate } from "node:zlib";
+import { halve, type Resampling } from "./overviews.ts";
+import type { PixelArray, Raster } from "./raster.types.ts";
+import {
+  Compression,
+  FieldSize,
+  FieldType,
+  type FieldTypeCode,
+  GeoKey,
+  LinearMeter,
+  ModelTypeProjected,
+  Photometric,
+  RasterPixelIsArea,
+  SampleFormat,
+  Tag,
+} from "./tiff.tags.ts";
+
+const deflateAsync = promisify(deflate);
+
+export interface CogOptions {
+  /** Internal tile size in pixels (GDAL's COG default is 512). */
+  tileSize?: number;
+  /** Overviews down to one tile, or none. */
+  overviews?: Resampling | "none";
+  /** Palette for uint8 rasters: index -> [r, g, b] in 0..255. */
+  colorMap?: readonly (readonly [number, number, number])[];
+  /** GDAL dataset metadata items (HLS keeps scale_factor, _FillValue and the like here). */
+  metadata?: Record<string, string>;
+  /** Band scale and offset as GDAL records them (physical = raw * scale + offset). */
+  scale?: number;
+  offset?: number;
+  deflateLevel?: number;
+}
+
+interface Entry {
+  tag: number;
+  type: FieldTypeCode;
+  values: number[] | string;
+}
+
+interface Level {
+  width: number;
+  height: number;
+  tiles: Buffer[];
+}
+
+function sampleFormat(data: PixelArray): { bits: number; format: number } {
+  if (data instanceof Uint8Array) return { bits: 8, format: SampleFormat.Uint };
+  if (data instanceof Uint16Array) return { bits: 16, format: SampleFormat.Uint };
+  if (data instanceof Int16Array) return { bits: 16, format: SampleFormat.Int };
+  return { bits: 32, format: SampleFormat.Float };
+}
+
+/** Cuts one tile (padded with nodata to full size), applies the horizontal predictor, compresses. */
+async function encodeTile(
+  data: PixelArray,
+  width: number,
+  height: number,
+  tx: number,
+  ty: number,
+  size: number,
+  fill: number,
+  predictor: boolean,
+  level: number,
+): Promise<Buffer> {
+  const tile = new (data.constructor as new (n: number) => PixelArray)(size * size);
+  if (fill !== 0) tile.fill(fill);
+  const x0 = tx * size;
+  const y0 = ty * size;
+  const w = Math.min(size, width - x0);
+  for (let y = 0; y < size && y0 + y < height; y++) {
+    tile.set(data.subarray((y0 + y) * width + x0, (y0 + y) * width + x0 + w), y * size);
+  }
+  if (predictor) {
+    // TIFF predictor 2: each sample stored as the difference from its left neighbour, row by row.
+    for (let y = 0; y < size; y++) {
+      for (let x = size - 1; x > 0; x--)
+        tile[y * size + x] = (tile[y * size + x] as number) - (tile[y * size + x - 1] as number);
+    }
+  }
+  const bytes = Buffer.from(tile.buffer, tile.byteOffset, tile.byteLength);
+  return deflateAsync(bytes, { level });
+}
+
+async function encodeLevel(
+  data: PixelArray,
+  width: number,
+  height: number,
+  size: number,
+  fill: number,
+  options: CogOptions,
+) {
+  const across = Math.ceil(width / size);
+  const down = Math.ceil(height / size);
+  const predictor = !(data instanceof Float32Array);
+  const jobs: Promise<Buffer>[] = [];
+  for (let ty = 0; ty < down; ty++) {
+    for (let tx = 0; tx < across; tx++) {
+      jobs.push(encodeTile(data, width, height, tx, ty, size, fill, predictor, options.deflateLevel ?? 6));
+    }
+  }
+  return { width, height, tiles: await Promise.all(jobs) };
+}
+
+function gdalMetadataXml(options: CogOptions): string | undefined {
+  const items: string[] = [];
+  for (const [name, value] of Object.entries(options.metadata ?? {}))
+    items.push(`<Item name="${name}">${value}</Item>`);
+  if (options.scale !== undefined)
+    items.push(`<Item name="SCALE" sample="0" role="scale">${options.scale}</Item>`);
+  if (options.offset !== undefined)
+    items.push(`<Item name="OFFSET" sample="0" role="offset">${options.offset}</Item>`);
+  return items.length ? `<GDALMetadata>${items.join("")}</GDALMetadata>` : undefined;
+}
+
+/**
+ * GDAL's marker that the file follows the COG layout: IFDs first, tiles in row-major order, each
+ * tile preceded by its size (4 bytes) and followed by a copy of its last 4 bytes, so a reader can
+ * fetch a tile without the offset arrays and check it arrived whole. GDAL then reports LAYOUT=COG.
+ */
+function ghostArea(): Buffer {
+  const body =
+    "LAYOUT=IFDS_BEFORE_DATA\nBLOCK_ORDER=ROW_MAJOR\nBLOCK_LEADER=SIZE_AS_UINT4\nBLOCK_TRAILER=LAST_4_BYTES_REPEATED\nKNOWN_INCOMPATIBLE_EDITION=NO\n";
+  const head = `GDAL_STRUCTURAL_METADATA_SIZE=${String(body.length).padStart(6, "0")} bytes\n`;
+  return Buffer.from(head + body, "ascii");
+}
+
+function levelEntries(
+  raster: Raster,
+  level: Level,
+  index: number,
+  size: number,
+  options: CogOptions,
+): Entry[] {
+  const { bits, format } = sampleFormat(raster.data);
+  const palette = options.colorMap && raster.data instanceof Uint8Array;
+  const entries: Entry[] = [
+    { tag: Tag.NewSubfileType, type: FieldType.LONG, values: [index === 0 ? 0 : 1] },
+    { tag: Tag.ImageWidth, type: FieldType.LONG, values: [level.width] },
+    { tag: Tag.ImageLength, type: FieldType.LONG, values: [level.height] },
+    { tag: Tag.BitsPerSample, type: FieldType.SHORT, values: [bits] },
+    { tag: Tag.Compression, type: FieldType.SHORT, values: [Compression.Deflate] },
+    {
+      tag: Tag.Photometric,
+      type: FieldType.SHORT,
+      values: [palette ? Photometric.Palette : Photometric.MinIsBlack],
+    },
+    { tag: Tag.SamplesPerPixel, type: FieldType.SHORT, values: [1] },
+    { tag: Tag.PlanarConfiguration, type: FieldType.SHORT, values: [1] },
+    { tag: Tag.Predictor, type: FieldType.SHORT, values: [format === SampleFormat.Float ? 1 : 2] },
+    { tag: Tag.TileWidth, type: FieldType.SHORT, values: [size] },
+    { tag: Tag.TileLength, type: FieldType.SHORT, values: [size] },
+    { tag: Tag.TileOffsets, type: FieldType.LONG, values: level.tiles.map(() => 0) },
+    { tag: Tag.TileByteCounts, type: FieldType.LONG, values: level.tiles.map((t) => t.length) },
+    { tag: Tag.SampleFormat, type: FieldType.SHORT, values: [format] },
+  ];
+  if (palette && options.colorMap) {
+    const channel = (c: 0 | 1 | 2) =>
+      Array.from({ length: 256 }, (_, i) => Math.round(((options.colorMap?.[i]?.[c] ?? 0) * 65535) / 255));
+    entries.push({
+      tag: Tag.ColorMap,
+      type: FieldType.SHORT,
+      values: [...channel(0), ...channel(1), ...channel(2)],
+    });
+  }
+  if (index === 0) {
+    const { epsg, origin, pixelSize } = raster.geo;
+    entries.push(
+      { tag: Tag.ModelPixelScale, type: FieldType.DOUBLE, values: [pixelSize, pixelSize, 0] },
+      { tag: Tag.ModelTiepoint, type: FieldType.DOUBLE, values: [0, 0, 0, origin[0], origin[1], 0] },
+      {
+        tag: Tag.GeoKeyDirectory,
+        type: FieldType.SHORT,
+        values: [
+          1,
+          1,
+          0,
+          4,
+          GeoKey.GTModelType,
+          0,
+          1,
+          ModelTypeProjected,
+          GeoKey.GTRasterType,
+          0,
+          1,
+          RasterPixelIsArea,
+          GeoKey.ProjectedCSType,
+          0,
+          1,
+          epsg,
+          GeoKey.ProjLinearUnits,
+          0,
+          1,
+          LinearMeter,
+        ],
+      },
+    );
+    const xml = gdalMetadataXml(options);
+    if (xml) entries.push({ tag: Tag.GdalMetadata, type: FieldType.ASCII, values: `${xml}\0` });
+  }
+  if (raster.nodata !== undefined)
+    entries.push({ tag: Tag.GdalNodata, type: FieldType.ASCII, values: `${raster.nodata}\0` });
+  return entries.sort((a, b) => a.tag - b.tag);
+}
+
+function valueBytes(entry: Entry): number {
+  const count = typeof entry.values === "string" ? entry.values.length : entry.values.length;
+  return count * FieldSize[entry.type];
+}
+
+function writeValues(buf: Buffer, at: number, entry: Entry): void {
+  if (typeof entry.values === "string") {
+    buf.write(entry.values, at, "latin1");
+    return;
+  }
+  entry.values.forEach((v, i) => {
+    if (entry.type === FieldType.SHORT) buf.writeUInt16LE(v, at + i * 2);
+    else if (entry.type === FieldType.LONG) buf.writeUInt32LE(v, at + i * 4);
+    else buf.writeDoubleLE(v, at + i * 8);
+  });
+}
+
+/**
+ * Encodes a single-band raster as a Cloud-Optimized GeoTIFF: tiled, deflate with predictor,
+ * every IFD (full resolution first, then overviews) before any pixel data, and the data of the
+ * smallest overview first so a reader of the full image reads one contiguous run at the end.
+ */
+export async function encodeCog(raster: Raster, options: CogOptions = {}): Promise<Buffer> {
+  const size = options.tileSize ?? 512;
+  const fill = raster.nodata ?? 0;
+  const levels: Level[] = [await encodeLevel(raster.data, raster.width, raster.height, size, fill, options)];
+  if ((options.overviews ?? "none") !== "none") {
+    let current = { data: raster.data, width: raster.width, height: raster.height };
+    while (current.width > size || current.height > size) {
+      current = halve(
+        current.data,
+        current.width,
+        current.height,
+        options.overviews as Resampling,
+        raster.nodata,
+      );
+      levels.push(await encodeLevel(current.data, current.width, current.height, size, fill, options));
+    }
+  }
+
+  const ghost = ghostArea();
+  const ifds = levels.map((level, i) => levelEntries(raster, level, i, size, options));
+  // Layout: header, ghost, then per IFD its entries followed by its out-of-line values; then data.
+  let cursor = 8 + ghost.length;
+  const ifdOffsets: number[] = [];
+  const valueOffsets: Map<Entry, number>[] = [];
+  for (const entries of ifds) {
+    ifdOffsets.push(cursor);
+    cursor += 2 + entries.length * 12 + 4;
+    const offsets = new Map<Entry, number>();
+    for (const entry of entries) {
+      if (valueBytes(entry) > 4) {
+        cursor += cursor % 2; // word-align values, as TIFF asks
+        offsets.set(entry, cursor);
+        cursor += valueBytes(entry);
+      }
+    }
+    valueOffsets.push(offsets);
+  }
+  // Tile data: smallest overview first, full resolution last.
+  for (let l = levels.length - 1; l >= 0; l--) {
+    const level = levels[l] as Level;
+    const offsets = (ifds[l] as Entry[]).find((e) => e.tag === Tag.TileOffsets) as Entry;
+    offsets.values = level.tiles.map((tile) => {
+      const at = cursor + 4;
+      cursor += 4 + tile.length + 4;
+      return at;
+    });
+  }
+
+  const out = Buffer.alloc(cursor);
+  out.write("II", 0, "latin1");
+  out.writeUInt16LE(42, 2);
+  out.writeUInt32LE(ifdOffsets[0] as number, 4);
+  ghost.copy(out, 8);
+  ifds.forEach((entries, i) => {
+    let at = ifdOffsets[i] as number;
+    out.writeUInt16LE(entries.length, at);
+    at += 2;
+    for (const entry of entries) {
+      out.writeUInt16LE(entry.tag, at);
+      out.writeUInt16LE(entry.type, at + 2);
+      const count = typeof entry.values === "string" ? entry.values.length : entry.values.length;
+      out.writeUInt32LE(count, at + 4);
+      const outOfLine = valueOffsets[i]?.get(entry);
+      if (outOfLine === undefined) writeValues(out, at + 8, entry);
+      else {
+        out.writeUInt32LE(outOfLine, at + 8);
+        writeValues(out, outOfLine, entry);
+      }
+      at += 12;
+    }
+    out.writeUInt32LE(ifdOffsets[i + 1] ?? 0, at);
+  });
+  for (let l = levels.length - 1; l >= 0; l--) {
+    const level = levels[l] as Level;
+    const offsets = (ifds[l] as Entry[]).find((e) => e.tag === Tag.TileOffsets)?.values as number[];
+    level.tiles.forEach((tile, i) => {
+      const at = offsets[i] as number;
+      out.writeUInt32LE(tile.length, at - 4);
+      tile.copy(out, at);
+      tile.copy(out, at + tile.length, Math.max(0, tile.length - 4));
+    });
+  }
+  return out;
+}

@@ -1,0 +1,82 @@
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  type S3Client,
+} from "@aws-sdk/client-s3";
+import type { S3Location } from "./s3.url.ts";
+
+/** Where an object is: its location's bucket and a full key. */
+export interface ObjectRef {
+  bucket: string;
+  key: string;
+}
+
+export function ref(location: S3Location, relativeKey: string): ObjectRef {
+  return { bucket: location.bucket, key: `${location.prefix}${relativeKey}` };
+}
+
+function isNotFound(error: unknown): boolean {
+  const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
+  return e.name === "NotFound" || e.name === "NoSuchKey" || e.$metadata?.httpStatusCode === 404;
+}
+
+/** Size of an object, or undefined when there is none (other errors propagate: they may be transient). */
+export async function objectSize(s3: S3Client, object: ObjectRef): Promise<number | undefined> {
+  try {
+    const head = await s3.send(new HeadObjectCommand({ Bucket: object.bucket, Key: object.key }));
+    return head.ContentLength ?? 0;
+  } catch (error) {
+    if (isNotFound(error)) return undefined;
+    throw error;
+  }
+}
+
+export async function putBytes(
+  s3: S3Client,
+  object: ObjectRef,
+  body: Uint8Array | string,
+  contentType: string,
+): Promise<void> {
+  await s3.send(
+    new PutObjectCommand({ Bucket: object.bucket, Key: object.key, Body: body, ContentType: contentType }),
+  );
+}
+
+export async function putJson(s3: S3Client, object: ObjectRef, value: unknown): Promise<void> {
+  await putBytes(s3, object, `${JSON.stringify(value, null, 2)}\n`, "application/json");
+}
+
+/** An object's JSON, or undefined when it does not exist. */
+export async function getJson(s3: S3Client, object: ObjectRef): Promise<unknown | undefined> {
+  try {
+    const response = await s3.send(new GetObjectCommand({ Bucket: object.bucket, Key: object.key }));
+    return JSON.parse((await response.Body?.transformToString()) ?? "null");
+  } catch (error) {
+    if (isNotFound(error)) return undefined;
+    throw error;
+  }
+}
+
+export async function getBytes(s3: S3Client, object: ObjectRef): Promise<Uint8Array> {
+  const response = await s3.send(new GetObjectCommand({ Bucket: object.bucket, Key: object.key }));
+  return (await response.Body?.transformToByteArray()) ?? new Uint8Array();
+}
+
+export async function deleteObject(s3: S3Client, object: ObjectRef): Promise<void> {
+  await s3.send(new DeleteObjectCommand({ Bucket: object.bucket, Key: object.key }));
+}
+
+/** Bytes [start, end] of an object (inclusive, as HTTP ranges are); fewer when the object is shorter. */
+export async function getBytesRange(
+  s3: S3Client,
+  object: ObjectRef,
+  start: number,
+  end: number,
+): Promise<Uint8Array> {
+  const response = await s3.send(
+    new GetObjectCommand({ Bucket: object.bucket, Key: object.key, Range: `bytes=${start}-${end}` }),
+  );
+  return (await response.Body?.transformToByteArray()) ?? new Uint8Array();
+}

@@ -1,0 +1,226 @@
+import type { ClassId } from "../cdl/classes.ts";
+import { Class } from "../cdl/classes.ts";
+import { CdlEpsg, pixelCentresIn, transform } from "../grid/crs.ts";
+import { FmaskBit, FmaskFill, HlsFill } from "../hls/fmask.ts";
+import type { Ground } from "./ground.ts";
+import { fbm, latticeHash, mix32, unit, valueNoise } from "./hash.ts";
+import type { Acquisition } from "./schedule.ts";
+import { bareSpectrum, CloudSpectrum, greenness, greenSpectrum } from "./spectra.ts";
+
+/** A window of an HLS tile's grid: the whole tile at full scale, a crop of it at small scale. */
+export interface TileWindow {
+  epsg: number;
+  /** Upper-left corner of the window's first pixel, in the tile's UTM CRS. */
+  origin: [number, number];
+  width: number;
+  height: number;
+  pixelSize: number;
+}
+
+/** Clouds and swath edges are drawn on blocks of this many pixels: they need no 30 m detail. */
+const Block = 4;
+
+/** How fields of one class differ: the ranges per-field values are drawn from (uniformly). */
+export const FieldVariation = {
+  /** Days of phenology shift each way. */
+  maxShift: 12,
+  amplitude: [0.85, 1.05],
+  brightness: [0.93, 1.07],
+  /** Peak-to-peak share of the within-field texture. */
+  texture: 0.02,
+  /** Sensor noise, reflectance x 10000 each way. */
+  noise: 1.5,
+} as const;
+const MaxShift = FieldVariation.maxShift;
+
+/** What the ground under each pixel of a window is; computed once per tile, reused for every date. */
+export interface TileGround {
+  window: TileWindow;
+  classes: Uint8Array;
+  shift: Int8Array;
+  amplitude: Float32Array;
+  brightness: Float32Array;
+  /** Hash of the 30 m CDL-grid cell under the pixel: the seed of its noise on every date. */
+  cell: Uint32Array;
+  blocksX: number;
+  blocksY: number;
+  /** EPSG:5070 coordinates of block centres. */
+  blockX: Float64Array;
+  blockY: Float64Array;
+}
+
+export function prepareTileGround(window: TileWindow, ground: Ground): TileGround {
+  const { width, height } = window;
+  const toAlbers = transform(window.epsg, CdlEpsg);
+  const { x, y } = pixelCentresIn(window, toAlbers);
+  const n = width * height;
+  const classes = new Uint8Array(n);
+  const shift = new Int8Array(n);
+  const amplitude = new Float32Array(n);
+  const brightness = new Float32Array(n);
+  const cell = new Uint32Array(n);
+  for (let i = 0; i < n; i++) {
+    const gx = x[i] as number;
+    const gy = y[i] as number;
+    const sample = ground.at(gx, gy);
+    classes[i] = sample.classId;
+    const p = sample.patch;
+    shift[i] = Math.round((unit(mix32(p ^ 21)) - 0.5) * 2 * MaxShift);
+    const [a0, a1] = FieldVariation.amplitude;
+    const [b0, b1] = FieldVariation.brightness;
+    amplitude[i] = a0 + (a1 - a0) * unit(mix32(p ^ 22));
+    // Field-level brightness times a gentle within-field texture at about 200 m.
+    const texture = 1 + FieldVariation.texture * (valueNoise(gx / 200, gy / 200, p & 0xffff) - 0.5);
+    brightness[i] = (b0 + (b1 - b0) * unit(mix32(p ^ 23))) * texture;
+    cell[i] = latticeHash(Math.floor(gx / 30), Math.floor(gy / 30), 0x5eed);
+  }
+  const blocksX = Math.ceil(width / Block);
+  const blocksY = Math.ceil(height / Block);
+  const blockX = new Float64Array(blocksX * blocksY);
+  const blockY = new Float64Array(blocksX * blocksY);
+  for (let by = 0; by < blocksY; by++) {
+    for (let bx = 0; bx < blocksX; bx++) {
+      const px = Math.min(width - 1, bx * Block + Block / 2);
+      const py = Math.min(height - 1, by * Block + Block / 2);
+      blockX[by * blocksX + bx] = x[py * width + px] as number;
+      blockY[by * blocksX + bx] = y[py * width + px] as number;
+    }
+  }
+  return { window, classes, shift, amplitude, brightness, cell, blocksX, blocksY, blockX, blockY };
+}
+
+export interface RenderedGranule {
+  /** Six model bands, int16 reflectance x 10000, HlsFill outside the swath. */
+  bands: Int16Array[];
+  fmask: Uint8Array;
+  /** Percent of valid pixels under cloud or cloud shadow, as the HLS catalogue reports it. */
+  cloudCover: number;
+  /** Percent of the window inside the swath. */
+  spatialCoverage: number;
+}
+
+/** Fraction quantiles of the cloud noise, to turn a target cloud share into a threshold. */
+const cloudQuantiles = (() => {
+  const values: number[] = [];
+  for (let i = 0; i < 20_000; i++) values.push(fbm((i % 173) * 0.37, Math.floor(i / 173) * 0.41, 99));
+  return values.sort((a, b) => a - b);
+})();
+
+function cloudThreshold(share: number): number {
+  if (share <= 0) return Number.POSITIVE_INFINITY;
+  return cloudQuantiles[
+    Math.min(cloudQuantiles.length - 1, Math.floor((1 - share) * cloudQuantiles.length))
+  ] as number;
+}
+
+const CloudScale = 7000;
+/** Where a cloud's shadow falls relative to it (the sun is low in the south-east at overpass). */
+const ShadowOffset: [number, number] = [900, -1100];
+const AdjacentMargin = 0.035;
+
+enum Sky {
+  Clear = 0,
+  Cloud = 1,
+  Adjacent = 2,
+  Shadow = 3,
+  Fill = 4,
+}
+
+function skyBlocks(tg: TileGround, acquisition: Acquisition): Uint8Array {
+  const sky = new Uint8Array(tg.blocksX * tg.blocksY);
+  const threshold = cloudThreshold(acquisition.cloudTarget);
+  const { swath } = acquisition;
+  for (let b = 0; b < sky.length; b++) {
+    const x = tg.blockX[b] as number;
+    const y = tg.blockY[b] as number;
+    if (swath && (x * Math.cos(swath.angle) + y * Math.sin(swath.angle) - swath.edge) * swath.side < 0) {
+      sky[b] = Sky.Fill;
+      continue;
+    }
+    if (threshold === Number.POSITIVE_INFINITY) continue;
+    const c = fbm(x / CloudScale, y / CloudScale, acquisition.salt);
+    if (c >= threshold) sky[b] = Sky.Cloud;
+    else if (c >= threshold - AdjacentMargin) sky[b] = Sky.Adjacent;
+    else if (
+      fbm((x + ShadowOffset[0]) / CloudScale, (y + ShadowOffset[1]) / CloudScale, acquisition.salt) >=
+      threshold
+    ) {
+      sky[b] = Sky.Shadow;
+    }
+  }
+  return sky;
+}
+
+/** Greenness of every class at every per-field shift on one date: a small table instead of exp() per pixel. */
+function greennessTable(doy: number): Float32Array {
+  const table = new Float32Array(14 * (2 * MaxShift + 1));
+  for (let c = 1; c <= 13; c++) {
+    for (let s = -MaxShift; s <= MaxShift; s++)
+      table[c * (2 * MaxShift + 1) + s + MaxShift] = greenness(c as ClassId, doy - s);
+  }
+  return table;
+}
+
+/** One granule over a window: six bands and Fmask, from the prepared ground and the date's sky. */
+export function renderGranule(tg: TileGround, acquisition: Acquisition): RenderedGranule {
+  const { width, height } = tg.window;
+  const n = width * height;
+  const bands = Array.from({ length: 6 }, () => new Int16Array(n));
+  const fmask = new Uint8Array(n);
+  const sky = skyBlocks(tg, acquisition);
+  const g = greennessTable(acquisition.doy);
+  const bare = Array.from({ length: 14 }, (_, c) =>
+    c === 0 ? [0, 0, 0, 0, 0, 0] : bareSpectrum(c as ClassId),
+  );
+  const green = Array.from({ length: 14 }, (_, c) =>
+    c === 0 ? [0, 0, 0, 0, 0, 0] : greenSpectrum(c as ClassId),
+  );
+  const dateSalt = acquisition.salt;
+  let valid = 0;
+  let cloudy = 0;
+  for (let py = 0; py < height; py++) {
+    const rowBlock = Math.floor(py / Block) * tg.blocksX;
+    for (let px = 0; px < width; px++) {
+      const i = py * width + px;
+      const state = sky[rowBlock + Math.floor(px / Block)] as Sky;
+      if (state === Sky.Fill) {
+        for (const band of bands) band[i] = HlsFill;
+        fmask[i] = FmaskFill;
+        continue;
+      }
+      valid++;
+      const c = tg.classes[i] as number;
+      const greenShare =
+        (g[c * (2 * MaxShift + 1) + (tg.shift[i] as number) + MaxShift] as number) *
+        (tg.amplitude[i] as number);
+      const bright = tg.brightness[i] as number;
+      const lo = bare[c] as readonly number[];
+      const hi = green[c] as readonly number[];
+      // Sensor noise: 2 bits a band from one hash of the ground cell and the date, +-1.5 x 1e-4. Small on
+      // purpose: noise is what makes COGs big and slow to compress, and the model needs none.
+      const noiseBits = mix32((tg.cell[i] as number) ^ dateSalt);
+      for (let b = 0; b < 6; b++) {
+        const ground = ((lo[b] as number) + ((hi[b] as number) - (lo[b] as number)) * greenShare) * bright;
+        const noise = ((noiseBits >>> (b * 2)) & 3) - 1.5;
+        let value = ground + noise;
+        if (state === Sky.Cloud) value = (CloudSpectrum[b] as number) + noise * 8;
+        else if (state === Sky.Adjacent) value = 0.6 * ground + 0.4 * (CloudSpectrum[b] as number) + noise;
+        else if (state === Sky.Shadow) value = 0.45 * ground + noise;
+        (bands[b] as Int16Array)[i] = Math.max(-100, Math.min(16000, Math.round(value)));
+      }
+      let mask = FmaskBit.AerosolLow;
+      if (c === Class.Water) mask |= FmaskBit.Water;
+      if (state === Sky.Cloud) mask |= FmaskBit.Cloud;
+      else if (state === Sky.Adjacent) mask |= FmaskBit.Adjacent;
+      else if (state === Sky.Shadow) mask |= FmaskBit.Shadow;
+      if (state === Sky.Cloud || state === Sky.Shadow) cloudy++;
+      fmask[i] = mask;
+    }
+  }
+  return {
+    bands,
+    fmask,
+    cloudCover: valid === 0 ? 100 : Math.round((cloudy / valid) * 1000) / 10,
+    spatialCoverage: Math.round((valid / n) * 1000) / 10,
+  };
+}

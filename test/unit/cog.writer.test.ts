@@ -1,0 +1,103 @@
+import { fromArrayBuffer } from "geotiff";
+import { describe, expect, it } from "vitest";
+import { seededRandom } from "../../lib/random.ts";
+import { encodeCog } from "../../lib/raster/cog.writer.ts";
+import { halve } from "../../lib/raster/overviews.ts";
+import type { PixelArray } from "../../lib/raster/raster.types.ts";
+import { tiffLayout } from "../support/tiff.layout.ts";
+
+async function open(bytes: Buffer) {
+  return fromArrayBuffer(
+    bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer,
+  );
+}
+
+const geo = { epsg: 32615, origin: [399960, 4700040] as [number, number], pixelSize: 30 };
+
+describe("COG writer", () => {
+  it.each([
+    ["int16", () => new Int16Array(700 * 301)],
+    ["uint8", () => new Uint8Array(700 * 301)],
+    ["uint16", () => new Uint16Array(700 * 301)],
+    ["float32", () => new Float32Array(700 * 301)],
+  ])("round-trips %s pixels, georeferencing and nodata through geotiff.js", async (_, make) => {
+    const data = make() as PixelArray;
+    const random = seededRandom(5);
+    for (let i = 0; i < data.length; i++)
+      data[i] = Math.floor(random() * 200) - (data instanceof Int16Array ? 100 : 0);
+    const bytes = await encodeCog({ width: 700, height: 301, data, geo, nodata: 0 }, { tileSize: 256 });
+    const image = await (await open(bytes)).getImage();
+    expect([image.getWidth(), image.getHeight()]).toEqual([700, 301]);
+    expect(image.getOrigin().slice(0, 2)).toEqual(geo.origin);
+    expect(image.getResolution().slice(0, 2)).toEqual([30, -30]);
+    expect(image.getGeoKeys()?.ProjectedCSTypeGeoKey).toBe(32615);
+    expect(image.getGDALNoData()).toBe(0);
+    expect(image.getTileWidth()).toBe(256);
+    const read = (await image.readRasters({ interleave: true })) as unknown as PixelArray;
+    expect(Array.from(read)).toEqual(Array.from(data));
+  });
+
+  it("lays out IFDs first, overviews after the main image, smallest overview data first", async () => {
+    const data = new Uint8Array(1100 * 600).map((_, i) => i % 13);
+    const bytes = await encodeCog(
+      { width: 1100, height: 600, data, geo, nodata: 0 },
+      {
+        tileSize: 256,
+        overviews: "nearest",
+        colorMap: [
+          [0, 0, 0],
+          [255, 0, 0],
+        ],
+      },
+    );
+    const { levels, ghost } = tiffLayout(bytes);
+    expect(ghost).toContain("LAYOUT=IFDS_BEFORE_DATA");
+    expect(levels.map((l) => [l.width, l.height, l.subfileType])).toEqual([
+      [1100, 600, 0],
+      [550, 300, 1],
+      [275, 150, 1],
+      [138, 75, 1],
+    ]);
+    const lastIfdByte = Math.max(...levels.map((l) => l.ifdEnd));
+    const firstData = Math.min(...levels.flatMap((l) => l.tileOffsets));
+    expect(lastIfdByte).toBeLessThanOrEqual(firstData);
+    const starts = levels.map((l) => Math.min(...l.tileOffsets));
+    expect(starts[3]).toBeLessThan(starts[2] as number);
+    expect(starts[2]).toBeLessThan(starts[1] as number);
+    expect(starts[1]).toBeLessThan(starts[0] as number);
+    // GDAL's block leader (size) and trailer (last 4 bytes repeated) around every tile.
+    const view = Buffer.from(bytes);
+    for (const level of levels) {
+      level.tileOffsets.forEach((offset, i) => {
+        const size = level.tileByteCounts[i] as number;
+        expect(view.readUInt32LE(offset - 4)).toBe(size);
+        expect(view.subarray(offset + size, offset + size + 4).equals(view.subarray(offset + size - 4, offset + size))).toBe(true);
+      });
+    }
+
+    const tiff = await open(bytes);
+    expect(await tiff.getImageCount()).toBe(4);
+    const main = await tiff.getImage(0);
+    expect(((await main.fileDirectory.loadValue("ColorMap")) as number[] | undefined)?.[1]).toBe(65535); // red of index 1
+  });
+
+  it("averages valid pixels only when it halves, and keeps class values with nearest", () => {
+    const data = new Int16Array([10, 20, -9999, 40, 1, 1, 1, 1, 7, 8, -9999, -9999]);
+    // (10 + 20 + 1 + 1) / 4, (40 + 1 + 1) / 3 without the nodata, (7 + 8) / 2 rounded, all nodata.
+    expect(Array.from(halve(data, 4, 3, "average", -9999).data)).toEqual([8, 14, 8, -9999]);
+    expect(Array.from(halve(data, 4, 3, "nearest", -9999).data)).toEqual([10, -9999, 7, -9999]);
+  });
+
+  it("writes scale, offset and dataset metadata where GDAL looks for them", async () => {
+    const bytes = await encodeCog(
+      { width: 10, height: 10, data: new Int16Array(100), geo, nodata: -9999 },
+      { scale: 0.0001, offset: 0, metadata: { _FillValue: "-9999" } },
+    );
+    const image = await (await open(bytes)).getImage();
+    expect(await image.getGDALMetadata()).toMatchObject({ _FillValue: "-9999" });
+    expect(image.getGDALNoData()).toBe(-9999);
+    expect(String(await image.fileDirectory.loadValue("GDAL_METADATA"))).toContain(
+      '<Item name="SCALE" sample="0" role="scale">0.0001</Item>',
+    );
+  });
+});
