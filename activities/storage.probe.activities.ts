@@ -47,5 +47,3 @@ export function createStorageProbeActivities(s3: S3Client, config: Config) {
     },
   };
 }
-
-export type StorageProbeActivities = ReturnType<typeof createStorageProbeActivities>;

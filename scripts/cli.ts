@@ -3,9 +3,12 @@ import { useQuietTemporalRuntime } from "../lib/temporal/connection.ts";
 import { exitCodeFor, reportError } from "./cli.errors.ts";
 import { registerDevCommand } from "./commands/dev.command.ts";
 import { registerSynthCommand } from "./commands/synth.command.ts";
+import { registerTileCommand } from "./commands/tile.command.ts";
 import { registerTilesCommand } from "./commands/tiles.command.ts";
+import { registerWorkerCommand } from "./commands/worker.command.ts";
 
-useQuietTemporalRuntime();
+// Workers keep the SDK's INFO log (activity log lines such as which execution provider ran).
+if (process.argv[2] !== "worker") useQuietTemporalRuntime();
 
 const program = new Command("crop-map")
   .description("Crop-type maps for US states from the NASA HLS archive, with the Prithvi model, on Temporal")
@@ -17,6 +20,8 @@ const program = new Command("crop-map")
 registerTilesCommand(program);
 registerDevCommand(program);
 registerSynthCommand(program);
+registerTileCommand(program);
+registerWorkerCommand(program);
 
 try {
   await program.parseAsync(process.argv);

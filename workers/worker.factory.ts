@@ -6,15 +6,15 @@ import {
   Worker,
   type WorkflowBundleWithSourceMap,
 } from "@temporalio/worker";
+import { createGranuleActivities } from "../activities/granules.activities.ts";
+import { createLabelActivities } from "../activities/labels.activities.ts";
+import { createPredictActivities } from "../activities/predict.activities.ts";
+import { createStageActivities } from "../activities/stage.activities.ts";
 import { createStorageProbeActivities } from "../activities/storage.probe.activities.ts";
+import { createTileOutputActivities } from "../activities/tile.output.activities.ts";
 import type { Config } from "../lib/config/config.schema.ts";
 
 export const WorkflowsPath = fileURLToPath(new URL("../workflows/index.ts", import.meta.url));
-
-/** Bundles the workflows once; a process that starts several workers passes the bundle to each. */
-export function bundleWorkflows(): Promise<WorkflowBundleWithSourceMap> {
-  return bundleWorkflowCode({ workflowsPath: WorkflowsPath, logger: quietBundlerLogger });
-}
 
 const quietBundlerLogger = {
   log: () => {},
@@ -25,23 +25,47 @@ const quietBundlerLogger = {
   error: (message: string) => console.error(message),
 };
 
-export interface CpuWorkerOptions {
+/** Bundles the workflows once; a process that starts several workers passes the bundle to each. */
+export function bundleWorkflows(): Promise<WorkflowBundleWithSourceMap> {
+  return bundleWorkflowCode({ workflowsPath: WorkflowsPath, logger: quietBundlerLogger });
+}
+
+export interface WorkerOptions {
   connection: NativeConnection;
   config: Config;
   s3: S3Client;
-  /** Defaults to the configured CPU queue. */
+  /** Defaults to the pool's configured queue. */
   taskQueue?: string;
   bundle?: WorkflowBundleWithSourceMap;
 }
 
-/** The CPU pool: workflows plus the activities that read, warp and write rasters. */
-export async function createCpuWorker(options: CpuWorkerOptions): Promise<Worker> {
+/** The CPU pool: every workflow, and the activities that list, read, warp and write rasters. */
+export async function createCpuWorker(options: WorkerOptions): Promise<Worker> {
   const { config, s3 } = options;
   return Worker.create({
     connection: options.connection,
     namespace: config.temporal.namespace,
     taskQueue: options.taskQueue ?? config.taskQueues.cpu,
     workflowBundle: options.bundle ?? (await bundleWorkflows()),
-    activities: { ...createStorageProbeActivities(s3, config) },
+    maxConcurrentActivityTaskExecutions: config.workers.cpuConcurrency,
+    activities: {
+      ...createStorageProbeActivities(s3, config),
+      ...createLabelActivities(s3, config),
+      ...createGranuleActivities(s3, config),
+      ...createStageActivities(s3, config),
+      ...createTileOutputActivities(s3, config),
+    },
+  });
+}
+
+/** The inference pool: model inference only, one ONNX session per process (GPU hosts poll this queue). */
+export async function createInferenceWorker(options: WorkerOptions): Promise<Worker> {
+  const { config, s3 } = options;
+  return Worker.create({
+    connection: options.connection,
+    namespace: config.temporal.namespace,
+    taskQueue: options.taskQueue ?? config.taskQueues.inference,
+    maxConcurrentActivityTaskExecutions: config.workers.inferenceConcurrency,
+    activities: createPredictActivities(s3, config),
   });
 }

@@ -1,5 +1,6 @@
 import { proxyActivities } from "@temporalio/workflow";
-import type { ProbeStorageResult, StorageProbeActivities } from "../activities/storage.probe.activities.ts";
+import type { ProbeStorageResult } from "../activities/storage.probe.activities.ts";
+import type { StorageProbeActivities } from "../workers/activity.types.ts";
 
 const { probeStorage } = proxyActivities<StorageProbeActivities>({
   startToCloseTimeout: "1 minute",

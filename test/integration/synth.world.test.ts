@@ -157,12 +157,15 @@ describe("synthetic world on S3", () => {
       const problems: string[] = [];
       for (let i = 0; i < fmask.length; i++) {
         const m = fmask[i] as number;
-        if ((m === FmaskFill) !== (blue[i] === HlsFill)) problems.push(`pixel ${i}: fill in one of Fmask and band`);
+        if ((m === FmaskFill) !== (blue[i] === HlsFill))
+          problems.push(`pixel ${i}: fill in one of Fmask and band`);
         if (m === FmaskFill) continue;
         valid++;
-        if (m & FmaskBit.Cloud && (blue[i] as number) <= 3000) problems.push(`pixel ${i}: cloud flagged but dark`);
+        if (m & FmaskBit.Cloud && (blue[i] as number) <= 3000)
+          problems.push(`pixel ${i}: cloud flagged but dark`);
         if (m & (FmaskBit.Cloud | FmaskBit.Shadow)) cloud++;
-        if (prepared.classes[i] === 7 && !(m & FmaskBit.Water)) problems.push(`pixel ${i}: water without the water bit`);
+        if (prepared.classes[i] === 7 && !(m & FmaskBit.Water))
+          problems.push(`pixel ${i}: water without the water bit`);
       }
       expect(problems.slice(0, 5)).toEqual([]);
       const recorded = manifest.tiles

@@ -71,7 +71,11 @@ describe("COG writer", () => {
       level.tileOffsets.forEach((offset, i) => {
         const size = level.tileByteCounts[i] as number;
         expect(view.readUInt32LE(offset - 4)).toBe(size);
-        expect(view.subarray(offset + size, offset + size + 4).equals(view.subarray(offset + size - 4, offset + size))).toBe(true);
+        expect(
+          view
+            .subarray(offset + size, offset + size + 4)
+            .equals(view.subarray(offset + size - 4, offset + size)),
+        ).toBe(true);
       });
     }
 

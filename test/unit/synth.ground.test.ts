@@ -5,7 +5,7 @@ import { findTile, type HlsTile } from "../../lib/grid/tile.table.ts";
 import { seededRandom } from "../../lib/random.ts";
 import { checkSyntheticCodes } from "../../lib/synth/cdl.render.ts";
 import { createGround } from "../../lib/synth/ground.ts";
-import { profileForState, Profiles } from "../../lib/synth/profiles.ts";
+import { Profiles, profileForState } from "../../lib/synth/profiles.ts";
 import { acquisitions } from "../../lib/synth/schedule.ts";
 import { greenness } from "../../lib/synth/spectra.ts";
 import { prepareTileGround, renderGranule, type TileWindow } from "../../lib/synth/tile.render.ts";
@@ -17,7 +17,13 @@ const clearDay = acquisitions(2022, 182, 240, "small", 5, 0).find((a) => a.cloud
 function windowAt(tile: HlsTile, x: number, y: number, size: number): TileWindow {
   const col = Math.round((x - tile.origin[0]) / 30);
   const row = Math.round((tile.origin[1] - y) / 30);
-  return { epsg: tile.epsg, origin: [tile.origin[0] + col * 30, tile.origin[1] - row * 30], width: size, height: size, pixelSize: 30 };
+  return {
+    epsg: tile.epsg,
+    origin: [tile.origin[0] + col * 30, tile.origin[1] - row * 30],
+    width: size,
+    height: size,
+    pixelSize: 30,
+  };
 }
 
 describe("synthetic ground", () => {
@@ -45,10 +51,20 @@ describe("synthetic ground", () => {
     const tile = findTile("19TCG") as HlsTile;
     const window = windowAt(tile, 330_000, 4_640_000, 64);
     const a = renderGranule(prepareTileGround(window, ground), clearDay as NonNullable<typeof clearDay>);
-    const b = renderGranule(prepareTileGround(window, createGround(profileForState("RI"), 5)), clearDay as NonNullable<typeof clearDay>);
-    const c = renderGranule(prepareTileGround(window, createGround(profileForState("RI"), 6)), clearDay as NonNullable<typeof clearDay>);
-    expect(Buffer.from((a.bands[3] as Int16Array).buffer).equals(Buffer.from((b.bands[3] as Int16Array).buffer))).toBe(true);
-    expect(Buffer.from((a.bands[3] as Int16Array).buffer).equals(Buffer.from((c.bands[3] as Int16Array).buffer))).toBe(false);
+    const b = renderGranule(
+      prepareTileGround(window, createGround(profileForState("RI"), 5)),
+      clearDay as NonNullable<typeof clearDay>,
+    );
+    const c = renderGranule(
+      prepareTileGround(window, createGround(profileForState("RI"), 6)),
+      clearDay as NonNullable<typeof clearDay>,
+    );
+    expect(
+      Buffer.from((a.bands[3] as Int16Array).buffer).equals(Buffer.from((b.bands[3] as Int16Array).buffer)),
+    ).toBe(true);
+    expect(
+      Buffer.from((a.bands[3] as Int16Array).buffer).equals(Buffer.from((c.bands[3] as Int16Array).buffer)),
+    ).toBe(false);
   });
 
   it("gives overlapping tiles of one zone identical pixels where they overlap", () => {
@@ -56,8 +72,14 @@ describe("synthetic ground", () => {
     const lower = findTile("19TCF") as HlsTile;
     const upper = findTile("19TCG") as HlsTile;
     const y = upper.bounds[1] + 3000;
-    const a = renderGranule(prepareTileGround(windowAt(lower, 320_000, y, 64), ground), clearDay as NonNullable<typeof clearDay>);
-    const b = renderGranule(prepareTileGround(windowAt(upper, 320_000, y, 64), ground), clearDay as NonNullable<typeof clearDay>);
+    const a = renderGranule(
+      prepareTileGround(windowAt(lower, 320_000, y, 64), ground),
+      clearDay as NonNullable<typeof clearDay>,
+    );
+    const b = renderGranule(
+      prepareTileGround(windowAt(upper, 320_000, y, 64), ground),
+      clearDay as NonNullable<typeof clearDay>,
+    );
     expect(Array.from(a.bands[3] as Int16Array)).toEqual(Array.from(b.bands[3] as Int16Array));
   });
 
@@ -78,18 +100,22 @@ describe("synthetic ground", () => {
       const [ex, ey] = toEast.forward([lon, lat]);
       const ww = windowAt(west, wx - 15, wy + 15, 1);
       const ew = windowAt(east, ex - 15, ey + 15, 1);
-      const centre = (w: TileWindow, t: ReturnType<typeof transform>) => t.forward([w.origin[0] + 15, w.origin[1] - 15]);
+      const centre = (w: TileWindow, t: ReturnType<typeof transform>) =>
+        t.forward([w.origin[0] + 15, w.origin[1] - 15]);
       const [ax, ay] = centre(ww, toAlbersW);
       const [bx, by] = centre(ew, toAlbersE);
       // Only where both pixel centres fall in the same 30 m label cell of the same patch.
-      if (Math.floor(ax / 30) !== Math.floor(bx / 30) || Math.floor(ay / 30) !== Math.floor(by / 30)) continue;
+      if (Math.floor(ax / 30) !== Math.floor(bx / 30) || Math.floor(ay / 30) !== Math.floor(by / 30))
+        continue;
       if (ground.at(ax, ay).patch !== ground.at(bx, by).patch) continue;
       const a = renderGranule(prepareTileGround(ww, ground), clearDay as NonNullable<typeof clearDay>);
       const b = renderGranule(prepareTileGround(ew, ground), clearDay as NonNullable<typeof clearDay>);
       for (let band = 0; band < 6; band++) {
         const va = (a.bands[band] as Int16Array)[0] as number;
         const vb = (b.bands[band] as Int16Array)[0] as number;
-        expect(Math.abs(va - vb), `band ${band} at ${lon},${lat}`).toBeLessThanOrEqual(Math.max(4, 0.02 * Math.abs(va)));
+        expect(Math.abs(va - vb), `band ${band} at ${lon},${lat}`).toBeLessThanOrEqual(
+          Math.max(4, 0.02 * Math.abs(va)),
+        );
       }
       compared++;
     }

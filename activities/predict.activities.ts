@@ -1,0 +1,271 @@
+import type { S3Client } from "@aws-sdk/client-s3";
+import { activityInfo, heartbeat, log } from "@temporalio/activity";
+import * as ort from "onnxruntime-node";
+import { z } from "zod";
+import type { Config } from "../lib/config/config.schema.ts";
+import { TileIdParser } from "../lib/grid/tile.table.ts";
+import { loadModelManifest, ModelManifestError } from "../lib/model/model.manifest.ts";
+import { type LoadedModel, loadModel, ModelMismatchError } from "../lib/model/model.session.ts";
+import { argmaxRow, RowAccumulator, windowStarts } from "../lib/pipeline/sliding.window.ts";
+import type { StackHeader } from "../lib/pipeline/stack.format.ts";
+import { readChunkRow, readStackHeader } from "../lib/pipeline/stack.reader.ts";
+import { type ChunkRows, fillWindow, pixelValid } from "../lib/pipeline/window.input.ts";
+import { encodeCog } from "../lib/raster/cog.writer.ts";
+import {
+  deleteObject,
+  getBytes,
+  getJson,
+  objectSize,
+  putBytes,
+  putJson,
+  ref,
+} from "../lib/storage/s3.objects.ts";
+import { formatS3Url } from "../lib/storage/s3.url.ts";
+import { nonRetryable, parseInput } from "./activity.failures.ts";
+import { decodeCheckpoint, encodeCheckpoint, type PredictCheckpoint } from "./predict.checkpoint.ts";
+
+export const PredictTileInputParser = z
+  .object({
+    tileId: TileIdParser,
+    /** The staged stack, relative to the work location. */
+    stackKey: z.string().min(1),
+    model: z.string().min(1),
+    /** Folder for the tile's outputs, relative to the outputs location, ending in "/". */
+    outputPrefix: z.string().regex(/^([^/]+\/)+$/, "a relative folder ending in '/'"),
+  })
+  .strict();
+export type PredictTileInput = z.infer<typeof PredictTileInputParser>;
+
+export interface PredictedTile {
+  classes: string;
+  confidence: string;
+  model: { name: string; sha256: string; provider: string };
+  windows: { total: number; run: number; skipped: number };
+  /** Pixels of the staged grid, mapped (valid in every date and covered), and per class id. */
+  pixels: { total: number; mapped: number; perClass: Record<string, number> };
+  batchSize: number;
+  resumedFromRow: number;
+  seconds: number;
+}
+
+const PredictedTileParser = z.custom<PredictedTile>(
+  (v) => typeof v === "object" && v !== null && "classes" in v,
+);
+
+function bytesOf(header: StackHeader, classes: number, size: number) {
+  const perWindow = (header.channels + classes) * size * size * 4;
+  const held = size * header.grid.width * (classes * 4 + 2);
+  const chunkRows =
+    (Math.ceil(size / header.chunk) + 1) *
+    header.chunksAcross *
+    header.channels *
+    header.chunk *
+    header.chunk *
+    2;
+  const maps = 2 * header.grid.width * header.grid.height;
+  return { perWindow, fixed: held + chunkRows + maps };
+}
+
+export function createPredictActivities(s3: S3Client, config: Config) {
+  const { work, outputs } = config.storage;
+  const rowDelayMs = Number(process.env.CROP_MAP_INFERENCE_ROW_DELAY_MS ?? 0);
+
+  async function model(name: string): Promise<LoadedModel> {
+    try {
+      return await loadModel(await loadModelManifest(name), s3, config.inference.device, (line) =>
+        log.info(line),
+      );
+    } catch (error) {
+      if (error instanceof ModelManifestError || error instanceof ModelMismatchError)
+        throw nonRetryable("ModelMismatch", error.message);
+      throw error;
+    }
+  }
+
+  return {
+    /**
+     * Sliding-window inference over a staged tile, exactly as the model was evaluated (window and
+     * stride from its manifest, overlapping logits averaged, then argmax), batched within a memory
+     * budget, writing a class-map COG and a confidence COG. Heartbeats carry the window row; every
+     * few rows a checkpoint in the work bucket lets a retry resume instead of starting over.
+     */
+    async predictTile(raw: PredictTileInput): Promise<PredictedTile> {
+      const started = Date.now();
+      const input = parseInput(PredictTileInputParser, raw, "predictTile");
+      const summaryRef = ref(outputs, `${input.outputPrefix}predict.json`);
+      const done = await getJson(s3, summaryRef);
+      if (done !== undefined) return PredictedTileParser.parse(done);
+
+      const loaded = await model(input.model);
+      const { manifest } = loaded;
+      const stackRef = ref(work, input.stackKey);
+      if ((await objectSize(s3, stackRef)) === undefined)
+        throw nonRetryable("BadData", `staged stack ${formatS3Url(work, input.stackKey)} is missing`);
+      const header = await readStackHeader(s3, stackRef);
+      if (header.channels !== manifest.input.channels) {
+        throw nonRetryable(
+          "ModelMismatch",
+          `stack has ${header.channels} channels, model ${manifest.name} takes ${manifest.input.channels}`,
+        );
+      }
+      const { width, height } = header.grid;
+      const { size, stride } = manifest.chip;
+      const classCount = manifest.output.classes;
+      const xs = windowStarts(width, size, stride);
+      const ys = windowStarts(height, size, stride);
+
+      const budget = bytesOf(header, classCount, size);
+      const room = config.inference.memoryBudgetMb * 2 ** 20 - budget.fixed;
+      if (room < budget.perWindow) {
+        throw nonRetryable(
+          "BadInput",
+          `inference memory budget ${config.inference.memoryBudgetMb} MiB is too small for tile ${input.tileId}: needs ${Math.ceil((budget.fixed + budget.perWindow) / 2 ** 20)} MiB`,
+        );
+      }
+      const batchSize = Math.max(
+        1,
+        Math.min(config.inference.batchSize, Math.floor(room / budget.perWindow)),
+      );
+
+      let state: PredictCheckpoint = {
+        row: 0,
+        emitted: 0,
+        run: 0,
+        skipped: 0,
+        classes: new Uint8Array(width * height),
+        confidence: new Uint8Array(width * height).fill(255),
+        held: [],
+      };
+      // Named by the stack (its key is a digest of what made it) and the model, so any attempt at
+      // this tile and model may continue it: the result is the same as a run from the start.
+      const checkpointRef = ref(work, `${input.stackKey}.${manifest.name}.checkpoint`);
+      if ((await objectSize(s3, checkpointRef)) !== undefined) {
+        state = decodeCheckpoint(await getBytes(s3, checkpointRef), width, height);
+        log.info(
+          `Tile:Predict:Resume tile=${input.tileId} row=${state.row} attempt=${activityInfo().attempt}`,
+        );
+      }
+      const resumedFromRow = state.row;
+      const accumulator = new RowAccumulator(width, classCount);
+      accumulator.restore(state.held);
+      const classIds = manifest.classes.map((c) => c.id);
+      const rows: ChunkRows = new Map();
+
+      for (let r = state.row; r < ys.length; r++) {
+        const y0 = ys[r] as number;
+        const firstChunk = Math.floor(y0 / header.chunk);
+        const lastChunk = Math.floor((y0 + size - 1) / header.chunk);
+        for (const cy of [...rows.keys()]) if (cy < firstChunk) rows.delete(cy);
+        for (let cy = firstChunk; cy <= lastChunk; cy++)
+          if (!rows.has(cy)) rows.set(cy, await readChunkRow(s3, stackRef, header, cy));
+
+        // Batches never span window rows, so a resumed run feeds the model exactly the same batches.
+        const pending: number[] = [];
+        const flush = async () => {
+          if (pending.length === 0) return;
+          const data = new Float32Array(pending.length * header.channels * size * size);
+          pending.forEach((x0, i) => {
+            fillWindow(
+              data,
+              i * header.channels * size * size,
+              rows,
+              header,
+              x0,
+              y0,
+              size,
+              manifest.normalization,
+            );
+          });
+          const tensor = new ort.Tensor("float32", data, [pending.length, header.channels, size, size]);
+          const result = await loaded.session.run({ [manifest.input.name]: tensor });
+          const logits = result[manifest.output.name]?.data as Float32Array;
+          pending.forEach((x0, i) => {
+            accumulator.add(
+              logits.subarray(i * classCount * size * size, (i + 1) * classCount * size * size),
+              x0,
+              y0,
+              size,
+            );
+          });
+          state.run += pending.length;
+          pending.length = 0;
+        };
+        const probe = new Float32Array(header.channels * size * size);
+        for (const x0 of xs) {
+          if (fillWindow(probe, 0, rows, header, x0, y0, size, manifest.normalization) === 0) {
+            state.skipped++;
+            continue;
+          }
+          pending.push(x0);
+          if (pending.length === batchSize) await flush();
+        }
+        await flush();
+
+        // Rows no later window reaches are final: average, argmax, and free their logits.
+        const until = ys[r + 1] ?? height;
+        for (let y = state.emitted; y < until; y++) {
+          const { mean, count } = accumulator.take(y);
+          const { best, confidence } = argmaxRow(mean, classCount, width);
+          for (let x = 0; x < width; x++) {
+            if ((count[x] as number) === 0 || !pixelValid(rows, header, x, y)) continue;
+            state.classes[y * width + x] = classIds[best[x] as number] as number;
+            state.confidence[y * width + x] = Math.round((confidence[x] as number) * 100);
+          }
+        }
+        state.emitted = until;
+        state.row = r + 1;
+        if (state.row % config.inference.checkpointEveryRows === 0 && state.row < ys.length) {
+          state.held = accumulator.snapshot();
+          await putBytes(s3, checkpointRef, encodeCheckpoint(state), "application/octet-stream");
+        }
+        heartbeat({ row: state.row, rows: ys.length });
+        if (rowDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, rowDelayMs));
+      }
+
+      const geo = { epsg: header.grid.epsg, origin: header.grid.origin, pixelSize: header.grid.pixelSize };
+      const palette = Array.from(
+        { length: 256 },
+        (_, i) => manifest.classes.find((c) => c.id === i)?.color ?? ([0, 0, 0] as [number, number, number]),
+      );
+      const [classesCog, confidenceCog] = await Promise.all([
+        encodeCog(
+          { width, height, data: state.classes, geo, nodata: 0 },
+          { overviews: "nearest", colorMap: palette, metadata: { model: manifest.name } },
+        ),
+        encodeCog(
+          { width, height, data: state.confidence, geo, nodata: 255 },
+          { overviews: "average", metadata: { units: "percent", model: manifest.name } },
+        ),
+      ]);
+      const classesRef = ref(outputs, `${input.outputPrefix}classes.tif`);
+      const confidenceRef = ref(outputs, `${input.outputPrefix}confidence.tif`);
+      const tiff = "image/tiff; application=geotiff; profile=cloud-optimized";
+      await Promise.all([
+        putBytes(s3, classesRef, classesCog, tiff),
+        putBytes(s3, confidenceRef, confidenceCog, tiff),
+      ]);
+
+      const perClass: Record<string, number> = {};
+      let mapped = 0;
+      for (const v of state.classes) {
+        if (v === 0) continue;
+        mapped++;
+        perClass[v] = (perClass[v] ?? 0) + 1;
+      }
+      const summary: PredictedTile = {
+        classes: `s3://${classesRef.bucket}/${classesRef.key}`,
+        confidence: `s3://${confidenceRef.bucket}/${confidenceRef.key}`,
+        model: { name: manifest.name, sha256: loaded.sha256, provider: loaded.provider },
+        windows: { total: xs.length * ys.length, run: state.run, skipped: state.skipped },
+        pixels: { total: width * height, mapped, perClass },
+        batchSize,
+        resumedFromRow,
+        seconds: (Date.now() - started) / 1000,
+      };
+      // The summary last: its presence is what marks the tile's prediction finished.
+      await putJson(s3, summaryRef, summary);
+      await deleteObject(s3, checkpointRef);
+      return summary;
+    },
+  };
+}

@@ -1,0 +1,74 @@
+/** What a tile's inference has done so far; enough to continue from the next window row. */
+export interface PredictCheckpoint {
+  /** Next window row to run. */
+  row: number;
+  /** Output rows already final. */
+  emitted: number;
+  run: number;
+  skipped: number;
+  classes: Uint8Array;
+  confidence: Uint8Array;
+  /** Logit rows some later window still adds to. */
+  held: { y: number; sum: Float32Array; count: Uint16Array }[];
+}
+
+/** Layout: 4-byte JSON length, JSON {row, emitted, run, skipped, classes, held: [y...]}, then the arrays. */
+export function encodeCheckpoint(state: PredictCheckpoint): Buffer {
+  const width = state.held[0]?.count.length ?? 0;
+  const classes = width ? (state.held[0]?.sum.length ?? 0) / width : 0;
+  const json = Buffer.from(
+    JSON.stringify({
+      row: state.row,
+      emitted: state.emitted,
+      run: state.run,
+      skipped: state.skipped,
+      classes,
+      held: state.held.map((h) => h.y),
+    }),
+  );
+  const head = Buffer.alloc(4);
+  head.writeUInt32LE(json.length);
+  const parts: Buffer[] = [head, json, Buffer.from(state.classes), Buffer.from(state.confidence)];
+  for (const h of state.held)
+    parts.push(
+      Buffer.from(h.sum.buffer, h.sum.byteOffset, h.sum.byteLength),
+      Buffer.from(h.count.buffer, h.count.byteOffset, h.count.byteLength),
+    );
+  return Buffer.concat(parts);
+}
+
+export function decodeCheckpoint(bytes: Uint8Array, width: number, height: number): PredictCheckpoint {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const length = buf.readUInt32LE(0);
+  const meta = JSON.parse(buf.toString("utf8", 4, 4 + length)) as {
+    row: number;
+    emitted: number;
+    run: number;
+    skipped: number;
+    classes: number;
+    held: number[];
+  };
+  let at = 4 + length;
+  const take = (n: number) => {
+    const out = new Uint8Array(n);
+    out.set(buf.subarray(at, at + n));
+    at += n;
+    return out;
+  };
+  const classes = take(width * height);
+  const confidence = take(width * height);
+  const held = meta.held.map((y) => {
+    const sum = new Float32Array(take(width * meta.classes * 4).buffer);
+    const count = new Uint16Array(take(width * 2).buffer);
+    return { y, sum, count };
+  });
+  return {
+    row: meta.row,
+    emitted: meta.emitted,
+    run: meta.run,
+    skipped: meta.skipped,
+    classes,
+    confidence,
+    held,
+  };
+}

@@ -1,0 +1,59 @@
+import type { S3Client } from "@aws-sdk/client-s3";
+import { z } from "zod";
+import type { Config } from "../lib/config/config.schema.ts";
+import { getJson, putJson, ref } from "../lib/storage/s3.objects.ts";
+import { formatS3Url } from "../lib/storage/s3.url.ts";
+import { parseInput } from "./activity.failures.ts";
+import type { SelectedGranule } from "./granules.activities.ts";
+import type { PredictedTile } from "./predict.activities.ts";
+import type { StagedTile } from "./stage.activities.ts";
+
+const Prefix = z.string().regex(/^([^/]+\/)+$/, "a relative folder ending in '/'");
+
+/** The record of a finished tile; written last, so its presence means the tile is done. */
+export interface TileManifest {
+  tileId: string;
+  year: number;
+  model: PredictedTile["model"];
+  labelGrid: string;
+  granules: SelectedGranule[];
+  candidates: number;
+  grid: StagedTile["grid"];
+  windows: PredictedTile["windows"];
+  pixels: PredictedTile["pixels"] & { validInAllDates: number };
+  outputs: { classes: string; confidence: string; manifest: string };
+  timings: { selectSeconds: number; stageSeconds: number; predictSeconds: number };
+}
+
+export const FindTileOutputInputParser = z.object({ outputPrefix: Prefix }).strict();
+export const WriteTileManifestInputParser = z
+  .object({ outputPrefix: Prefix, manifest: z.record(z.string(), z.unknown()) })
+  .strict();
+
+export function createTileOutputActivities(s3: S3Client, config: Config) {
+  const { outputs } = config.storage;
+  return {
+    /** The tile's manifest if the tile is already done (so a re-run does nothing), else null. */
+    async findTileOutput(raw: z.input<typeof FindTileOutputInputParser>): Promise<TileManifest | null> {
+      const { outputPrefix } = parseInput(FindTileOutputInputParser, raw, "findTileOutput");
+      return (
+        ((await getJson(s3, ref(outputs, `${outputPrefix}manifest.json`))) as TileManifest | undefined) ??
+        null
+      );
+    },
+
+    async writeTileManifest(raw: {
+      outputPrefix: string;
+      manifest: Omit<TileManifest, "outputs"> & { outputs: Omit<TileManifest["outputs"], "manifest"> };
+    }): Promise<TileManifest> {
+      const { outputPrefix } = parseInput(WriteTileManifestInputParser, raw, "writeTileManifest");
+      const key = `${outputPrefix}manifest.json`;
+      const manifest: TileManifest = {
+        ...raw.manifest,
+        outputs: { ...raw.manifest.outputs, manifest: formatS3Url(outputs, key) },
+      };
+      await putJson(s3, ref(outputs, key), manifest);
+      return manifest;
+    },
+  };
+}

@@ -1,0 +1,110 @@
+import { deflateSync, inflateSync } from "node:zlib";
+import { z } from "zod";
+
+/**
+ * A staged tile: the chosen granules warped onto the label grid, `channels` int16 planes
+ * (time-major: date 1's six bands, then date 2's, ...), cut into square chunks of one stride so
+ * that sliding windows read whole chunks. Layout: 8-byte magic, 4-byte header length, JSON header
+ * with every chunk's offset and length, then the chunks row by row, each deflated [channel][y][x].
+ * A chunk row is one contiguous range: one GET per row of windows.
+ */
+export const StackMagic = "CMSTACK1";
+export const StackNodata = -9999;
+
+export const StackHeaderParser = z
+  .object({
+    grid: z
+      .object({
+        epsg: z.number().int(),
+        origin: z.tuple([z.number(), z.number()]),
+        pixelSize: z.number(),
+        width: z.number().int(),
+        height: z.number().int(),
+      })
+      .strict(),
+    channels: z.number().int(),
+    chunk: z.number().int(),
+    chunksAcross: z.number().int(),
+    chunksDown: z.number().int(),
+    /** [offset, length] of each chunk from the start of the file, row-major. */
+    chunks: z.array(z.tuple([z.number().int(), z.number().int()])),
+    /** Pixels valid in every date: the ones the model can map. */
+    validPixels: z.number().int(),
+  })
+  .strict();
+export type StackHeader = z.infer<typeof StackHeaderParser>;
+
+/** Encodes planes (each width x height int16, StackNodata where invalid) as a stack file. */
+export function encodeStack(
+  planes: Int16Array[],
+  grid: StackHeader["grid"],
+  chunk: number,
+  validPixels: number,
+): Buffer {
+  const across = Math.ceil(grid.width / chunk);
+  const down = Math.ceil(grid.height / chunk);
+  const bodies: Buffer[] = [];
+  for (let cy = 0; cy < down; cy++) {
+    for (let cx = 0; cx < across; cx++) {
+      const block = new Int16Array(planes.length * chunk * chunk).fill(StackNodata);
+      planes.forEach((plane, c) => {
+        for (let y = 0; y < chunk && cy * chunk + y < grid.height; y++) {
+          const row = (cy * chunk + y) * grid.width + cx * chunk;
+          const w = Math.min(chunk, grid.width - cx * chunk);
+          block.set(plane.subarray(row, row + w), c * chunk * chunk + y * chunk);
+        }
+      });
+      bodies.push(deflateSync(Buffer.from(block.buffer), { level: 1 }));
+    }
+  }
+  const header = (chunks: [number, number][]) =>
+    Buffer.from(
+      JSON.stringify({
+        grid,
+        channels: planes.length,
+        chunk,
+        chunksAcross: across,
+        chunksDown: down,
+        chunks,
+        validPixels,
+      } satisfies StackHeader),
+    );
+  // Offsets depend on the header's length, which depends on the offsets: settle it by padding.
+  let chunks = bodies.map(() => [0, 0] as [number, number]);
+  let size = header(chunks).length + 64;
+  for (;;) {
+    let at = 12 + size;
+    chunks = bodies.map((b) => {
+      const entry: [number, number] = [at, b.length];
+      at += b.length;
+      return entry;
+    });
+    const h = header(chunks);
+    if (h.length <= size) {
+      const head = Buffer.alloc(12 + size, 0x20);
+      head.write(StackMagic, 0, "latin1");
+      head.writeUInt32LE(size, 8);
+      h.copy(head, 12);
+      return Buffer.concat([head, ...bodies]);
+    }
+    size = h.length + 64;
+  }
+}
+
+export function parseStackHeader(prefix: Uint8Array): StackHeader | { needBytes: number } {
+  const buf = Buffer.from(prefix.buffer, prefix.byteOffset, prefix.byteLength);
+  if (buf.length < 12 || buf.toString("latin1", 0, 8) !== StackMagic)
+    throw new Error("not a staged stack (bad magic)");
+  const size = buf.readUInt32LE(8);
+  if (buf.length < 12 + size) return { needBytes: 12 + size };
+  return StackHeaderParser.parse(JSON.parse(buf.toString("utf8", 12, 12 + size)));
+}
+
+/** Decodes one chunk into channels x chunk x chunk int16. */
+export function decodeChunk(header: StackHeader, bytes: Uint8Array): Int16Array {
+  const raw = inflateSync(bytes);
+  const out = new Int16Array(raw.buffer, raw.byteOffset, raw.byteLength / 2);
+  if (out.length !== header.channels * header.chunk * header.chunk)
+    throw new Error("chunk has the wrong size");
+  return out;
+}

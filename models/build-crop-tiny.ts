@@ -1,0 +1,116 @@
+/**
+ * Builds the bundled model, models/crop-tiny.onnx, and writes its sha256 into crop-tiny.json.
+ *
+ * It is not Prithvi: it is a linear discriminant fitted to pixels drawn from the synthetic world's
+ * own class signatures (lib/synth/spectra.ts: phenology curves and spectra, with the generator's
+ * per-field variation and noise), at dates drawn from the default season windows. The ONNX graph
+ * takes the Prithvi contract ([B, 18, 224, 224] normalised, time-major) and returns [B, 13, 224, 224]
+ * logits: a 3 x 3 average pool (spatial context, and it damps noise) then a 1 x 1 convolution.
+ * The same seed gives the same bytes: `npx tsx models/build-crop-tiny.ts` reproduces the file.
+ */
+import { createHash } from "node:crypto";
+import { readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { type ClassId, CropClasses } from "../lib/cdl/classes.ts";
+import { fitLda } from "../lib/model/lda.ts";
+import { ModelManifestParser, ModelsDir } from "../lib/model/model.manifest.ts";
+import { encodeOnnx } from "../lib/onnx/onnx.writer.ts";
+import { DefaultSeasonWindows, windowDays } from "../lib/pipeline/season.windows.ts";
+import { seededRandom } from "../lib/random.ts";
+import { bareSpectrum, greenness, greenSpectrum } from "../lib/synth/spectra.ts";
+import { FieldVariation } from "../lib/synth/tile.render.ts";
+
+const SamplesPerClass = 4000;
+const Seed = 20230801;
+
+export async function buildCropTiny(dir = ModelsDir): Promise<{ sha256: string; trainingAccuracy: number }> {
+  const manifestFile = join(dir, "crop-tiny.json");
+  const manifest = ModelManifestParser.parse(JSON.parse(await readFile(manifestFile, "utf8")));
+  const { mean, std } = manifest.normalization;
+  const random = seededRandom(Seed);
+  const between = (lo: number, hi: number) => lo + (hi - lo) * random();
+  const windows = DefaultSeasonWindows.map((w) => windowDays(2022, w));
+
+  const samples: Float64Array[] = [];
+  const labels: number[] = [];
+  for (const { id } of CropClasses) {
+    for (let s = 0; s < SamplesPerClass; s++) {
+      const shift = Math.round(between(-FieldVariation.maxShift, FieldVariation.maxShift));
+      const amplitude = between(...FieldVariation.amplitude);
+      const brightness =
+        between(...FieldVariation.brightness) * (1 + FieldVariation.texture * (random() - 0.5));
+      const x = new Float64Array(18);
+      windows.forEach(([start, end], t) => {
+        const doy = Math.round(between(start, end));
+        const g = greenness(id as ClassId, doy - shift) * amplitude;
+        const lo = bareSpectrum(id as ClassId);
+        const hi = greenSpectrum(id as ClassId);
+        for (let b = 0; b < 6; b++) {
+          const value =
+            ((lo[b] as number) + ((hi[b] as number) - (lo[b] as number)) * g) * brightness +
+            between(-FieldVariation.noise, FieldVariation.noise);
+          x[t * 6 + b] = (value - (mean[b] as number)) / (std[b] as number);
+        }
+      });
+      samples.push(x);
+      labels.push(id - 1);
+    }
+  }
+  const lda = fitLda(samples, labels, CropClasses.length);
+  const correct = samples.filter((x, i) => {
+    const scores = lda.weights.map((w, k) =>
+      w.reduce((s, v, f) => s + v * (x[f] as number), lda.bias[k] as number),
+    );
+    return scores.indexOf(Math.max(...scores)) === labels[i];
+  }).length;
+
+  const bytes = encodeOnnx({
+    producer: "crop-map models/build-crop-tiny.ts",
+    doc: "Linear discriminant over 3 x 3 averaged, normalised HLS stacks; fitted to the synthetic world's class signatures.",
+    opset: 13,
+    nodes: [
+      {
+        op: "AveragePool",
+        inputs: [manifest.input.name],
+        outputs: ["smoothed"],
+        attributes: [
+          { name: "kernel_shape", ints: [3, 3] },
+          { name: "pads", ints: [1, 1, 1, 1] },
+          { name: "count_include_pad", int: 0 },
+        ],
+      },
+      {
+        op: "Conv",
+        inputs: ["smoothed", "weights", "bias"],
+        outputs: [manifest.output.name],
+        attributes: [{ name: "kernel_shape", ints: [1, 1] }],
+      },
+    ],
+    initializers: [
+      {
+        name: "weights",
+        dims: [CropClasses.length, 18, 1, 1],
+        values: Float32Array.from(lda.weights.flat()),
+      },
+      { name: "bias", dims: [CropClasses.length], values: Float32Array.from(lda.bias) },
+    ],
+    inputs: [{ name: manifest.input.name, shape: ["batch", 18, manifest.chip.size, manifest.chip.size] }],
+    outputs: [
+      {
+        name: manifest.output.name,
+        shape: ["batch", CropClasses.length, manifest.chip.size, manifest.chip.size],
+      },
+    ],
+  });
+  await writeFile(join(dir, "crop-tiny.onnx"), bytes);
+  const sha256 = createHash("sha256").update(bytes).digest("hex");
+  await writeFile(manifestFile, `${JSON.stringify({ ...manifest, sha256 }, null, 2)}\n`);
+  return { sha256, trainingAccuracy: correct / samples.length };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const { sha256, trainingAccuracy } = await buildCropTiny();
+  console.log(
+    `models/crop-tiny.onnx sha256 ${sha256}; accuracy on its own training pixels ${(trainingAccuracy * 100).toFixed(1)} %`,
+  );
+}

@@ -1,0 +1,293 @@
+import { DeleteObjectCommand, ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
+import type { Client } from "@temporalio/client";
+import { WorkflowFailedError } from "@temporalio/client";
+import type { NativeConnection, Worker } from "@temporalio/worker";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createGranuleActivities } from "../../activities/granules.activities.ts";
+import type { TileManifest } from "../../activities/tile.output.activities.ts";
+import { accumulate, emptyConfusion, metrics } from "../../lib/accuracy/confusion.ts";
+import { labelClassesFor } from "../../lib/accuracy/label.window.ts";
+import { NationalCdlGrid } from "../../lib/grid/crs.ts";
+import { parseGranuleId } from "../../lib/hls/granule.id.ts";
+import { bandKey } from "../../lib/hls/lpdaac.keys.ts";
+import { loadModelManifest } from "../../lib/model/model.manifest.ts";
+import { DefaultSelectionLimits } from "../../lib/pipeline/granule.select.ts";
+import { DefaultSeasonWindows } from "../../lib/pipeline/season.windows.ts";
+import { openCog, readRaster } from "../../lib/raster/cog.reader.ts";
+import { createS3Client } from "../../lib/storage/s3.client.ts";
+import { getBytes, getJson, ref } from "../../lib/storage/s3.objects.ts";
+import { planWorld } from "../../lib/synth/world.plan.ts";
+import { writeWorld } from "../../lib/synth/world.writer.ts";
+import { connectClient, connectWorker } from "../../lib/temporal/connection.ts";
+import { bundleWorkflows, createCpuWorker, createInferenceWorker } from "../../workers/worker.factory.ts";
+import type { TileWorkflowInput } from "../../workflows/tile.workflow.ts";
+import { spawnWorker } from "../support/child.worker.ts";
+import { testConfig } from "../support/test.config.ts";
+
+const config = testConfig("tile");
+const s3 = createS3Client(config);
+let connection: NativeConnection;
+let client: Client;
+let cpuWorker: Worker;
+let cpuRun: Promise<void>;
+
+async function tileInput(
+  tileId: string,
+  outputPrefix: string,
+  extra: Partial<TileWorkflowInput> = {},
+): Promise<TileWorkflowInput> {
+  return {
+    tileId,
+    year: 2022,
+    model: "crop-tiny",
+    windows: DefaultSeasonWindows,
+    ...DefaultSelectionLimits,
+    chip: (await loadModelManifest("crop-tiny")).chip,
+    outputPrefix,
+    inferenceQueue: config.taskQueues.inference,
+    ...extra,
+  };
+}
+
+async function runTile(input: TileWorkflowInput, workflowId: string): Promise<TileManifest> {
+  return client.workflow.execute("tileWorkflow", {
+    taskQueue: config.taskQueues.cpu,
+    workflowId,
+    args: [input],
+  });
+}
+
+/** Runs `work` with an in-process inference worker (a worker runs once, so a fresh one each time). */
+async function withInference<T>(work: () => Promise<T>): Promise<T> {
+  const worker = await createInferenceWorker({ connection, config, s3 });
+  return worker.runUntil(work());
+}
+
+async function outputBytes(prefix: string, name: string): Promise<Buffer> {
+  return Buffer.from(await getBytes(s3, ref(config.storage.outputs, `${prefix}${name}`)));
+}
+
+async function listOutputs(prefix: string) {
+  const listed = await s3.send(
+    new ListObjectsV2Command({
+      Bucket: config.storage.outputs.bucket,
+      Prefix: `${config.storage.outputs.prefix}${prefix}`,
+    }),
+  );
+  return (listed.Contents ?? []).map((o) => ({
+    key: o.Key,
+    modified: o.LastModified?.getTime(),
+    size: o.Size,
+  }));
+}
+
+async function accuracyOf(manifest: TileManifest, shiftPixels: number) {
+  const classes = await readRaster(
+    await openCog(
+      s3,
+      ref(
+        config.storage.outputs,
+        manifest.outputs.classes
+          .split(`${config.storage.outputs.bucket}/`)[1]
+          ?.slice(config.storage.outputs.prefix.length) ?? "",
+      ),
+    ),
+  );
+  const grid = {
+    ...classes.geo,
+    origin: [classes.geo.origin[0] + shiftPixels * 30, classes.geo.origin[1]] as [number, number],
+    width: classes.width,
+    height: classes.height,
+  };
+  const labels = await labelClassesFor(s3, ref(config.storage.cdl, "2022/CDL_2022_44.tif"), grid);
+  const confusion = emptyConfusion(13);
+  accumulate(confusion, labels, classes.data as Uint8Array);
+  return { ...metrics(confusion), classes };
+}
+
+beforeAll(async () => {
+  await writeWorld(
+    planWorld({ state: "RI", year: 2022, scale: "small", seed: 3, season: { start: "04-01", end: "10-31" } }),
+    { s3, config },
+  );
+  connection = await connectWorker(config);
+  client = await connectClient(config);
+  cpuWorker = await createCpuWorker({ connection, config, s3, bundle: await bundleWorkflows() });
+  cpuRun = cpuWorker.run();
+});
+
+afterAll(async () => {
+  cpuWorker?.shutdown();
+  await cpuRun;
+  await client?.connection.close();
+  await connection?.close();
+  s3.destroy();
+});
+
+describe("tile pipeline on the real servers", () => {
+  let clean: TileManifest;
+
+  it("maps a tile end to end, pixel-aligned with the CDL, and a one-pixel shift scores worse", async () => {
+    const input = await tileInput("19TCG", "clean/19TCG/");
+    clean = await withInference(() => runTile(input, "tile-19TCG-clean"));
+    expect(clean.granules).toHaveLength(3);
+    expect(clean.granules.map((g) => g.window)).toEqual(DefaultSeasonWindows);
+    expect(clean.model).toMatchObject({ name: "crop-tiny", provider: "cpu" });
+    expect(clean.windows.run).toBeGreaterThan(0);
+    expect((clean.grid.origin[0] - NationalCdlGrid.originX) % 30).toBe(0);
+    expect((NationalCdlGrid.originY - clean.grid.origin[1]) % 30).toBe(0);
+
+    const aligned = await accuracyOf(clean, 0);
+    const shifted = await accuracyOf(clean, 1);
+    expect(aligned.classes.geo.epsg).toBe(5070);
+    // The bundled model scores 94 % on single training pixels; in Rhode Island the largest class
+    // (forest) is under half the land, so 0.9 is far above any constant answer.
+    expect(aligned.aAcc).toBeGreaterThan(0.9);
+    expect(aligned.aAcc - shifted.aAcc).toBeGreaterThan(0.005);
+    expect(aligned.mIoU).toBeGreaterThan(shifted.mIoU);
+  });
+
+  it("writes nothing new when the same tile runs again, and another run gives byte-identical maps", async () => {
+    const before = await listOutputs("clean/19TCG/");
+    const input = await tileInput("19TCG", "clean/19TCG/");
+    const again = await withInference(() => runTile(input, "tile-19TCG-again"));
+    expect(again).toEqual(clean);
+    expect(await listOutputs("clean/19TCG/")).toEqual(before);
+
+    const second = await tileInput("19TCG", "second/19TCG/");
+    const other = await withInference(() => runTile(second, "tile-19TCG-second"));
+    for (const name of ["classes.tif", "confidence.tif"]) {
+      expect(
+        (await outputBytes("second/19TCG/", name)).equals(await outputBytes("clean/19TCG/", name)),
+        name,
+      ).toBe(true);
+    }
+    expect(other.granules).toEqual(clean.granules);
+  });
+
+  it("resumes a tile after its inference worker is killed mid-way, with output equal to a clean run's", async () => {
+    const slow = spawnWorker("inference", config, {
+      CROP_MAP_INFERENCE_ROW_DELAY_MS: "700",
+      CROP_MAP_INFERENCE_CHECKPOINT_ROWS: "1",
+      CROP_MAP_INFERENCE_BATCH: "2",
+    });
+    const input = await tileInput("19TCG", "killed/19TCG/", { inferenceHeartbeatSeconds: 3 });
+    const handle = await client.workflow.start("tileWorkflow", {
+      taskQueue: config.taskQueues.cpu,
+      workflowId: "tile-19TCG-killed",
+      args: [input],
+    });
+    // Wait for a checkpoint to land, then kill the worker as a crashed host would die.
+    const deadline = Date.now() + 90_000;
+    let checkpointed = false;
+    while (!checkpointed && Date.now() < deadline) {
+      const work = await s3.send(
+        new ListObjectsV2Command({ Bucket: config.storage.work.bucket, Prefix: config.storage.work.prefix }),
+      );
+      checkpointed = (work.Contents ?? []).some((o) => o.Key?.endsWith(".checkpoint"));
+      if (!checkpointed) await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(checkpointed, slow.output()).toBe(true);
+    await slow.kill();
+
+    const restarted = spawnWorker("inference", config);
+    try {
+      const resumed = (await handle.result()) as TileManifest;
+      const summary = (await getJson(s3, ref(config.storage.outputs, "killed/19TCG/predict.json"))) as {
+        resumedFromRow: number;
+      };
+      expect(summary.resumedFromRow).toBeGreaterThan(0);
+      for (const name of ["classes.tif", "confidence.tif"]) {
+        expect(
+          (await outputBytes("killed/19TCG/", name)).equals(await outputBytes("clean/19TCG/", name)),
+          name,
+        ).toBe(true);
+      }
+      expect(resumed.windows).toEqual(clean.windows);
+    } finally {
+      await restarted.kill();
+    }
+  });
+});
+
+describe("tile pipeline bad input", () => {
+  async function expectNonRetryableFailure(input: TileWorkflowInput, workflowId: string, message: string) {
+    const error = await withInference(() =>
+      runTile(input, workflowId).then(
+        () => undefined,
+        (e: unknown) => e,
+      ),
+    );
+    expect(error).toBeInstanceOf(WorkflowFailedError);
+    const cause = (error as WorkflowFailedError).cause?.cause as
+      | { message?: string; nonRetryable?: boolean }
+      | undefined;
+    expect(cause?.message).toContain(message);
+    expect(cause?.nonRetryable).toBe(true);
+    // Failed once, not retried, and nothing looks finished.
+    const history = await client.workflow.getHandle(workflowId).fetchHistory();
+    expect(history.events?.filter((e) => e.activityTaskFailedEventAttributes)).toHaveLength(1);
+    expect(
+      await getJson(s3, ref(config.storage.outputs, `${input.outputPrefix}manifest.json`)),
+    ).toBeUndefined();
+  }
+
+  async function chosenGranule(tileId: string): Promise<string> {
+    const selection = await createGranuleActivities(s3, config).selectGranules({
+      tileId,
+      year: 2022,
+      windows: DefaultSeasonWindows,
+    });
+    return selection.granules[0]?.id as string;
+  }
+
+  it("fails a tile whose chosen granule lacks a band, naming the file, while another tile succeeds", async () => {
+    const id = parseGranuleId(await chosenGranule("19TCF"));
+    const key = bandKey(id, "B04");
+    await s3.send(
+      new DeleteObjectCommand({
+        Bucket: config.storage.hls.bucket,
+        Key: `${config.storage.hls.prefix}${key}`,
+      }),
+    );
+    const [brokenInput, fineInput] = [
+      await tileInput("19TCF", "bad/19TCF/"),
+      await tileInput("19TBG", "bad/19TBG/"),
+    ];
+    const [broken, fine] = await withInference(() =>
+      Promise.allSettled([runTile(brokenInput, "tile-19TCF-missing"), runTile(fineInput, "tile-19TBG-fine")]),
+    );
+    expect(broken.status).toBe("rejected");
+    expect(String((broken as PromiseRejectedResult).reason?.cause?.cause?.message)).toContain(
+      `band B04 is missing`,
+    );
+    expect(fine.status).toBe("fulfilled");
+    expect(await getJson(s3, ref(config.storage.outputs, "bad/19TCF/manifest.json"))).toBeUndefined();
+  });
+
+  it("fails a tile with a corrupt COG, naming it", async () => {
+    const id = parseGranuleId(await chosenGranule("18TYM"));
+    const key = `${config.storage.hls.prefix}${bandKey(id, "B02")}`;
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: config.storage.hls.bucket,
+        Key: key,
+        Body: Buffer.from("II*\0 this is not a tiff at all"),
+      }),
+    );
+    await expectNonRetryableFailure(
+      await tileInput("18TYM", "bad/18TYM/"),
+      "tile-18TYM-corrupt",
+      "is not a readable COG",
+    );
+  });
+
+  it("fails a tile with no usable granule in a window", async () => {
+    const input = await tileInput("19TBF", "bad/19TBF/", { windows: [{ start: "11-15", end: "12-15" }] });
+    await expectNonRetryableFailure(
+      input,
+      "tile-19TBF-empty",
+      "tile 19TBF 2022 has no usable granule in 11-15..12-15: no granule",
+    );
+  });
+});

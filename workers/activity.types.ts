@@ -1,0 +1,14 @@
+// Activity types for workflows to proxy; workflows import this file's types only.
+import type { createGranuleActivities } from "../activities/granules.activities.ts";
+import type { createLabelActivities } from "../activities/labels.activities.ts";
+import type { createPredictActivities } from "../activities/predict.activities.ts";
+import type { createStageActivities } from "../activities/stage.activities.ts";
+import type { createStorageProbeActivities } from "../activities/storage.probe.activities.ts";
+import type { createTileOutputActivities } from "../activities/tile.output.activities.ts";
+
+export type StorageProbeActivities = ReturnType<typeof createStorageProbeActivities>;
+export type LabelActivities = ReturnType<typeof createLabelActivities>;
+export type GranuleActivities = ReturnType<typeof createGranuleActivities>;
+export type StageActivities = ReturnType<typeof createStageActivities>;
+export type PredictActivities = ReturnType<typeof createPredictActivities>;
+export type TileOutputActivities = ReturnType<typeof createTileOutputActivities>;

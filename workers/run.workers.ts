@@ -1,0 +1,28 @@
+import type { Worker } from "@temporalio/worker";
+import type { Config } from "../lib/config/config.schema.ts";
+import { createS3Client } from "../lib/storage/s3.client.ts";
+import { connectWorker } from "../lib/temporal/connection.ts";
+import { createCpuWorker, createInferenceWorker } from "./worker.factory.ts";
+
+export type Pool = "cpu" | "inference" | "all";
+
+/**
+ * Runs the workers of a pool until the process is told to stop (SIGINT/SIGTERM: in-flight
+ * activities finish or are handed back). `all` runs both pools in one process, for local runs.
+ */
+export async function runWorkers(pool: Pool, config: Config): Promise<void> {
+  const connection = await connectWorker(config);
+  const s3 = createS3Client(config);
+  const workers: Worker[] = [];
+  try {
+    if (pool !== "inference") workers.push(await createCpuWorker({ connection, config, s3 }));
+    if (pool !== "cpu") workers.push(await createInferenceWorker({ connection, config, s3 }));
+    console.log(
+      `crop-map worker: pool ${pool} on ${config.temporal.address} namespace ${config.temporal.namespace}, queues ${workers.map((w) => w.options.taskQueue).join(", ")}`,
+    );
+    await Promise.all(workers.map((w) => w.run()));
+  } finally {
+    await connection.close();
+    s3.destroy();
+  }
+}

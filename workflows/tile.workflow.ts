@@ -1,0 +1,97 @@
+import { proxyActivities } from "@temporalio/workflow";
+import { z } from "zod";
+import type {
+  GranuleActivities,
+  LabelActivities,
+  PredictActivities,
+  StageActivities,
+  TileOutputActivities,
+} from "../workers/activity.types.ts";
+
+/** One tile of one season with one model, written under `outputPrefix` (relative to the outputs location). */
+export const TileWorkflowInputParser = z
+  .object({
+    tileId: z.string().regex(/^\d{2}[C-X][A-Z]{2}$/),
+    year: z.number().int(),
+    model: z.string().min(1),
+    windows: z.array(z.object({ start: z.string(), end: z.string() }).strict()).min(1),
+    maxCloudCover: z.number().min(0).max(100),
+    minSpatialCoverage: z.number().min(0).max(100),
+    chip: z.object({ size: z.number().int(), stride: z.number().int() }).strict(),
+    outputPrefix: z.string().regex(/^([^/]+\/)+$/),
+    /** Task queue of the inference pool. */
+    inferenceQueue: z.string().min(1),
+    /** How soon a silent inference worker counts as lost and its tile is retried (and resumed). */
+    inferenceHeartbeatSeconds: z.number().int().min(1).default(60),
+  })
+  .strict();
+export type TileWorkflowInput = z.input<typeof TileWorkflowInputParser>;
+
+const retry = { initialInterval: "2s", backoffCoefficient: 2, maximumInterval: "1m", maximumAttempts: 6 };
+
+const cpu = proxyActivities<LabelActivities & GranuleActivities & StageActivities & TileOutputActivities>({
+  startToCloseTimeout: "30m",
+  heartbeatTimeout: "5m",
+  retry,
+});
+
+/**
+ * Select, stage, predict, record. Each step finds its own finished output and returns it, and the
+ * manifest is written last: a repeated or resumed tile does no work twice and leaves nothing
+ * half-finished that looks done.
+ */
+export async function tileWorkflow(raw: TileWorkflowInput) {
+  const input = TileWorkflowInputParser.parse(raw);
+  const done = await cpu.findTileOutput({ outputPrefix: input.outputPrefix });
+  if (done) return done;
+
+  const { predictTile } = proxyActivities<PredictActivities>({
+    taskQueue: input.inferenceQueue,
+    startToCloseTimeout: "2h",
+    // A lost inference worker is noticed within a heartbeat timeout; the retry resumes from its checkpoint.
+    heartbeatTimeout: `${input.inferenceHeartbeatSeconds}s`,
+    retry,
+  });
+
+  const labelGrid = await cpu.labelGrid({ year: input.year });
+  const selection = await cpu.selectGranules({
+    tileId: input.tileId,
+    year: input.year,
+    windows: input.windows,
+    maxCloudCover: input.maxCloudCover,
+    minSpatialCoverage: input.minSpatialCoverage,
+  });
+  const staged = await cpu.stageTile({
+    tileId: input.tileId,
+    year: input.year,
+    granules: selection.granules.map((g) => g.id),
+    labelGrid: { epsg: labelGrid.epsg, origin: labelGrid.origin, pixelSize: labelGrid.pixelSize },
+    chip: input.chip,
+  });
+  const predicted = await predictTile({
+    tileId: input.tileId,
+    stackKey: staged.stackKey,
+    model: input.model,
+    outputPrefix: input.outputPrefix,
+  });
+  return cpu.writeTileManifest({
+    outputPrefix: input.outputPrefix,
+    manifest: {
+      tileId: input.tileId,
+      year: input.year,
+      model: predicted.model,
+      labelGrid: labelGrid.source,
+      granules: selection.granules,
+      candidates: selection.candidates,
+      grid: staged.grid,
+      windows: predicted.windows,
+      pixels: { ...predicted.pixels, validInAllDates: staged.validPixels },
+      outputs: { classes: predicted.classes, confidence: predicted.confidence },
+      timings: {
+        selectSeconds: selection.seconds,
+        stageSeconds: staged.seconds,
+        predictSeconds: predicted.seconds,
+      },
+    },
+  });
+}
