@@ -160,22 +160,13 @@ export function createPredictActivities(s3: S3Client, config: Config) {
           if (!rows.has(cy)) rows.set(cy, await readChunkRow(s3, stackRef, header, cy));
 
         // Batches never span window rows, so a resumed run feeds the model exactly the same batches.
+        const windowValues = header.channels * size * size;
+        const batch = new Float32Array(batchSize * windowValues);
         const pending: number[] = [];
         const flush = async () => {
           if (pending.length === 0) return;
-          const data = new Float32Array(pending.length * header.channels * size * size);
-          pending.forEach((x0, i) => {
-            fillWindow(
-              data,
-              i * header.channels * size * size,
-              rows,
-              header,
-              x0,
-              y0,
-              size,
-              manifest.normalization,
-            );
-          });
+          const data =
+            pending.length === batchSize ? batch : batch.subarray(0, pending.length * windowValues);
           const tensor = new ort.Tensor("float32", data, [pending.length, header.channels, size, size]);
           const result = await loaded.session.run({ [manifest.input.name]: tensor });
           const logits = result[manifest.output.name]?.data as Float32Array;
@@ -190,9 +181,20 @@ export function createPredictActivities(s3: S3Client, config: Config) {
           state.run += pending.length;
           pending.length = 0;
         };
-        const probe = new Float32Array(header.channels * size * size);
         for (const x0 of xs) {
-          if (fillWindow(probe, 0, rows, header, x0, y0, size, manifest.normalization) === 0) {
+          // Filled straight into its batch slot; a window without one valid pixel gives its slot back.
+          if (
+            fillWindow(
+              batch,
+              pending.length * windowValues,
+              rows,
+              header,
+              x0,
+              y0,
+              size,
+              manifest.normalization,
+            ) === 0
+          ) {
             state.skipped++;
             continue;
           }

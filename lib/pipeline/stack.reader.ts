@@ -1,6 +1,7 @@
 import type { S3Client } from "@aws-sdk/client-s3";
 import { getBytesRange, type ObjectRef } from "../storage/s3.objects.ts";
 import { decodeChunk, parseStackHeader, type StackHeader } from "./stack.format.ts";
+import { type ChunkRow, withValidity } from "./window.input.ts";
 
 export async function readStackHeader(s3: S3Client, object: ObjectRef): Promise<StackHeader> {
   const first = parseStackHeader(await getBytesRange(s3, object, 0, 65_535));
@@ -10,18 +11,19 @@ export async function readStackHeader(s3: S3Client, object: ObjectRef): Promise<
   return whole;
 }
 
-/** One row of chunks, decoded: chunks[cx] is channels x chunk x chunk. One ranged GET. */
+/** One row of chunks, decoded, with each chunk's validity mask. One ranged GET. */
 export async function readChunkRow(
   s3: S3Client,
   object: ObjectRef,
   header: StackHeader,
   cy: number,
-): Promise<Int16Array[]> {
+): Promise<ChunkRow> {
   const entries = header.chunks.slice(cy * header.chunksAcross, (cy + 1) * header.chunksAcross);
   const start = entries[0]?.[0] as number;
   const last = entries[entries.length - 1] as [number, number];
   const bytes = await getBytesRange(s3, object, start, last[0] + last[1] - 1);
-  return entries.map(([offset, length]) =>
+  const data = entries.map(([offset, length]) =>
     decodeChunk(header, bytes.subarray(offset - start, offset - start + length)),
   );
+  return withValidity(header, data);
 }
