@@ -1,7 +1,7 @@
 import type { S3Client } from "@aws-sdk/client-s3";
 import { z } from "zod";
 import type { Config } from "../lib/config/config.schema.ts";
-import { getJson, putJson, ref } from "../lib/storage/s3.objects.ts";
+import { getJson, objectSize, putJson, ref } from "../lib/storage/s3.objects.ts";
 import { formatS3Url } from "../lib/storage/s3.url.ts";
 import { parseInput } from "./activity.failures.ts";
 import type { SelectedGranule } from "./granules.activities.ts";
@@ -33,13 +33,20 @@ export const WriteTileManifestInputParser = z
 export function createTileOutputActivities(s3: S3Client, config: Config) {
   const { outputs } = config.storage;
   return {
-    /** The tile's manifest if the tile is already done (so a re-run does nothing), else null. */
+    /**
+     * The tile's manifest if the tile is done (so a re-run does nothing), else null. Checked, not
+     * assumed: the maps the manifest names must be there too.
+     */
     async findTileOutput(raw: z.input<typeof FindTileOutputInputParser>): Promise<TileManifest | null> {
       const { outputPrefix } = parseInput(FindTileOutputInputParser, raw, "findTileOutput");
-      return (
-        ((await getJson(s3, ref(outputs, `${outputPrefix}manifest.json`))) as TileManifest | undefined) ??
-        null
-      );
+      const manifest = (await getJson(s3, ref(outputs, `${outputPrefix}manifest.json`))) as
+        | TileManifest
+        | undefined;
+      if (!manifest) return null;
+      for (const name of ["classes.tif", "confidence.tif"]) {
+        if ((await objectSize(s3, ref(outputs, `${outputPrefix}${name}`))) === undefined) return null;
+      }
+      return manifest;
     },
 
     async writeTileManifest(raw: {

@@ -2,6 +2,8 @@ import { Command } from "commander";
 import { useQuietTemporalRuntime } from "../lib/temporal/connection.ts";
 import { exitCodeFor, reportError } from "./cli.errors.ts";
 import { registerDevCommand } from "./commands/dev.command.ts";
+import { registerRunCommands } from "./commands/run.command.ts";
+import { registerScheduleCommand } from "./commands/schedule.command.ts";
 import { registerSynthCommand } from "./commands/synth.command.ts";
 import { registerTileCommand } from "./commands/tile.command.ts";
 import { registerTilesCommand } from "./commands/tiles.command.ts";
@@ -22,6 +24,8 @@ registerDevCommand(program);
 registerSynthCommand(program);
 registerTileCommand(program);
 registerWorkerCommand(program);
+registerRunCommands(program);
+registerScheduleCommand(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -2,6 +2,7 @@
 import type { createGranuleActivities } from "../activities/granules.activities.ts";
 import type { createLabelActivities } from "../activities/labels.activities.ts";
 import type { createPredictActivities } from "../activities/predict.activities.ts";
+import type { createRunActivities } from "../activities/run.activities.ts";
 import type { createStageActivities } from "../activities/stage.activities.ts";
 import type { createStorageProbeActivities } from "../activities/storage.probe.activities.ts";
 import type { createTileOutputActivities } from "../activities/tile.output.activities.ts";
@@ -12,3 +13,4 @@ export type GranuleActivities = ReturnType<typeof createGranuleActivities>;
 export type StageActivities = ReturnType<typeof createStageActivities>;
 export type PredictActivities = ReturnType<typeof createPredictActivities>;
 export type TileOutputActivities = ReturnType<typeof createTileOutputActivities>;
+export type RunActivities = ReturnType<typeof createRunActivities>;

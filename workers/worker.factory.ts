@@ -9,6 +9,7 @@ import {
 import { createGranuleActivities } from "../activities/granules.activities.ts";
 import { createLabelActivities } from "../activities/labels.activities.ts";
 import { createPredictActivities } from "../activities/predict.activities.ts";
+import { createRunActivities } from "../activities/run.activities.ts";
 import { createStageActivities } from "../activities/stage.activities.ts";
 import { createStorageProbeActivities } from "../activities/storage.probe.activities.ts";
 import { createTileOutputActivities } from "../activities/tile.output.activities.ts";
@@ -54,6 +55,7 @@ export async function createCpuWorker(options: WorkerOptions): Promise<Worker> {
       ...createGranuleActivities(s3, config),
       ...createStageActivities(s3, config),
       ...createTileOutputActivities(s3, config),
+      ...createRunActivities(s3, config),
     },
   });
 }

@@ -23,17 +23,13 @@ export const TileWorkflowInputParser = z
     inferenceQueue: z.string().min(1),
     /** How soon a silent inference worker counts as lost and its tile is retried (and resumed). */
     inferenceHeartbeatSeconds: z.number().int().min(1).default(60),
+    /** The same for CPU-pool activities (staging heartbeats once per granule). */
+    cpuHeartbeatSeconds: z.number().int().min(1).default(300),
   })
   .strict();
 export type TileWorkflowInput = z.input<typeof TileWorkflowInputParser>;
 
 const retry = { initialInterval: "2s", backoffCoefficient: 2, maximumInterval: "1m", maximumAttempts: 6 };
-
-const cpu = proxyActivities<LabelActivities & GranuleActivities & StageActivities & TileOutputActivities>({
-  startToCloseTimeout: "30m",
-  heartbeatTimeout: "5m",
-  retry,
-});
 
 /**
  * Select, stage, predict, record. Each step finds its own finished output and returns it, and the
@@ -42,6 +38,11 @@ const cpu = proxyActivities<LabelActivities & GranuleActivities & StageActivitie
  */
 export async function tileWorkflow(raw: TileWorkflowInput) {
   const input = TileWorkflowInputParser.parse(raw);
+  const cpu = proxyActivities<LabelActivities & GranuleActivities & StageActivities & TileOutputActivities>({
+    startToCloseTimeout: "30m",
+    heartbeatTimeout: `${input.cpuHeartbeatSeconds}s`,
+    retry,
+  });
   const done = await cpu.findTileOutput({ outputPrefix: input.outputPrefix });
   if (done) return done;
 

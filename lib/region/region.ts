@@ -1,28 +1,9 @@
 import { readFileSync } from "node:fs";
-import { z } from "zod";
 import type { Ring } from "../grid/planar.ts";
+import { type RegionSpec, RegionSpecParser } from "./region.spec.ts";
 import { findState } from "./us.states.ts";
 
-/** A place to map, as a user names it; small enough to travel in a workflow input. */
-export const RegionSpecParser = z.discriminatedUnion("kind", [
-  z.object({ kind: z.literal("state"), state: z.string().min(1) }).strict(),
-  z
-    .object({
-      kind: z.literal("bbox"),
-      /** [west, south, east, north] in degrees (WGS 84). */
-      bbox: z.tuple([z.number(), z.number(), z.number(), z.number()]),
-    })
-    .strict(),
-  z
-    .object({
-      kind: z.literal("polygon"),
-      name: z.string().min(1),
-      /** Polygons of rings of [lon, lat], outer ring first (GeoJSON MultiPolygon coordinates). */
-      coordinates: z.array(z.array(z.array(z.tuple([z.number(), z.number()])).min(4)).min(1)).min(1),
-    })
-    .strict(),
-]);
-export type RegionSpec = z.infer<typeof RegionSpecParser>;
+export { type RegionSpec, RegionSpecParser };
 
 /** A resolved region: a name for people and polygons in lon/lat. */
 export interface Region {

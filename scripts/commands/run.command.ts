@@ -1,0 +1,198 @@
+import { type Client, WorkflowNotFoundError } from "@temporalio/client";
+import type { Command } from "commander";
+import { loadConfig } from "../../lib/config/config.load.ts";
+import type { Config } from "../../lib/config/config.schema.ts";
+import { type RunInput, RunInputParser, type RunStatus } from "../../lib/pipeline/run.input.ts";
+import { progressLine } from "../../lib/progress.ts";
+import { createS3Client } from "../../lib/storage/s3.client.ts";
+import { getJson, ref } from "../../lib/storage/s3.objects.ts";
+import { formatS3Url } from "../../lib/storage/s3.url.ts";
+import { connectClient } from "../../lib/temporal/connection.ts";
+import type { RunSummary } from "../../workflows/run.workflow.ts";
+import { InputError } from "../cli.errors.ts";
+import { buildRunInput, type RunOptions, regionLabel } from "./run.input.builder.ts";
+import { addRegionOptions, type RegionOptions, regionSpecFrom } from "./tiles.command.ts";
+
+function stamp(date = new Date()): string {
+  return date
+    .toISOString()
+    .replace(/[-:]/g, "")
+    .replace(/\.\d+Z$/, "Z");
+}
+
+function uiLink(config: Config, workflowId: string): string {
+  return `${config.temporal.uiUrl}/namespaces/${config.temporal.namespace}/workflows/${encodeURIComponent(workflowId)}`;
+}
+
+async function withClient<T>(config: Config, work: (client: Client) => Promise<T>): Promise<T> {
+  const client = await connectClient(config).catch((error: Error) => {
+    throw new InputError(`cannot reach Temporal at ${config.temporal.address}: ${error.message}`);
+  });
+  try {
+    return await work(client);
+  } finally {
+    await client.connection.close();
+  }
+}
+
+async function startRun(
+  config: Config,
+  input: RunInput,
+  runId: string,
+  wait: boolean | undefined,
+  json: boolean | undefined,
+) {
+  const outputPrefix = input.outputPrefix ?? `runs/${runId}/`;
+  const output = formatS3Url(config.storage.outputs, outputPrefix);
+  await withClient(config, async (client) => {
+    const handle = await client.workflow.start("runWorkflow", {
+      taskQueue: config.taskQueues.cpu,
+      workflowId: runId,
+      args: [input],
+    });
+    if (json) console.log(JSON.stringify({ runId, output, ui: uiLink(config, runId) }));
+    else console.log(`run ${runId}\n  output ${output}\n  ui     ${uiLink(config, runId)}`);
+    if (!wait) return;
+    const summary = (await handle.result()) as RunSummary;
+    if (json) console.log(JSON.stringify(summary, null, 2));
+    else printSummary(summary);
+    if (summary.failed.length) process.exitCode = 1;
+  });
+}
+
+function printSummary(summary: RunSummary): void {
+  console.log(
+    `${summary.region} ${summary.year}: ${summary.done} of ${summary.total} tiles done, ${summary.failed.length} failed`,
+  );
+  for (const f of summary.failed) console.log(`  failed ${f.tileId}: ${f.reason}`);
+  console.log(`  tiles ${summary.tilesCsv}`);
+}
+
+export function printStatus(status: RunStatus): void {
+  const total = status.tiles.length;
+  const done = status.tiles.filter((t) => t.state === "done").length;
+  const failed = status.tiles.filter((t) => t.state === "failed");
+  const running = status.tiles.filter((t) => t.state === "running").length;
+  const elapsed = (Date.now() - Date.parse(status.startedAt)) / 1000;
+  console.log(
+    `run ${status.runId}: ${status.region} ${status.year}, ${status.phase}${status.round ? ` (retry round ${status.round})` : ""}`,
+  );
+  console.log(
+    progressLine(
+      "tiles",
+      done,
+      total,
+      status.phase === "finished" ? (status.finishedOffsets.at(-1) ?? elapsed) : elapsed,
+      "done",
+    ),
+  );
+  console.log(
+    `  running ${running}, failed ${failed.length}, pending ${total - done - running - failed.length}`,
+  );
+  for (const t of failed) console.log(`  failed ${t.tileId} (attempts ${t.attempts}): ${t.reason ?? ""}`);
+}
+
+export function registerRunCommands(program: Command): void {
+  addRegionOptions(
+    program
+      .command("run")
+      .description("map a region for a season: every tile, failed tiles retried, outcomes recorded"),
+  )
+    .requiredOption("--year <year>", "season year, or 'current' / 'previous'")
+    .option("--model <name>", "model manifest in models/", "crop-tiny")
+    .option("--output-prefix <prefix>", "folder under the outputs location (default runs/<run-id>/)")
+    .option("--max-tiles-in-flight <n>", "tile workflows at once (default 8)")
+    .option("--retry-rounds <n>", "rounds of retrying failed tiles (default 2)")
+    .option("--retry-delay <seconds>", "wait before each retry round (default 60)")
+    .option("--wait", "wait for the run to finish and print its summary")
+    .option("--json", "print JSON")
+    .action(async (options: RegionOptions & RunOptions & { wait?: boolean; json?: boolean }) => {
+      const config = loadConfig();
+      const region = regionSpecFrom(options);
+      const s3 = createS3Client(config);
+      try {
+        const runId = `${regionLabel(region)}-${options.year}-${options.model}-${stamp()}`;
+        const input = await buildRunInput(region, options, config, s3, runId);
+        await startRun(config, input, runId, options.wait, options.json);
+      } finally {
+        s3.destroy();
+      }
+    });
+
+  program
+    .command("status <run-id>")
+    .description("a run's progress: tiles done, failed and total, rate, ETA; failed tiles with reasons")
+    .option("--json", "print JSON")
+    .action(async (runId: string, options: { json?: boolean }) => {
+      const config = loadConfig();
+      await withClient(config, async (client) => {
+        const status = await client.workflow
+          .getHandle(runId)
+          .query<RunStatus>("status")
+          .catch((error) => {
+            if (error instanceof WorkflowNotFoundError) throw new InputError(`no run '${runId}'`);
+            throw error;
+          });
+        if (options.json) console.log(JSON.stringify(status, null, 2));
+        else printStatus(status);
+      });
+    });
+
+  program
+    .command("resume <run-id>")
+    .description(
+      "run again over the same region and outputs: finished tiles are checked and kept, the rest mapped",
+    )
+    .option("--wait", "wait for the run to finish")
+    .option("--json", "print JSON")
+    .action(async (runId: string, options: { wait?: boolean; json?: boolean }) => {
+      const config = loadConfig();
+      const s3 = createS3Client(config);
+      try {
+        const previous = await withClient(config, async (client) => {
+          const description = await client.workflow
+            .getHandle(runId)
+            .describe()
+            .catch((error) => {
+              if (error instanceof WorkflowNotFoundError) throw new InputError(`no run '${runId}'`);
+              throw error;
+            });
+          if (description.status.name === "RUNNING") throw new InputError(`run '${runId}' is still running`);
+          return client.workflow.getHandle(runId).query<RunStatus>("status");
+        });
+        const recorded = RunInputParser.safeParse(
+          await getJson(s3, ref(config.storage.outputs, `${previous.outputPrefix}run.json`)),
+        );
+        if (!recorded.success)
+          throw new InputError(`run '${runId}' has no readable run.json under ${previous.outputPrefix}`);
+        const resumeId = `${runId}.resume-${stamp()}`;
+        // Same output prefix: every tile that finished there is found, checked and kept.
+        const input: RunInput = {
+          ...recorded.data,
+          runId: resumeId,
+          outputPrefix: previous.outputPrefix,
+          tiles: recorded.data.tiles,
+        };
+        await startRun(config, input, resumeId, options.wait, options.json);
+      } finally {
+        s3.destroy();
+      }
+    });
+
+  program
+    .command("cancel <run-id>")
+    .description("cancel a run and its tiles")
+    .action(async (runId: string) => {
+      const config = loadConfig();
+      await withClient(config, async (client) => {
+        await client.workflow
+          .getHandle(runId)
+          .cancel()
+          .catch((error) => {
+            if (error instanceof WorkflowNotFoundError) throw new InputError(`no run '${runId}'`);
+            throw error;
+          });
+        console.log(`run ${runId}: cancellation requested`);
+      });
+    });
+}

@@ -1,0 +1,113 @@
+import { ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
+import type { Config } from "../../lib/config/config.schema.ts";
+import { tilesForRegion } from "../../lib/grid/tile.cover.ts";
+import { HlsProducts } from "../../lib/hls/granule.id.ts";
+import { tileYearPrefix } from "../../lib/hls/lpdaac.keys.ts";
+import { loadModelManifest, ModelManifestError } from "../../lib/model/model.manifest.ts";
+import { OutputPrefixParser, type RunInput, RunYearParser } from "../../lib/pipeline/run.input.ts";
+import { type RegionSpec, resolveRegion } from "../../lib/region/region.ts";
+import { FirstHlsYear } from "../../lib/synth/world.spec.ts";
+import { InputError } from "../cli.errors.ts";
+
+export interface RunOptions {
+  year: string;
+  model: string;
+  outputPrefix?: string;
+  maxTilesInFlight?: string;
+  retryRounds?: string;
+  retryDelay?: string;
+}
+
+function parseYear(text: string): RunInput["year"] {
+  const value = /^\d+$/.test(text) ? Number(text) : text;
+  const parsed = RunYearParser.safeParse(value);
+  if (!parsed.success) throw new InputError(`--year '${text}': expected a year, 'current' or 'previous'`);
+  const year = parsed.data;
+  if (typeof year === "number" && (year < FirstHlsYear || year > new Date().getUTCFullYear())) {
+    throw new InputError(`--year ${year}: HLS v2.0 covers ${FirstHlsYear} to this year`);
+  }
+  return year;
+}
+
+function parseCount(text: string | undefined, name: string, min: number): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < min)
+    throw new InputError(`--${name} '${text}': expected a whole number >= ${min}`);
+  return n;
+}
+
+/** True when the archive holds any granule of the tile in the year. */
+async function hasGranules(s3: S3Client, config: Config, tileId: string, year: number): Promise<boolean> {
+  const { hls } = config.storage;
+  for (const product of HlsProducts) {
+    const page = await s3.send(
+      new ListObjectsV2Command({
+        Bucket: hls.bucket,
+        Prefix: `${hls.prefix}${tileYearPrefix(product, tileId, year)}`,
+        MaxKeys: 1,
+      }),
+    );
+    if ((page.KeyCount ?? 0) > 0) return true;
+  }
+  return false;
+}
+
+/**
+ * Everything a run needs, checked before any workflow starts: the region, the year (and that the
+ * archive has data for it), the model, the output prefix. Bad input throws InputError (exit 2).
+ */
+export async function buildRunInput(
+  region: RegionSpec,
+  options: RunOptions,
+  config: Config,
+  s3: S3Client,
+  runId?: string,
+): Promise<RunInput> {
+  const resolved = resolveRegion(region);
+  const tiles = tilesForRegion(resolved);
+  if (tiles.length === 0)
+    throw new InputError(`${resolved.name} touches no HLS tile in the shipped tile table (US only)`);
+  const year = parseYear(options.year);
+  if (
+    typeof year === "number" &&
+    !(await hasGranules(s3, config, (tiles[0] as (typeof tiles)[number]).tileId, year))
+  ) {
+    throw new InputError(
+      `no HLS granules for ${year} in s3://${config.storage.hls.bucket}/${config.storage.hls.prefix} (looked for tile ${tiles[0]?.tileId})`,
+    );
+  }
+  let chip: RunInput["chip"];
+  try {
+    chip = (await loadModelManifest(options.model)).chip;
+  } catch (error) {
+    if (error instanceof ModelManifestError) throw new InputError(error.message);
+    throw error;
+  }
+  if (options.outputPrefix !== undefined) {
+    const parsed = OutputPrefixParser.safeParse(options.outputPrefix);
+    if (!parsed.success)
+      throw new InputError(`--output-prefix '${options.outputPrefix}': ${parsed.error.issues[0]?.message}`);
+  }
+  const maxTilesInFlight = parseCount(options.maxTilesInFlight, "max-tiles-in-flight", 1);
+  const retryRounds = parseCount(options.retryRounds, "retry-rounds", 0);
+  const retryDelaySeconds = parseCount(options.retryDelay, "retry-delay", 0);
+  return {
+    ...(runId ? { runId } : {}),
+    region,
+    year,
+    model: options.model,
+    chip,
+    ...(options.outputPrefix ? { outputPrefix: options.outputPrefix } : {}),
+    ...(maxTilesInFlight ? { maxTilesInFlight } : {}),
+    ...(retryRounds !== undefined ? { retryRounds } : {}),
+    ...(retryDelaySeconds !== undefined ? { retryDelaySeconds } : {}),
+    inferenceQueue: config.taskQueues.inference,
+  };
+}
+
+export function regionLabel(region: RegionSpec): string {
+  if (region.kind === "state") return region.state.toUpperCase().replace(/[^A-Z0-9]/g, "");
+  if (region.kind === "bbox") return "bbox";
+  return region.name.replace(/[^A-Za-z0-9]/g, "").slice(0, 24) || "region";
+}

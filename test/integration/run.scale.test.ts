@@ -1,0 +1,107 @@
+import type { Client } from "@temporalio/client";
+import { temporal } from "@temporalio/proto";
+import { type NativeConnection, Worker } from "@temporalio/worker";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { TileManifest } from "../../activities/tile.output.activities.ts";
+import { allTiles } from "../../lib/grid/tile.table.ts";
+import type { RunInput, RunStatus } from "../../lib/pipeline/run.input.ts";
+import { connectClient, connectWorker } from "../../lib/temporal/connection.ts";
+import { bundleWorkflows } from "../../workers/worker.factory.ts";
+import type { RunSummary } from "../../workflows/run.workflow.ts";
+import { testConfig } from "../support/test.config.ts";
+
+const config = testConfig("scale");
+const Tiles = allTiles()
+  .slice(0, 1000)
+  .map((t) => t.tileId);
+let connection: NativeConnection;
+let client: Client;
+
+/** The real workflows with activities that do no work: only the orchestration is measured. */
+const lightweight = {
+  async planRun() {
+    return { regionName: "1,000 tiles", tileIds: Tiles };
+  },
+  async recordRunStart() {
+    return "s3://none/run.json";
+  },
+  async recordRunTiles() {
+    return { json: "s3://none/tiles.json", csv: "s3://none/tiles.csv" };
+  },
+  async findTileOutput(): Promise<Partial<TileManifest>> {
+    return { tileId: "done" };
+  },
+};
+
+function historyStats(history: temporal.api.history.v1.IHistory) {
+  return {
+    events: history.events?.length ?? 0,
+    bytes: temporal.api.history.v1.History.encode(history).finish().length,
+  };
+}
+
+beforeAll(async () => {
+  connection = await connectWorker(config);
+  client = await connectClient(config);
+});
+afterAll(async () => {
+  await client?.connection.close();
+  await connection?.close();
+});
+
+describe("run orchestration at contiguous-US scale", () => {
+  it("maps 1,000 tiles with every history far inside Temporal's limits", async () => {
+    const worker = await Worker.create({
+      connection,
+      namespace: config.temporal.namespace,
+      taskQueue: config.taskQueues.cpu,
+      workflowBundle: await bundleWorkflows(),
+      activities: lightweight,
+      maxConcurrentWorkflowTaskExecutions: 50,
+    });
+    const runId = "scale-1000";
+    const input: RunInput = {
+      runId,
+      region: { kind: "bbox", bbox: [-125, 24, -66, 50] },
+      year: 2022,
+      model: "crop-tiny",
+      chip: { size: 224, stride: 112 },
+      maxTilesInFlight: 100,
+      batchSize: 200,
+      retryRounds: 0,
+      inferenceQueue: config.taskQueues.inference,
+    };
+    const started = Date.now();
+    // Queries need a worker: ask for the status before this one stops.
+    const [summary, status] = await worker.runUntil(async () => {
+      const result = (await client.workflow.execute("runWorkflow", {
+        taskQueue: config.taskQueues.cpu,
+        workflowId: runId,
+        args: [input],
+      })) as RunSummary;
+      return [result, await client.workflow.getHandle(runId).query<RunStatus>("status")] as const;
+    });
+    const seconds = (Date.now() - started) / 1000;
+    expect(summary).toMatchObject({ total: 1000, done: 1000, failed: [] });
+
+    const run = historyStats(await client.workflow.getHandle(runId).fetchHistory());
+    const batches = await Promise.all(
+      [0, 1, 2, 3, 4].map(async (b) =>
+        historyStats(await client.workflow.getHandle(`${runId}/batch-r0-${b}`).fetchHistory()),
+      ),
+    );
+    const tile = historyStats(await client.workflow.getHandle(`${runId}/${Tiles[500]}`).fetchHistory());
+    const largest = [run, ...batches, tile].reduce((a, b) => (b.events > a.events ? b : a));
+    console.log(
+      `1,000-tile orchestration: ${seconds.toFixed(1)} s (${(1000 / seconds).toFixed(1)} tiles/s); ` +
+        `run history ${run.events} events / ${(run.bytes / 1024).toFixed(0)} KiB; ` +
+        `largest batch ${Math.max(...batches.map((b) => b.events))} events / ${(Math.max(...batches.map((b) => b.bytes)) / 1024).toFixed(0)} KiB; ` +
+        `tile ${tile.events} events`,
+    );
+    // Temporal refuses histories past 51,200 events or 50 MiB; stay an order of magnitude below.
+    expect(largest.events).toBeLessThan(5120);
+    expect(Math.max(run.bytes, ...batches.map((b) => b.bytes))).toBeLessThan(5 * 2 ** 20);
+    expect(status.tiles.filter((t) => t.state === "done")).toHaveLength(1000);
+    expect(status.phase).toBe("finished");
+  }, 600_000);
+});

@@ -1,0 +1,56 @@
+import { executeChild, getExternalWorkflowHandle } from "@temporalio/workflow";
+import type { TileUpdate } from "../lib/pipeline/run.input.ts";
+import { rootMessage } from "./failure.message.ts";
+import { tileUpdateSignal } from "./run.signals.ts";
+import { type TileWorkflowInput, tileWorkflow } from "./tile.workflow.ts";
+
+export interface BatchInput {
+  runId: string;
+  round: number;
+  parentWorkflowId: string;
+  tiles: string[];
+  outputPrefix: string;
+  maxInFlight: number;
+  tileTemplate: Omit<TileWorkflowInput, "tileId" | "outputPrefix">;
+}
+
+/**
+ * Runs a batch of a run's tiles, at most `maxInFlight` at once, each as the child workflow
+ * `<run>/<tile>` (one id per tile, so a tile is never mapped twice at the same time), and tells
+ * the run as each starts and ends.
+ */
+export async function batchWorkflow(input: BatchInput): Promise<{ done: number; failed: number }> {
+  const run = getExternalWorkflowHandle(input.parentWorkflowId);
+  // Updates go to the run in groups: one signal per twentieth of the batch, so a 200-tile batch
+  // sends about 40 signals instead of 400, and a small one reports every change at once.
+  const groupSize = Math.max(1, Math.floor(input.tiles.length / 20));
+  const pending: TileUpdate[] = [];
+  let seq = 0;
+  const report = async (update: Omit<TileUpdate, "round" | "seq">) => {
+    pending.push({ ...update, round: input.round, seq: seq++ });
+    if (pending.length >= groupSize) await run.signal(tileUpdateSignal, pending.splice(0));
+  };
+  let next = 0;
+  let done = 0;
+  let failed = 0;
+  const lane = async () => {
+    while (next < input.tiles.length) {
+      const tileId = input.tiles[next++] as string;
+      await report({ tileId, state: "running" });
+      try {
+        await executeChild(tileWorkflow, {
+          workflowId: `${input.runId}/${tileId}`,
+          args: [{ ...input.tileTemplate, tileId, outputPrefix: `${input.outputPrefix}tiles/${tileId}/` }],
+        });
+        done++;
+        await report({ tileId, state: "done" });
+      } catch (error) {
+        failed++;
+        await report({ tileId, state: "failed", reason: rootMessage(error) });
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(input.maxInFlight, input.tiles.length) }, lane));
+  if (pending.length) await run.signal(tileUpdateSignal, pending.splice(0));
+  return { done, failed };
+}
