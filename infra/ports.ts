@@ -41,7 +41,7 @@ export function isListening(port: number): Promise<boolean> {
 }
 
 /** Polls until the port accepts connections, or fails naming what did not come up. */
-export async function waitForPort(port: number, what: string, timeoutMs = 60_000): Promise<void> {
+export async function waitForPort(port: number, what: string, timeoutMs = 120_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await isListening(port)) return;

@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { openSync } from "node:fs";
+import { openSync, readFileSync } from "node:fs";
 
 /** A server process started by the project, known by its pid so another command can stop it. */
 export interface ServerProcess {
@@ -43,4 +43,13 @@ export async function stopServer(pid: number, graceMs = 10_000): Promise<void> {
     await new Promise((r) => setTimeout(r, 100));
   }
   if (isAlive(pid)) process.kill(pid, "SIGKILL");
+}
+
+/** The last lines of a server's log, for an error message when it does not come up. */
+export function logTail(logFile: string, lines = 5): string {
+  try {
+    return readFileSync(logFile, "utf8").trim().split("\n").slice(-lines).join("\n");
+  } catch {
+    return "(no log)";
+  }
 }

@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { waitForPort } from "./ports.ts";
-import { type ServerProcess, startServer } from "./process.ts";
+import { logTail, type ServerProcess, startServer } from "./process.ts";
 import { ensureTool } from "./tools.ts";
 
 export interface TemporalServerOptions {
@@ -50,7 +50,9 @@ export async function startTemporalServer(options: TemporalServerOptions): Promi
     ...(options.namespace === "default" ? [] : ["--namespace", options.namespace]),
   ];
   const process = startServer(binary, args, join(options.dir, "temporal.log"), options.detached);
-  await waitForPort(options.port, `Temporal server (log: ${process.logFile})`);
+  await waitForPort(options.port, `Temporal server (log: ${process.logFile})`).catch((error: Error) => {
+    throw new Error(`${error.message}; last lines:\n${logTail(process.logFile)}`);
+  });
   return {
     ...process,
     address: `127.0.0.1:${options.port}`,

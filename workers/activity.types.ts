@@ -2,6 +2,7 @@
 import type { createGranuleActivities } from "../activities/granules.activities.ts";
 import type { createLabelActivities } from "../activities/labels.activities.ts";
 import type { createPredictActivities } from "../activities/predict.activities.ts";
+import type { createReportActivities } from "../activities/report.activities.ts";
 import type { createRunActivities } from "../activities/run.activities.ts";
 import type { createStageActivities } from "../activities/stage.activities.ts";
 import type { createStorageProbeActivities } from "../activities/storage.probe.activities.ts";
@@ -14,3 +15,4 @@ export type StageActivities = ReturnType<typeof createStageActivities>;
 export type PredictActivities = ReturnType<typeof createPredictActivities>;
 export type TileOutputActivities = ReturnType<typeof createTileOutputActivities>;
 export type RunActivities = ReturnType<typeof createRunActivities>;
+export type ReportActivities = ReturnType<typeof createReportActivities>;

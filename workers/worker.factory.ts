@@ -9,6 +9,7 @@ import {
 import { createGranuleActivities } from "../activities/granules.activities.ts";
 import { createLabelActivities } from "../activities/labels.activities.ts";
 import { createPredictActivities } from "../activities/predict.activities.ts";
+import { createReportActivities } from "../activities/report.activities.ts";
 import { createRunActivities } from "../activities/run.activities.ts";
 import { createStageActivities } from "../activities/stage.activities.ts";
 import { createStorageProbeActivities } from "../activities/storage.probe.activities.ts";
@@ -56,6 +57,7 @@ export async function createCpuWorker(options: WorkerOptions): Promise<Worker> {
       ...createStageActivities(s3, config),
       ...createTileOutputActivities(s3, config),
       ...createRunActivities(s3, config),
+      ...createReportActivities(s3, config),
     },
   });
 }

@@ -1,22 +1,28 @@
 import { executeChild, proxyActivities, setHandler, sleep, workflowInfo } from "@temporalio/workflow";
+import type { RunReport } from "../activities/report.activities.ts";
 import {
   type RunInput,
   RunInputParser,
   type RunStatus,
   runIdFromWorkflowId,
 } from "../lib/pipeline/run.input.ts";
-import type { RunActivities } from "../workers/activity.types.ts";
+import type { ReportActivities, RunActivities } from "../workers/activity.types.ts";
 import { batchWorkflow } from "./batch.workflow.ts";
 import { runStatusQuery, tileUpdateSignal } from "./run.signals.ts";
 import type { TileWorkflowInput } from "./tile.workflow.ts";
 
-const activities = proxyActivities<RunActivities>({
-  startToCloseTimeout: "5m",
-  retry: { initialInterval: "2s", backoffCoefficient: 2, maximumInterval: "1m", maximumAttempts: 6 },
+const retry = { initialInterval: "2s", backoffCoefficient: 2, maximumInterval: "1m", maximumAttempts: 6 };
+const activities = proxyActivities<RunActivities>({ startToCloseTimeout: "5m", retry });
+const reports = proxyActivities<ReportActivities>({
+  startToCloseTimeout: "2h",
+  heartbeatTimeout: "10m",
+  retry,
 });
 
 export interface RunSummary {
   runId: string;
+  /** The run's folder under the outputs location. */
+  outputPrefix: string;
   region: string;
   year: number;
   total: number;
@@ -24,6 +30,8 @@ export interface RunSummary {
   failed: { tileId: string; reason: string }[];
   tilesJson: string;
   tilesCsv: string;
+  /** The mosaic, accuracy and report, when any tile finished. */
+  report?: RunReport;
 }
 
 /**
@@ -124,10 +132,22 @@ export async function runWorkflow(raw: RunInput): Promise<RunSummary> {
 
   status.phase = "recording";
   const files = await activities.recordRunTiles({ outputPrefix: input.outputPrefix, status });
+  const finished = status.tiles.filter((t) => t.state === "done").map((t) => t.tileId);
+  const report = finished.length
+    ? await reports.buildRunReport({
+        runId: input.runId,
+        region: input.region,
+        year,
+        model: input.model,
+        outputPrefix: input.outputPrefix,
+        tiles: finished,
+      })
+    : undefined;
   status.phase = "finished";
   const failed = status.tiles.filter((t) => t.state !== "done");
   return {
     runId: input.runId,
+    outputPrefix: input.outputPrefix,
     region: status.region,
     year,
     total: status.tiles.length,
@@ -135,5 +155,6 @@ export async function runWorkflow(raw: RunInput): Promise<RunSummary> {
     failed: failed.map((t) => ({ tileId: t.tileId, reason: t.reason ?? t.state })),
     tilesJson: files.json,
     tilesCsv: files.csv,
+    ...(report ? { report } : {}),
   };
 }

@@ -1,5 +1,6 @@
 import { type Client, WorkflowNotFoundError } from "@temporalio/client";
 import type { Command } from "commander";
+import type { RunReport } from "../../activities/report.activities.ts";
 import { loadConfig } from "../../lib/config/config.load.ts";
 import type { Config } from "../../lib/config/config.schema.ts";
 import { type RunInput, RunInputParser, type RunStatus } from "../../lib/pipeline/run.input.ts";
@@ -65,7 +66,17 @@ function printSummary(summary: RunSummary): void {
     `${summary.region} ${summary.year}: ${summary.done} of ${summary.total} tiles done, ${summary.failed.length} failed`,
   );
   for (const f of summary.failed) console.log(`  failed ${f.tileId}: ${f.reason}`);
-  console.log(`  tiles ${summary.tilesCsv}`);
+  console.log(`  tiles    ${summary.tilesCsv}`);
+  if (summary.report) printReport(summary.report);
+}
+
+function printReport(report: RunReport): void {
+  const pct = (v: number | null) => (v === null ? "n/a" : `${(v * 100).toFixed(1)} %`);
+  console.log(
+    `  accuracy aAcc ${pct(report.aAcc)}, coverage ${pct(report.coverage)}: ${report.accuracyJson}`,
+  );
+  console.log(`  map      ${report.mosaic}`);
+  console.log(`  report   ${report.reportHtml}`);
 }
 
 export function printStatus(status: RunStatus): void {
@@ -174,6 +185,60 @@ export function registerRunCommands(program: Command): void {
           tiles: recorded.data.tiles,
         };
         await startRun(config, input, resumeId, options.wait, options.json);
+      } finally {
+        s3.destroy();
+      }
+    });
+
+  program
+    .command("report <run-id>")
+    .description(
+      "rebuild a finished run's mosaic, accuracy against the CDL (JSON, CSV) and report (Markdown, HTML)",
+    )
+    .option("--json", "print JSON")
+    .action(async (runId: string, options: { json?: boolean }) => {
+      const config = loadConfig();
+      const s3 = createS3Client(config);
+      try {
+        await withClient(config, async (client) => {
+          const description = await client.workflow
+            .getHandle(runId)
+            .describe()
+            .catch((error) => {
+              if (error instanceof WorkflowNotFoundError) throw new InputError(`no run '${runId}'`);
+              throw error;
+            });
+          if (description.status.name !== "COMPLETED") {
+            throw new InputError(
+              `run '${runId}' has not finished (status ${description.status.name}); its report comes at its end`,
+            );
+          }
+          const summary = (await client.workflow.getHandle(runId).result()) as RunSummary;
+          const recorded = RunInputParser.safeParse(
+            await getJson(s3, ref(config.storage.outputs, `${summary.outputPrefix}run.json`)),
+          );
+          if (!recorded.success)
+            throw new InputError(`run '${runId}' has no readable run.json under ${summary.outputPrefix}`);
+          const tiles = (recorded.data.tiles ?? []).filter(
+            (t) => !summary.failed.some((f) => f.tileId === t),
+          );
+          const report = await client.workflow.execute("reportWorkflow", {
+            taskQueue: config.taskQueues.cpu,
+            workflowId: `${runId}.report-${stamp()}`,
+            args: [
+              {
+                runId,
+                region: recorded.data.region,
+                year: summary.year,
+                model: recorded.data.model,
+                outputPrefix: summary.outputPrefix,
+                tiles,
+              },
+            ],
+          });
+          if (options.json) console.log(JSON.stringify(report, null, 2));
+          else printReport(report);
+        });
       } finally {
         s3.destroy();
       }

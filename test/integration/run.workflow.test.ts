@@ -1,4 +1,6 @@
 import { execFile } from "node:child_process";
+import { mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
@@ -7,12 +9,14 @@ import type { NativeConnection, Worker } from "@temporalio/worker";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createGranuleActivities } from "../../activities/granules.activities.ts";
 import type { Config } from "../../lib/config/config.schema.ts";
+import { NationalCdlGrid } from "../../lib/grid/crs.ts";
 import { parseGranuleId } from "../../lib/hls/granule.id.ts";
 import { bandKey, ModelBands } from "../../lib/hls/lpdaac.keys.ts";
 import type { RunInput, RunStatus } from "../../lib/pipeline/run.input.ts";
 import { DefaultSeasonWindows } from "../../lib/pipeline/season.windows.ts";
+import { openCog, readRaster } from "../../lib/raster/cog.reader.ts";
 import { createS3Client } from "../../lib/storage/s3.client.ts";
-import { getBytes, ref } from "../../lib/storage/s3.objects.ts";
+import { getBytes, getJson, ref } from "../../lib/storage/s3.objects.ts";
 import { planWorld } from "../../lib/synth/world.plan.ts";
 import { writeWorld } from "../../lib/synth/world.writer.ts";
 import { connectClient, connectWorker } from "../../lib/temporal/connection.ts";
@@ -75,6 +79,36 @@ async function modifiedTimes(prefix: string): Promise<Map<string, number | undef
   return new Map(
     (listed.Contents ?? []).map((o) => [o.Key?.slice(full.length) ?? "", o.LastModified?.getTime()]),
   );
+}
+
+/** Renders the HTML report in headless Chromium (Debian's, where installed) and checks the screenshot. */
+async function screenshotIfChromium(html: string): Promise<void> {
+  const chromium = await promisify(execFile)("chromium", ["--version"]).then(
+    () => true,
+    () => false,
+  );
+  if (!chromium) return;
+  const dir = await mkdtemp(join(tmpdir(), "report-"));
+  await writeFile(join(dir, "report.html"), html);
+  await promisify(execFile)(
+    "chromium",
+    [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--no-first-run",
+      `--user-data-dir=${join(dir, "profile")}`,
+      `--screenshot=${join(dir, "report.png")}`,
+      "--window-size=1200,1600",
+      `file://${join(dir, "report.html")}`,
+    ],
+    { timeout: 60_000 },
+  );
+  const png = await readFile(join(dir, "report.png"));
+  expect(png.subarray(1, 4).toString()).toBe("PNG");
+  expect(png.length).toBeGreaterThan(20_000);
 }
 
 async function tileMap(prefix: string, tileId: string): Promise<Buffer> {
@@ -193,7 +227,12 @@ describe("state-wide runs", () => {
   });
 
   it("finishes with the corrupt tile failed and named, the others done, after retrying it", async () => {
-    const queues = withQueues("corrupt");
+    // Its own work folder: staged stacks are cached by granule, and this test changes a granule.
+    const shared = withQueues("corrupt");
+    const queues: Config = {
+      ...shared,
+      storage: { ...shared.storage, work: { ...shared.storage.work, prefix: `${shared.storage.work.prefix}corrupt/` } },
+    };
     const selection = await createGranuleActivities(s3, config).selectGranules({
       tileId: "19TBF",
       year: 2022,
@@ -279,5 +318,24 @@ describe("crop-map run input checks", () => {
     expect(result.code).toBe(2);
     expect(result.stderr.trim().split("\n")).toHaveLength(1);
     expect(result.stderr).toContain(message);
+  });
+
+  it("refuses to report on a run that has not finished", async () => {
+    const queues = withQueues("unfinished");
+    // No worker polls this queue: the run stays running.
+    await client.workflow.start("runWorkflow", {
+      taskQueue: queues.taskQueues.cpu,
+      workflowId: "run-unfinished",
+      args: [runInput("run-unfinished", queues)],
+    });
+    const env = { ...process.env, ...configEnv(queues) };
+    const result = await promisify(execFile)("node", [bin, "report", "run-unfinished"], { env }).catch(
+      (e) => e,
+    );
+    expect(result.code).toBe(2);
+    expect(result.stderr.trim()).toBe(
+      "crop-map: run 'run-unfinished' has not finished (status RUNNING); its report comes at its end",
+    );
+    await client.workflow.getHandle("run-unfinished").terminate();
   });
 });

@@ -1,0 +1,151 @@
+import type { Metrics } from "../accuracy/confusion.ts";
+import { SeedOverall, SeedPerClass } from "../accuracy/seed.metrics.ts";
+import { CropClasses } from "../cdl/classes.ts";
+
+export interface TileRow {
+  tileId: string;
+  aAcc: number;
+  ownedPixels: number;
+  /** Share of the tile's staged pixels the model mapped (valid in all three dates). */
+  mappedShare: number;
+  granules: string[];
+  seconds: number;
+}
+
+export interface ReportData {
+  runId: string;
+  region: string;
+  year: number;
+  model: string;
+  labels: string;
+  metrics: Metrics;
+  labelledPixels: number;
+  mappedPixels: number;
+  ignoredCdlPixels: number;
+  tiles: TileRow[];
+  outputs: Record<string, string>;
+  buildSeconds: number;
+}
+
+const pct = (v: number) => (Number.isNaN(v) ? "n/a" : `${(v * 100).toFixed(2)}%`);
+const num = (v: number) => (Number.isNaN(v) ? "n/a" : v.toFixed(4));
+const escape = (s: string) =>
+  s.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c] as string);
+
+function classRows(data: ReportData): string[][] {
+  return data.metrics.perClass.map((c) => {
+    const name = CropClasses.find((k) => k.id === c.id)?.name ?? String(c.id);
+    const seed = SeedPerClass[c.id];
+    return [
+      name,
+      num(c.iou),
+      pct(c.acc),
+      String(c.pixels),
+      seed ? num(seed.iou) : "",
+      seed ? pct(seed.acc) : "",
+    ];
+  });
+}
+
+function tileRows(data: ReportData): string[][] {
+  return data.tiles.map((t) => [
+    t.tileId,
+    pct(t.aAcc),
+    String(t.ownedPixels),
+    pct(t.mappedShare),
+    t.granules.join(" "),
+    `${t.seconds.toFixed(1)} s`,
+  ]);
+}
+
+const ClassHeader = ["Classes", "IoU", "Acc", "Pixels", "Seed IoU", "Seed Acc"];
+const TileHeader = ["Tile", "aAcc", "Pixels (owned)", "Mapped share", "Granules", "Time"];
+
+function markdownTable(header: string[], rows: string[][]): string {
+  return [
+    `| ${header.join(" | ")} |`,
+    `|${header.map(() => "---").join("|")}|`,
+    ...rows.map((r) => `| ${r.join(" | ")} |`),
+  ].join("\n");
+}
+
+/** The report as Markdown, with the quicklooks as files beside it. */
+export function reportMarkdown(data: ReportData): string {
+  const m = data.metrics;
+  return `# Crop map: ${data.region}, ${data.year}
+
+Run \`${data.runId}\`, model \`${data.model}\`, labels ${data.labels}.
+
+![map](map.png)
+
+Where the map and the CDL disagree (red) and agree (grey):
+
+![disagreement](disagreement.png)
+
+## Accuracy against the CDL
+
+Over labelled pixels of the region that the run mapped (mmsegmentation definitions). Pixels the
+run could not map (cloud, fill, no imagery) are coverage, not errors.
+
+${markdownTable(["aAcc", "mIoU", "mAcc", "Coverage"], [[pct(m.aAcc), num(m.mIoU), pct(m.mAcc), pct(m.coverage)]])}
+
+Seed model card (validation chips): aAcc ${pct(SeedOverall.aAcc)}, mIoU ${num(SeedOverall.mIoU)}, mAcc ${pct(SeedOverall.mAcc)}.
+
+${markdownTable(ClassHeader, classRows(data))}
+
+Labelled pixels ${data.labelledPixels}, mapped ${data.mappedPixels}; CDL pixels with codes outside the class table (ignored): ${data.ignoredCdlPixels}.
+
+## Tiles
+
+${markdownTable(TileHeader, tileRows(data))}
+
+## Files
+
+${Object.entries(data.outputs)
+  .map(([k, v]) => `- ${k}: ${v}`)
+  .join("\n")}
+
+Report built in ${data.buildSeconds.toFixed(1)} s.
+`;
+}
+
+function htmlTable(header: string[], rows: string[][]): string {
+  return `<table><thead><tr>${header.map((h) => `<th>${escape(h)}</th>`).join("")}</tr></thead><tbody>${rows
+    .map((r) => `<tr>${r.map((c) => `<td>${escape(c)}</td>`).join("")}</tr>`)
+    .join("")}</tbody></table>`;
+}
+
+/** The report as one HTML file that opens offline: images inline, no scripts, no links out. */
+export function reportHtml(data: ReportData, images: { map: Buffer; disagreement: Buffer }): string {
+  const m = data.metrics;
+  const legend = CropClasses.map(
+    (c) => `<span class="key"><i style="background:rgb(${c.color.join(",")})"></i>${escape(c.name)}</span>`,
+  ).join("");
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Crop map: ${escape(data.region)} ${data.year}</title>
+<style>
+body{font-family:system-ui,sans-serif;margin:2rem;max-width:1100px;color:#222}
+table{border-collapse:collapse;margin:1rem 0}td,th{border:1px solid #ccc;padding:.25rem .6rem;text-align:right}
+th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}
+img{max-width:100%;border:1px solid #ddd;background:#fafafa}.maps{display:grid;grid-template-columns:1fr 1fr;gap:1rem}
+.key{display:inline-block;margin:.2rem .8rem .2rem 0}.key i{display:inline-block;width:.9rem;height:.9rem;margin-right:.3rem;vertical-align:middle;border:1px solid #999}
+</style></head><body>
+<h1>Crop map: ${escape(data.region)}, ${data.year}</h1>
+<p>Run <code>${escape(data.runId)}</code>, model <code>${escape(data.model)}</code>, labels ${escape(data.labels)}.</p>
+<div class="maps"><figure><img alt="map" src="data:image/png;base64,${images.map.toString("base64")}"><figcaption>Map</figcaption></figure>
+<figure><img alt="disagreement" src="data:image/png;base64,${images.disagreement.toString("base64")}"><figcaption>Disagreement with the CDL (red), agreement (grey)</figcaption></figure></div>
+<div>${legend}</div>
+<h2>Accuracy against the CDL</h2>
+${htmlTable(["aAcc", "mIoU", "mAcc", "Coverage"], [[pct(m.aAcc), num(m.mIoU), pct(m.mAcc), pct(m.coverage)]])}
+<p>Seed model card (validation chips): aAcc ${pct(SeedOverall.aAcc)}, mIoU ${num(SeedOverall.mIoU)}, mAcc ${pct(SeedOverall.mAcc)}.
+Pixels the run could not map are coverage, not errors. Labelled ${data.labelledPixels}, mapped ${data.mappedPixels}; CDL codes outside the class table: ${data.ignoredCdlPixels} pixels, ignored.</p>
+${htmlTable(ClassHeader, classRows(data))}
+<h2>Tiles</h2>
+${htmlTable(TileHeader, tileRows(data))}
+<h2>Files</h2><ul>${Object.entries(data.outputs)
+    .map(([k, v]) => `<li>${escape(k)}: <code>${escape(v)}</code></li>`)
+    .join("")}</ul>
+<p>Report built in ${data.buildSeconds.toFixed(1)} s.</p>
+</body></html>
+`;
+}
