@@ -8,5 +8,8 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 180_000,
     pool: "forks",
+    // One file at a time: the integration files each start workers and time heartbeats in
+    // seconds, and on a 2-core machine two of them at once starve each other.
+    fileParallelism: false,
   },
 });

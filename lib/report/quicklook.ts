@@ -1,8 +1,11 @@
 import { encodePng } from "../raster/png.ts";
 
 /** Every n-th pixel so the longer side is at most `max`: a quicklook, not a resampling. */
-function stride(width: number, height: number, max: number): number {
-  return Math.max(1, Math.ceil(Math.max(width, height) / max));
+function sampling(width: number, height: number, max: number) {
+  const s = Math.max(1, Math.ceil(Math.max(width, height) / max));
+  const w = Math.ceil(width / s);
+  const h = Math.ceil(height / s);
+  return { s, w, h, rgba: new Uint8Array(w * h * 4) };
 }
 
 /** The class map as a PNG, class colours from the palette, transparent where there is no class. */
@@ -13,10 +16,7 @@ export function mapQuicklook(
   palette: readonly (readonly number[])[],
   max = 1024,
 ): Buffer {
-  const s = stride(width, height, max);
-  const w = Math.ceil(width / s);
-  const h = Math.ceil(height / s);
-  const rgba = new Uint8Array(w * h * 4);
+  const { s, w, h, rgba } = sampling(width, height, max);
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) {
       const v = classes[y * s * width + x * s] as number;
@@ -36,10 +36,7 @@ export function disagreementQuicklook(
   height: number,
   max = 1024,
 ): Buffer {
-  const s = stride(width, height, max);
-  const w = Math.ceil(width / s);
-  const h = Math.ceil(height / s);
-  const rgba = new Uint8Array(w * h * 4);
+  const { s, w, h, rgba } = sampling(width, height, max);
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) {
       const i = y * s * width + x * s;

@@ -70,6 +70,17 @@ function printSummary(summary: RunSummary): void {
   if (summary.report) printReport(summary.report);
 }
 
+/** A run's workflow description; an unknown run id is the user's mistake (exit 2). */
+function describeRun(client: Client, runId: string) {
+  return client.workflow
+    .getHandle(runId)
+    .describe()
+    .catch((error) => {
+      if (error instanceof WorkflowNotFoundError) throw new InputError(`no run '${runId}'`);
+      throw error;
+    });
+}
+
 function printReport(report: RunReport): void {
   const pct = (v: number | null) => (v === null ? "n/a" : `${(v * 100).toFixed(1)} %`);
   console.log(
@@ -161,13 +172,7 @@ export function registerRunCommands(program: Command): void {
       const s3 = createS3Client(config);
       try {
         const previous = await withClient(config, async (client) => {
-          const description = await client.workflow
-            .getHandle(runId)
-            .describe()
-            .catch((error) => {
-              if (error instanceof WorkflowNotFoundError) throw new InputError(`no run '${runId}'`);
-              throw error;
-            });
+          const description = await describeRun(client, runId);
           if (description.status.name === "RUNNING") throw new InputError(`run '${runId}' is still running`);
           return client.workflow.getHandle(runId).query<RunStatus>("status");
         });
@@ -201,13 +206,7 @@ export function registerRunCommands(program: Command): void {
       const s3 = createS3Client(config);
       try {
         await withClient(config, async (client) => {
-          const description = await client.workflow
-            .getHandle(runId)
-            .describe()
-            .catch((error) => {
-              if (error instanceof WorkflowNotFoundError) throw new InputError(`no run '${runId}'`);
-              throw error;
-            });
+          const description = await describeRun(client, runId);
           if (description.status.name !== "COMPLETED") {
             throw new InputError(
               `run '${runId}' has not finished (status ${description.status.name}); its report comes at its end`,

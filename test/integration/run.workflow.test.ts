@@ -231,7 +231,10 @@ describe("state-wide runs", () => {
     const shared = withQueues("corrupt");
     const queues: Config = {
       ...shared,
-      storage: { ...shared.storage, work: { ...shared.storage.work, prefix: `${shared.storage.work.prefix}corrupt/` } },
+      storage: {
+        ...shared.storage,
+        work: { ...shared.storage.work, prefix: `${shared.storage.work.prefix}corrupt/` },
+      },
     };
     const selection = await createGranuleActivities(s3, config).selectGranules({
       tileId: "19TBF",
