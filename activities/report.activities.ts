@@ -6,14 +6,14 @@ import { labelWindow } from "../lib/accuracy/label.window.ts";
 import { ClassPalette, CropClasses } from "../lib/cdl/classes.ts";
 import type { Config } from "../lib/config/config.schema.ts";
 import { CdlEpsg, transform } from "../lib/grid/crs.ts";
-import { densify } from "../lib/grid/planar.ts";
+import { densify, ringBounds } from "../lib/grid/planar.ts";
 import { OutputPrefixParser } from "../lib/pipeline/run.input.ts";
 import { openCog, readRaster } from "../lib/raster/cog.reader.ts";
 import { encodeCog } from "../lib/raster/cog.writer.ts";
 import { rasterizeRings } from "../lib/raster/rasterize.ts";
 import { RegionSpecParser } from "../lib/region/region.spec.ts";
 import { resolveRegion } from "../lib/region/region.ts";
-import { createMosaic, pasteTile, rollUp, unionGrid } from "../lib/report/mosaic.ts";
+import { clipGrid, createMosaic, pasteTile, rollUp, unionGrid } from "../lib/report/mosaic.ts";
 import { disagreementQuicklook, mapQuicklook } from "../lib/report/quicklook.ts";
 import { type ReportData, reportHtml, reportMarkdown } from "../lib/report/report.document.ts";
 import { getJson, putBytes, putJson, ref } from "../lib/storage/s3.objects.ts";
@@ -77,12 +77,13 @@ export function createReportActivities(s3: S3Client, config: Config) {
           `run ${input.runId} has no finished tile under ${formatS3Url(outputs, prefix)}`,
         );
 
-      const grid = unionGrid(manifests.map((m) => m.grid));
       const toAlbers = transform(4326, CdlEpsg);
       const region = resolveRegion(input.region);
       const rings = region.polygons.flatMap((polygon) =>
         polygon.map((ring) => densify(ring, 0.005).map((p) => toAlbers.forward(p))),
       );
+      // The tiles' union cut down to the region's box: the map holds the region, not whole tiles.
+      const grid = clipGrid(unionGrid(manifests.map((m) => m.grid)), ringBounds(rings.flat()));
       const inside = rasterizeRings(rings, grid);
       const mosaic = createMosaic(grid);
       for (const [index, m] of manifests.entries()) {

@@ -28,6 +28,22 @@ export function unionGrid(grids: MosaicGrid[]): MosaicGrid {
   };
 }
 
+/** The part of a grid inside bounds (same CRS), snapped outward onto the grid's own pixels. */
+export function clipGrid(grid: MosaicGrid, [minX, minY, maxX, maxY]: readonly number[]): MosaicGrid {
+  const p = grid.pixelSize;
+  const col0 = Math.max(0, Math.floor(((minX as number) - grid.origin[0]) / p));
+  const col1 = Math.min(grid.width, Math.ceil(((maxX as number) - grid.origin[0]) / p));
+  const row0 = Math.max(0, Math.floor((grid.origin[1] - (maxY as number)) / p));
+  const row1 = Math.min(grid.height, Math.ceil((grid.origin[1] - (minY as number)) / p));
+  if (col1 <= col0 || row1 <= row0) throw new Error("the region does not overlap the mapped tiles");
+  return {
+    ...grid,
+    origin: [grid.origin[0] + col0 * p, grid.origin[1] - row0 * p],
+    width: col1 - col0,
+    height: row1 - row0,
+  };
+}
+
 export interface Mosaic {
   grid: MosaicGrid;
   classes: Uint8Array;
