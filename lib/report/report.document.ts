@@ -29,7 +29,7 @@ export interface ReportData {
 
 const pct = (v: number) => (Number.isNaN(v) ? "n/a" : `${(v * 100).toFixed(2)}%`);
 const num = (v: number) => (Number.isNaN(v) ? "n/a" : v.toFixed(4));
-const escape = (s: string) =>
+const escapeHtml = (s: string) =>
   s.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c] as string);
 
 function classRows(data: ReportData): string[][] {
@@ -110,8 +110,8 @@ Report built in ${data.buildSeconds.toFixed(1)} s.
 }
 
 function htmlTable(header: string[], rows: string[][]): string {
-  return `<table><thead><tr>${header.map((h) => `<th>${escape(h)}</th>`).join("")}</tr></thead><tbody>${rows
-    .map((r) => `<tr>${r.map((c) => `<td>${escape(c)}</td>`).join("")}</tr>`)
+  return `<table><thead><tr>${header.map((h) => `<th>${escapeHtml(h)}</th>`).join("")}</tr></thead><tbody>${rows
+    .map((r) => `<tr>${r.map((c) => `<td>${escapeHtml(c)}</td>`).join("")}</tr>`)
     .join("")}</tbody></table>`;
 }
 
@@ -119,10 +119,11 @@ function htmlTable(header: string[], rows: string[][]): string {
 export function reportHtml(data: ReportData, images: { map: Buffer; disagreement: Buffer }): string {
   const m = data.metrics;
   const legend = CropClasses.map(
-    (c) => `<span class="key"><i style="background:rgb(${c.color.join(",")})"></i>${escape(c.name)}</span>`,
+    (c) =>
+      `<span class="key"><i style="background:rgb(${c.color.join(",")})"></i>${escapeHtml(c.name)}</span>`,
   ).join("");
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Crop map: ${escape(data.region)} ${data.year}</title>
+<html lang="en"><head><meta charset="utf-8"><title>Crop map: ${escapeHtml(data.region)} ${data.year}</title>
 <style>
 body{font-family:system-ui,sans-serif;margin:2rem;max-width:1100px;color:#222}
 table{border-collapse:collapse;margin:1rem 0}td,th{border:1px solid #ccc;padding:.25rem .6rem;text-align:right}
@@ -130,8 +131,8 @@ th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}
 img{max-width:100%;border:1px solid #ddd;background:#fafafa}.maps{display:grid;grid-template-columns:1fr 1fr;gap:1rem}
 .key{display:inline-block;margin:.2rem .8rem .2rem 0}.key i{display:inline-block;width:.9rem;height:.9rem;margin-right:.3rem;vertical-align:middle;border:1px solid #999}
 </style></head><body>
-<h1>Crop map: ${escape(data.region)}, ${data.year}</h1>
-<p>Run <code>${escape(data.runId)}</code>, model <code>${escape(data.model)}</code>, labels ${escape(data.labels)}.</p>
+<h1>Crop map: ${escapeHtml(data.region)}, ${data.year}</h1>
+<p>Run <code>${escapeHtml(data.runId)}</code>, model <code>${escapeHtml(data.model)}</code>, labels ${escapeHtml(data.labels)}.</p>
 <div class="maps"><figure><img alt="map" src="data:image/png;base64,${images.map.toString("base64")}"><figcaption>Map</figcaption></figure>
 <figure><img alt="disagreement" src="data:image/png;base64,${images.disagreement.toString("base64")}"><figcaption>Disagreement with the CDL (red), agreement (grey)</figcaption></figure></div>
 <div>${legend}</div>
@@ -143,7 +144,7 @@ ${htmlTable(ClassHeader, classRows(data))}
 <h2>Tiles</h2>
 ${htmlTable(TileHeader, tileRows(data))}
 <h2>Files</h2><ul>${Object.entries(data.outputs)
-    .map(([k, v]) => `<li>${escape(k)}: <code>${escape(v)}</code></li>`)
+    .map(([k, v]) => `<li>${escapeHtml(k)}: <code>${escapeHtml(v)}</code></li>`)
     .join("")}</ul>
 <p>Report built in ${data.buildSeconds.toFixed(1)} s.</p>
 </body></html>
