@@ -15,8 +15,10 @@ export const NationalCdlGrid = { originX: -2356095, originY: 3172605, pixelSize:
 function definition(epsg: number): string {
   if (epsg === CdlEpsg) return Albers;
   if (epsg > 32600 && epsg <= 32660) return `+proj=utm +zone=${epsg - 32600} +datum=WGS84 +units=m +no_defs`;
+  if (epsg > 32700 && epsg <= 32760)
+    return `+proj=utm +zone=${epsg - 32700} +south +datum=WGS84 +units=m +no_defs`;
   if (epsg === 4326) return "WGS84";
-  throw new Error(`EPSG:${epsg} is not supported (UTM north 326xx, 5070 and 4326 are)`);
+  throw new Error(`EPSG:${epsg} is not supported (UTM 326xx and 327xx, 5070 and 4326 are)`);
 }
 
 export interface Transform {

@@ -10,6 +10,7 @@ import {
   type RemoteSourceOptions,
 } from "geotiff";
 import type { ObjectRef } from "../storage/s3.objects.ts";
+import { epsgFromGeoKeys, type GeoKeys } from "./geokeys.ts";
 import type { PixelArray, Raster } from "./raster.types.ts";
 
 /** Deflate through Node's native zlib: several times faster than geotiff.js's pure-JS inflate. */
@@ -80,11 +81,17 @@ export async function openCog(s3: S3Client, object: ObjectRef): Promise<GeoTIFFI
   return tiff.getImage();
 }
 
-/** The whole first band of an image, with its georeferencing from the file itself. */
-export async function readRaster(image: GeoTIFFImage): Promise<Raster> {
-  const keys = image.getGeoKeys();
-  const epsg = keys?.ProjectedCSTypeGeoKey ?? keys?.GeographicTypeGeoKey;
-  if (typeof epsg !== "number") throw new Error("image carries no EPSG code");
+/** The EPSG code of an image's CRS, resolved from its GeoKeys (`source` names it in a refusal). */
+export function imageEpsg(image: GeoTIFFImage, source: string): number {
+  return epsgFromGeoKeys(image.getGeoKeys() as GeoKeys | null, source);
+}
+
+/**
+ * The whole first band of an image, with its georeferencing from the file itself; an image in a
+ * CRS the pipeline does not handle throws UnsupportedCrsError naming `source`.
+ */
+export async function readRaster(image: GeoTIFFImage, source = "raster"): Promise<Raster> {
+  const epsg = imageEpsg(image, source);
   const [ox, oy] = image.getOrigin() as [number, number];
   const [rx, ry] = image.getResolution() as [number, number];
   if (Math.abs(rx) !== Math.abs(ry) || ry > 0)

@@ -17,7 +17,8 @@ export function ref(location: S3Location, relativeKey: string): ObjectRef {
   return { bucket: location.bucket, key: `${location.prefix}${relativeKey}` };
 }
 
-function isNotFound(error: unknown): boolean {
+/** Whether an S3 (or HTTP archive) error says the object does not exist. */
+export function isNotFound(error: unknown): boolean {
   const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
   return e.name === "NotFound" || e.name === "NoSuchKey" || e.$metadata?.httpStatusCode === 404;
 }

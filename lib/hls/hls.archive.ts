@@ -1,0 +1,62 @@
+import { GetObjectCommand, ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
+import type { GeoTIFFImage } from "geotiff";
+import { openCog } from "../raster/cog.reader.ts";
+import { isNotFound, ref } from "../storage/s3.objects.ts";
+import { formatS3Url, type S3Location } from "../storage/s3.url.ts";
+import type { HlsProduct } from "./granule.id.ts";
+import { tileYearPrefix } from "./lpdaac.keys.ts";
+
+/**
+ * Read access to an HLS archive in LP DAAC layout (`HLSS30.020/<granule>/<granule>.<band>.tif`),
+ * wherever it is and however it is reached. Keys are relative to the archive's root. Every reader
+ * of the archive (granule choice, staging) goes through this, never through the team's own client.
+ */
+export interface HlsArchive {
+  /** Where a key is, for messages: an s3:// or https:// URL, never with a credential in it. */
+  url(key: string): string;
+  /** Granule ids (their folder names) of one product, tile and year, in any order. */
+  listGranules(product: HlsProduct, tileId: string, year: number): Promise<string[]>;
+  /** A small file's text, or undefined when it does not exist. */
+  getText(key: string): Promise<string | undefined>;
+  /** A COG opened for ranged reads. A missing file rejects with an error `isNotFound` recognises. */
+  openCog(key: string): Promise<GeoTIFFImage>;
+}
+
+/** An archive in an S3 bucket, read with the given client (its credentials are the archive's). */
+export function createS3Archive(s3: S3Client, location: S3Location): HlsArchive {
+  return {
+    url: (key) => formatS3Url(location, key),
+
+    async listGranules(product, tileId, year) {
+      const ids: string[] = [];
+      let token: string | undefined;
+      do {
+        const page = await s3.send(
+          new ListObjectsV2Command({
+            Bucket: location.bucket,
+            Prefix: `${location.prefix}${tileYearPrefix(product, tileId, year)}`,
+            Delimiter: "/",
+            ContinuationToken: token,
+          }),
+        );
+        for (const p of page.CommonPrefixes ?? [])
+          ids.push((p.Prefix ?? "").slice(0, -1).split("/").pop() ?? "");
+        token = page.NextContinuationToken;
+      } while (token);
+      return ids;
+    },
+
+    async getText(key) {
+      const object = ref(location, key);
+      try {
+        const response = await s3.send(new GetObjectCommand({ Bucket: object.bucket, Key: object.key }));
+        return (await response.Body?.transformToString()) ?? "";
+      } catch (error) {
+        if (isNotFound(error)) return undefined;
+        throw error;
+      }
+    },
+
+    openCog: (key) => openCog(s3, ref(location, key)),
+  };
+}
