@@ -1,12 +1,12 @@
-import { ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
+import type { S3Client } from "@aws-sdk/client-s3";
 import { z } from "zod";
 import type { Config } from "../lib/config/config.schema.ts";
 import { TileIdParser } from "../lib/grid/tile.table.ts";
 import { type HlsProduct, HlsProducts, parseGranuleId } from "../lib/hls/granule.id.ts";
-import { sidecarKey, tileYearPrefix } from "../lib/hls/lpdaac.keys.ts";
+import { createS3Archive, type HlsArchive } from "../lib/hls/hls.archive.ts";
+import { sidecarKey } from "../lib/hls/lpdaac.keys.ts";
 import { type Candidate, chooseGranules, DefaultSelectionLimits } from "../lib/pipeline/granule.select.ts";
 import { type SeasonWindow, SeasonWindowsParser } from "../lib/pipeline/season.windows.ts";
-import { getJson, ref } from "../lib/storage/s3.objects.ts";
 import { nonRetryable, parseInput } from "./activity.failures.ts";
 
 export const SelectGranulesInputParser = z
@@ -36,29 +36,18 @@ const SidecarParser = z.object({
   properties: z.object({ "eo:cloud_cover": z.number(), "hls:spatial_coverage": z.number() }).passthrough(),
 });
 
-export function createGranuleActivities(s3: S3Client, config: Config) {
-  const hls = config.storage.hls;
-
+export function createGranuleActivities(
+  s3: S3Client,
+  config: Config,
+  archive: HlsArchive = createS3Archive(s3, config.storage.hls),
+) {
   async function listCandidates(product: HlsProduct, tileId: string, year: number): Promise<Candidate[]> {
-    const ids: string[] = [];
-    let token: string | undefined;
-    do {
-      const page = await s3.send(
-        new ListObjectsV2Command({
-          Bucket: hls.bucket,
-          Prefix: `${hls.prefix}${tileYearPrefix(product, tileId, year)}`,
-          Delimiter: "/",
-          ContinuationToken: token,
-        }),
-      );
-      for (const p of page.CommonPrefixes ?? [])
-        ids.push((p.Prefix ?? "").slice(0, -1).split("/").pop() ?? "");
-      token = page.NextContinuationToken;
-    } while (token);
+    const ids = await archive.listGranules(product, tileId, year);
     const found = await Promise.all(
       ids.map(async (id) => {
         const granule = parseGranuleId(id);
-        const sidecar = SidecarParser.safeParse(await getJson(s3, ref(hls, sidecarKey(granule))));
+        const text = await archive.getText(sidecarKey(granule));
+        const sidecar = SidecarParser.safeParse(text === undefined ? undefined : JSON.parse(text));
         // Without its catalogue entry a granule may be half-uploaded: leave it out.
         if (!sidecar.success) return undefined;
         return {

@@ -9,13 +9,15 @@ import { densify, ringBounds } from "../lib/grid/planar.ts";
 import { TileIdParser } from "../lib/grid/tile.table.ts";
 import { FmaskBit, FmaskFill, HlsFill } from "../lib/hls/fmask.ts";
 import { parseGranuleId } from "../lib/hls/granule.id.ts";
+import { createS3Archive, type HlsArchive, isTransientArchiveError } from "../lib/hls/hls.archive.ts";
 import { bandKey, ModelBands } from "../lib/hls/lpdaac.keys.ts";
 import { encodeStack, StackNodata } from "../lib/pipeline/stack.format.ts";
 import { readStackHeader } from "../lib/pipeline/stack.reader.ts";
 import { planWarp, type TargetGrid, type WarpPlan, warpBand } from "../lib/pipeline/warp.ts";
-import { openCog, readRaster } from "../lib/raster/cog.reader.ts";
+import { readRaster } from "../lib/raster/cog.reader.ts";
+import { UnsupportedCrsError } from "../lib/raster/geokeys.ts";
 import type { Raster } from "../lib/raster/raster.types.ts";
-import { objectSize, ref } from "../lib/storage/s3.objects.ts";
+import { isNotFound, objectSize, ref } from "../lib/storage/s3.objects.ts";
 import { nonRetryable, parseInput } from "./activity.failures.ts";
 
 export const StageTileInputParser = z
@@ -96,20 +98,24 @@ export function stackKeyFor(input: StageTileInput): string {
   return `stacks/${input.year}/${input.tileId}/${digest}.stack`;
 }
 
-export function createStageActivities(s3: S3Client, config: Config) {
-  const { hls, work } = config.storage;
+export function createStageActivities(
+  s3: S3Client,
+  config: Config,
+  archive: HlsArchive = createS3Archive(s3, config.storage.hls),
+) {
+  const { work } = config.storage;
 
   async function readBand(granuleId: string, band: string): Promise<Raster> {
     const key = bandKey(parseGranuleId(granuleId), band);
-    const object = ref(hls, key);
-    const url = `s3://${object.bucket}/${object.key}`;
-    if ((await objectSize(s3, object)) === undefined)
-      throw nonRetryable("BadData", `granule ${granuleId}: band ${band} is missing (${url})`);
+    const url = archive.url(key);
     try {
-      return await readRaster(await openCog(s3, object));
+      return await readRaster(await archive.openCog(key), url);
     } catch (error) {
-      const e = error as { $metadata?: unknown; name?: string };
-      if (e.$metadata) throw error; // an S3 error: transient, retried
+      if (isNotFound(error))
+        throw nonRetryable("BadData", `granule ${granuleId}: band ${band} is missing (${url})`);
+      if (isTransientArchiveError(error)) throw error;
+      if (error instanceof UnsupportedCrsError)
+        throw nonRetryable("BadData", `granule ${granuleId}: ${error.message}`);
       throw nonRetryable(
         "BadData",
         `granule ${granuleId}: ${url} is not a readable COG: ${(error as Error).message}`,
