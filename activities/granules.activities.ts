@@ -2,9 +2,9 @@ import type { S3Client } from "@aws-sdk/client-s3";
 import { z } from "zod";
 import type { Config } from "../lib/config/config.schema.ts";
 import { TileIdParser } from "../lib/grid/tile.table.ts";
+import { type CatalogueLookup, lookUpGranule } from "../lib/hls/granule.catalogue.ts";
 import { type HlsProduct, HlsProducts, parseGranuleId } from "../lib/hls/granule.id.ts";
 import { createS3Archive, type HlsArchive } from "../lib/hls/hls.archive.ts";
-import { sidecarKey } from "../lib/hls/lpdaac.keys.ts";
 import { type Candidate, chooseGranules, DefaultSelectionLimits } from "../lib/pipeline/granule.select.ts";
 import { type SeasonWindow, SeasonWindowsParser } from "../lib/pipeline/season.windows.ts";
 import { nonRetryable, parseInput } from "./activity.failures.ts";
@@ -25,40 +25,32 @@ export interface SelectedGranule extends Candidate {
   window: SeasonWindow;
 }
 
+/** A granule left out of the choice because its catalogue record is missing or malformed. */
+export interface SkippedGranule {
+  id: string;
+  reason: string;
+}
+
+/** Skipped granules named in a selection (and so in a tile's manifest); the count is always exact. */
+const SkippedListed = 20;
+
 export interface GranuleSelection {
   granules: SelectedGranule[];
   /** Candidates seen in the season, for the tile's manifest. */
   candidates: number;
+  /** Granules without a usable catalogue record: how many, and the first few with their reasons. */
+  skipped: { count: number; granules: SkippedGranule[] };
   seconds: number;
 }
-
-const SidecarParser = z.object({
-  properties: z.object({ "eo:cloud_cover": z.number(), "hls:spatial_coverage": z.number() }).passthrough(),
-});
 
 export function createGranuleActivities(
   s3: S3Client,
   config: Config,
   archive: HlsArchive = createS3Archive(s3, config.storage.hls),
 ) {
-  async function listCandidates(product: HlsProduct, tileId: string, year: number): Promise<Candidate[]> {
-    const ids = await archive.listGranules(product, tileId, year);
-    const found = await Promise.all(
-      ids.map(async (id) => {
-        const granule = parseGranuleId(id);
-        const text = await archive.getText(sidecarKey(granule));
-        const sidecar = SidecarParser.safeParse(text === undefined ? undefined : JSON.parse(text));
-        // Without its catalogue entry a granule may be half-uploaded: leave it out.
-        if (!sidecar.success) return undefined;
-        return {
-          id,
-          doy: granule.doy,
-          cloudCover: sidecar.data.properties["eo:cloud_cover"],
-          spatialCoverage: sidecar.data.properties["hls:spatial_coverage"],
-        };
-      }),
-    );
-    return found.filter((c): c is Candidate => c !== undefined);
+  async function lookUpTile(product: HlsProduct, tileId: string, year: number): Promise<CatalogueLookup[]> {
+    const folders = await archive.listGranules(product, tileId, year);
+    return Promise.all(folders.map((folder) => lookUpGranule(archive, folder)));
   }
 
   return {
@@ -66,9 +58,11 @@ export function createGranuleActivities(
     async selectGranules(raw: SelectGranulesInput): Promise<GranuleSelection> {
       const started = Date.now();
       const input = parseInput(SelectGranulesInputParser, raw, "selectGranules");
-      const candidates = (
-        await Promise.all(HlsProducts.map((p) => listCandidates(p, input.tileId, input.year)))
+      const lookups = (
+        await Promise.all(HlsProducts.map((p) => lookUpTile(p, input.tileId, input.year)))
       ).flat();
+      const candidates = lookups.flatMap((l) => (l.candidate ? [l.candidate] : []));
+      const skipped = lookups.flatMap((l) => ("skipped" in l ? [{ id: l.id, reason: l.skipped }] : []));
       const choices = chooseGranules(input.year, candidates, input.windows, input);
       const missing = choices.filter((c) => c.chosen === undefined);
       if (missing.length > 0) {
@@ -86,6 +80,7 @@ export function createGranuleActivities(
           return { ...chosen, product: parseGranuleId(chosen.id).product, window: c.window };
         }),
         candidates: candidates.length,
+        skipped: { count: skipped.length, granules: skipped.slice(0, SkippedListed) },
         seconds: (Date.now() - started) / 1000,
       };
     },

@@ -10,7 +10,7 @@ import { argmaxRow, RowAccumulator, windowStarts } from "../lib/pipeline/sliding
 import type { StackHeader } from "../lib/pipeline/stack.format.ts";
 import { readChunkRow, readStackHeader } from "../lib/pipeline/stack.reader.ts";
 import { type ChunkRows, fillWindow, pixelValid } from "../lib/pipeline/window.input.ts";
-import { encodeCog } from "../lib/raster/cog.writer.ts";
+import { CogContentType, encodeCog } from "../lib/raster/cog.writer.ts";
 import {
   deleteObject,
   getBytes,
@@ -241,10 +241,9 @@ export function createPredictActivities(s3: S3Client, config: Config) {
       ]);
       const classesRef = ref(outputs, `${input.outputPrefix}classes.tif`);
       const confidenceRef = ref(outputs, `${input.outputPrefix}confidence.tif`);
-      const tiff = "image/tiff; application=geotiff; profile=cloud-optimized";
       await Promise.all([
-        putBytes(s3, classesRef, classesCog, tiff),
-        putBytes(s3, confidenceRef, confidenceCog, tiff),
+        putBytes(s3, classesRef, classesCog, CogContentType),
+        putBytes(s3, confidenceRef, confidenceCog, CogContentType),
       ]);
 
       const perClass: Record<string, number> = {};

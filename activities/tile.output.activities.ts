@@ -4,7 +4,7 @@ import type { Config } from "../lib/config/config.schema.ts";
 import { getJson, objectSize, putJson, ref } from "../lib/storage/s3.objects.ts";
 import { formatS3Url } from "../lib/storage/s3.url.ts";
 import { parseInput } from "./activity.failures.ts";
-import type { SelectedGranule } from "./granules.activities.ts";
+import type { GranuleSelection, SelectedGranule } from "./granules.activities.ts";
 import type { PredictedTile } from "./predict.activities.ts";
 import type { StagedTile } from "./stage.activities.ts";
 
@@ -18,6 +18,8 @@ export interface TileManifest {
   labelGrid: string;
   granules: SelectedGranule[];
   candidates: number;
+  /** Granules left out for a missing or malformed catalogue record. */
+  skipped: GranuleSelection["skipped"];
   grid: StagedTile["grid"];
   windows: PredictedTile["windows"];
   pixels: PredictedTile["pixels"] & { validInAllDates: number };

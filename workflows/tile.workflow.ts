@@ -84,6 +84,7 @@ export async function tileWorkflow(raw: TileWorkflowInput) {
       labelGrid: labelGrid.source,
       granules: selection.granules,
       candidates: selection.candidates,
+      skipped: selection.skipped,
       grid: staged.grid,
       windows: predicted.windows,
       pixels: { ...predicted.pixels, validInAllDates: staged.validPixels },

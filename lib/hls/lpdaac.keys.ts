@@ -22,8 +22,7 @@ export function collectionFolder(product: HlsProduct, version: string): string {
 export function bandKey(granule: GranuleId, band: string): string {
   const bands: readonly string[] = ProductBands[granule.product];
   if (!bands.includes(band)) throw new Error(`band '${band}' does not exist in HLS ${granule.product}`);
-  const id = formatGranuleId(granule);
-  return `${collectionFolder(granule.product, granule.version)}/${id}/${id}.${band}.tif`;
+  return granuleFileKey(granule, `.${band}.tif`);
 }
 
 /** Inverse of bandKey: the granule and band a key names. */
@@ -41,14 +40,20 @@ export function parseBandKey(key: string): { granule: GranuleId; band: string } 
   return { granule, band: band as string };
 }
 
-/**
- * Key of a granule's catalogue sidecar: a STAC item with `eo:cloud_cover` and the spatial
- * coverage, beside the band COGs. Real LP DAAC folders carry the same facts in `<granule>.cmr.xml`;
- * CMR-STAC serves them as STAC items, the form kept here.
- */
-export function sidecarKey(granule: GranuleId): string {
+/** Key of a file in a granule's folder: `HLSS30.020/<granule>/<granule><suffix>`. */
+function granuleFileKey(granule: GranuleId, suffix: string): string {
   const id = formatGranuleId(granule);
-  return `${collectionFolder(granule.product, granule.version)}/${id}/${id}_stac.json`;
+  return `${collectionFolder(granule.product, granule.version)}/${id}/${id}${suffix}`;
+}
+
+/** The granule's ECHO 10 record, as LP DAAC keeps it beside the bands in lp-prod-protected. */
+export function cmrXmlKey(granule: GranuleId): string {
+  return granuleFileKey(granule, ".cmr.xml");
+}
+
+/** A STAC item for the granule (the form CMR-STAC serves), where an archive keeps one beside the bands. */
+export function stacItemKey(granule: GranuleId): string {
+  return granuleFileKey(granule, "_stac.json");
 }
 
 /** Prefix under which one tile's granules of one product and year sit (for listing). */

@@ -44,8 +44,13 @@ class S3RangeResponse extends BaseResponse {
   }
 }
 
-/** geotiff.js's HTTP client, answered by ranged S3 GETs instead (signed, any endpoint). */
+/**
+ * geotiff.js's HTTP client, answered by ranged S3 GETs instead (signed, any endpoint). geotiff.js
+ * reports a failed block only as "Request failed", so the S3 error itself is kept: callers need
+ * it to tell a missing file (NoSuchKey) and a transient one (5xx, timeout) from a corrupt file.
+ */
 class S3RangeClient extends BaseClient {
+  failure: unknown;
   constructor(
     private readonly s3: S3Client,
     private readonly object: ObjectRef,
@@ -54,10 +59,14 @@ class S3RangeClient extends BaseClient {
   }
   override async request(options: RequestInit = {}): Promise<BaseResponse> {
     const range = new Headers(options.headers).get("range") ?? undefined;
-    const response = await this.s3.send(
-      new GetObjectCommand({ Bucket: this.object.bucket, Key: this.object.key, Range: range }),
-      { abortSignal: options.signal ?? undefined },
-    );
+    const response = await this.s3
+      .send(new GetObjectCommand({ Bucket: this.object.bucket, Key: this.object.key, Range: range }), {
+        abortSignal: options.signal ?? undefined,
+      })
+      .catch((error: unknown) => {
+        this.failure ??= error;
+        throw error;
+      });
     const data = (await response.Body?.transformToByteArray()) ?? new Uint8Array();
     const headers: Record<string, string> = {
       "content-type": response.ContentType ?? "application/octet-stream",
@@ -65,6 +74,18 @@ class S3RangeClient extends BaseClient {
     if (response.ContentRange) headers["content-range"] = response.ContentRange;
     headers["content-length"] = String(data.length);
     return new S3RangeResponse(response.ContentRange ? 206 : 200, headers, data);
+  }
+}
+
+const clients = new WeakMap<GeoTIFFImage, S3RangeClient>();
+
+/** Runs a read, rethrowing the S3 error behind a failure rather than geotiff.js's summary of it. */
+async function withS3Failure<T>(client: S3RangeClient | undefined, read: () => Promise<T>): Promise<T> {
+  if (client) client.failure = undefined;
+  try {
+    return await read();
+  } catch (error) {
+    throw client?.failure ?? error;
   }
 }
 
@@ -77,8 +98,15 @@ export async function openCog(s3: S3Client, object: ObjectRef): Promise<GeoTIFFI
     blockSize: 4 << 20,
     cacheSize: 16,
   } as RemoteSourceOptions;
-  const tiff = await fromCustomClient(new S3RangeClient(s3, object), options);
-  return tiff.getImage();
+  const client = new S3RangeClient(s3, object);
+  const image = await withS3Failure(client, async () => (await fromCustomClient(client, options)).getImage());
+  clients.set(image, client);
+  return image;
+}
+
+/** `image.readRasters`, failing with the storage error itself when a ranged read fails. */
+export function readImage(image: GeoTIFFImage, options: Parameters<GeoTIFFImage["readRasters"]>[0]) {
+  return withS3Failure(clients.get(image), () => image.readRasters(options));
 }
 
 /** The EPSG code of an image's CRS, resolved from its GeoKeys (`source` names it in a refusal). */
@@ -96,7 +124,7 @@ export async function readRaster(image: GeoTIFFImage, source = "raster"): Promis
   const [rx, ry] = image.getResolution() as [number, number];
   if (Math.abs(rx) !== Math.abs(ry) || ry > 0)
     throw new Error(`pixels are not north-up squares (${rx} x ${ry})`);
-  const data = (await image.readRasters({ samples: [0], interleave: true })) as unknown as PixelArray;
+  const data = (await readImage(image, { samples: [0], interleave: true })) as unknown as PixelArray;
   const nodata = image.getGDALNoData();
   return {
     width: image.getWidth(),

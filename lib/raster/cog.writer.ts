@@ -18,6 +18,9 @@ import {
 
 const deflateAsync = promisify(deflate);
 
+/** The media type of a Cloud-Optimized GeoTIFF, for uploads. */
+export const CogContentType = "image/tiff; application=geotiff; profile=cloud-optimized";
+
 export interface CogOptions {
   /** Internal tile size in pixels (GDAL's COG default is 512). */
   tileSize?: number;

@@ -1,15 +1,15 @@
 import type { S3Client } from "@aws-sdk/client-s3";
 import { stateCdlKey } from "../cdl/cdl.keys.ts";
 import type { Config } from "../config/config.schema.ts";
-import { transform } from "../grid/crs.ts";
 import { HlsFill, HlsScale } from "../hls/fmask.ts";
-import { acquisitionDate, formatGranuleId, type GranuleId } from "../hls/granule.id.ts";
-import { bandKey, ModelBands, sidecarKey } from "../hls/lpdaac.keys.ts";
+import { formatGranuleId, type GranuleId } from "../hls/granule.id.ts";
+import { bandKey, cmrXmlKey, ModelBands, stacItemKey } from "../hls/lpdaac.keys.ts";
 import type { Progress } from "../progress.ts";
-import { encodeCog } from "../raster/cog.writer.ts";
+import { CogContentType, encodeCog } from "../raster/cog.writer.ts";
 import { deleteObject, getJson, objectSize, putBytes, putJson, ref } from "../storage/s3.objects.ts";
 import { formatS3Url } from "../storage/s3.url.ts";
 import { renderCdl } from "./cdl.render.ts";
+import { cmrXml, stacItem } from "./granule.records.ts";
 import { createGround, type Ground } from "./ground.ts";
 import { profileForState } from "./profiles.ts";
 import { granuleIdFor } from "./schedule.ts";
@@ -34,59 +34,6 @@ interface Tally {
   objects: number;
   bytes: number;
   skipped: number;
-}
-
-const Tiff = "image/tiff; application=geotiff; profile=cloud-optimized";
-
-function footprint(window: TileWindow): number[][] {
-  const t = transform(window.epsg, 4326);
-  const x1 = window.origin[0] + window.width * window.pixelSize;
-  const y1 = window.origin[1] - window.height * window.pixelSize;
-  const corners: [number, number][] = [
-    [window.origin[0], window.origin[1]],
-    [x1, window.origin[1]],
-    [x1, y1],
-    [window.origin[0], y1],
-    [window.origin[0], window.origin[1]],
-  ];
-  return corners.map((c) => t.forward(c).map((v) => Math.round(v * 1e6) / 1e6));
-}
-
-/** The catalogue entry of a granule, as CMR-STAC would serve it. */
-function stacItem(id: GranuleId, window: TileWindow, rendered: RenderedGranule) {
-  const name = formatGranuleId(id);
-  const bands = [...ModelBands[id.product], "Fmask"];
-  return {
-    type: "Feature",
-    stac_version: "1.0.0",
-    stac_extensions: [
-      "https://stac-extensions.github.io/eo/v1.1.0/schema.json",
-      "https://stac-extensions.github.io/projection/v1.1.0/schema.json",
-    ],
-    id: name,
-    collection: `HLS${id.product}_2.0`,
-    geometry: { type: "Polygon", coordinates: [footprint(window)] },
-    properties: {
-      datetime: acquisitionDate(id).toISOString(),
-      platform: id.product === "S30" ? "sentinel-2" : "landsat-8",
-      "eo:cloud_cover": rendered.cloudCover,
-      "hls:spatial_coverage": rendered.spatialCoverage,
-      "proj:epsg": window.epsg,
-      "proj:shape": [window.height, window.width],
-      "proj:transform": [
-        window.pixelSize,
-        0,
-        window.origin[0],
-        0,
-        -window.pixelSize,
-        window.origin[1],
-        0,
-        0,
-        1,
-      ],
-    },
-    assets: Object.fromEntries(bands.map((band) => [band, { href: `./${name}.${band}.tif`, type: Tiff }])),
-  };
 }
 
 /** The seven COGs of a granule: six bands and Fmask. */
@@ -118,7 +65,7 @@ export async function encodeGranule(
   ]);
 }
 
-/** Uploads a granule's COGs, then its sidecar: the sidecar's presence marks the granule complete. */
+/** Uploads a granule's COGs, then its records: the STAC item's presence marks the granule complete. */
 export async function uploadGranule(
   deps: WorldDeps,
   id: GranuleId,
@@ -128,9 +75,11 @@ export async function uploadGranule(
 ): Promise<void> {
   const hls = deps.config.storage.hls;
   await Promise.all(
-    cogs.map(({ band, bytes }) => putBytes(deps.s3, ref(hls, bandKey(id, band)), bytes, Tiff)),
+    cogs.map(({ band, bytes }) => putBytes(deps.s3, ref(hls, bandKey(id, band)), bytes, CogContentType)),
   );
-  await putJson(deps.s3, ref(hls, sidecarKey(id)), stacItem(id, window, rendered));
+  // The record LP DAAC keeps (what the pipeline reads first), then the STAC item, written last.
+  await putBytes(deps.s3, ref(hls, cmrXmlKey(id)), cmrXml(id, window, rendered), "application/xml");
+  await putJson(deps.s3, ref(hls, stacItemKey(id)), stacItem(id, window, rendered));
 }
 
 async function writeGranule(
@@ -142,7 +91,7 @@ async function writeGranule(
 ) {
   const cogs = await encodeGranule(id, window, rendered);
   await uploadGranule(deps, id, window, rendered, cogs);
-  tally.objects += cogs.length + 1;
+  tally.objects += cogs.length + 2;
   tally.bytes += cogs.reduce((sum, c) => sum + c.bytes.length, 0);
 }
 
@@ -159,7 +108,7 @@ async function writeTile(
   const ids = planned.acquisitions.map((a) =>
     granuleIdFor(planned.tile, plan.input.year, a, planned.centreLon),
   );
-  const existing = await Promise.all(ids.map((id) => getJson(deps.s3, ref(hls, sidecarKey(id)))));
+  const existing = await Promise.all(ids.map((id) => getJson(deps.s3, ref(hls, stacItemKey(id)))));
   const prepared = existing.every((e) => e !== undefined)
     ? undefined
     : prepareTileGround(planned.window, ground);
@@ -238,7 +187,7 @@ export async function writeWorld(
       overviews: "nearest",
       metadata: { source: "crop-map synthetic world" },
     });
-    await putBytes(deps.s3, cdlRef, bytes, Tiff);
+    await putBytes(deps.s3, cdlRef, bytes, CogContentType);
     tally.objects++;
     tally.bytes += bytes.length;
   } else tally.skipped++;

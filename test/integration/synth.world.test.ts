@@ -11,7 +11,7 @@ import { CdlEpsg, NationalCdlGrid, transform } from "../../lib/grid/crs.ts";
 import { findTile } from "../../lib/grid/tile.table.ts";
 import { FmaskBit, FmaskFill, HlsFill } from "../../lib/hls/fmask.ts";
 import { formatGranuleId, parseGranuleId } from "../../lib/hls/granule.id.ts";
-import { bandKey, ModelBands, sidecarKey } from "../../lib/hls/lpdaac.keys.ts";
+import { bandKey, ModelBands, stacItemKey } from "../../lib/hls/lpdaac.keys.ts";
 import { seededRandom } from "../../lib/random.ts";
 import { createS3Client } from "../../lib/storage/s3.client.ts";
 import { getBytes, getJson, ref } from "../../lib/storage/s3.objects.ts";
@@ -85,7 +85,7 @@ describe("synthetic world on S3", () => {
     expect(new Set(granules.map((g) => parseGranuleId(g.id).product))).toEqual(new Set(["S30", "L30"]));
     expect(await countObjects()).toBe(granules.length * 8 + 2); // + labels + manifest
     const sample = parseGranuleId(granules[0]?.id as string);
-    const sidecar = (await getJson(s3, ref(config.storage.hls, sidecarKey(sample)))) as {
+    const sidecar = (await getJson(s3, ref(config.storage.hls, stacItemKey(sample)))) as {
       properties: Record<string, unknown>;
     };
     expect(sidecar.properties["eo:cloud_cover"]).toBe(granules[0]?.cloudCover);
