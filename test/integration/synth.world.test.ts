@@ -9,9 +9,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cdlToClassLut } from "../../lib/cdl/classes.ts";
 import { CdlEpsg, NationalCdlGrid, transform } from "../../lib/grid/crs.ts";
 import { findTile } from "../../lib/grid/tile.table.ts";
+import { cmrGranuleFacts, parseCmrXml } from "../../lib/hls/cmr.xml.ts";
 import { FmaskBit, FmaskFill, HlsFill } from "../../lib/hls/fmask.ts";
 import { formatGranuleId, parseGranuleId } from "../../lib/hls/granule.id.ts";
-import { bandKey, ModelBands, stacItemKey } from "../../lib/hls/lpdaac.keys.ts";
+import { createS3Archive } from "../../lib/hls/hls.archive.ts";
+import { bandKey, cmrXmlKey, ModelBands, stacItemKey } from "../../lib/hls/lpdaac.keys.ts";
 import { seededRandom } from "../../lib/random.ts";
 import { createS3Client } from "../../lib/storage/s3.client.ts";
 import { getBytes, getJson, ref } from "../../lib/storage/s3.objects.ts";
@@ -83,12 +85,20 @@ describe("synthetic world on S3", () => {
     const granules = manifest.tiles.flatMap((t) => t.granules);
     expect(granules.length).toBeGreaterThan(30);
     expect(new Set(granules.map((g) => parseGranuleId(g.id).product))).toEqual(new Set(["S30", "L30"]));
-    expect(await countObjects()).toBe(granules.length * 8 + 2); // + labels + manifest
-    const sample = parseGranuleId(granules[0]?.id as string);
-    const sidecar = (await getJson(s3, ref(config.storage.hls, stacItemKey(sample)))) as {
-      properties: Record<string, unknown>;
-    };
-    expect(sidecar.properties["eo:cloud_cover"]).toBe(granules[0]?.cloudCover);
+    expect(await countObjects()).toBe(granules.length * 9 + 2); // 7 COGs, cmr.xml, STAC; + labels + manifest
+    for (const granule of [granules[0], granules.find((g) => g.id.startsWith("HLS.L30"))]) {
+      const sample = parseGranuleId(granule?.id as string);
+      const sidecar = (await getJson(s3, ref(config.storage.hls, stacItemKey(sample)))) as {
+        properties: Record<string, unknown>;
+      };
+      expect(sidecar.properties["eo:cloud_cover"]).toBe(granule?.cloudCover);
+      const record = await createS3Archive(s3, config.storage.hls).getText(cmrXmlKey(sample));
+      expect(cmrGranuleFacts(parseCmrXml(record ?? ""))).toMatchObject({
+        tileId: sample.tileId,
+        cloudCover: granule?.cloudCover,
+        spatialCoverage: granule?.spatialCoverage,
+      });
+    }
   });
 
   it("writes band COGs in HLS v2.0 form on the tile's own UTM grid", async () => {

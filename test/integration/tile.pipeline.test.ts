@@ -14,6 +14,7 @@ import { loadModelManifest } from "../../lib/model/model.manifest.ts";
 import { DefaultSelectionLimits } from "../../lib/pipeline/granule.select.ts";
 import { DefaultSeasonWindows } from "../../lib/pipeline/season.windows.ts";
 import { openCog, readRaster } from "../../lib/raster/cog.reader.ts";
+import { encodeCog } from "../../lib/raster/cog.writer.ts";
 import { createS3Client } from "../../lib/storage/s3.client.ts";
 import { getBytes, getJson, ref } from "../../lib/storage/s3.objects.ts";
 import { planWorld } from "../../lib/synth/world.plan.ts";
@@ -284,10 +285,24 @@ describe("tile pipeline bad input", () => {
         Body: Buffer.from("II*\0 this is not a tiff at all"),
       }),
     );
+    // geotiff.js takes the garbage for a TIFF without keys: either way the file is named, once.
     await expectNonRetryableFailure(
       await tileInput("18TYM", "bad/18TYM/"),
       "tile-18TYM-corrupt",
-      "is not a readable COG",
+      `s3://${config.storage.hls.bucket}/${key}: `,
+    );
+  });
+
+  it("fails a tile whose band is in a CRS the pipeline does not handle once, naming the keys", async () => {
+    const id = parseGranuleId(await chosenGranule("19TBF"));
+    const key = `${config.storage.hls.prefix}${bandKey(id, "B8A")}`;
+    const band = await readRaster(await openCog(s3, { bucket: config.storage.hls.bucket, key }));
+    const mercator = await encodeCog({ ...band, geo: { ...band.geo, epsg: 3857 } });
+    await s3.send(new PutObjectCommand({ Bucket: config.storage.hls.bucket, Key: key, Body: mercator }));
+    await expectNonRetryableFailure(
+      await tileInput("19TBF", "bad/19TBF-crs/"),
+      "tile-19TBF-crs",
+      `s3://${config.storage.hls.bucket}/${key}: EPSG:3857 is not a supported CRS (GTModelTypeGeoKey=1`,
     );
   });
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { transform } from "../../lib/grid/crs.ts";
 import { epsgFromGeoKeys, type GeoKeys, UnsupportedCrsError } from "../../lib/raster/geokeys.ts";
 
 // Key sets as geotiff.js reads them from real files: HLS processed 2020-2022, and what GDAL 3.6
@@ -123,6 +124,17 @@ describe("epsgFromGeoKeys", () => {
       delete falseOrigin[from];
     }
     expect(resolve(falseOrigin)).toBe(5070);
+  });
+
+  it("keeps a southern L30 tile written in the northern zone with a negative northing", () => {
+    // ULY -1099980 in EPSG:32635 is about 10 degrees south; nothing may assume a positive northing.
+    expect(resolve({ ...hlsUtm15N, ProjectionGeoKey: 16035 })).toBe(32635);
+    const [lon, lat] = transform(32635, 4326).forward([499980, -1099980]);
+    expect(lat).toBeCloseTo(-9.95, 1);
+    expect(lon).toBeCloseTo(27, 1);
+    const [x, y] = transform(32735, 32635).forward([499980, 10_000_000 - 1099980]);
+    expect(x).toBeCloseTo(499980, 3);
+    expect(y).toBeCloseTo(-1099980, 3);
   });
 
   it("refuses a Lambert conformal file, naming its keys", () => {
