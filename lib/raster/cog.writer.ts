@@ -254,6 +254,7 @@ export async function encodeCog(raster: Raster, options: CogOptions = {}): Promi
   const ifdOffsets: number[] = [];
   const valueOffsets: Map<Entry, number>[] = [];
   for (const entries of ifds) {
+    cursor += cursor % 2; // IFDs start on a word boundary (TIFF 6.0), whatever came before
     ifdOffsets.push(cursor);
     cursor += 2 + entries.length * 12 + 4;
     const offsets = new Map<Entry, number>();

@@ -85,6 +85,18 @@ describe("COG writer", () => {
     expect(((await main.fileDirectory.loadValue("ColorMap")) as number[] | undefined)?.[1]).toBe(65535); // red of index 1
   });
 
+  it("starts every IFD on a word boundary whatever the length of the GDAL metadata before it", async () => {
+    for (const name of ["a", "ab", "abc", "abcd"]) {
+      const bytes = await encodeCog(
+        { width: 600, height: 600, data: new Uint8Array(600 * 600), geo, nodata: 0 },
+        { tileSize: 256, overviews: "nearest", metadata: { [name]: "x" } },
+      );
+      const { levels } = tiffLayout(bytes);
+      expect(levels.length).toBeGreaterThan(1);
+      for (const level of levels) expect(level.ifdOffset % 2, `${name} at ${level.ifdOffset}`).toBe(0);
+    }
+  });
+
   it("averages valid pixels only when it halves, and keeps class values with nearest", () => {
     const data = new Int16Array([10, 20, -9999, 40, 1, 1, 1, 1, 7, 8, -9999, -9999]);
     // (10 + 20 + 1 + 1) / 4, (40 + 1 + 1) / 3 without the nodata, (7 + 8) / 2 rounded, all nodata.
