@@ -1,18 +1,75 @@
+import { WorkflowFailedError } from "@temporalio/client";
 import { CommanderError } from "commander";
 import { ConfigError } from "../lib/config/config.load.ts";
 import { RegionError } from "../lib/region/region.ts";
+import { causeLine, rootCause } from "../lib/temporal/failure.chain.ts";
+
+/**
+ * Exit codes by whose move it is: the work failed (look at the cause), the input is wrong (fix the
+ * command line), or a server is not there (start it). Anything unexpected is 1 as well.
+ */
+export const ExitCode = { WorkFailed: 1, BadInput: 2, InfrastructureDown: 3 } as const;
 
 /** Bad input named on the command line; exit code 2 like a usage error. */
 export class InputError extends Error {}
 
-/** Exit code 2 for input a person can fix, 1 for everything else. */
-export function exitCodeFor(error: unknown): number {
-  if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
-  if (error instanceof InputError || error instanceof RegionError || error instanceof ConfigError) return 2;
-  return 1;
+/** A server the command needs does not answer: the message names it and how to start it. */
+export class InfrastructureError extends Error {}
+
+/** Work ran and failed: the message holds the root cause and where to look next. */
+export class WorkFailedError extends Error {}
+
+/** Network failures a client meets when nothing listens (or answers) at an address. */
+const NetworkCodes = new Set([
+  "ECONNREFUSED",
+  "ENOTFOUND",
+  "EHOSTUNREACH",
+  "ETIMEDOUT",
+  "ECONNRESET",
+  "EAI_AGAIN",
+]);
+
+/** How to bring the local stack up, for messages about servers on loopback. */
+export function startHint(address: string): string {
+  return /^(https?:\/\/)?(127\.|localhost|\[::1\])/.test(address)
+    ? "start the local stack with `npx crop-map dev up`"
+    : "check the address in the config (CROP_MAP_CONFIG) or the environment";
 }
 
-/** One line for a person; the stack trace only when CROP_MAP_DEBUG is set. */
+/** A failed workflow as a person needs it: what failed, the root cause, where to look next. */
+export function workFailed(what: string, error: WorkflowFailedError, uiLink: string): WorkFailedError {
+  const cause = rootCause(error);
+  const tile = cause.workflowId ? ` (tile workflow ${cause.workflowId})` : "";
+  return new WorkFailedError(`${what} failed${tile}: ${causeLine(cause)}\n  see ${uiLink}`);
+}
+
+/**
+ * The error a person sees for anything a command throws: an S3 client that finds no server
+ * becomes an InfrastructureError naming the endpoint; a failed workflow not handled by its command
+ * still shows its root cause.
+ */
+export function classifyError(error: unknown, s3Endpoint: string | undefined): unknown {
+  const e = error as { code?: string; $metadata?: unknown; message?: string };
+  if (e?.$metadata !== undefined && e.code && NetworkCodes.has(e.code)) {
+    const where = s3Endpoint ?? "AWS S3";
+    return new InfrastructureError(
+      `the S3 server at ${where} does not answer (${e.message}); ${startHint(where)}`,
+    );
+  }
+  if (error instanceof WorkflowFailedError)
+    return new WorkFailedError(`workflow failed: ${causeLine(rootCause(error))}`);
+  return error;
+}
+
+export function exitCodeFor(error: unknown): number {
+  if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : ExitCode.BadInput;
+  if (error instanceof InputError || error instanceof RegionError || error instanceof ConfigError)
+    return ExitCode.BadInput;
+  if (error instanceof InfrastructureError) return ExitCode.InfrastructureDown;
+  return ExitCode.WorkFailed;
+}
+
+/** One line for a person (two with a link); the stack trace only when CROP_MAP_DEBUG is set. */
 export function reportError(error: unknown): void {
   if (error instanceof CommanderError) return; // commander has already printed its own line
   const message = error instanceof Error ? error.message : String(error);

@@ -1,6 +1,7 @@
 import { Command } from "commander";
+import { loadConfig } from "../lib/config/config.load.ts";
 import { useQuietTemporalRuntime } from "../lib/temporal/connection.ts";
-import { exitCodeFor, reportError } from "./cli.errors.ts";
+import { classifyError, exitCodeFor, reportError } from "./cli.errors.ts";
 import { registerDevCommand } from "./commands/dev.command.ts";
 import { registerRunCommands } from "./commands/run.command.ts";
 import { registerScheduleCommand } from "./commands/schedule.command.ts";
@@ -27,9 +28,19 @@ registerWorkerCommand(program);
 registerRunCommands(program);
 registerScheduleCommand(program);
 
+/** The S3 endpoint to name when S3 does not answer; a config that does not load has its own error. */
+function s3Endpoint(): string | undefined {
+  try {
+    return loadConfig().s3.endpoint;
+  } catch {
+    return undefined;
+  }
+}
+
 try {
   await program.parseAsync(process.argv);
 } catch (error) {
-  reportError(error);
-  process.exitCode = exitCodeFor(error);
+  const classified = classifyError(error, s3Endpoint());
+  reportError(classified);
+  process.exitCode = exitCodeFor(classified);
 }

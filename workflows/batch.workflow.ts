@@ -1,6 +1,6 @@
 import { executeChild, getExternalWorkflowHandle } from "@temporalio/workflow";
 import type { TileUpdate } from "../lib/pipeline/run.input.ts";
-import { rootMessage } from "./failure.message.ts";
+import { causeLine, rootCause } from "../lib/temporal/failure.chain.ts";
 import { tileUpdateSignal } from "./run.signals.ts";
 import { type TileWorkflowInput, tileWorkflow } from "./tile.workflow.ts";
 
@@ -46,7 +46,7 @@ export async function batchWorkflow(input: BatchInput): Promise<{ done: number; 
         await report({ tileId, state: "done" });
       } catch (error) {
         failed++;
-        await report({ tileId, state: "failed", reason: rootMessage(error) });
+        await report({ tileId, state: "failed", reason: causeLine(rootCause(error)) });
       }
     }
   };

@@ -1,4 +1,4 @@
-import { type Client, WorkflowNotFoundError } from "@temporalio/client";
+import { type Client, WorkflowFailedError, WorkflowNotFoundError } from "@temporalio/client";
 import type { Command } from "commander";
 import type { RunReport } from "../../activities/report.activities.ts";
 import { loadConfig } from "../../lib/config/config.load.ts";
@@ -8,9 +8,9 @@ import { progressLine } from "../../lib/progress.ts";
 import { createS3Client } from "../../lib/storage/s3.client.ts";
 import { getJson, ref } from "../../lib/storage/s3.objects.ts";
 import { formatS3Url } from "../../lib/storage/s3.url.ts";
-import { connectClient } from "../../lib/temporal/connection.ts";
 import type { RunSummary } from "../../workflows/run.workflow.ts";
-import { InputError } from "../cli.errors.ts";
+import { uiLink, withClient } from "../cli.client.ts";
+import { InputError, workFailed } from "../cli.errors.ts";
 import { buildRunInput, type RunOptions, regionLabel } from "./run.input.builder.ts";
 import { addRegionOptions, type RegionOptions, regionSpecFrom } from "./tiles.command.ts";
 
@@ -19,21 +19,6 @@ function stamp(date = new Date()): string {
     .toISOString()
     .replace(/[-:]/g, "")
     .replace(/\.\d+Z$/, "Z");
-}
-
-function uiLink(config: Config, workflowId: string): string {
-  return `${config.temporal.uiUrl}/namespaces/${config.temporal.namespace}/workflows/${encodeURIComponent(workflowId)}`;
-}
-
-async function withClient<T>(config: Config, work: (client: Client) => Promise<T>): Promise<T> {
-  const client = await connectClient(config).catch((error: Error) => {
-    throw new InputError(`cannot reach Temporal at ${config.temporal.address}: ${error.message}`);
-  });
-  try {
-    return await work(client);
-  } finally {
-    await client.connection.close();
-  }
 }
 
 async function startRun(
@@ -54,7 +39,11 @@ async function startRun(
     if (json) console.log(JSON.stringify({ runId, output, ui: uiLink(config, runId) }));
     else console.log(`run ${runId}\n  output ${output}\n  ui     ${uiLink(config, runId)}`);
     if (!wait) return;
-    const summary = (await handle.result()) as RunSummary;
+    const summary = (await handle.result().catch((error: unknown) => {
+      throw error instanceof WorkflowFailedError
+        ? workFailed(`run ${runId}`, error, uiLink(config, runId))
+        : error;
+    })) as RunSummary;
     if (json) console.log(JSON.stringify(summary, null, 2));
     else printSummary(summary);
     if (summary.failed.length) process.exitCode = 1;
@@ -221,20 +210,27 @@ export function registerRunCommands(program: Command): void {
           const tiles = (recorded.data.tiles ?? []).filter(
             (t) => !summary.failed.some((f) => f.tileId === t),
           );
-          const report = await client.workflow.execute("reportWorkflow", {
-            taskQueue: config.taskQueues.cpu,
-            workflowId: `${runId}.report-${stamp()}`,
-            args: [
-              {
-                runId,
-                region: recorded.data.region,
-                year: summary.year,
-                model: recorded.data.model,
-                outputPrefix: summary.outputPrefix,
-                tiles,
-              },
-            ],
-          });
+          const reportId = `${runId}.report-${stamp()}`;
+          const report = await client.workflow
+            .execute("reportWorkflow", {
+              taskQueue: config.taskQueues.cpu,
+              workflowId: reportId,
+              args: [
+                {
+                  runId,
+                  region: recorded.data.region,
+                  year: summary.year,
+                  model: recorded.data.model,
+                  outputPrefix: summary.outputPrefix,
+                  tiles,
+                },
+              ],
+            })
+            .catch((error: unknown) => {
+              throw error instanceof WorkflowFailedError
+                ? workFailed(`report of run ${runId}`, error, uiLink(config, reportId))
+                : error;
+            });
           if (options.json) console.log(JSON.stringify(report, null, 2));
           else printReport(report);
         });

@@ -54,8 +54,9 @@ async function hasGranules(s3: S3Client, config: Config, tileId: string, year: n
 }
 
 /**
- * Everything a run needs, checked before any workflow starts: the region, the year (and that the
- * archive has data for it), the model, the output prefix. Bad input throws InputError (exit 2).
+ * Everything a run needs, checked before any workflow starts: the region, the year, the model, the
+ * output prefix and counts, then that the archive has data for the year. Bad input throws
+ * InputError (exit 2).
  */
 export async function buildRunInput(
   region: RegionSpec,
@@ -69,14 +70,6 @@ export async function buildRunInput(
   if (tiles.length === 0)
     throw new InputError(`${resolved.name} touches no HLS tile in the shipped tile table (US only)`);
   const year = parseYear(options.year);
-  if (
-    typeof year === "number" &&
-    !(await hasGranules(s3, config, (tiles[0] as (typeof tiles)[number]).tileId, year))
-  ) {
-    throw new InputError(
-      `no HLS granules for ${year} in s3://${config.storage.hls.bucket}/${config.storage.hls.prefix} (looked for tile ${tiles[0]?.tileId})`,
-    );
-  }
   let chip: RunInput["chip"];
   try {
     chip = (await loadModelManifest(options.model)).chip;
@@ -92,6 +85,15 @@ export async function buildRunInput(
   const maxTilesInFlight = parseCount(options.maxTilesInFlight, "max-tiles-in-flight", 1);
   const retryRounds = parseCount(options.retryRounds, "retry-rounds", 0);
   const retryDelaySeconds = parseCount(options.retryDelay, "retry-delay", 0);
+  // The archive last: everything a person can get wrong on the command line is told first.
+  if (
+    typeof year === "number" &&
+    !(await hasGranules(s3, config, (tiles[0] as (typeof tiles)[number]).tileId, year))
+  ) {
+    throw new InputError(
+      `no HLS granules for ${year} in s3://${config.storage.hls.bucket}/${config.storage.hls.prefix} (looked for tile ${tiles[0]?.tileId})`,
+    );
+  }
   return {
     ...(runId ? { runId } : {}),
     region,

@@ -1,10 +1,11 @@
-import { ScheduleNotFoundError, ScheduleOverlapPolicy } from "@temporalio/client";
+import { type Client, ScheduleNotFoundError, ScheduleOverlapPolicy } from "@temporalio/client";
 import type { Command } from "commander";
 import { loadConfig } from "../../lib/config/config.load.ts";
 import { DefaultSeasonWindows } from "../../lib/pipeline/season.windows.ts";
 import { createS3Client } from "../../lib/storage/s3.client.ts";
-import { connectClient } from "../../lib/temporal/connection.ts";
+import { withClient } from "../cli.client.ts";
 import { InputError } from "../cli.errors.ts";
+import { cronProblem } from "./cron.check.ts";
 import { buildRunInput, regionLabel } from "./run.input.builder.ts";
 import { addRegionOptions, type RegionOptions, regionSpecFrom } from "./tiles.command.ts";
 
@@ -60,10 +61,13 @@ export function registerScheduleCommand(program: Command): void {
       if (!["windows", "cdl", "cron"].includes(kind))
         throw new InputError(`--kind '${options.kind}': expected windows, cdl or cron`);
       if (kind === "cron" && !options.cron) throw new InputError("--kind cron needs --cron '<expression>'");
+      if (kind === "cron") {
+        const wrong = cronProblem(options.cron as string);
+        if (wrong) throw new InputError(`--cron '${options.cron}': ${wrong}`);
+      }
       const config = loadConfig();
       const region = regionSpecFrom(options);
       const s3 = createS3Client(config);
-      const client = await connectClient(config);
       try {
         const input = await buildRunInput(
           region,
@@ -78,23 +82,24 @@ export function registerScheduleCommand(program: Command): void {
             : kind === "cdl"
               ? { calendars: [{ month: "FEBRUARY" as const, dayOfMonth: 1, hour: 6 }] }
               : { calendars: DefaultSeasonWindows.map((w) => ({ ...dayAfter(w.end), hour: 6 })) };
-        await client.schedule.create({
-          scheduleId,
-          spec,
-          // The run id is the workflow id Temporal gives each action (the id plus the time).
-          action: {
-            type: "startWorkflow",
-            workflowType: "runWorkflow",
-            taskQueue: config.taskQueues.cpu,
-            workflowId: scheduleId,
-            args: [input],
-          },
-          policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: "7 days" },
-        });
+        await withClient(config, (client) =>
+          client.schedule.create({
+            scheduleId,
+            spec,
+            // The run id is the workflow id Temporal gives each action (the id plus the time).
+            action: {
+              type: "startWorkflow",
+              workflowType: "runWorkflow",
+              taskQueue: config.taskQueues.cpu,
+              workflowId: scheduleId,
+              args: [input],
+            },
+            policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: "7 days" },
+          }),
+        );
         console.log(`schedule ${scheduleId} created`);
       } finally {
         s3.destroy();
-        await client.connection.close();
       }
     });
 
@@ -111,10 +116,9 @@ export function registerScheduleCommand(program: Command): void {
         }
       });
 
-  const client = async () => connectClient(loadConfig());
+  const onSchedule = <T>(work: (c: Client) => Promise<T>) => withClient(loadConfig(), work);
   withSchedule("describe show a schedule: spec, state, recent runs and the next action times", async (id) => {
-    const c = await client();
-    try {
+    await onSchedule(async (c) => {
       const d = await c.schedule.getHandle(id).describe();
       console.log(
         `schedule ${id}: ${d.state.paused ? "paused" : "active"}${d.state.note ? ` (${d.state.note})` : ""}, overlap ${d.policies.overlap}`,
@@ -125,40 +129,22 @@ export function registerScheduleCommand(program: Command): void {
       for (const r of d.info.recentActions.slice(-3))
         console.log(`  ran ${r.takenAt.toISOString()} -> ${r.action.workflow.workflowId}`);
       for (const t of d.info.nextActionTimes.slice(0, 5)) console.log(`  next ${t.toUTCString()}`);
-    } finally {
-      await c.connection.close();
-    }
+    });
   });
   withSchedule("pause stop taking actions", async (id) => {
-    const c = await client();
-    await c.schedule
-      .getHandle(id)
-      .pause("paused from crop-map")
-      .finally(() => c.connection.close());
+    await onSchedule((c) => c.schedule.getHandle(id).pause("paused from crop-map"));
     console.log(`schedule ${id} paused`);
   });
   withSchedule("unpause take actions again", async (id) => {
-    const c = await client();
-    await c.schedule
-      .getHandle(id)
-      .unpause("unpaused from crop-map")
-      .finally(() => c.connection.close());
+    await onSchedule((c) => c.schedule.getHandle(id).unpause("unpaused from crop-map"));
     console.log(`schedule ${id} unpaused`);
   });
   withSchedule("trigger start a run now (skipped if one is going)", async (id) => {
-    const c = await client();
-    await c.schedule
-      .getHandle(id)
-      .trigger()
-      .finally(() => c.connection.close());
+    await onSchedule((c) => c.schedule.getHandle(id).trigger());
     console.log(`schedule ${id} triggered`);
   });
   withSchedule("delete remove a schedule (its past runs stay)", async (id) => {
-    const c = await client();
-    await c.schedule
-      .getHandle(id)
-      .delete()
-      .finally(() => c.connection.close());
+    await onSchedule((c) => c.schedule.getHandle(id).delete());
     console.log(`schedule ${id} deleted`);
   });
 
@@ -166,16 +152,13 @@ export function registerScheduleCommand(program: Command): void {
     .command("list")
     .description("every schedule with its next action time")
     .action(async () => {
-      const c = await client();
-      try {
+      await onSchedule(async (c) => {
         for await (const s of c.schedule.list()) {
           const next = s.info?.nextActionTimes?.[0];
           console.log(
             `${s.scheduleId}  ${s.state.paused ? "paused" : "active"}  next ${next ? next.toUTCString() : "-"}`,
           );
         }
-      } finally {
-        await c.connection.close();
-      }
+      });
     });
 }

@@ -1,4 +1,4 @@
-import { WorkflowExecutionAlreadyStartedError } from "@temporalio/client";
+import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError } from "@temporalio/client";
 import type { Command } from "commander";
 import { loadConfig } from "../../lib/config/config.load.ts";
 import type { Config } from "../../lib/config/config.schema.ts";
@@ -7,9 +7,9 @@ import { loadModelManifest, ModelManifestError } from "../../lib/model/model.man
 import { DefaultSelectionLimits } from "../../lib/pipeline/granule.select.ts";
 import { DefaultSeasonWindows } from "../../lib/pipeline/season.windows.ts";
 import { FirstHlsYear } from "../../lib/synth/world.spec.ts";
-import { connectClient } from "../../lib/temporal/connection.ts";
 import type { TileWorkflowInput } from "../../workflows/tile.workflow.ts";
-import { InputError } from "../cli.errors.ts";
+import { uiLink, withClient } from "../cli.client.ts";
+import { InputError, workFailed } from "../cli.errors.ts";
 
 export async function tileWorkflowInput(
   tileId: string,
@@ -56,9 +56,8 @@ export function registerTileCommand(program: Command): void {
       const year = Number(options.year);
       const outputPrefix = `tiles/${year}/${options.model}/${options.tile}/`;
       const input = await tileWorkflowInput(options.tile, year, options.model, config, outputPrefix);
-      const client = await connectClient(config);
       const workflowId = `tile-${year}-${options.tile}-${options.model}`;
-      try {
+      await withClient(config, async (client) => {
         const handle = await client.workflow
           .start("tileWorkflow", { taskQueue: config.taskQueues.cpu, workflowId, args: [input] })
           .catch((error) => {
@@ -66,12 +65,14 @@ export function registerTileCommand(program: Command): void {
               return client.workflow.getHandle(workflowId);
             throw error;
           });
-        console.error(
-          `workflow ${workflowId}: ${config.temporal.uiUrl}/namespaces/${config.temporal.namespace}/workflows/${workflowId}`,
-        );
-        if (options.wait) console.log(JSON.stringify(await handle.result(), null, 2));
-      } finally {
-        await client.connection.close();
-      }
+        console.error(`workflow ${workflowId}: ${uiLink(config, workflowId)}`);
+        if (!options.wait) return;
+        const manifest = await handle.result().catch((error: unknown) => {
+          throw error instanceof WorkflowFailedError
+            ? workFailed(`tile ${options.tile} ${year}`, error, uiLink(config, workflowId))
+            : error;
+        });
+        console.log(JSON.stringify(manifest, null, 2));
+      });
     });
 }

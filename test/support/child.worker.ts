@@ -8,6 +8,7 @@ export function configEnv(config: Config): Record<string, string> {
   return {
     CROP_MAP_TEMPORAL_ADDRESS: config.temporal.address,
     CROP_MAP_TEMPORAL_NAMESPACE: config.temporal.namespace,
+    CROP_MAP_TEMPORAL_UI_URL: config.temporal.uiUrl,
     CROP_MAP_S3_ENDPOINT: config.s3.endpoint ?? "",
     CROP_MAP_HLS_URL: formatS3Url(config.storage.hls),
     CROP_MAP_CDL_URL: formatS3Url(config.storage.cdl),
