@@ -9,12 +9,7 @@ npx crop-map dev up
 npx crop-map dev check
 npx crop-map synth --state RI --year 2022 --scale full --seed 1
 
-home="${CROP_MAP_HOME:-.crop-map}/dev"
-npx crop-map worker --pool all > "$home/demo-worker.log" 2>&1 &
-worker=$!
-trap 'kill "$worker" 2>/dev/null || true' EXIT
-echo "workers running (log: $home/demo-worker.log)"
-
-npx crop-map run --state RI --year 2022 --max-tiles-in-flight 2 --wait
+CROP_MAP_WORKER_LOG="${CROP_MAP_HOME:-.crop-map}/dev/demo-worker.log" \
+  bash scripts/with-worker.sh node bin/crop-map.js run --state RI --year 2022 --max-tiles-in-flight 2 --wait
 echo "tile maps: s3://crop-map-outputs/runs/<run id>/tiles/<tile>/classes.tif (endpoint http://127.0.0.1:8333)"
 echo "progress of any run: npx crop-map status <run id>; Temporal UI: http://127.0.0.1:8233"
