@@ -17,7 +17,7 @@ import { clipGrid, createMosaic, pasteTile, rollUp, unionGrid } from "../lib/rep
 import { disagreementQuicklook, mapQuicklook } from "../lib/report/quicklook.ts";
 import { type ReportData, reportHtml, reportMarkdown } from "../lib/report/report.document.ts";
 import { getJson, putBytes, putJson, ref } from "../lib/storage/s3.objects.ts";
-import { formatS3Url, parseS3Url } from "../lib/storage/s3.url.ts";
+import { formatS3Url } from "../lib/storage/s3.url.ts";
 import { nonRetryable, parseInput } from "./activity.failures.ts";
 import { createLabelActivities } from "./labels.activities.ts";
 import type { TileManifest } from "./tile.output.activities.ts";
@@ -103,22 +103,15 @@ export function createReportActivities(s3: S3Client, config: Config) {
         heartbeat({ pasted: m.tileId });
       }
 
+      // Every label raster of the year that meets the map: state extracts are 0 outside their state.
       const labelGrid = await createLabelActivities(s3, config).labelGrid({ year: input.year });
-      const labelUrl = labelGrid.rasters[0];
-      let labels: Uint8Array = new Uint8Array(grid.width * grid.height);
-      let ignored = 0;
-      if (labelUrl) {
-        const { bucket, prefix: key } = parseS3Url(labelUrl);
-        try {
-          ({ classes: labels, ignored } = await labelWindow(
-            s3,
-            { bucket, key: key.replace(/\/$/, "") },
-            grid,
-          ));
-        } catch (error) {
-          throw nonRetryable("BadData", (error as Error).message);
-        }
-      }
+      const {
+        classes: labels,
+        ignored,
+        rasters: labelRasters,
+      } = await labelWindow(s3, labelGrid.rasters, grid).catch((error: Error) => {
+        throw nonRetryable("BadData", error.message);
+      });
       const { run, perTile } = rollUp(mosaic, labels, inside, manifests.length, CropClasses.length);
       const runMetrics = metrics(run);
 
@@ -169,7 +162,7 @@ export function createReportActivities(s3: S3Client, config: Config) {
         region: region.name,
         year: input.year,
         model: input.model,
-        labels: labelUrl ?? null,
+        labels: labelRasters,
         aAcc: finite(runMetrics.aAcc),
         mIoU: finite(runMetrics.mIoU),
         mAcc: finite(runMetrics.mAcc),
@@ -210,7 +203,12 @@ export function createReportActivities(s3: S3Client, config: Config) {
         region: region.name,
         year: input.year,
         model: input.model,
-        labels: labelUrl ?? "none published for the year",
+        labels:
+          labelRasters.length > 0
+            ? labelRasters.join(", ")
+            : labelGrid.rasters.length > 0
+              ? "none of the year's rasters meets the map"
+              : "none published for the year",
         metrics: runMetrics,
         labelledPixels: run.labelled,
         mappedPixels: run.mapped,
