@@ -14,11 +14,12 @@ const ToleranceMetres = 1e-3;
 
 /**
  * How far `point` sits off the lattice of `pixelSize` through `reference`, per axis, in metres
- * (nearest lattice line, so at most half a pixel either way); [0, 0] when it is on the lattice.
+ * from the nearest lattice line (more than minus half a pixel, at most plus half: a shift of half a
+ * pixel either way reads +15 m on a 30 m lattice); [0, 0] when it is on the lattice.
  */
 export function latticeOffset(point: Point, reference: Point, pixelSize: number): [number, number] {
   const off = (d: number) => {
-    const r = d - Math.round(d / pixelSize) * pixelSize;
+    const r = d - Math.ceil(d / pixelSize - 0.5) * pixelSize;
     return Math.abs(r) < ToleranceMetres ? 0 : Math.round(r * 1000) / 1000;
   };
   return [off(point[0] - reference[0]), off(point[1] - reference[1])];
