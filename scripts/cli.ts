@@ -1,6 +1,7 @@
 import { Command } from "commander";
 import { useQuietTemporalRuntime } from "../lib/temporal/connection.ts";
 import { exitCodeFor, reportError } from "./cli.errors.ts";
+import { registerCdlCommand } from "./commands/cdl.command.ts";
 import { registerDevCommand } from "./commands/dev.command.ts";
 import { registerRunCommands } from "./commands/run.command.ts";
 import { registerScheduleCommand } from "./commands/schedule.command.ts";
@@ -26,6 +27,7 @@ registerTileCommand(program);
 registerWorkerCommand(program);
 registerRunCommands(program);
 registerScheduleCommand(program);
+registerCdlCommand(program);
 
 try {
   await program.parseAsync(process.argv);
