@@ -1,39 +1,77 @@
 import { ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
 import { z } from "zod";
+import type { LabelSource } from "../lib/accuracy/label.window.ts";
 import type { Config } from "../lib/config/config.schema.ts";
 import { CdlEpsg, NationalCdlGrid } from "../lib/grid/crs.ts";
-import { openCog } from "../lib/raster/cog.reader.ts";
+import { describeOffset, gridBounds, isOnLattice, latticeOffset } from "../lib/grid/lattice.ts";
+import type { Rect } from "../lib/grid/planar.ts";
+import { imageGrid, openCog } from "../lib/raster/cog.reader.ts";
 import { nonRetryable, parseInput } from "./activity.failures.ts";
 
 export const LabelGridInputParser = z.object({ year: z.number().int() }).strict();
 export type LabelGridInput = z.infer<typeof LabelGridInputParser>;
 
-/** The label grid predictions are mapped on: EPSG:5070, 30 m, origin from the CDL raster itself. */
+/** The label grid predictions are mapped on: EPSG:5070, 30 m, origin from the CDL rasters themselves. */
 export interface LabelGrid {
   epsg: number;
   origin: [number, number];
   pixelSize: number;
-  /** The label rasters found for the year (s3:// URLs), empty when none is published yet. */
-  rasters: string[];
+  /** Every label raster of the year, with its bounds; empty when none is published yet. */
+  rasters: (LabelSource & { bounds: Rect })[];
   source: string;
 }
 
+/** A header is a few kilobytes: small blocks keep a year of ~50 state rasters from costing 4 MiB each. */
+const HeaderBlockSize = 64 << 10;
+
 export function createLabelActivities(s3: S3Client, config: Config) {
   const cdl = config.storage.cdl;
+
+  async function listYear(year: number): Promise<string[]> {
+    const keys: string[] = [];
+    let token: string | undefined;
+    do {
+      const page = await s3.send(
+        new ListObjectsV2Command({
+          Bucket: cdl.bucket,
+          Prefix: `${cdl.prefix}${year}/`,
+          ContinuationToken: token,
+        }),
+      );
+      keys.push(...(page.Contents ?? []).map((o) => o.Key ?? "").filter((k) => k.endsWith(".tif")));
+      token = page.NextContinuationToken;
+    } while (token);
+    return keys.sort();
+  }
+
+  async function header(key: string) {
+    const url = `s3://${cdl.bucket}/${key}`;
+    let image: Awaited<ReturnType<typeof openCog>>;
+    try {
+      image = await openCog(s3, { bucket: cdl.bucket, key }, { blockSize: HeaderBlockSize });
+    } catch (error) {
+      throw nonRetryable(
+        "BadData",
+        `label raster ${url} is not a readable GeoTIFF: ${(error as Error).message}`,
+      );
+    }
+    try {
+      return { key, url, grid: imageGrid(image, `label raster ${url}`) };
+    } catch (error) {
+      throw nonRetryable("BadData", (error as Error).message);
+    }
+  }
+
   return {
     /**
-     * Reads the grid from the year's CDL rasters, so maps line up with them pixel for pixel. With
-     * no raster for the year (CDL comes out early the next year) the national grid is used.
+     * Reads the grid from the year's CDL rasters (a national file, state extracts, or both), so
+     * maps line up with all of them pixel for pixel: every raster must be EPSG:5070 (by code or by
+     * parameters) with the same pixel size, on one lattice. With no raster for the year (CDL comes
+     * out early the next year) the national grid is used.
      */
     async labelGrid(raw: LabelGridInput): Promise<LabelGrid> {
       const { year } = parseInput(LabelGridInputParser, raw, "labelGrid");
-      const listed = await s3.send(
-        new ListObjectsV2Command({ Bucket: cdl.bucket, Prefix: `${cdl.prefix}${year}/` }),
-      );
-      const keys = (listed.Contents ?? [])
-        .map((o) => o.Key ?? "")
-        .filter((k) => k.endsWith(".tif"))
-        .sort();
+      const keys = await listYear(year);
       if (keys.length === 0) {
         return {
           epsg: CdlEpsg,
@@ -43,31 +81,33 @@ export function createLabelActivities(s3: S3Client, config: Config) {
           source: `national CDL grid (no label raster under s3://${cdl.bucket}/${cdl.prefix}${year}/)`,
         };
       }
-      const first = keys[0] as string;
-      let image: Awaited<ReturnType<typeof openCog>>;
-      try {
-        image = await openCog(s3, { bucket: cdl.bucket, key: first });
-      } catch (error) {
-        throw nonRetryable(
-          "BadData",
-          `label raster s3://${cdl.bucket}/${first} is not a readable GeoTIFF: ${(error as Error).message}`,
-        );
+      const headers = await Promise.all(keys.map(header));
+      const first = headers[0] as (typeof headers)[number];
+      for (const { url, grid } of headers) {
+        if (grid.epsg !== CdlEpsg)
+          throw nonRetryable(
+            "BadData",
+            `label raster ${url} is EPSG:${grid.epsg}; CDL rasters are EPSG:${CdlEpsg}`,
+          );
+        if (grid.pixelSize !== first.grid.pixelSize)
+          throw nonRetryable(
+            "BadData",
+            `label raster ${url} has ${grid.pixelSize} m pixels, ${first.url} ${first.grid.pixelSize} m`,
+          );
+        const offset = latticeOffset(grid.origin, first.grid.origin, grid.pixelSize);
+        if (!isOnLattice(offset))
+          throw nonRetryable(
+            "BadData",
+            `label raster ${url} (origin ${grid.origin.join(",")}) is off the grid of ${first.url} ` +
+              `(origin ${first.grid.origin.join(",")}) by ${describeOffset(offset)}`,
+          );
       }
-      const epsg = image.getGeoKeys()?.ProjectedCSTypeGeoKey;
-      if (epsg !== CdlEpsg) {
-        throw nonRetryable(
-          "BadData",
-          `label raster s3://${cdl.bucket}/${first} is EPSG:${epsg}; CDL rasters are EPSG:${CdlEpsg}`,
-        );
-      }
-      const [x, y] = image.getOrigin() as [number, number];
-      const [rx] = image.getResolution() as [number, number];
       return {
-        epsg,
-        origin: [x, y],
-        pixelSize: Math.abs(rx),
-        rasters: keys.map((k) => `s3://${cdl.bucket}/${k}`),
-        source: `s3://${cdl.bucket}/${first}`,
+        epsg: CdlEpsg,
+        origin: first.grid.origin,
+        pixelSize: first.grid.pixelSize,
+        rasters: headers.map(({ key, grid }) => ({ bucket: cdl.bucket, key, bounds: gridBounds(grid) })),
+        source: headers.length === 1 ? first.url : `${first.url} and ${headers.length - 1} more`,
       };
     },
   };

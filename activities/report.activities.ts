@@ -9,7 +9,7 @@ import { CdlEpsg, transform } from "../lib/grid/crs.ts";
 import { densify, ringBounds } from "../lib/grid/planar.ts";
 import { OutputPrefixParser } from "../lib/pipeline/run.input.ts";
 import { openCog, readRaster } from "../lib/raster/cog.reader.ts";
-import { encodeCog } from "../lib/raster/cog.writer.ts";
+import { CogContentType, encodeCog } from "../lib/raster/cog.writer.ts";
 import { rasterizeRings } from "../lib/raster/rasterize.ts";
 import { RegionSpecParser } from "../lib/region/region.spec.ts";
 import { resolveRegion } from "../lib/region/region.ts";
@@ -17,7 +17,7 @@ import { clipGrid, createMosaic, pasteTile, rollUp, unionGrid } from "../lib/rep
 import { disagreementQuicklook, mapQuicklook } from "../lib/report/quicklook.ts";
 import { type ReportData, reportHtml, reportMarkdown } from "../lib/report/report.document.ts";
 import { getJson, putBytes, putJson, ref } from "../lib/storage/s3.objects.ts";
-import { formatS3Url, parseS3Url } from "../lib/storage/s3.url.ts";
+import { formatS3Url } from "../lib/storage/s3.url.ts";
 import { nonRetryable, parseInput } from "./activity.failures.ts";
 import { createLabelActivities } from "./labels.activities.ts";
 import type { TileManifest } from "./tile.output.activities.ts";
@@ -49,7 +49,6 @@ const finite = (v: number) => (Number.isFinite(v) ? v : null);
 
 export function createReportActivities(s3: S3Client, config: Config) {
   const { outputs } = config.storage;
-  const tiff = "image/tiff; application=geotiff; profile=cloud-optimized";
 
   return {
     /**
@@ -103,22 +102,15 @@ export function createReportActivities(s3: S3Client, config: Config) {
         heartbeat({ pasted: m.tileId });
       }
 
+      // Every label raster of the year that meets the map: state extracts are 0 outside their state.
       const labelGrid = await createLabelActivities(s3, config).labelGrid({ year: input.year });
-      const labelUrl = labelGrid.rasters[0];
-      let labels: Uint8Array = new Uint8Array(grid.width * grid.height);
-      let ignored = 0;
-      if (labelUrl) {
-        const { bucket, prefix: key } = parseS3Url(labelUrl);
-        try {
-          ({ classes: labels, ignored } = await labelWindow(
-            s3,
-            { bucket, key: key.replace(/\/$/, "") },
-            grid,
-          ));
-        } catch (error) {
-          throw nonRetryable("BadData", (error as Error).message);
-        }
-      }
+      const {
+        classes: labels,
+        ignored,
+        rasters: labelRasters,
+      } = await labelWindow(s3, labelGrid.rasters, grid).catch((error: Error) => {
+        throw nonRetryable("BadData", error.message);
+      });
       const { run, perTile } = rollUp(mosaic, labels, inside, manifests.length, CropClasses.length);
       const runMetrics = metrics(run);
 
@@ -143,8 +135,8 @@ export function createReportActivities(s3: S3Client, config: Config) {
         reportMarkdown: `${prefix}report.md`,
         reportHtml: `${prefix}report.html`,
       };
-      await putBytes(s3, ref(outputs, files.mosaic), mosaicCog, tiff);
-      await putBytes(s3, ref(outputs, files.confidence), confidenceCog, tiff);
+      await putBytes(s3, ref(outputs, files.mosaic), mosaicCog, CogContentType);
+      await putBytes(s3, ref(outputs, files.confidence), confidenceCog, CogContentType);
 
       const perClass = runMetrics.perClass.map((c) => ({
         id: c.id,
@@ -169,7 +161,7 @@ export function createReportActivities(s3: S3Client, config: Config) {
         region: region.name,
         year: input.year,
         model: input.model,
-        labels: labelUrl ?? null,
+        labels: labelRasters,
         aAcc: finite(runMetrics.aAcc),
         mIoU: finite(runMetrics.mIoU),
         mAcc: finite(runMetrics.mAcc),
@@ -210,7 +202,12 @@ export function createReportActivities(s3: S3Client, config: Config) {
         region: region.name,
         year: input.year,
         model: input.model,
-        labels: labelUrl ?? "none published for the year",
+        labels:
+          labelRasters.length > 0
+            ? labelRasters.join(", ")
+            : labelGrid.rasters.length > 0
+              ? "none of the year's rasters meets the map"
+              : "none published for the year",
         metrics: runMetrics,
         labelledPixels: run.labelled,
         mappedPixels: run.mapped,

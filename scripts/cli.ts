@@ -2,6 +2,7 @@ import { Command } from "commander";
 import { loadConfig } from "../lib/config/config.load.ts";
 import { useQuietTemporalRuntime } from "../lib/temporal/connection.ts";
 import { classifyError, exitCodeFor, reportError } from "./cli.errors.ts";
+import { registerCdlCommand } from "./commands/cdl.command.ts";
 import { registerDevCommand } from "./commands/dev.command.ts";
 import { registerRunCommands } from "./commands/run.command.ts";
 import { registerScheduleCommand } from "./commands/schedule.command.ts";
@@ -27,6 +28,7 @@ registerTileCommand(program);
 registerWorkerCommand(program);
 registerRunCommands(program);
 registerScheduleCommand(program);
+registerCdlCommand(program);
 
 /** The S3 endpoint to name when S3 does not answer; a config that does not load has its own error. */
 function s3Endpoint(): string | undefined {

@@ -1,67 +1,100 @@
 import type { S3Client } from "@aws-sdk/client-s3";
 import { cdlToClassLut } from "../cdl/classes.ts";
-import { openCog } from "../raster/cog.reader.ts";
+import {
+  describeOffset,
+  gridBounds,
+  isOnLattice,
+  latticeOffset,
+  type PixelGrid,
+  rectsOverlap,
+  windowOf,
+} from "../grid/lattice.ts";
+import type { Rect } from "../grid/planar.ts";
+import { imageGrid, openCog, readImage } from "../raster/cog.reader.ts";
 import type { GridGeo } from "../raster/raster.types.ts";
 import type { ObjectRef } from "../storage/s3.objects.ts";
 
+/** A label raster, with its bounds (EPSG:5070 metres) when already known from its header. */
+export interface LabelSource extends ObjectRef {
+  bounds?: Rect;
+}
+
+export type LabelWindowGrid = GridGeo & { width: number; height: number };
+
+const urlOf = (raster: ObjectRef) => `s3://${raster.bucket}/${raster.key}`;
+
 /**
- * The CDL classes under a map's grid (same CRS and pixel size, origin on the label grid), read
- * with a window of the label raster; 0 where the raster has no label or does not reach. Codes
- * that are not in the class table also become 0, and are counted in `ignored`. A grid off the
- * label raster's grid is refused rather than resampled: maps must line up pixel for pixel.
+ * The CDL classes under a map's grid (same CRS and pixel size, origin on the label grid), composed
+ * from every label raster that meets it: state extracts are 0 (background) outside their state, so
+ * a nonzero code wins over 0 (between two nonzero codes, the raster listed first). Rasters whose
+ * known bounds miss the grid are not opened; the others are read with a window. 0 where no raster
+ * has a label; codes not in the class table also become 0 and are counted in `ignored`. A raster
+ * off the grid is refused rather than resampled: maps must line up pixel for pixel.
  */
 export async function labelWindow(
   s3: S3Client,
+  rasters: readonly LabelSource[],
+  grid: LabelWindowGrid,
+): Promise<{ classes: Uint8Array; ignored: number; rasters: string[] }> {
+  const codes = new Uint8Array(grid.width * grid.height);
+  const used: string[] = [];
+  const bounds = gridBounds(grid);
+  for (const raster of rasters) {
+    if (raster.bounds && !rectsOverlap(raster.bounds, bounds)) continue;
+    if (await composeCodes(s3, raster, grid, codes)) used.push(urlOf(raster));
+  }
+  const lut = cdlToClassLut();
+  const classes = new Uint8Array(codes.length);
+  let ignored = 0;
+  for (let i = 0; i < codes.length; i++) {
+    const code = codes[i] as number;
+    const classId = lut[code] as number;
+    if (code !== 0 && classId === 0) ignored++;
+    classes[i] = classId;
+  }
+  return { classes, ignored, rasters: used };
+}
+
+/** Writes a raster's nonzero codes into `codes` where it holds none yet; false when it misses the grid. */
+async function composeCodes(
+  s3: S3Client,
   raster: ObjectRef,
-  grid: GridGeo & { width: number; height: number },
-): Promise<{ classes: Uint8Array; ignored: number }> {
+  grid: LabelWindowGrid,
+  codes: Uint8Array,
+): Promise<boolean> {
+  const url = urlOf(raster);
   const image = await openCog(s3, raster);
-  const epsg = image.getGeoKeys()?.ProjectedCSTypeGeoKey;
-  if (epsg !== grid.epsg)
+  const own: PixelGrid & GridGeo = imageGrid(image, url);
+  if (own.epsg !== grid.epsg)
+    throw new Error(`label raster ${url} is EPSG:${own.epsg}, the map EPSG:${grid.epsg}`);
+  if (own.pixelSize !== grid.pixelSize)
+    throw new Error(`label raster ${url} has ${own.pixelSize} m pixels, the map ${grid.pixelSize} m`);
+  const offset = latticeOffset(grid.origin, own.origin, grid.pixelSize);
+  if (!isOnLattice(offset)) {
     throw new Error(
-      `label raster s3://${raster.bucket}/${raster.key} is EPSG:${epsg}, the map EPSG:${grid.epsg}`,
-    );
-  const [ox, oy] = image.getOrigin() as [number, number];
-  const p = grid.pixelSize;
-  const col0 = Math.round((grid.origin[0] - ox) / p);
-  const row0 = Math.round((oy - grid.origin[1]) / p);
-  if (
-    Math.abs(col0 * p - (grid.origin[0] - ox)) > 1e-6 ||
-    Math.abs(row0 * p - (oy - grid.origin[1])) > 1e-6
-  ) {
-    throw new Error(
-      `grid origin ${grid.origin.join(",")} is not on the label raster's grid (origin ${ox},${oy})`,
+      `grid origin ${grid.origin.join(",")} is not on the label raster's grid (${url}, origin ` +
+        `${own.origin.join(",")}): off by ${describeOffset(offset)}`,
     );
   }
-  const out = new Uint8Array(grid.width * grid.height);
-  let ignored = 0;
-  const c0 = Math.max(0, col0);
-  const r0 = Math.max(0, row0);
-  const c1 = Math.min(image.getWidth(), col0 + grid.width);
-  const r1 = Math.min(image.getHeight(), row0 + grid.height);
-  if (c1 <= c0 || r1 <= r0) return { classes: out, ignored };
-  const codes = (await image.readRasters({
-    window: [c0, r0, c1, r1],
-    samples: [0],
-    interleave: true,
-  })) as unknown as Uint8Array;
-  const lut = cdlToClassLut();
+  const { col0, row0, window } = windowOf(grid, own);
+  if (!window) return false;
+  const [c0, r0, c1, r1] = window;
+  const read = (await readImage(image, { window, samples: [0], interleave: true })) as unknown as Uint8Array;
   const w = c1 - c0;
   for (let r = r0; r < r1; r++) {
     for (let c = c0; c < c1; c++) {
-      const code = codes[(r - r0) * w + (c - c0)] as number;
-      const classId = lut[code] as number;
-      if (code !== 0 && classId === 0) ignored++;
-      out[(r - row0) * grid.width + (c - col0)] = classId;
+      const code = read[(r - r0) * w + (c - c0)] as number;
+      const at = (r - row0) * grid.width + (c - col0);
+      if (code !== 0 && codes[at] === 0) codes[at] = code;
     }
   }
-  return { classes: out, ignored };
+  return true;
 }
 
 export async function labelClassesFor(
   s3: S3Client,
-  raster: ObjectRef,
-  grid: GridGeo & { width: number; height: number },
+  rasters: readonly LabelSource[],
+  grid: LabelWindowGrid,
 ): Promise<Uint8Array> {
-  return (await labelWindow(s3, raster, grid)).classes;
+  return (await labelWindow(s3, rasters, grid)).classes;
 }

@@ -57,7 +57,8 @@ function envOverrides(env: NodeJS.ProcessEnv): Json {
 
 function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
   let node = root;
-  for (const key of path) node = isObject(node) ? node[key as string] : undefined;
+  for (const key of path)
+    node = isObject(node) ? node[key as string] : Array.isArray(node) ? node[key as number] : undefined;
   return node;
 }
 

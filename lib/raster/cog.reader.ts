@@ -11,7 +11,7 @@ import {
 } from "geotiff";
 import type { ObjectRef } from "../storage/s3.objects.ts";
 import { epsgFromGeoKeys, type GeoKeys } from "./geokeys.ts";
-import type { PixelArray, Raster } from "./raster.types.ts";
+import type { GridGeo, PixelArray, Raster } from "./raster.types.ts";
 
 /** Deflate through Node's native zlib: several times faster than geotiff.js's pure-JS inflate. */
 class NativeDeflateDecoder extends BaseDecoder {
@@ -89,15 +89,17 @@ async function withS3Failure<T>(client: S3RangeClient | undefined, read: () => P
   }
 }
 
-/** A COG on S3, read with ranged GETs: the header first, then only the tiles asked for. */
-export async function openCog(s3: S3Client, object: ObjectRef): Promise<GeoTIFFImage> {
-  // 4 MiB blocks: a whole-band read becomes a handful of large GETs rather than one per tile.
-  const options = {
-    allowFullFile: false,
-    maxRanges: 0,
-    blockSize: 4 << 20,
-    cacheSize: 16,
-  } as RemoteSourceOptions;
+/**
+ * A COG on S3, read with ranged GETs: the header first, then only the tiles asked for. The default
+ * 4 MiB blocks turn a whole-band read into a handful of large GETs rather than one per tile; a
+ * caller that reads only the header asks for small blocks instead.
+ */
+export async function openCog(
+  s3: S3Client,
+  object: ObjectRef,
+  { blockSize = 4 << 20 }: { blockSize?: number } = {},
+): Promise<GeoTIFFImage> {
+  const options = { allowFullFile: false, maxRanges: 0, blockSize, cacheSize: 16 } as RemoteSourceOptions;
   const client = new S3RangeClient(s3, object);
   const image = await withS3Failure(client, async () => (await fromCustomClient(client, options)).getImage());
   clients.set(image, client);
@@ -119,18 +121,27 @@ export function imageEpsg(image: GeoTIFFImage, source: string): number {
  * CRS the pipeline does not handle throws UnsupportedCrsError naming `source`.
  */
 export async function readRaster(image: GeoTIFFImage, source = "raster"): Promise<Raster> {
+  const { width, height, ...geo } = imageGrid(image, source);
+  const data = (await readImage(image, { samples: [0], interleave: true })) as unknown as PixelArray;
+  const nodata = image.getGDALNoData();
+  return { width, height, data, geo, ...(nodata === null ? {} : { nodata }) };
+}
+
+/**
+ * An image's grid from its own geotransform and GeoKeys: CRS as `imageEpsg` resolves it, pixels
+ * that must be north-up squares (a rotated or stretched raster throws, naming `source`).
+ */
+export function imageGrid(image: GeoTIFFImage, source: string): GridGeo & { width: number; height: number } {
   const epsg = imageEpsg(image, source);
   const [ox, oy] = image.getOrigin() as [number, number];
   const [rx, ry] = image.getResolution() as [number, number];
   if (Math.abs(rx) !== Math.abs(ry) || ry > 0)
-    throw new Error(`pixels are not north-up squares (${rx} x ${ry})`);
-  const data = (await readImage(image, { samples: [0], interleave: true })) as unknown as PixelArray;
-  const nodata = image.getGDALNoData();
+    throw new Error(`${source}: pixels are not north-up squares (${rx} x ${ry})`);
   return {
+    epsg,
+    origin: [ox, oy],
+    pixelSize: Math.abs(rx),
     width: image.getWidth(),
     height: image.getHeight(),
-    data,
-    geo: { epsg, origin: [ox, oy], pixelSize: Math.abs(rx) },
-    ...(nodata === null ? {} : { nodata }),
   };
 }

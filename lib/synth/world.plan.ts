@@ -1,8 +1,10 @@
-import { CdlEpsg, NationalCdlGrid, transform } from "../grid/crs.ts";
+import { CdlEpsg, transform } from "../grid/crs.ts";
+import { type PixelGrid, snapToNationalGrid } from "../grid/lattice.ts";
 import { densify, type Point, type Ring, rectContains, ringBounds, ringsContain } from "../grid/planar.ts";
 import { tilesForRegion } from "../grid/tile.cover.ts";
 import type { HlsTile } from "../grid/tile.table.ts";
 import { RegionError, resolveRegion } from "../region/region.ts";
+import { stateExtent } from "../region/state.extent.ts";
 import { findState } from "../region/us.states.ts";
 import { type Acquisition, acquisitions } from "./schedule.ts";
 import type { TileWindow } from "./tile.render.ts";
@@ -26,22 +28,7 @@ export interface WorldPlan {
   albersRings: Ring[][];
   tiles: PlannedTile[];
   /** The CDL raster's grid (EPSG:5070, snapped to the national CDL grid). */
-  cdl: { origin: [number, number]; width: number; height: number; pixelSize: number };
-}
-
-/** Bounds snapped outward onto the national CDL grid. */
-function snapToCdl([minX, minY, maxX, maxY]: readonly number[]): WorldPlan["cdl"] {
-  const { originX, originY, pixelSize } = NationalCdlGrid;
-  const x0 = originX + Math.floor(((minX as number) - originX) / pixelSize) * pixelSize;
-  const x1 = originX + Math.ceil(((maxX as number) - originX) / pixelSize) * pixelSize;
-  const y1 = originY - Math.floor((originY - (maxY as number)) / pixelSize) * pixelSize;
-  const y0 = originY - Math.ceil((originY - (minY as number)) / pixelSize) * pixelSize;
-  return {
-    origin: [x0, y1],
-    width: Math.round((x1 - x0) / pixelSize),
-    height: Math.round((y1 - y0) / pixelSize),
-    pixelSize,
-  };
+  cdl: PixelGrid;
 }
 
 /** Points of the region to centre small windows on: a lattice inside it plus its outline. */
@@ -100,12 +87,9 @@ export function planWorld(input: SynthInput): WorldPlan {
   if (endDoy <= startDoy)
     throw new RegionError(`season ${input.season.start}..${input.season.end} ends before it starts`);
 
-  const toAlbers = transform(4326, CdlEpsg);
-  const albersRings = region.polygons.map((polygon) =>
-    polygon.map((ring) => densify(ring, 0.01).map((p) => toAlbers.forward(p))),
-  );
+  const { rings: albersRings, bounds: stateBox } = stateExtent(state);
   const swathCentre = (() => {
-    const [x0, y0, x1, y1] = ringBounds(albersRings.flatMap((p) => p[0] ?? []));
+    const [x0, y0, x1, y1] = stateBox;
     return ((x0 + x1) / 2) * Math.cos(0.21) + ((y0 + y1) / 2) * Math.sin(0.21);
   })();
   const size = SynthScales[input.scale].tilePixels;
@@ -138,7 +122,6 @@ export function planWorld(input: SynthInput): WorldPlan {
   });
 
   // Labels over the state at full scale; over the tile windows (within the state's box) at small scale.
-  const stateBox = ringBounds(albersRings.flatMap((p) => p[0] ?? []));
   let box = stateBox;
   if (input.scale === "small") {
     const corners = tiles.flatMap(({ window: w }) => {
@@ -170,6 +153,6 @@ export function planWorld(input: SynthInput): WorldPlan {
     stateName: state.name,
     albersRings,
     tiles,
-    cdl: snapToCdl(box),
+    cdl: snapToNationalGrid(box),
   };
 }

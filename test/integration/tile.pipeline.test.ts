@@ -100,7 +100,7 @@ async function accuracyOf(manifest: TileManifest, dx: number, dy = 0) {
     width: classes.width,
     height: classes.height,
   };
-  const labels = await labelClassesFor(s3, ref(config.storage.cdl, "2022/CDL_2022_44.tif"), grid);
+  const labels = await labelClassesFor(s3, [ref(config.storage.cdl, "2022/CDL_2022_44.tif")], grid);
   const confusion = emptyConfusion(13);
   accumulate(confusion, labels, classes.data as Uint8Array);
   return { ...metrics(confusion), classes };

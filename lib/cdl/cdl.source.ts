@@ -1,0 +1,95 @@
+import { createWriteStream } from "node:fs";
+import { open, stat } from "node:fs/promises";
+import { basename, join } from "node:path";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { GetObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import { isNotFound } from "../storage/s3.objects.ts";
+import { CdlInputError } from "./cdl.header.ts";
+import { extractEntry, ZipError, zipEntries } from "./zip.reader.ts";
+
+/** Where a CDL raster comes from, as `cdl import` takes it. */
+export type CdlSource =
+  | { kind: "file"; path: string }
+  | { kind: "s3"; bucket: string; key: string }
+  | { kind: "http"; url: string };
+
+export function describeSource(source: CdlSource): string {
+  if (source.kind === "file") return source.path;
+  if (source.kind === "s3") return `s3://${source.bucket}/${source.key}`;
+  return source.url;
+}
+
+/** A local copy to read: the file itself, or a download into `dir` (reading a GeoTIFF needs seeks). */
+async function localCopy(source: CdlSource, s3: S3Client, dir: string): Promise<string> {
+  const name = describeSource(source);
+  if (source.kind === "file") {
+    const found = await stat(source.path).catch(() => undefined);
+    if (!found?.isFile()) throw new CdlInputError(`source '${source.path}': no such file`);
+    return source.path;
+  }
+  const path = join(dir, basename(source.kind === "s3" ? source.key : new URL(source.url).pathname) || "cdl");
+  if (source.kind === "s3") {
+    const response = await s3
+      .send(new GetObjectCommand({ Bucket: source.bucket, Key: source.key }))
+      .catch((error: unknown) => {
+        if (isNotFound(error)) throw new CdlInputError(`source ${name}: no such object`);
+        throw error;
+      });
+    await pipeline(response.Body as Readable, createWriteStream(path));
+    return path;
+  }
+  const response = await fetch(source.url).catch((error: Error) => {
+    throw new Error(
+      `source ${name} cannot be fetched: ${(error.cause as Error | undefined)?.message ?? error.message}`,
+    );
+  });
+  if (!response.ok || !response.body)
+    throw new CdlInputError(`source ${name}: HTTP ${response.status} ${response.statusText}`);
+  await pipeline(
+    Readable.fromWeb(response.body as import("node:stream/web").ReadableStream),
+    createWriteStream(path),
+  );
+  return path;
+}
+
+async function isZip(path: string): Promise<boolean> {
+  const file = await open(path, "r");
+  try {
+    const head = Buffer.alloc(4);
+    await file.read(head, 0, 4, 0);
+    return head.readUInt32LE(0) === 0x04034b50;
+  } finally {
+    await file.close();
+  }
+}
+
+/**
+ * The CDL GeoTIFF of a source as a local file, and its name: a .zip (USDA's national
+ * `{year}_30m_cdls.zip`) is opened and its one GeoTIFF extracted into `dir`.
+ */
+export async function fetchCdlSource(
+  source: CdlSource,
+  s3: S3Client,
+  dir: string,
+): Promise<{ path: string; name: string }> {
+  const path = await localCopy(source, s3, dir);
+  if (!(await isZip(path))) return { path, name: basename(path) };
+  const name = describeSource(source);
+  try {
+    const entries = await zipEntries(path);
+    const tifs = entries.filter((e) => /\.tiff?$/i.test(e.name));
+    const national = tifs.filter((e) => /_30m_cdls\.tif$/i.test(e.name));
+    const entry = national.length === 1 ? national[0] : tifs.length === 1 ? tifs[0] : undefined;
+    if (!entry)
+      throw new CdlInputError(
+        `source ${name}: expected one GeoTIFF in the zip, found ${tifs.length} (${entries.map((e) => e.name).join(", ")})`,
+      );
+    const extracted = join(dir, basename(entry.name));
+    await extractEntry(path, entry, extracted);
+    return { path: extracted, name: basename(entry.name) };
+  } catch (error) {
+    if (error instanceof ZipError) throw new CdlInputError(`source ${name}: ${error.message}`);
+    throw error;
+  }
+}
