@@ -22,7 +22,8 @@ class NativeDeflateDecoder extends BaseDecoder {
 }
 addDecoder([8, 32946], async () => NativeDeflateDecoder);
 
-class S3RangeResponse extends BaseResponse {
+/** A response for geotiff.js from bytes already read (a ranged S3 GET, or an HTTP one). */
+export class RangeResponse extends BaseResponse {
   constructor(
     private readonly statusCode: number,
     private readonly headers: Record<string, string>,
@@ -44,15 +45,48 @@ class S3RangeResponse extends BaseResponse {
   }
 }
 
+/**
+ * A geotiff.js client that keeps the error of its last failed request. geotiff.js's block cache
+ * replaces a failed request's error with `AggregateError("Request failed")` and no cause, which
+ * would turn a missing file, a refused login or a transient S3 error into "not a readable COG".
+ */
+export abstract class RangeClient extends BaseClient {
+  failure: unknown;
+
+  override async request(options: RequestInit = {}): Promise<BaseResponse> {
+    try {
+      return await this.fetchRange(options);
+    } catch (error) {
+      this.failure = error;
+      throw error;
+    }
+  }
+
+  protected abstract fetchRange(options: RequestInit): Promise<BaseResponse>;
+}
+
+/** Runs a read, rethrowing the client's own failure in place of geotiff.js's causeless one. */
+async function surfacing<T>(client: RangeClient, read: () => Promise<T>): Promise<T> {
+  client.failure = undefined;
+  try {
+    return await read();
+  } catch (error) {
+    // geotiff.js's own AggregateError class, not the global one: known by name and message.
+    const e = error as Error;
+    const causeless = e?.name === "AggregateError" && e.message === "Request failed";
+    throw causeless && client.failure !== undefined ? client.failure : error;
+  }
+}
+
 /** geotiff.js's HTTP client, answered by ranged S3 GETs instead (signed, any endpoint). */
-class S3RangeClient extends BaseClient {
+class S3RangeClient extends RangeClient {
   constructor(
     private readonly s3: S3Client,
     private readonly object: ObjectRef,
   ) {
     super(`s3://${object.bucket}/${object.key}`);
   }
-  override async request(options: RequestInit = {}): Promise<BaseResponse> {
+  protected override async fetchRange(options: RequestInit): Promise<BaseResponse> {
     const range = new Headers(options.headers).get("range") ?? undefined;
     const response = await this.s3.send(
       new GetObjectCommand({ Bucket: this.object.bucket, Key: this.object.key, Range: range }),
@@ -64,12 +98,12 @@ class S3RangeClient extends BaseClient {
     };
     if (response.ContentRange) headers["content-range"] = response.ContentRange;
     headers["content-length"] = String(data.length);
-    return new S3RangeResponse(response.ContentRange ? 206 : 200, headers, data);
+    return new RangeResponse(response.ContentRange ? 206 : 200, headers, data);
   }
 }
 
-/** A COG on S3, read with ranged GETs: the header first, then only the tiles asked for. */
-export async function openCog(s3: S3Client, object: ObjectRef): Promise<GeoTIFFImage> {
+/** A COG read through a geotiff.js client with ranged GETs: the header first, then only the tiles asked for. */
+export async function openCogWith(client: RangeClient): Promise<GeoTIFFImage> {
   // 4 MiB blocks: a whole-band read becomes a handful of large GETs rather than one per tile.
   const options = {
     allowFullFile: false,
@@ -77,8 +111,16 @@ export async function openCog(s3: S3Client, object: ObjectRef): Promise<GeoTIFFI
     blockSize: 4 << 20,
     cacheSize: 16,
   } as RemoteSourceOptions;
-  const tiff = await fromCustomClient(new S3RangeClient(s3, object), options);
-  return tiff.getImage();
+  const image = await surfacing(client, async () => (await fromCustomClient(client, options)).getImage());
+  const readRasters = image.readRasters.bind(image);
+  image.readRasters = ((...args: Parameters<typeof readRasters>) =>
+    surfacing(client, () => readRasters(...args))) as typeof image.readRasters;
+  return image;
+}
+
+/** A COG on S3, read with ranged GETs. */
+export function openCog(s3: S3Client, object: ObjectRef): Promise<GeoTIFFImage> {
+  return openCogWith(new S3RangeClient(s3, object));
 }
 
 /** The EPSG code of an image's CRS, resolved from its GeoKeys (`source` names it in a refusal). */
