@@ -1,8 +1,8 @@
 import { ScheduleNotFoundError, ScheduleOverlapPolicy } from "@temporalio/client";
 import type { Command } from "commander";
 import { loadConfig } from "../../lib/config/config.load.ts";
+import { createHlsArchive } from "../../lib/hls/archive.factory.ts";
 import { DefaultSeasonWindows } from "../../lib/pipeline/season.windows.ts";
-import { createS3Client } from "../../lib/storage/s3.client.ts";
 import { connectClient } from "../../lib/temporal/connection.ts";
 import { InputError } from "../cli.errors.ts";
 import { buildRunInput, regionLabel } from "./run.input.builder.ts";
@@ -62,14 +62,13 @@ export function registerScheduleCommand(program: Command): void {
       if (kind === "cron" && !options.cron) throw new InputError("--kind cron needs --cron '<expression>'");
       const config = loadConfig();
       const region = regionSpecFrom(options);
-      const s3 = createS3Client(config);
       const client = await connectClient(config);
       try {
         const input = await buildRunInput(
           region,
           { year: kind === "cdl" ? "previous" : "current", model: options.model },
           config,
-          s3,
+          () => createHlsArchive(config),
         );
         const scheduleId = options.id ?? `${regionLabel(region)}-${kind}-${options.model}`;
         const spec =
@@ -93,7 +92,6 @@ export function registerScheduleCommand(program: Command): void {
         });
         console.log(`schedule ${scheduleId} created`);
       } finally {
-        s3.destroy();
         await client.connection.close();
       }
     });
