@@ -7,9 +7,10 @@ import type { Config } from "../lib/config/config.schema.ts";
 import { transform } from "../lib/grid/crs.ts";
 import { densify, ringBounds } from "../lib/grid/planar.ts";
 import { TileIdParser } from "../lib/grid/tile.table.ts";
+import { ArchiveAccessError, isTransientArchiveError } from "../lib/hls/archive.errors.ts";
 import { FmaskBit, FmaskFill, HlsFill } from "../lib/hls/fmask.ts";
 import { parseGranuleId } from "../lib/hls/granule.id.ts";
-import { createS3Archive, type HlsArchive, isTransientArchiveError } from "../lib/hls/hls.archive.ts";
+import { createS3Archive, type HlsArchive } from "../lib/hls/hls.archive.ts";
 import { bandKey, ModelBands } from "../lib/hls/lpdaac.keys.ts";
 import { encodeStack, StackNodata } from "../lib/pipeline/stack.format.ts";
 import { readStackHeader } from "../lib/pipeline/stack.reader.ts";
@@ -113,7 +114,8 @@ export function createStageActivities(
     } catch (error) {
       if (isNotFound(error))
         throw nonRetryable("BadData", `granule ${granuleId}: band ${band} is missing (${url})`);
-      if (isTransientArchiveError(error)) throw error;
+      // Retried, or refused for good by the tile's retry policy: not a fault of the file.
+      if (isTransientArchiveError(error) || error instanceof ArchiveAccessError) throw error;
       if (error instanceof UnsupportedCrsError)
         throw nonRetryable("BadData", `granule ${granuleId}: ${error.message}`);
       throw nonRetryable(

@@ -15,6 +15,8 @@ import { createStageActivities } from "../activities/stage.activities.ts";
 import { createStorageProbeActivities } from "../activities/storage.probe.activities.ts";
 import { createTileOutputActivities } from "../activities/tile.output.activities.ts";
 import type { Config } from "../lib/config/config.schema.ts";
+import { createHlsArchive } from "../lib/hls/archive.factory.ts";
+import type { HlsArchive } from "../lib/hls/hls.archive.ts";
 
 export const WorkflowsPath = fileURLToPath(new URL("../workflows/index.ts", import.meta.url));
 
@@ -36,6 +38,8 @@ export interface WorkerOptions {
   connection: NativeConnection;
   config: Config;
   s3: S3Client;
+  /** The HLS archive as `archive.access` reaches it; built here when not given (one per worker). */
+  archive?: HlsArchive;
   /** Defaults to the pool's configured queue. */
   taskQueue?: string;
   bundle?: WorkflowBundleWithSourceMap;
@@ -44,6 +48,7 @@ export interface WorkerOptions {
 /** The CPU pool: every workflow, and the activities that list, read, warp and write rasters. */
 export async function createCpuWorker(options: WorkerOptions): Promise<Worker> {
   const { config, s3 } = options;
+  const archive = options.archive ?? createHlsArchive(config);
   return Worker.create({
     connection: options.connection,
     namespace: config.temporal.namespace,
@@ -53,8 +58,8 @@ export async function createCpuWorker(options: WorkerOptions): Promise<Worker> {
     activities: {
       ...createStorageProbeActivities(s3, config),
       ...createLabelActivities(s3, config),
-      ...createGranuleActivities(s3, config),
-      ...createStageActivities(s3, config),
+      ...createGranuleActivities(s3, config, archive),
+      ...createStageActivities(s3, config, archive),
       ...createTileOutputActivities(s3, config),
       ...createRunActivities(s3, config),
       ...createReportActivities(s3, config),

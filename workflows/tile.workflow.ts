@@ -1,5 +1,6 @@
 import { proxyActivities } from "@temporalio/workflow";
 import { z } from "zod";
+import { NonRetryableArchiveErrors } from "../lib/hls/archive.errors.ts";
 import type {
   GranuleActivities,
   LabelActivities,
@@ -41,7 +42,8 @@ export async function tileWorkflow(raw: TileWorkflowInput) {
   const cpu = proxyActivities<LabelActivities & GranuleActivities & StageActivities & TileOutputActivities>({
     startToCloseTimeout: "30m",
     heartbeatTimeout: `${input.cpuHeartbeatSeconds}s`,
-    retry,
+    // A refused archive login fails the tile at once: retrying would only repeat the refusal.
+    retry: { ...retry, nonRetryableErrorTypes: NonRetryableArchiveErrors },
   });
   const done = await cpu.findTileOutput({ outputPrefix: input.outputPrefix });
   if (done) return done;

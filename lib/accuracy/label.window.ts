@@ -10,7 +10,7 @@ import {
   windowOf,
 } from "../grid/lattice.ts";
 import type { Rect } from "../grid/planar.ts";
-import { imageGrid, openCog, readImage } from "../raster/cog.reader.ts";
+import { imageGrid, openCog } from "../raster/cog.reader.ts";
 import type { GridGeo } from "../raster/raster.types.ts";
 import type { ObjectRef } from "../storage/s3.objects.ts";
 
@@ -79,7 +79,7 @@ async function composeCodes(
   const { col0, row0, window } = windowOf(grid, own);
   if (!window) return false;
   const [c0, r0, c1, r1] = window;
-  const read = (await readImage(image, { window, samples: [0], interleave: true })) as unknown as Uint8Array;
+  const read = (await image.readRasters({ window, samples: [0], interleave: true })) as unknown as Uint8Array;
   const w = c1 - c0;
   for (let r = r0; r < r1; r++) {
     for (let c = c0; c < c1; c++) {

@@ -78,11 +78,57 @@ export const WorkersConfigParser = z
   })
   .strict();
 
+/** A base URL that keys or paths are appended to, so it always ends in "/". */
+const BaseUrl = z.url().transform((url) => (url.endsWith("/") ? url : `${url}/`));
+
+/**
+ * How the HLS archive (`storage.hls`) is reached. Secrets are never here: the Earthdata token
+ * comes from EARTHDATA_TOKEN, or the login from a netrc file.
+ */
+export const ArchiveConfigParser = z
+  .object({
+    /**
+     * "s3": the archive's own S3 settings (or the team's) and the AWS default credential chain;
+     * "earthdata-s3": direct S3 with temporary credentials from `credentialsUrl` (us-west-2 only);
+     * "earthdata-https": ranged HTTPS GETs under `httpsUrl` with the Earthdata token, from anywhere.
+     */
+    access: z.enum(["s3", "earthdata-s3", "earthdata-https"]),
+    /**
+     * How a tile's granules are found: "s3-list" lists the archive's folders, "cmr" asks NASA CMR's
+     * granule search. Unset: "cmr" for HTTPS access (HTTPS cannot list), "s3-list" otherwise.
+     */
+    listing: z.enum(["s3-list", "cmr"]).optional(),
+    /**
+     * S3 client settings for the archive alone. Unset: the team's `s3` settings for "s3" access,
+     * AWS itself in us-west-2 with virtual-hosted addressing (LP DAAC's buckets) for "earthdata-s3".
+     */
+    s3: S3ConfigParser.optional(),
+    /** Earthdata's temporary S3 credentials endpoint of the DAAC that holds the archive. */
+    credentialsUrl: z.url(),
+    /** HTTPS root of the DAAC's buckets: an object is at `<httpsUrl><bucket>/<key>`. */
+    httpsUrl: BaseUrl,
+    /** NASA CMR search root (`granules.umm_json` is appended). */
+    cmrUrl: BaseUrl,
+    /** Earthdata Login host: the netrc machine looked up, and the only host a password is sent to. */
+    loginHost: z.string().regex(/^[a-z0-9.-]+$/i, "expected a host name"),
+  })
+  .strict()
+  .superRefine((archive, ctx) => {
+    if (archive.access === "earthdata-https" && archive.listing === "s3-list") {
+      ctx.addIssue({
+        code: "custom",
+        path: ["listing"],
+        message: 'HTTPS access cannot list folders: use "cmr"',
+      });
+    }
+  });
+
 export const ConfigParser = z
   .object({
     temporal: TemporalConfigParser,
     s3: S3ConfigParser,
     storage: StorageConfigParser,
+    archive: ArchiveConfigParser,
     taskQueues: TaskQueuesConfigParser,
     inference: InferenceConfigParser,
     workers: WorkersConfigParser,
@@ -107,6 +153,13 @@ export const DefaultConfig: ConfigInput = {
     cdl: "s3://crop-map-cdl/",
     work: "s3://crop-map-work/",
     outputs: "s3://crop-map-outputs/",
+  },
+  archive: {
+    access: "s3",
+    credentialsUrl: "https://data.lpdaac.earthdatacloud.nasa.gov/s3credentials",
+    httpsUrl: "https://data.lpdaac.earthdatacloud.nasa.gov/",
+    cmrUrl: "https://cmr.earthdata.nasa.gov/search/",
+    loginHost: "urs.earthdata.nasa.gov",
   },
   taskQueues: { cpu: "crop-map-cpu", inference: "crop-map-inference" },
   inference: { device: "cpu", batchSize: 8, memoryBudgetMb: 1024, checkpointEveryRows: 4 },

@@ -54,6 +54,27 @@ export const ConfigEnvVars = {
     kind: "string",
     doc: "maps and reports, s3://bucket/prefix",
   },
+  CROP_MAP_ARCHIVE_ACCESS: {
+    path: ["archive", "access"],
+    kind: "string",
+    doc: "how the HLS archive is reached: s3, earthdata-s3 or earthdata-https",
+  },
+  CROP_MAP_ARCHIVE_LISTING: {
+    path: ["archive", "listing"],
+    kind: "string",
+    doc: "how granules are found: s3-list or cmr",
+  },
+  CROP_MAP_ARCHIVE_CREDENTIALS_URL: {
+    path: ["archive", "credentialsUrl"],
+    kind: "string",
+    doc: "Earthdata temporary S3 credentials endpoint",
+  },
+  CROP_MAP_ARCHIVE_HTTPS_URL: {
+    path: ["archive", "httpsUrl"],
+    kind: "string",
+    doc: "HTTPS root of the archive's buckets",
+  },
+  CROP_MAP_CMR_URL: { path: ["archive", "cmrUrl"], kind: "string", doc: "NASA CMR search root" },
   CROP_MAP_TASK_QUEUE_CPU: { path: ["taskQueues", "cpu"], kind: "string", doc: "task queue of the CPU pool" },
   CROP_MAP_TASK_QUEUE_INFERENCE: {
     path: ["taskQueues", "inference"],
@@ -97,6 +118,10 @@ export const OtherEnvVars = {
   CROP_MAP_HOME: "folder for the local stack's data, logs and state (default: .crop-map in the repository)",
   CROP_MAP_TOOLS_DIR: "cache of installed server binaries (default: ~/.cache/crop-map/tools)",
   CROP_MAP_DEBUG: "print stack traces with errors",
+  EARTHDATA_TOKEN:
+    "Earthdata Login bearer token for the archive's earthdata-* access (a secret: never logged)",
+  NETRC:
+    "netrc file with the Earthdata Login (machine urs.earthdata.nasa.gov) when there is no token (default ~/.netrc)",
   CROP_MAP_INFERENCE_ROW_DELAY_MS:
     "testing aid: pause after each window row of inference, to stop a worker mid-tile",
 } as const;

@@ -22,17 +22,6 @@ export interface HlsArchive {
   openCog(key: string): Promise<GeoTIFFImage>;
 }
 
-/** A request to a non-S3 archive that failed in a way a retry may fix (HTTP 5xx, 429, network). */
-export class ArchiveRequestError extends Error {
-  override name = "ArchiveRequestError";
-}
-
-/** Whether an error reading the archive is transient: S3 service errors and ArchiveRequestError. */
-export function isTransientArchiveError(error: unknown): boolean {
-  const e = error as { $metadata?: unknown; name?: string };
-  return e?.$metadata !== undefined || e?.name === "ArchiveRequestError";
-}
-
 /** An archive in an S3 bucket, read with the given client (its credentials are the archive's). */
 export function createS3Archive(s3: S3Client, location: S3Location): HlsArchive {
   return {

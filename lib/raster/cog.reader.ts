@@ -22,7 +22,8 @@ class NativeDeflateDecoder extends BaseDecoder {
 }
 addDecoder([8, 32946], async () => NativeDeflateDecoder);
 
-class S3RangeResponse extends BaseResponse {
+/** A response for geotiff.js from bytes already read (a ranged S3 GET, or an HTTP one). */
+export class RangeResponse extends BaseResponse {
   constructor(
     private readonly statusCode: number,
     private readonly headers: Record<string, string>,
@@ -45,70 +46,86 @@ class S3RangeResponse extends BaseResponse {
 }
 
 /**
- * geotiff.js's HTTP client, answered by ranged S3 GETs instead (signed, any endpoint). geotiff.js
- * reports a failed block only as "Request failed", so the S3 error itself is kept: callers need
- * it to tell a missing file (NoSuchKey) and a transient one (5xx, timeout) from a corrupt file.
+ * A geotiff.js client that keeps the error of its last failed request. geotiff.js's block cache
+ * replaces a failed request's error with `AggregateError("Request failed")` and no cause, which
+ * would turn a missing file, a refused login or a transient S3 error into "not a readable COG".
  */
-class S3RangeClient extends BaseClient {
+export abstract class RangeClient extends BaseClient {
   failure: unknown;
+
+  override async request(options: RequestInit = {}): Promise<BaseResponse> {
+    try {
+      return await this.fetchRange(options);
+    } catch (error) {
+      this.failure = error;
+      throw error;
+    }
+  }
+
+  protected abstract fetchRange(options: RequestInit): Promise<BaseResponse>;
+}
+
+/** Runs a read, rethrowing the client's own failure in place of geotiff.js's causeless one. */
+async function surfacing<T>(client: RangeClient, read: () => Promise<T>): Promise<T> {
+  client.failure = undefined;
+  try {
+    return await read();
+  } catch (error) {
+    // geotiff.js's own AggregateError class, not the global one: known by name and message.
+    const e = error as Error;
+    const causeless = e?.name === "AggregateError" && e.message === "Request failed";
+    throw causeless && client.failure !== undefined ? client.failure : error;
+  }
+}
+
+/** geotiff.js's HTTP client, answered by ranged S3 GETs instead (signed, any endpoint). */
+class S3RangeClient extends RangeClient {
   constructor(
     private readonly s3: S3Client,
     private readonly object: ObjectRef,
   ) {
     super(`s3://${object.bucket}/${object.key}`);
   }
-  override async request(options: RequestInit = {}): Promise<BaseResponse> {
+  protected override async fetchRange(options: RequestInit): Promise<BaseResponse> {
     const range = new Headers(options.headers).get("range") ?? undefined;
-    const response = await this.s3
-      .send(new GetObjectCommand({ Bucket: this.object.bucket, Key: this.object.key, Range: range }), {
-        abortSignal: options.signal ?? undefined,
-      })
-      .catch((error: unknown) => {
-        this.failure ??= error;
-        throw error;
-      });
+    const response = await this.s3.send(
+      new GetObjectCommand({ Bucket: this.object.bucket, Key: this.object.key, Range: range }),
+      { abortSignal: options.signal ?? undefined },
+    );
     const data = (await response.Body?.transformToByteArray()) ?? new Uint8Array();
     const headers: Record<string, string> = {
       "content-type": response.ContentType ?? "application/octet-stream",
     };
     if (response.ContentRange) headers["content-range"] = response.ContentRange;
     headers["content-length"] = String(data.length);
-    return new S3RangeResponse(response.ContentRange ? 206 : 200, headers, data);
-  }
-}
-
-const clients = new WeakMap<GeoTIFFImage, S3RangeClient>();
-
-/** Runs a read, rethrowing the S3 error behind a failure rather than geotiff.js's summary of it. */
-async function withS3Failure<T>(client: S3RangeClient | undefined, read: () => Promise<T>): Promise<T> {
-  if (client) client.failure = undefined;
-  try {
-    return await read();
-  } catch (error) {
-    throw client?.failure ?? error;
+    return new RangeResponse(response.ContentRange ? 206 : 200, headers, data);
   }
 }
 
 /**
- * A COG on S3, read with ranged GETs: the header first, then only the tiles asked for. The default
- * 4 MiB blocks turn a whole-band read into a handful of large GETs rather than one per tile; a
- * caller that reads only the header asks for small blocks instead.
+ * A COG read through a geotiff.js client with ranged GETs: the header first, then only the tiles
+ * asked for. The default 4 MiB blocks turn a whole-band read into a handful of large GETs rather
+ * than one per tile; a caller that reads only the header asks for small blocks instead.
  */
-export async function openCog(
-  s3: S3Client,
-  object: ObjectRef,
+export async function openCogWith(
+  client: RangeClient,
   { blockSize = 4 << 20 }: { blockSize?: number } = {},
 ): Promise<GeoTIFFImage> {
   const options = { allowFullFile: false, maxRanges: 0, blockSize, cacheSize: 16 } as RemoteSourceOptions;
-  const client = new S3RangeClient(s3, object);
-  const image = await withS3Failure(client, async () => (await fromCustomClient(client, options)).getImage());
-  clients.set(image, client);
+  const image = await surfacing(client, async () => (await fromCustomClient(client, options)).getImage());
+  const readRasters = image.readRasters.bind(image);
+  image.readRasters = ((...args: Parameters<typeof readRasters>) =>
+    surfacing(client, () => readRasters(...args))) as typeof image.readRasters;
   return image;
 }
 
-/** `image.readRasters`, failing with the storage error itself when a ranged read fails. */
-export function readImage(image: GeoTIFFImage, options: Parameters<GeoTIFFImage["readRasters"]>[0]) {
-  return withS3Failure(clients.get(image), () => image.readRasters(options));
+/** A COG on S3, read with ranged GETs. */
+export function openCog(
+  s3: S3Client,
+  object: ObjectRef,
+  options: { blockSize?: number } = {},
+): Promise<GeoTIFFImage> {
+  return openCogWith(new S3RangeClient(s3, object), options);
 }
 
 /** The EPSG code of an image's CRS, resolved from its GeoKeys (`source` names it in a refusal). */
@@ -122,7 +139,7 @@ export function imageEpsg(image: GeoTIFFImage, source: string): number {
  */
 export async function readRaster(image: GeoTIFFImage, source = "raster"): Promise<Raster> {
   const { width, height, ...geo } = imageGrid(image, source);
-  const data = (await readImage(image, { samples: [0], interleave: true })) as unknown as PixelArray;
+  const data = (await image.readRasters({ samples: [0], interleave: true })) as unknown as PixelArray;
   const nodata = image.getGDALNoData();
   return { width, height, data, geo, ...(nodata === null ? {} : { nodata }) };
 }

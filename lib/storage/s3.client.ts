@@ -1,4 +1,4 @@
-import { S3Client } from "@aws-sdk/client-s3";
+import { S3Client, type S3ClientConfig } from "@aws-sdk/client-s3";
 import { LocalS3Credentials } from "../../infra/s3.server.ts";
 import type { Config } from "../config/config.schema.ts";
 
@@ -9,18 +9,24 @@ function isLoopback(endpoint: string | undefined): boolean {
 }
 
 /**
- * The one place an S3 client is built. Credentials come from the AWS SDK's default chain; for a
- * server on loopback with no credentials in the environment, the local stack's fixed ones are
- * used, so the chain never probes instance metadata from a developer machine.
+ * The one place an S3 client is built. Credentials come from the AWS SDK's default chain, or from
+ * `credentials` where a caller has its own (the archive's Earthdata credentials); for a server on
+ * loopback with no credentials in the environment, the local stack's fixed ones are used, so the
+ * chain never probes instance metadata from a developer machine.
  */
-export function createS3Client(config: Pick<Config, "s3">, env: NodeJS.ProcessEnv = process.env): S3Client {
+export function createS3Client(
+  config: Pick<Config, "s3">,
+  env: NodeJS.ProcessEnv = process.env,
+  credentials?: S3ClientConfig["credentials"],
+): S3Client {
   const { endpoint, region, forcePathStyle } = config.s3;
   const localCredentials = isLoopback(endpoint) && !env.AWS_ACCESS_KEY_ID ? LocalS3Credentials : undefined;
+  const chosen = credentials ?? localCredentials;
   return new S3Client({
     region,
     forcePathStyle,
     ...(endpoint ? { endpoint } : {}),
-    ...(localCredentials ? { credentials: localCredentials } : {}),
+    ...(chosen ? { credentials: chosen } : {}),
     // The local server and most S3-compatible ones don't do the newer default checksums well.
     requestChecksumCalculation: "WHEN_REQUIRED",
     responseChecksumValidation: "WHEN_REQUIRED",

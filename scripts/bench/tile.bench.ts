@@ -19,6 +19,7 @@ import { createPredictActivities } from "../../activities/predict.activities.ts"
 import { createStageActivities } from "../../activities/stage.activities.ts";
 import { LocalS3Credentials } from "../../infra/s3.server.ts";
 import { loadConfig } from "../../lib/config/config.load.ts";
+import { createHlsArchive } from "../../lib/hls/archive.factory.ts";
 import { parseGranuleId } from "../../lib/hls/granule.id.ts";
 import { bandKey, ModelBands } from "../../lib/hls/lpdaac.keys.ts";
 import { loadModelManifest } from "../../lib/model/model.manifest.ts";
@@ -63,8 +64,9 @@ const time = async <T>(work: () => Promise<T>): Promise<[T, number]> => {
 
 const manifest = await loadModelManifest(values.model as string);
 const labels = createLabelActivities(s3, config);
-const granules = createGranuleActivities(s3, config);
-const stage = createStageActivities(s3, config);
+const archive = createHlsArchive(config);
+const granules = createGranuleActivities(s3, config, archive);
+const stage = createStageActivities(s3, config, archive);
 const predict = createPredictActivities(s3, config);
 const [grid, labelSeconds] = await time(
   () => env.run(labels.labelGrid, { year }) as ReturnType<typeof labels.labelGrid>,

@@ -3,6 +3,7 @@ import type { Command } from "commander";
 import type { RunReport } from "../../activities/report.activities.ts";
 import { loadConfig } from "../../lib/config/config.load.ts";
 import type { Config } from "../../lib/config/config.schema.ts";
+import { createHlsArchive } from "../../lib/hls/archive.factory.ts";
 import { type RunInput, RunInputParser, type RunStatus } from "../../lib/pipeline/run.input.ts";
 import { progressLine } from "../../lib/progress.ts";
 import { createS3Client } from "../../lib/storage/s3.client.ts";
@@ -120,14 +121,9 @@ export function registerRunCommands(program: Command): void {
     .action(async (options: RegionOptions & RunOptions & { wait?: boolean; json?: boolean }) => {
       const config = loadConfig();
       const region = regionSpecFrom(options);
-      const s3 = createS3Client(config);
-      try {
-        const runId = `${regionLabel(region)}-${options.year}-${options.model}-${stamp()}`;
-        const input = await buildRunInput(region, options, config, s3, runId);
-        await startRun(config, input, runId, options.wait, options.json);
-      } finally {
-        s3.destroy();
-      }
+      const runId = `${regionLabel(region)}-${options.year}-${options.model}-${stamp()}`;
+      const input = await buildRunInput(region, options, config, () => createHlsArchive(config), runId);
+      await startRun(config, input, runId, options.wait, options.json);
     });
 
   program

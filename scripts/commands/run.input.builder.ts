@@ -1,8 +1,7 @@
-import { ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
 import type { Config } from "../../lib/config/config.schema.ts";
 import { tilesForRegion } from "../../lib/grid/tile.cover.ts";
 import { HlsProducts } from "../../lib/hls/granule.id.ts";
-import { tileYearPrefix } from "../../lib/hls/lpdaac.keys.ts";
+import type { HlsArchive } from "../../lib/hls/hls.archive.ts";
 import { loadModelManifest, ModelManifestError } from "../../lib/model/model.manifest.ts";
 import { OutputPrefixParser, type RunInput, RunYearParser } from "../../lib/pipeline/run.input.ts";
 import { type RegionSpec, resolveRegion } from "../../lib/region/region.ts";
@@ -37,19 +36,10 @@ function parseCount(text: string | undefined, name: string, min: number): number
   return n;
 }
 
-/** True when the archive holds any granule of the tile in the year. */
-async function hasGranules(s3: S3Client, config: Config, tileId: string, year: number): Promise<boolean> {
-  const { hls } = config.storage;
-  for (const product of HlsProducts) {
-    const page = await s3.send(
-      new ListObjectsV2Command({
-        Bucket: hls.bucket,
-        Prefix: `${hls.prefix}${tileYearPrefix(product, tileId, year)}`,
-        MaxKeys: 1,
-      }),
-    );
-    if ((page.KeyCount ?? 0) > 0) return true;
-  }
+/** True when the archive holds any granule of the tile in the year (listed as workers list it). */
+async function hasGranules(archive: HlsArchive, tileId: string, year: number): Promise<boolean> {
+  for (const product of HlsProducts)
+    if ((await archive.listGranules(product, tileId, year)).length > 0) return true;
   return false;
 }
 
@@ -62,7 +52,8 @@ export async function buildRunInput(
   region: RegionSpec,
   options: RunOptions,
   config: Config,
-  s3: S3Client,
+  /** Built only when a numbered year is checked against the archive. */
+  archive: () => HlsArchive,
   runId?: string,
 ): Promise<RunInput> {
   const resolved = resolveRegion(region);
@@ -86,13 +77,11 @@ export async function buildRunInput(
   const retryRounds = parseCount(options.retryRounds, "retry-rounds", 0);
   const retryDelaySeconds = parseCount(options.retryDelay, "retry-delay", 0);
   // The archive last: everything a person can get wrong on the command line is told first.
-  if (
-    typeof year === "number" &&
-    !(await hasGranules(s3, config, (tiles[0] as (typeof tiles)[number]).tileId, year))
-  ) {
-    throw new InputError(
-      `no HLS granules for ${year} in s3://${config.storage.hls.bucket}/${config.storage.hls.prefix} (looked for tile ${tiles[0]?.tileId})`,
-    );
+  if (typeof year === "number") {
+    const hls = archive();
+    const tileId = (tiles[0] as (typeof tiles)[number]).tileId;
+    if (!(await hasGranules(hls, tileId, year)))
+      throw new InputError(`no HLS granules for ${year} in ${hls.url("")} (looked for tile ${tileId})`);
   }
   return {
     ...(runId ? { runId } : {}),

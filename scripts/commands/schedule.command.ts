@@ -1,8 +1,8 @@
 import { type Client, ScheduleNotFoundError, ScheduleOverlapPolicy } from "@temporalio/client";
 import type { Command } from "commander";
 import { loadConfig } from "../../lib/config/config.load.ts";
+import { createHlsArchive } from "../../lib/hls/archive.factory.ts";
 import { DefaultSeasonWindows } from "../../lib/pipeline/season.windows.ts";
-import { createS3Client } from "../../lib/storage/s3.client.ts";
 import { withClient } from "../cli.client.ts";
 import { InputError } from "../cli.errors.ts";
 import { cronProblem } from "./cron.check.ts";
@@ -67,40 +67,35 @@ export function registerScheduleCommand(program: Command): void {
       }
       const config = loadConfig();
       const region = regionSpecFrom(options);
-      const s3 = createS3Client(config);
-      try {
-        const input = await buildRunInput(
-          region,
-          { year: kind === "cdl" ? "previous" : "current", model: options.model },
-          config,
-          s3,
-        );
-        const scheduleId = options.id ?? `${regionLabel(region)}-${kind}-${options.model}`;
-        const spec =
-          kind === "cron"
-            ? { cronExpressions: [options.cron as string] }
-            : kind === "cdl"
-              ? { calendars: [{ month: "FEBRUARY" as const, dayOfMonth: 1, hour: 6 }] }
-              : { calendars: DefaultSeasonWindows.map((w) => ({ ...dayAfter(w.end), hour: 6 })) };
-        await withClient(config, (client) =>
-          client.schedule.create({
-            scheduleId,
-            spec,
-            // The run id is the workflow id Temporal gives each action (the id plus the time).
-            action: {
-              type: "startWorkflow",
-              workflowType: "runWorkflow",
-              taskQueue: config.taskQueues.cpu,
-              workflowId: scheduleId,
-              args: [input],
-            },
-            policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: "7 days" },
-          }),
-        );
-        console.log(`schedule ${scheduleId} created`);
-      } finally {
-        s3.destroy();
-      }
+      const input = await buildRunInput(
+        region,
+        { year: kind === "cdl" ? "previous" : "current", model: options.model },
+        config,
+        () => createHlsArchive(config),
+      );
+      const scheduleId = options.id ?? `${regionLabel(region)}-${kind}-${options.model}`;
+      const spec =
+        kind === "cron"
+          ? { cronExpressions: [options.cron as string] }
+          : kind === "cdl"
+            ? { calendars: [{ month: "FEBRUARY" as const, dayOfMonth: 1, hour: 6 }] }
+            : { calendars: DefaultSeasonWindows.map((w) => ({ ...dayAfter(w.end), hour: 6 })) };
+      await withClient(config, (client) =>
+        client.schedule.create({
+          scheduleId,
+          spec,
+          // The run id is the workflow id Temporal gives each action (the id plus the time).
+          action: {
+            type: "startWorkflow",
+            workflowType: "runWorkflow",
+            taskQueue: config.taskQueues.cpu,
+            workflowId: scheduleId,
+            args: [input],
+          },
+          policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: "7 days" },
+        }),
+      );
+      console.log(`schedule ${scheduleId} created`);
     });
 
   const withSchedule = (description: string, act: (id: string) => Promise<void>) =>

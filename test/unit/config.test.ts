@@ -61,6 +61,48 @@ describe("config", () => {
   });
 });
 
+describe("archive config", () => {
+  it("defaults to today's S3 access and LP DAAC's endpoints", () => {
+    const { archive } = loadConfig({ env: {} });
+    expect(archive).toEqual({
+      access: "s3",
+      credentialsUrl: "https://data.lpdaac.earthdatacloud.nasa.gov/s3credentials",
+      httpsUrl: "https://data.lpdaac.earthdatacloud.nasa.gov/",
+      cmrUrl: "https://cmr.earthdata.nasa.gov/search/",
+      loginHost: "urs.earthdata.nasa.gov",
+    });
+  });
+
+  it("takes the file and the environment, and refuses what cannot work", async () => {
+    const file = await configFile(
+      JSON.stringify({
+        archive: { access: "earthdata-s3", s3: { region: "us-west-2", forcePathStyle: false } },
+      }),
+    );
+    const config = loadConfig({
+      env: {
+        CROP_MAP_CONFIG: file,
+        CROP_MAP_ARCHIVE_LISTING: "cmr",
+        CROP_MAP_ARCHIVE_HTTPS_URL: "http://127.0.0.1:9000/files",
+      },
+    });
+    expect(config.archive).toMatchObject({
+      access: "earthdata-s3",
+      listing: "cmr",
+      s3: { region: "us-west-2", forcePathStyle: false },
+      httpsUrl: "http://127.0.0.1:9000/files/",
+    });
+    expect(() => loadConfig({ env: { CROP_MAP_ARCHIVE_ACCESS: "ftp" } })).toThrow('archive.access="ftp"');
+    expect(() =>
+      loadConfig({
+        env: { CROP_MAP_ARCHIVE_ACCESS: "earthdata-https", CROP_MAP_ARCHIVE_LISTING: "s3-list" },
+      }),
+    ).toThrow('archive.listing="s3-list": HTTPS access cannot list folders');
+    const token = await configFile(JSON.stringify({ archive: { token: "secret" } }));
+    expect(() => loadConfig({ env: { CROP_MAP_CONFIG: token } })).toThrow(/archive.*token|Unrecognized key/);
+  });
+});
+
 describe("S3 locations", () => {
   it("parses URLs and keeps keys inside their prefix", () => {
     expect(parseS3Url("s3://bucket")).toEqual({ bucket: "bucket", prefix: "" });

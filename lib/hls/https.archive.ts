@@ -1,0 +1,41 @@
+import type { EarthdataSession } from "../earthdata/earthdata.session.ts";
+import { withRetries } from "../earthdata/http.retry.ts";
+import { openHttpCog } from "../raster/cog.http.reader.ts";
+import type { S3Location } from "../storage/s3.url.ts";
+import { httpStatusError } from "./archive.errors.ts";
+import type { HlsArchive } from "./hls.archive.ts";
+
+/**
+ * The archive over HTTPS, as Earthdata serves a DAAC's buckets to hosts outside its region:
+ * `<httpsUrl><bucket>/<key>`, GETs with the Earthdata login (the DAAC answers with a redirect to
+ * a signed URL, which the session follows without the login). HTTPS cannot list folders, so
+ * granules are found by `listGranules` (CMR search).
+ */
+export function createHttpsArchive(
+  session: EarthdataSession,
+  httpsUrl: string,
+  location: S3Location,
+  listGranules: HlsArchive["listGranules"],
+): HlsArchive {
+  const url = (key: string) => `${httpsUrl}${encodeURI(`${location.bucket}/${location.prefix}${key}`)}`;
+  return {
+    url,
+    listGranules,
+
+    getText: (key) =>
+      withRetries(async () => {
+        const response = await session.get(url(key));
+        if (response.status === 404) {
+          await response.body?.cancel();
+          return undefined;
+        }
+        if (!response.ok) {
+          await response.body?.cancel();
+          throw httpStatusError("GET", url(key), response);
+        }
+        return response.text();
+      }),
+
+    openCog: (key) => openHttpCog(session.get, url(key)),
+  };
+}
