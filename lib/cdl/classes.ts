@@ -1,20 +1,25 @@
 import { readFileSync } from "node:fs";
 
-/** The 13 classes of the Prithvi crop model (mask values 1..13; 0 = no data). */
+/**
+ * The 13 classes of the Prithvi crop model (mask values 1..13; 0 = no data). Colours start from the
+ * CDL's own for each class's dominant code, moved just enough that every pair stays apart (CIEDE2000
+ * >= 15 with normal vision, >= 9 with protanopia, deuteranopia or tritanopia; test/unit/palette.test.ts):
+ * CDL's forest green was a twin of soybeans, its winter-wheat brown of cotton red to a deuteranope.
+ */
 export const CropClasses = [
-  { id: 1, name: "Natural Vegetation", color: [233, 255, 190] },
-  { id: 2, name: "Forest", color: [56, 118, 29] },
+  { id: 1, name: "Natural Vegetation", color: [232, 255, 191] },
+  { id: 2, name: "Forest", color: [142, 211, 169] },
   { id: 3, name: "Corn", color: [255, 211, 0] },
   { id: 4, name: "Soybeans", color: [38, 112, 0] },
-  { id: 5, name: "Wetlands", color: [124, 175, 175] },
-  { id: 6, name: "Developed/Barren", color: [156, 156, 156] },
-  { id: 7, name: "Open Water", color: [73, 112, 163] },
-  { id: 8, name: "Winter Wheat", color: [165, 112, 0] },
-  { id: 9, name: "Alfalfa", color: [255, 165, 226] },
-  { id: 10, name: "Fallow/Idle Cropland", color: [191, 191, 119] },
-  { id: 11, name: "Cotton", color: [255, 38, 38] },
-  { id: 12, name: "Sorghum", color: [255, 158, 10] },
-  { id: 13, name: "Other", color: [0, 175, 73] },
+  { id: 5, name: "Wetlands", color: [121, 170, 174] },
+  { id: 6, name: "Developed/Barren", color: [156, 154, 146] },
+  { id: 7, name: "Open Water", color: [77, 112, 163] },
+  { id: 8, name: "Winter Wheat", color: [118, 132, 3] },
+  { id: 9, name: "Alfalfa", color: [255, 168, 227] },
+  { id: 10, name: "Fallow/Idle Cropland", color: [193, 189, 118] },
+  { id: 11, name: "Cotton", color: [255, 61, 70] },
+  { id: 12, name: "Sorghum", color: [251, 149, 15] },
+  { id: 13, name: "Other", color: [112, 0, 168] },
 ] as const;
 
 export type ClassId = (typeof CropClasses)[number]["id"];
