@@ -153,6 +153,7 @@ export function createReportActivities(s3: S3Client, config: Config) {
           ownedPixels: perTile[i]?.mapped ?? 0,
           mappedShare: m.pixels.total ? m.pixels.mapped / m.pixels.total : Number.NaN,
           granules: m.granules.map((g) => g.id),
+          skippedGranules: m.skipped?.count ?? 0,
           seconds: m.timings.selectSeconds + m.timings.stageSeconds + m.timings.predictSeconds,
         };
       });

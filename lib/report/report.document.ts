@@ -9,6 +9,8 @@ export interface TileRow {
   /** Share of the tile's staged pixels the model mapped (valid in all three dates). */
   mappedShare: number;
   granules: string[];
+  /** Granules left out for a missing or malformed catalogue record (manifests before this: 0). */
+  skippedGranules: number;
   seconds: number;
 }
 
@@ -54,12 +56,13 @@ function tileRows(data: ReportData): string[][] {
     String(t.ownedPixels),
     pct(t.mappedShare),
     t.granules.join(" "),
+    String(t.skippedGranules),
     `${t.seconds.toFixed(1)} s`,
   ]);
 }
 
 const ClassHeader = ["Classes", "IoU", "Acc", "Pixels", "Seed IoU", "Seed Acc"];
-const TileHeader = ["Tile", "aAcc", "Pixels (owned)", "Mapped share", "Granules", "Time"];
+const TileHeader = ["Tile", "aAcc", "Pixels (owned)", "Mapped share", "Granules", "Skipped records", "Time"];
 
 function markdownTable(header: string[], rows: string[][]): string {
   return [
