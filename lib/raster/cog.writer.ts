@@ -42,11 +42,15 @@ interface Entry {
   values: number[] | string;
 }
 
-interface Level {
+/** One level of the pyramid as the file's layout needs it: its size and its tiles' compressed lengths. */
+export interface LevelLayout {
   width: number;
   height: number;
-  tiles: Buffer[];
+  tileLengths: number[];
 }
+
+/** What the IFDs say of the raster besides its levels: pixel type, georeferencing, nodata. */
+export type RasterHead = Pick<Raster, "data" | "geo" | "nodata">;
 
 function sampleFormat(data: PixelArray): { bits: number; format: number } {
   if (data instanceof Uint8Array) return { bits: 8, format: SampleFormat.Uint };
@@ -56,7 +60,7 @@ function sampleFormat(data: PixelArray): { bits: number; format: number } {
 }
 
 /** Cuts one tile (padded with nodata to full size), applies the horizontal predictor, compresses. */
-async function encodeTile(
+export async function encodeTile(
   data: PixelArray,
   width: number,
   height: number,
@@ -86,14 +90,15 @@ async function encodeTile(
   return deflateAsync(bytes, { level });
 }
 
-async function encodeLevel(
+/** The compressed tiles of `height` rows of a level, in row-major order. */
+export function encodeTiles(
   data: PixelArray,
   width: number,
   height: number,
   size: number,
   fill: number,
   options: CogOptions,
-) {
+): Promise<Buffer[]> {
   const across = Math.ceil(width / size);
   const down = Math.ceil(height / size);
   const predictor = !(data instanceof Float32Array);
@@ -103,7 +108,32 @@ async function encodeLevel(
       jobs.push(encodeTile(data, width, height, tx, ty, size, fill, predictor, options.deflateLevel ?? 6));
     }
   }
-  return { width, height, tiles: await Promise.all(jobs) };
+  return Promise.all(jobs);
+}
+
+/** A tile as it sits in the file: GDAL's leader (its size) and trailer (its last 4 bytes again). */
+export function wrapTile(tile: Buffer): Buffer {
+  const out = Buffer.alloc(4 + tile.length + 4);
+  out.writeUInt32LE(tile.length, 0);
+  tile.copy(out, 4);
+  tile.copy(out, 4 + tile.length, Math.max(0, tile.length - 4));
+  return out;
+}
+
+/** Sizes of the levels: full resolution, then halves down to one tile (when overviews are asked for). */
+export function levelSizes(
+  width: number,
+  height: number,
+  size: number,
+  overviews: boolean,
+): [number, number][] {
+  const sizes: [number, number][] = [[width, height]];
+  let [w, h] = [width, height];
+  while (overviews && (w > size || h > size)) {
+    [w, h] = [Math.ceil(w / 2), Math.ceil(h / 2)];
+    sizes.push([w, h]);
+  }
+  return sizes;
 }
 
 function gdalMetadataXml(options: CogOptions): string | undefined {
@@ -130,8 +160,8 @@ function ghostArea(): Buffer {
 }
 
 function levelEntries(
-  raster: Raster,
-  level: Level,
+  raster: RasterHead,
+  level: LevelLayout,
   index: number,
   size: number,
   options: CogOptions,
@@ -154,8 +184,8 @@ function levelEntries(
     { tag: Tag.Predictor, type: FieldType.SHORT, values: [format === SampleFormat.Float ? 1 : 2] },
     { tag: Tag.TileWidth, type: FieldType.SHORT, values: [size] },
     { tag: Tag.TileLength, type: FieldType.SHORT, values: [size] },
-    { tag: Tag.TileOffsets, type: FieldType.LONG, values: level.tiles.map(() => 0) },
-    { tag: Tag.TileByteCounts, type: FieldType.LONG, values: level.tiles.map((t) => t.length) },
+    { tag: Tag.TileOffsets, type: FieldType.LONG, values: level.tileLengths.map(() => 0) },
+    { tag: Tag.TileByteCounts, type: FieldType.LONG, values: level.tileLengths },
     { tag: Tag.SampleFormat, type: FieldType.SHORT, values: [format] },
   ];
   if (palette && options.colorMap) {
@@ -225,31 +255,19 @@ function writeValues(buf: Buffer, at: number, entry: Entry): void {
 }
 
 /**
- * Encodes a single-band raster as a Cloud-Optimized GeoTIFF: tiled, deflate with predictor,
- * every IFD (full resolution first, then overviews) before any pixel data, and the data of the
- * smallest overview first so a reader of the full image reads one contiguous run at the end.
+ * Everything before the tile data of a COG whose levels are laid out as given: header, GDAL's
+ * ghost area, every IFD (full resolution first, then overviews) with its values, and the offsets
+ * of tiles that follow it level by level, smallest overview first, each tile wrapped by wrapTile.
+ * A reader of the full image then reads one contiguous run at the end.
  */
-export async function encodeCog(raster: Raster, options: CogOptions = {}): Promise<Buffer> {
-  const size = options.tileSize ?? 512;
-  const fill = raster.nodata ?? 0;
-  const levels: Level[] = [await encodeLevel(raster.data, raster.width, raster.height, size, fill, options)];
-  if ((options.overviews ?? "none") !== "none") {
-    let current = { data: raster.data, width: raster.width, height: raster.height };
-    while (current.width > size || current.height > size) {
-      current = halve(
-        current.data,
-        current.width,
-        current.height,
-        options.overviews as Resampling,
-        raster.nodata,
-      );
-      levels.push(await encodeLevel(current.data, current.width, current.height, size, fill, options));
-    }
-  }
-
+export function cogHeader(
+  raster: RasterHead,
+  levels: LevelLayout[],
+  size: number,
+  options: CogOptions,
+): { header: Buffer; bytes: number } {
   const ghost = ghostArea();
   const ifds = levels.map((level, i) => levelEntries(raster, level, i, size, options));
-  // Layout: header, ghost, then per IFD its entries followed by its out-of-line values; then data.
   let cursor = 8 + ghost.length;
   const ifdOffsets: number[] = [];
   const valueOffsets: Map<Entry, number>[] = [];
@@ -267,18 +285,17 @@ export async function encodeCog(raster: Raster, options: CogOptions = {}): Promi
     }
     valueOffsets.push(offsets);
   }
-  // Tile data: smallest overview first, full resolution last.
+  const headerBytes = cursor;
   for (let l = levels.length - 1; l >= 0; l--) {
-    const level = levels[l] as Level;
     const offsets = (ifds[l] as Entry[]).find((e) => e.tag === Tag.TileOffsets) as Entry;
-    offsets.values = level.tiles.map((tile) => {
+    offsets.values = (levels[l] as LevelLayout).tileLengths.map((length) => {
       const at = cursor + 4;
-      cursor += 4 + tile.length + 4;
+      cursor += 4 + length + 4;
       return at;
     });
   }
 
-  const out = Buffer.alloc(cursor);
+  const out = Buffer.alloc(headerBytes);
   out.write("II", 0, "latin1");
   out.writeUInt16LE(42, 2);
   out.writeUInt32LE(ifdOffsets[0] as number, 4);
@@ -302,15 +319,35 @@ export async function encodeCog(raster: Raster, options: CogOptions = {}): Promi
     }
     out.writeUInt32LE(ifdOffsets[i + 1] ?? 0, at);
   });
-  for (let l = levels.length - 1; l >= 0; l--) {
-    const level = levels[l] as Level;
-    const offsets = (ifds[l] as Entry[]).find((e) => e.tag === Tag.TileOffsets)?.values as number[];
-    level.tiles.forEach((tile, i) => {
-      const at = offsets[i] as number;
-      out.writeUInt32LE(tile.length, at - 4);
-      tile.copy(out, at);
-      tile.copy(out, at + tile.length, Math.max(0, tile.length - 4));
-    });
+  return { header: out, bytes: cursor };
+}
+
+/**
+ * Encodes a single-band raster held in memory as a Cloud-Optimized GeoTIFF: tiled, deflate with
+ * predictor, the layout of cogHeader. Rasters too large to hold go through CogStripWriter.
+ */
+export async function encodeCog(raster: Raster, options: CogOptions = {}): Promise<Buffer> {
+  const size = options.tileSize ?? 512;
+  const fill = raster.nodata ?? 0;
+  const sizes = levelSizes(raster.width, raster.height, size, (options.overviews ?? "none") !== "none");
+  const tiles: Buffer[][] = [];
+  let current = { data: raster.data, width: raster.width, height: raster.height };
+  for (const [l] of sizes.entries()) {
+    if (l > 0)
+      current = halve(
+        current.data,
+        current.width,
+        current.height,
+        options.overviews as Resampling,
+        raster.nodata,
+      );
+    tiles.push(await encodeTiles(current.data, current.width, current.height, size, fill, options));
   }
-  return out;
+  const levels = sizes.map(([width, height], l) => ({
+    width,
+    height,
+    tileLengths: (tiles[l] as Buffer[]).map((t) => t.length),
+  }));
+  const { header } = cogHeader(raster, levels, size, options);
+  return Buffer.concat([header, ...tiles.reverse().flatMap((level) => level.map(wrapTile))]);
 }

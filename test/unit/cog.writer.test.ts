@@ -1,6 +1,10 @@
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fromArrayBuffer } from "geotiff";
 import { describe, expect, it } from "vitest";
 import { seededRandom } from "../../lib/random.ts";
+import { CogStripWriter } from "../../lib/raster/cog.strip.writer.ts";
 import { encodeCog } from "../../lib/raster/cog.writer.ts";
 import { halve } from "../../lib/raster/overviews.ts";
 import type { PixelArray } from "../../lib/raster/raster.types.ts";
@@ -116,4 +120,35 @@ describe("COG writer", () => {
       '<Item name="SCALE" sample="0" role="scale">0.0001</Item>',
     );
   });
+
+  it.each([
+    [1100, 600, 128, 100, "nearest"],
+    [513, 1025, 256, 77, "average"],
+    [300, 200, 256, 200, "none"],
+    [2049, 513, 256, 513, "nearest"],
+  ] as const)(
+    "writes a %dx%d raster in strips byte-identical to encodeCog (tiles %d, strips of %d rows, %s)",
+    async (width, height, tileSize, strip, overviews) => {
+      const random = seededRandom(width);
+      const data = new Int16Array(width * height).map(() =>
+        random() < 0.05 ? -9999 : Math.floor(random() * 3000),
+      );
+      const raster = { width, height, data, geo, nodata: -9999 };
+      const options = { tileSize, overviews, metadata: { odd: "x" } } as const;
+      const dir = await mkdtemp(join(tmpdir(), "strip-"));
+      try {
+        const writer = await CogStripWriter.create({ ...raster, data: new Int16Array(0) }, options, dir);
+        for (let row = 0; row < height; row += strip)
+          await writer.append(data.subarray(row * width, Math.min(height, row + strip) * width));
+        const path = join(dir, "out.tif");
+        const { bytes } = await writer.finish(path);
+        const written = await readFile(path);
+        expect(written.length).toBe(bytes);
+        expect(written.equals(await encodeCog(raster, options))).toBe(true);
+        expect(await readdir(dir)).toEqual(["out.tif"]);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    },
+  );
 });
