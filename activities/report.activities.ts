@@ -1,22 +1,27 @@
+import { rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { heartbeat } from "@temporalio/activity";
 import { z } from "zod";
-import { metrics } from "../lib/accuracy/confusion.ts";
-import { labelWindow } from "../lib/accuracy/label.window.ts";
+import { type Confusion, metrics } from "../lib/accuracy/confusion.ts";
+import { LabelRasterError } from "../lib/accuracy/label.window.ts";
 import { ClassPalette, CropClasses } from "../lib/cdl/classes.ts";
 import type { Config } from "../lib/config/config.schema.ts";
 import { CdlEpsg, transform } from "../lib/grid/crs.ts";
+import { gridBounds } from "../lib/grid/lattice.ts";
 import { densify, ringBounds } from "../lib/grid/planar.ts";
 import { OutputPrefixParser } from "../lib/pipeline/run.input.ts";
-import { openCog, readRaster } from "../lib/raster/cog.reader.ts";
-import { CogContentType, encodeCog } from "../lib/raster/cog.writer.ts";
-import { rasterizeRings } from "../lib/raster/rasterize.ts";
+import { CogContentType } from "../lib/raster/cog.writer.ts";
+import { UnsupportedCrsError } from "../lib/raster/geokeys.ts";
 import { RegionSpecParser } from "../lib/region/region.spec.ts";
 import { resolveRegion } from "../lib/region/region.ts";
-import { clipGrid, createMosaic, pasteTile, rollUp, unionGrid } from "../lib/report/mosaic.ts";
+import { statesMeeting } from "../lib/region/state.extent.ts";
+import { mosaicInStrips } from "../lib/report/mosaic.strips.ts";
+import { clipGrid, tilesOffGrid, unionGrid } from "../lib/report/mosaic.ts";
 import { disagreementQuicklook, mapQuicklook } from "../lib/report/quicklook.ts";
 import { type ReportData, reportHtml, reportMarkdown } from "../lib/report/report.document.ts";
-import { getJson, putBytes, putJson, ref } from "../lib/storage/s3.objects.ts";
+import { getJson, putBytes, putFile, putJson, ref } from "../lib/storage/s3.objects.ts";
 import { formatS3Url } from "../lib/storage/s3.url.ts";
 import { nonRetryable, parseInput } from "./activity.failures.ts";
 import { createLabelActivities } from "./labels.activities.ts";
@@ -81,50 +86,35 @@ export function createReportActivities(s3: S3Client, config: Config) {
       const rings = region.polygons.flatMap((polygon) =>
         polygon.map((ring) => densify(ring, 0.005).map((p) => toAlbers.forward(p))),
       );
+      const offGrid = tilesOffGrid(manifests);
+      if (offGrid) throw nonRetryable("BadData", `run ${input.runId}: ${offGrid}`);
       // The tiles' union cut down to the region's box: the map holds the region, not whole tiles.
       const grid = clipGrid(unionGrid(manifests.map((m) => m.grid)), ringBounds(rings.flat()));
-      const inside = rasterizeRings(rings, grid);
-      const mosaic = createMosaic(grid);
-      for (const [index, m] of manifests.entries()) {
-        const tilePrefix = `${prefix}tiles/${m.tileId}/`;
-        const [classes, confidence] = await Promise.all(
-          ["classes.tif", "confidence.tif"].map(async (name) =>
-            readRaster(await openCog(s3, ref(outputs, `${tilePrefix}${name}`))),
-          ),
-        );
-        pasteTile(
-          mosaic,
-          inside,
-          index,
-          classes as NonNullable<typeof classes>,
-          confidence as NonNullable<typeof confidence>,
-        );
-        heartbeat({ pasted: m.tileId });
-      }
-
       // Every label raster of the year that meets the map: state extracts are 0 outside their state.
       const labelGrid = await createLabelActivities(s3, config).labelGrid({ year: input.year });
-      const {
-        classes: labels,
-        ignored,
-        rasters: labelRasters,
-      } = await labelWindow(s3, labelGrid.rasters, grid).catch((error: Error) => {
-        throw nonRetryable("BadData", error.message);
+      const states = input.region.kind === "state" ? [] : statesMeeting(gridBounds(grid));
+      const built = await mosaicInStrips(s3, {
+        grid,
+        rings,
+        tiles: manifests.map((m) => ({
+          tileId: m.tileId,
+          grid: m.grid,
+          classes: ref(outputs, `${prefix}tiles/${m.tileId}/classes.tif`),
+          confidence: ref(outputs, `${prefix}tiles/${m.tileId}/confidence.tif`),
+        })),
+        labels: labelGrid.rasters,
+        states,
+        tmpRoot: tmpdir(),
+        onStrip: (done, rows) => heartbeat({ rows: done, of: rows }),
+      }).catch((error: Error) => {
+        if (error instanceof LabelRasterError || error instanceof UnsupportedCrsError)
+          throw nonRetryable("BadData", error.message);
+        throw error;
       });
-      const { run, perTile } = rollUp(mosaic, labels, inside, manifests.length, CropClasses.length);
+      const { rollups, ignored, labelRasters, sampled } = built;
+      const { run, perTile } = rollups;
       const runMetrics = metrics(run);
 
-      const geo = { epsg: grid.epsg, origin: grid.origin, pixelSize: grid.pixelSize };
-      const [mosaicCog, confidenceCog] = await Promise.all([
-        encodeCog(
-          { width: grid.width, height: grid.height, data: mosaic.classes, geo, nodata: 0 },
-          { overviews: "nearest", colorMap: ClassPalette },
-        ),
-        encodeCog(
-          { width: grid.width, height: grid.height, data: mosaic.confidence, geo, nodata: 255 },
-          { overviews: "average" },
-        ),
-      ]);
       const files = {
         mosaic: `${prefix}map.tif`,
         confidence: `${prefix}confidence.tif`,
@@ -135,8 +125,16 @@ export function createReportActivities(s3: S3Client, config: Config) {
         reportMarkdown: `${prefix}report.md`,
         reportHtml: `${prefix}report.html`,
       };
-      await putBytes(s3, ref(outputs, files.mosaic), mosaicCog, CogContentType);
-      await putBytes(s3, ref(outputs, files.confidence), confidenceCog, CogContentType);
+      try {
+        await putFile(s3, ref(outputs, files.mosaic), join(built.dir, "map.tif"), CogContentType);
+        await putFile(s3, ref(outputs, files.confidence), join(built.dir, "confidence.tif"), CogContentType);
+      } finally {
+        await rm(built.dir, { recursive: true, force: true });
+      }
+      const perState = states
+        .map((state, i) => ({ state: state.name, confusion: rollups.perState[i] as Confusion }))
+        .filter((s) => s.confusion.labelled > 0 || s.confusion.mapped > 0)
+        .map((s) => ({ ...s, metrics: metrics(s.confusion) }));
 
       const perClass = runMetrics.perClass.map((c) => ({
         id: c.id,
@@ -172,6 +170,15 @@ export function createReportActivities(s3: S3Client, config: Config) {
         ignoredCdlPixels: ignored,
         perClass,
         confusion: run.matrix,
+        perState: perState.map((s) => ({
+          state: s.state,
+          aAcc: finite(s.metrics.aAcc),
+          mIoU: finite(s.metrics.mIoU),
+          coverage: finite(s.metrics.coverage),
+          labelledPixels: s.confusion.labelled,
+          mappedPixels: s.confusion.mapped,
+          confusion: s.confusion.matrix,
+        })),
         perTile: tileRows.map((t, i) => ({
           tileId: t.tileId,
           aAcc: finite(t.aAcc),
@@ -188,13 +195,8 @@ export function createReportActivities(s3: S3Client, config: Config) {
       await putBytes(s3, ref(outputs, files.accuracyCsv), `${csv.join("\n")}\n`, "text/csv");
 
       const images = {
-        map: mapQuicklook(mosaic.classes, grid.width, grid.height, ClassPalette),
-        disagreement: disagreementQuicklook(
-          mosaic.classes,
-          labels.map((l, i) => (inside[i] ? l : 0)),
-          grid.width,
-          grid.height,
-        ),
+        map: mapQuicklook(sampled.classes, sampled.width, sampled.height, ClassPalette),
+        disagreement: disagreementQuicklook(sampled.classes, sampled.labels, sampled.width, sampled.height),
       };
       await putBytes(s3, ref(outputs, files.mapPng), images.map, "image/png");
       await putBytes(s3, ref(outputs, files.disagreementPng), images.disagreement, "image/png");
@@ -214,6 +216,12 @@ export function createReportActivities(s3: S3Client, config: Config) {
         mappedPixels: run.mapped,
         ignoredCdlPixels: ignored,
         tiles: tileRows,
+        states: perState.map((s) => ({
+          state: s.state,
+          aAcc: s.metrics.aAcc,
+          coverage: s.metrics.coverage,
+          labelledPixels: s.confusion.labelled,
+        })),
         outputs: Object.fromEntries(Object.entries(files).map(([k, v]) => [k, formatS3Url(outputs, v)])),
         buildSeconds: (Date.now() - started) / 1000,
       };

@@ -19,6 +19,11 @@ export interface LabelSource extends ObjectRef {
   bounds?: Rect;
 }
 
+/** A label raster that cannot be read onto the map's grid (another CRS, pixel size or lattice). */
+export class LabelRasterError extends Error {
+  override name = "LabelRasterError";
+}
+
 export type LabelWindowGrid = GridGeo & { width: number; height: number };
 
 const urlOf = (raster: ObjectRef) => `s3://${raster.bucket}/${raster.key}`;
@@ -66,12 +71,14 @@ async function composeCodes(
   const image = await openCog(s3, raster);
   const own: PixelGrid & GridGeo = imageGrid(image, url);
   if (own.epsg !== grid.epsg)
-    throw new Error(`label raster ${url} is EPSG:${own.epsg}, the map EPSG:${grid.epsg}`);
+    throw new LabelRasterError(`label raster ${url} is EPSG:${own.epsg}, the map EPSG:${grid.epsg}`);
   if (own.pixelSize !== grid.pixelSize)
-    throw new Error(`label raster ${url} has ${own.pixelSize} m pixels, the map ${grid.pixelSize} m`);
+    throw new LabelRasterError(
+      `label raster ${url} has ${own.pixelSize} m pixels, the map ${grid.pixelSize} m`,
+    );
   const offset = latticeOffset(grid.origin, own.origin, grid.pixelSize);
   if (!isOnLattice(offset)) {
-    throw new Error(
+    throw new LabelRasterError(
       `grid origin ${grid.origin.join(",")} is not on the label raster's grid (${url}, origin ` +
         `${own.origin.join(",")}): off by ${describeOffset(offset)}`,
     );

@@ -1,8 +1,8 @@
 import { CdlEpsg, transform } from "../grid/crs.ts";
-import { type PixelGrid, snapToNationalGrid } from "../grid/lattice.ts";
+import { type PixelGrid, rectsOverlap, snapToNationalGrid } from "../grid/lattice.ts";
 import { densify, type Rect, type Ring, ringBounds } from "../grid/planar.ts";
 import { resolveRegion } from "./region.ts";
-import type { UsState } from "./us.states.ts";
+import { allStates, type UsState } from "./us.states.ts";
 
 /** What a state's CDL raster covers: its outline in EPSG:5070 and its box on the national CDL grid. */
 export interface StateExtent {
@@ -24,4 +24,12 @@ export function stateExtent(state: UsState): StateExtent {
   );
   const bounds = ringBounds(rings.flatMap((polygon) => polygon[0] ?? []));
   return { state, rings, bounds, grid: snapToNationalGrid(bounds) };
+}
+
+/** The states whose outline box meets `bounds` (EPSG:5070), each with its rings, for per-state rollups. */
+export function statesMeeting(bounds: Rect): { name: string; rings: Ring[] }[] {
+  return allStates()
+    .map(stateExtent)
+    .filter((e) => rectsOverlap(e.bounds, bounds))
+    .map((e) => ({ name: `${e.state.name} (${e.state.postal})`, rings: e.rings.flat() }));
 }

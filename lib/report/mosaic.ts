@@ -1,5 +1,6 @@
 import type { Confusion } from "../accuracy/confusion.ts";
-import { accumulate, emptyConfusion } from "../accuracy/confusion.ts";
+import { emptyConfusion } from "../accuracy/confusion.ts";
+import { describeOffset, isOnLattice, latticeOffset } from "../grid/lattice.ts";
 import type { Raster } from "../raster/raster.types.ts";
 
 export interface MosaicGrid {
@@ -26,6 +27,24 @@ export function unionGrid(grids: MosaicGrid[]): MosaicGrid {
     width: Math.round((maxX - minX) / p),
     height: Math.round((maxY - minY) / p),
   };
+}
+
+/**
+ * Why tile maps cannot go into one mosaic (another CRS or pixel size, or an origin off the first
+ * tile's lattice), naming the tiles; undefined when they can. Maps are never resampled here.
+ */
+export function tilesOffGrid(tiles: { tileId: string; grid: MosaicGrid }[]): string | undefined {
+  const first = tiles[0];
+  if (!first) return undefined;
+  const g = first.grid;
+  for (const { tileId, grid } of tiles.slice(1)) {
+    if (grid.epsg !== g.epsg || grid.pixelSize !== g.pixelSize)
+      return `tile maps are on different grids: ${first.tileId} is EPSG:${g.epsg} at ${g.pixelSize} m, ${tileId} EPSG:${grid.epsg} at ${grid.pixelSize} m`;
+    const offset = latticeOffset(grid.origin, g.origin, g.pixelSize);
+    if (!isOnLattice(offset))
+      return `tile maps are on different grids: ${tileId} is off ${first.tileId}'s lattice by ${describeOffset(offset)}`;
+  }
+  return undefined;
 }
 
 /** The part of a grid inside bounds (same CRS), snapped outward onto the grid's own pixels. */
@@ -97,32 +116,51 @@ export function pasteTile(
   }
 }
 
+/** The run's confusion matrix, one per tile and one per state (where a region spans several). */
+export interface Rollups {
+  run: Confusion;
+  perTile: Confusion[];
+  perState: Confusion[];
+}
+
+export function emptyRollups(tiles: number, states: number, classes: number): Rollups {
+  return {
+    run: emptyConfusion(classes),
+    perTile: Array.from({ length: tiles }, () => emptyConfusion(classes)),
+    perState: Array.from({ length: states }, () => emptyConfusion(classes)),
+  };
+}
+
+function count(c: Confusion, label: number, prediction: number): void {
+  c.labelled++;
+  if (prediction === 0) return;
+  c.mapped++;
+  const row = c.matrix[label - 1] as number[];
+  row[prediction - 1] = (row[prediction - 1] as number) + 1;
+}
+
 /**
- * The run's confusion matrix and one per tile, each labelled pixel of the region counted once:
- * in the tile that owns it in the mosaic. Unmapped labelled pixels count as coverage only.
+ * Adds a mosaic (or a strip of one) to the rollups, each labelled pixel of the region counted once:
+ * in the run, in the state `stateOf` puts it in (1-based, 0 for none), and in the tile that owns
+ * it in the mosaic. Labelled pixels nobody mapped count as coverage of the run and the state, and
+ * of no tile.
  */
 export function rollUp(
+  rollups: Rollups,
   mosaic: Mosaic,
   labels: Uint8Array,
   inside: Uint8Array,
-  tiles: number,
-  classes: number,
-) {
-  const run = emptyConfusion(classes);
-  const perTile: Confusion[] = Array.from({ length: tiles }, () => emptyConfusion(classes));
-  const regionLabels = labels.map((l, i) => (inside[i] ? l : 0));
-  accumulate(run, regionLabels, mosaic.classes);
-  // Per tile: the pixels it owns; labelled pixels nobody mapped go to no tile.
-  for (let i = 0; i < regionLabels.length; i++) {
-    const l = regionLabels[i] as number;
-    const owner = mosaic.owner[i] as number;
-    if (l === 0 || owner < 0) continue;
-    const t = perTile[owner] as Confusion;
-    t.labelled++;
-    t.mapped++;
-    const row = t.matrix[l - 1] as number[];
+  stateOf?: Uint8Array,
+): void {
+  const classes = rollups.run.classes;
+  for (let i = 0; i < labels.length; i++) {
+    const l = labels[i] as number;
+    if (l === 0 || l > classes || !inside[i]) continue;
     const p = mosaic.classes[i] as number;
-    row[p - 1] = (row[p - 1] as number) + 1;
+    count(rollups.run, l, p);
+    const state = stateOf ? (stateOf[i] as number) : 0;
+    if (state > 0) count(rollups.perState[state - 1] as Confusion, l, p);
+    const owner = mosaic.owner[i] as number;
+    if (owner >= 0 && p !== 0) count(rollups.perTile[owner] as Confusion, l, p);
   }
-  return { run, perTile };
 }

@@ -25,6 +25,8 @@ export interface ReportData {
   mappedPixels: number;
   ignoredCdlPixels: number;
   tiles: TileRow[];
+  /** Per state, where the region spans several (empty otherwise). */
+  states: { state: string; aAcc: number; coverage: number; labelledPixels: number }[];
   outputs: Record<string, string>;
   buildSeconds: number;
 }
@@ -61,6 +63,11 @@ function tileRows(data: ReportData): string[][] {
   ]);
 }
 
+function stateRows(data: ReportData): string[][] {
+  return data.states.map((s) => [s.state, pct(s.aAcc), pct(s.coverage), String(s.labelledPixels)]);
+}
+
+const StateHeader = ["State", "aAcc", "Coverage", "Labelled pixels"];
 const ClassHeader = ["Classes", "IoU", "Acc", "Pixels", "Seed IoU", "Seed Acc"];
 const TileHeader = ["Tile", "aAcc", "Pixels (owned)", "Mapped share", "Granules", "Skipped records", "Time"];
 
@@ -97,7 +104,7 @@ Seed model card (validation chips): aAcc ${pct(SeedOverall.aAcc)}, mIoU ${num(Se
 ${markdownTable(ClassHeader, classRows(data))}
 
 Labelled pixels ${data.labelledPixels}, mapped ${data.mappedPixels}; CDL pixels with codes outside the class table (ignored): ${data.ignoredCdlPixels}.
-
+${data.states.length > 1 ? `\n## States\n\n${markdownTable(StateHeader, stateRows(data))}\n` : ""}
 ## Tiles
 
 ${markdownTable(TileHeader, tileRows(data))}
@@ -144,6 +151,7 @@ ${htmlTable(["aAcc", "mIoU", "mAcc", "Coverage"], [[pct(m.aAcc), num(m.mIoU), pc
 <p>Seed model card (validation chips): aAcc ${pct(SeedOverall.aAcc)}, mIoU ${num(SeedOverall.mIoU)}, mAcc ${pct(SeedOverall.mAcc)}.
 Pixels the run could not map are coverage, not errors. Labelled ${data.labelledPixels}, mapped ${data.mappedPixels}; CDL codes outside the class table: ${data.ignoredCdlPixels} pixels, ignored.</p>
 ${htmlTable(ClassHeader, classRows(data))}
+${data.states.length > 1 ? `<h2>States</h2>\n${htmlTable(StateHeader, stateRows(data))}` : ""}
 <h2>Tiles</h2>
 ${htmlTable(TileHeader, tileRows(data))}
 <h2>Files</h2><ul>${Object.entries(data.outputs)

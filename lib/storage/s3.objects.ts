@@ -1,3 +1,4 @@
+import { createReadStream } from "node:fs";
 import {
   DeleteObjectCommand,
   GetObjectCommand,
@@ -5,6 +6,7 @@ import {
   PutObjectCommand,
   type S3Client,
 } from "@aws-sdk/client-s3";
+import { Upload } from "@aws-sdk/lib-storage";
 import type { S3Location } from "./s3.url.ts";
 
 /** Where an object is: its location's bucket and a full key. */
@@ -43,6 +45,26 @@ export async function putBytes(
   await s3.send(
     new PutObjectCommand({ Bucket: object.bucket, Key: object.key, Body: body, ContentType: contentType }),
   );
+}
+
+/** Uploads a file from disk in parts, so its size is not held in memory. */
+export async function putFile(
+  s3: S3Client,
+  object: ObjectRef,
+  path: string,
+  contentType: string,
+): Promise<void> {
+  await new Upload({
+    client: s3,
+    params: {
+      Bucket: object.bucket,
+      Key: object.key,
+      Body: createReadStream(path),
+      ContentType: contentType,
+    },
+    partSize: 16 << 20,
+    queueSize: 2,
+  }).done();
 }
 
 export async function putJson(s3: S3Client, object: ObjectRef, value: unknown): Promise<void> {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { accumulate, emptyConfusion, metrics } from "../../lib/accuracy/confusion.ts";
 import { seededRandom } from "../../lib/random.ts";
-import { createMosaic, pasteTile, rollUp, unionGrid } from "../../lib/report/mosaic.ts";
+import { createMosaic, emptyRollups, pasteTile, rollUp, unionGrid } from "../../lib/report/mosaic.ts";
 
 /** The obvious way, class by class over all pixels, to check the matrix-based one against. */
 function naive(labels: Uint8Array, predictions: Uint8Array, classes: number) {
@@ -83,7 +83,30 @@ describe("mosaic", () => {
     expect(mosaic.classes[17]).toBe(0);
 
     const labels = new Uint8Array(18).fill(4);
-    const { run, perTile } = rollUp(mosaic, labels, inside, 2, 13);
+    // Two "states": the first two columns, and the rest.
+    const stateOf = Uint8Array.from({ length: 18 }, (_, i) => (i % 6 < 2 ? 1 : 2));
+    const rollups = emptyRollups(2, 2, 13);
+    rollUp(rollups, mosaic, labels, inside, stateOf);
+    const { run, perTile, perState } = rollups;
+    expect(run.labelled).toBe(17);
+    expect(perState.map((c) => c.labelled)).toEqual([6, 11]);
+    expect(perState[0]?.matrix[3]?.[2]).toBe(6); // label soybeans, mapped corn by tile a
+    // Accumulating a mosaic in two halves gives the same as in one go.
+    const halves = emptyRollups(2, 2, 13);
+    for (const rows of [
+      [0, 1],
+      [1, 3],
+    ] as const) {
+      const at = (a: Uint8Array | Int16Array) => a.slice(rows[0] * 6, rows[1] * 6);
+      rollUp(
+        halves,
+        { ...mosaic, classes: at(mosaic.classes) as Uint8Array, owner: at(mosaic.owner) as Int16Array },
+        at(labels) as Uint8Array,
+        at(inside) as Uint8Array,
+        at(stateOf) as Uint8Array,
+      );
+    }
+    expect(halves).toEqual(rollups);
     const summed = perTile[0]?.matrix.map((row, i) =>
       row.map((v, j) => v + (perTile[1]?.matrix[i]?.[j] ?? 0)),
     );
