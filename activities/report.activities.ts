@@ -21,6 +21,7 @@ import { mosaicInStrips } from "../lib/report/mosaic.strips.ts";
 import { clipGrid, tilesOffGrid, unionGrid } from "../lib/report/mosaic.ts";
 import { disagreementQuicklook, mapQuicklook } from "../lib/report/quicklook.ts";
 import { type ReportData, reportHtml, reportMarkdown } from "../lib/report/report.document.ts";
+import { fileDigest, writeRunCatalogue } from "../lib/stac/run.catalogue.ts";
 import { getJson, putBytes, putFile, putJson, ref } from "../lib/storage/s3.objects.ts";
 import { formatS3Url } from "../lib/storage/s3.url.ts";
 import { nonRetryable, parseInput } from "./activity.failures.ts";
@@ -40,6 +41,8 @@ export const BuildReportInputParser = z
 export type BuildReportInput = z.input<typeof BuildReportInputParser>;
 
 export interface RunReport {
+  /** The run's STAC Collection (with an Item per tile map and one for the mosaic). */
+  stac: string;
   mosaic: string;
   confidence: string;
   accuracyJson: string;
@@ -125,9 +128,13 @@ export function createReportActivities(s3: S3Client, config: Config) {
         reportMarkdown: `${prefix}report.md`,
         reportHtml: `${prefix}report.html`,
       };
+      let mapDigests: { sha256: string; bytes: number }[];
       try {
         await putFile(s3, ref(outputs, files.mosaic), join(built.dir, "map.tif"), CogContentType);
         await putFile(s3, ref(outputs, files.confidence), join(built.dir, "confidence.tif"), CogContentType);
+        mapDigests = await Promise.all(
+          ["map.tif", "confidence.tif"].map((f) => fileDigest(join(built.dir, f))),
+        );
       } finally {
         await rm(built.dir, { recursive: true, force: true });
       }
@@ -227,7 +234,39 @@ export function createReportActivities(s3: S3Client, config: Config) {
       };
       await putBytes(s3, ref(outputs, files.reportMarkdown), reportMarkdown(data), "text/markdown");
       await putBytes(s3, ref(outputs, files.reportHtml), reportHtml(data, images), "text/html");
+      const windows = manifests.flatMap((m) => m.granules.map((g) => g.window));
+      const stac = await writeRunCatalogue(s3, {
+        outputs,
+        hls: config.storage.hls,
+        prefix,
+        run: {
+          runId: input.runId,
+          region: region.name,
+          year: input.year,
+          start: `${input.year}-${windows.map((w) => w.start).sort()[0] ?? "01-01"}`,
+          end: `${input.year}-${
+            windows
+              .map((w) => w.end)
+              .sort()
+              .at(-1) ?? "12-31"
+          }`,
+          model: { name: input.model, sha256: manifests[0]?.model?.sha256 ?? "" },
+        },
+        manifests,
+        tileAAcc: tileRows.map((t) => finite(t.aAcc)),
+        mosaic: {
+          grid,
+          accuracy: {
+            aAcc: finite(runMetrics.aAcc),
+            mIoU: finite(runMetrics.mIoU),
+            coverage: finite(runMetrics.coverage),
+          },
+          classes: mapDigests[0] as { sha256: string; bytes: number },
+          confidence: mapDigests[1] as { sha256: string; bytes: number },
+        },
+      });
       return {
+        stac,
         mosaic: formatS3Url(outputs, files.mosaic),
         confidence: formatS3Url(outputs, files.confidence),
         accuracyJson: formatS3Url(outputs, files.accuracyJson),

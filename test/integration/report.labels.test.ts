@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { MockActivityEnvironment } from "@temporalio/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createReportActivities, type RunReport } from "../../activities/report.activities.ts";
@@ -5,8 +6,9 @@ import { ClassPalette } from "../../lib/cdl/classes.ts";
 import { encodeCog } from "../../lib/raster/cog.writer.ts";
 import type { RegionSpec } from "../../lib/region/region.ts";
 import { createS3Client } from "../../lib/storage/s3.client.ts";
-import { getJson, putBytes, putJson, ref } from "../../lib/storage/s3.objects.ts";
+import { getBytes, getJson, putBytes, putJson, ref } from "../../lib/storage/s3.objects.ts";
 import { boxNear, QuadCities, stateExtract } from "../support/cdl.fixtures.ts";
+import { stacValidators } from "../support/stac.validator.ts";
 import { testConfig } from "../support/test.config.ts";
 
 const config = testConfig("report-labels");
@@ -103,5 +105,59 @@ describe("run report labels", () => {
     expect(corn).toBeGreaterThan(1000);
     expect(soybeans).toBeGreaterThan(1000);
     expect(result.aAcc).toBeCloseTo(corn / (corn + soybeans), 6);
+    // Per state: Iowa's pixels are its corn, Illinois' its soybeans; together, the run's.
+    const perState = (
+      accuracy as unknown as { perState: { state: string; labelledPixels: number; aAcc: number }[] }
+    ).perState;
+    expect(perState.map((s) => s.state)).toEqual(["Illinois (IL)", "Iowa (IA)"]);
+    expect(perState.find((s) => s.state === "Iowa (IA)")).toMatchObject({ labelledPixels: corn, aAcc: 1 });
+    expect(perState.find((s) => s.state === "Illinois (IL)")).toMatchObject({
+      labelledPixels: soybeans,
+      aAcc: 0,
+    });
+    const html = Buffer.from(
+      await getBytes(s3, ref(config.storage.outputs, "runs/both/report.html")),
+    ).toString();
+    expect(html).toContain("<h2>States</h2>");
+  });
+
+  it("writes a STAC catalogue of the run that the STAC 1.1.0 schemas accept", async () => {
+    const { result } = await report("stac", { kind: "state", state: "IA" });
+    expect(result.stac).toBe(
+      `s3://${config.storage.outputs.bucket}/${config.storage.outputs.prefix}runs/stac/stac/collection.json`,
+    );
+    const read = async (key: string) =>
+      getJson(s3, ref(config.storage.outputs, `runs/stac/stac/${key}`)) as Promise<Record<string, unknown>>;
+    const validate = await stacValidators();
+    const collection = await read("collection.json");
+    expect(validate.collection(collection), JSON.stringify(validate.collection.errors)).toBe(true);
+    const itemHrefs = (collection.links as { rel: string; href: string }[])
+      .filter((l) => l.rel === "item")
+      .map((l) => l.href);
+    expect(itemHrefs).toEqual(["./map.json", `./items/${tileId}.json`]);
+    for (const href of itemHrefs) {
+      const item = await read(href.slice(2));
+      expect(validate.item(item), `${href}: ${JSON.stringify(validate.item.errors)}`).toBe(true);
+      const props = item.properties as Record<string, unknown>;
+      expect(props["proj:code"]).toBe("EPSG:5070");
+      const assets = item.assets as Record<string, Record<string, unknown>>;
+      const classes = assets.classes as Record<string, unknown>;
+      expect(classes["classification:classes"]).toHaveLength(13);
+      expect((classes["raster:bands"] as { data_type: string }[])[0]?.data_type).toBe("uint8");
+      // The file extension's checksum is the file's own: a SHA-256 multihash of what is stored.
+      for (const asset of [assets.classes, assets.confidence] as Record<string, unknown>[]) {
+        const key = new URL(asset.href as string, `https://x/runs/stac/stac/${href.slice(2)}`).pathname.slice(
+          1,
+        );
+        const bytes = await getBytes(s3, ref(config.storage.outputs, key));
+        expect(asset["file:size"]).toBe(bytes.length);
+        expect(asset["file:checksum"]).toBe(`1220${createHash("sha256").update(bytes).digest("hex")}`);
+      }
+    }
+    // A broken item is refused: the schemas are really applied.
+    const map = await read("map.json");
+    expect(
+      validate.item({ ...map, properties: { ...(map.properties as object), datetime: undefined } }),
+    ).toBe(false);
   });
 });

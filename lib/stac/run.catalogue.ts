@@ -1,0 +1,120 @@
+import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { GetObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import { parseGranuleId } from "../hls/granule.id.ts";
+import { cmrXmlKey } from "../hls/lpdaac.keys.ts";
+import type { GridGeo } from "../raster/raster.types.ts";
+import { putJson, ref } from "../storage/s3.objects.ts";
+import { formatS3Url, type S3Location } from "../storage/s3.url.ts";
+import { mosaicItem, runCollection, type StacFile, type StacRunFacts, tileItem } from "./stac.catalogue.ts";
+
+async function digest(stream: AsyncIterable<Uint8Array>): Promise<{ sha256: string; bytes: number }> {
+  const hash = createHash("sha256");
+  let bytes = 0;
+  for await (const chunk of stream) {
+    hash.update(chunk);
+    bytes += chunk.length;
+  }
+  return { sha256: hash.digest("hex"), bytes };
+}
+
+export function fileDigest(path: string): Promise<{ sha256: string; bytes: number }> {
+  return digest(createReadStream(path));
+}
+
+async function objectDigest(s3: S3Client, location: S3Location, key: string) {
+  const object = ref(location, key);
+  const response = await s3.send(new GetObjectCommand({ Bucket: object.bucket, Key: object.key }));
+  return digest(response.Body as AsyncIterable<Uint8Array>);
+}
+
+/** What the catalogue needs of a finished tile (its manifest holds more). */
+export interface StacTile {
+  tileId: string;
+  grid: GridGeo & { width: number; height: number };
+  granules: { id: string }[];
+}
+
+export interface RunCatalogueInput {
+  outputs: S3Location;
+  hls: S3Location;
+  /** The run's folder under outputs, ending in "/". */
+  prefix: string;
+  run: StacRunFacts;
+  manifests: StacTile[];
+  tileAAcc: (number | null)[];
+  mosaic: {
+    grid: GridGeo & { width: number; height: number };
+    accuracy: { aAcc: number | null; mIoU: number | null; coverage: number | null };
+    classes: { sha256: string; bytes: number };
+    confidence: { sha256: string; bytes: number };
+  };
+}
+
+/**
+ * Writes the run's STAC catalogue under `<prefix>stac/`: collection.json, map.json (the mosaic) and
+ * items/<tile>.json, every href relative. Tile maps are hashed by streaming them back (a few MB each,
+ * a few at a time); the mosaic's hashes come from the files it was uploaded from.
+ */
+export async function writeRunCatalogue(s3: S3Client, input: RunCatalogueInput): Promise<string> {
+  const { outputs, prefix, run } = input;
+  const stac = `${prefix}stac/`;
+  const items: string[] = [];
+  const boxes: number[][] = [];
+  const queue = input.manifests.map((m, i) => ({ m, aAcc: input.tileAAcc[i] ?? null }));
+  const worker = async () => {
+    for (let next = queue.shift(); next; next = queue.shift()) {
+      const { m, aAcc } = next;
+      const tile = `${prefix}tiles/${m.tileId}/`;
+      const [classes, confidence] = await Promise.all(
+        ["classes.tif", "confidence.tif"].map((name) => objectDigest(s3, outputs, `${tile}${name}`)),
+      );
+      const file = (name: string, d: { sha256: string; bytes: number }): StacFile => ({
+        href: `../../tiles/${m.tileId}/${name}`,
+        ...d,
+      });
+      const item = tileItem(
+        run,
+        {
+          tileId: m.tileId,
+          grid: m.grid,
+          aAcc,
+          granules: m.granules.map((g) => ({
+            id: g.id,
+            href: formatS3Url(input.hls, cmrXmlKey(parseGranuleId(g.id))),
+          })),
+        },
+        {
+          classes: file("classes.tif", classes as { sha256: string; bytes: number }),
+          confidence: file("confidence.tif", confidence as { sha256: string; bytes: number }),
+        },
+        { collection: "../collection.json", self: `./${m.tileId}.json` },
+      );
+      boxes.push(item.bbox);
+      await putJson(s3, ref(outputs, `${stac}items/${m.tileId}.json`), item);
+      items.push(`./items/${m.tileId}.json`);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(4, queue.length) }, worker));
+  const map = mosaicItem(
+    run,
+    { grid: input.mosaic.grid, accuracy: input.mosaic.accuracy },
+    {
+      classes: { href: "../map.tif", ...input.mosaic.classes },
+      confidence: { href: "../confidence.tif", ...input.mosaic.confidence },
+      report: "../report.html",
+      accuracy: "../accuracy.json",
+    },
+    { collection: "./collection.json", self: "./map.json" },
+  );
+  await putJson(s3, ref(outputs, `${stac}map.json`), map);
+  const bbox = [map.bbox, ...boxes].reduce((a, b) => [
+    Math.min(a[0] as number, b[0] as number),
+    Math.min(a[1] as number, b[1] as number),
+    Math.max(a[2] as number, b[2] as number),
+    Math.max(a[3] as number, b[3] as number),
+  ]);
+  const collection = runCollection(run, bbox, ["./map.json", ...items.sort()], "./collection.json");
+  await putJson(s3, ref(outputs, `${stac}collection.json`), collection);
+  return formatS3Url(outputs, `${stac}collection.json`);
+}
