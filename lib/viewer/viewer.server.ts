@@ -48,7 +48,7 @@ function listen(server: Server, host: string, port: number): Promise<void> {
 /**
  * The viewer's HTTP server: the runs list, a run's map page, and what the page reads (the run's
  * files through a ranged proxy to S3, a labels quicklook, the pixel under a click). Listens first,
- * so a taken port is told at once, then makes sure the page bundle exists.
+ * so a taken port is told at once, then checks that S3 answers and that the page bundle exists.
  */
 export async function startViewer(config: Config, { host, port }: { host: string; port: number }) {
   const s3 = createS3Client(config);
@@ -179,6 +179,8 @@ export async function startViewer(config: Config, { host, port }: { host: string
   }
 
   try {
+    // Without S3 there is nothing to show: a server that does not answer stops the start (exit 3).
+    await listRunIds(s3, config);
     bundleDir = await ensurePageBundle();
   } catch (error) {
     await close();

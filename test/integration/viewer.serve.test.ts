@@ -170,6 +170,16 @@ describe("crop-map serve over HTTP", () => {
     expect(refused).toBe("ECONNREFUSED");
   });
 
+  it("exits 3 naming the S3 server when it does not answer", async () => {
+    const closed = await freePort();
+    const result = await cli(["serve", "--port", String(await freePort())], {
+      ...configEnv(config),
+      CROP_MAP_S3_ENDPOINT: `http://127.0.0.1:${closed}`,
+    });
+    expect(result.code, result.stderr).toBe(3);
+    expect(result.stderr).toContain(`the S3 server at http://127.0.0.1:${closed} does not answer`);
+  });
+
   it("refuses a port in use with exit code 2 and one line naming the port", async () => {
     const taken = createServer();
     await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));
