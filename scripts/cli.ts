@@ -6,6 +6,7 @@ import { registerCdlCommand } from "./commands/cdl.command.ts";
 import { registerDevCommand } from "./commands/dev.command.ts";
 import { registerRunCommands } from "./commands/run.command.ts";
 import { registerScheduleCommand } from "./commands/schedule.command.ts";
+import { registerServeCommand } from "./commands/serve.command.ts";
 import { registerSynthCommand } from "./commands/synth.command.ts";
 import { registerTileCommand } from "./commands/tile.command.ts";
 import { registerTilesCommand } from "./commands/tiles.command.ts";
@@ -29,6 +30,7 @@ registerWorkerCommand(program);
 registerRunCommands(program);
 registerScheduleCommand(program);
 registerCdlCommand(program);
+registerServeCommand(program);
 
 /** The S3 endpoint to name when S3 does not answer; a config that does not load has its own error. */
 function s3Endpoint(): string | undefined {

@@ -122,6 +122,8 @@ export const OtherEnvVars = {
     "Earthdata Login bearer token for the archive's earthdata-* access (a secret: never logged)",
   NETRC:
     "netrc file with the Earthdata Login (machine urs.earthdata.nasa.gov) when there is no token (default ~/.netrc)",
+  CROP_MAP_UPDATE_SCREENSHOTS:
+    "testing aid: 1 makes the viewer test write the README's screenshots (docs/viewer.png, docs/report.png)",
   CROP_MAP_INFERENCE_ROW_DELAY_MS:
     "testing aid: pause after each window row of inference, to stop a worker mid-tile",
 } as const;

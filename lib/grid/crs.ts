@@ -12,7 +12,8 @@ const Albers =
  */
 export const NationalCdlGrid = { originX: -2356095, originY: 3172605, pixelSize: 30 } as const;
 
-function definition(epsg: number): string {
+/** The proj4 definition of a supported CRS (the viewer registers EPSG:5070 in the browser with it). */
+export function proj4Definition(epsg: number): string {
   if (epsg === CdlEpsg) return Albers;
   if (epsg > 32600 && epsg <= 32660) return `+proj=utm +zone=${epsg - 32600} +datum=WGS84 +units=m +no_defs`;
   if (epsg > 32700 && epsg <= 32760)
@@ -33,7 +34,7 @@ export function transform(from: number, to: number): Transform {
   const key = `${from}>${to}`;
   let t = cache.get(key);
   if (!t) {
-    const converter = proj4(definition(from), definition(to));
+    const converter = proj4(proj4Definition(from), proj4Definition(to));
     t = {
       forward: (p) => converter.forward([p[0], p[1]]) as [number, number],
       inverse: (p) => converter.inverse([p[0], p[1]]) as [number, number],

@@ -1,8 +1,16 @@
 import { encodePng } from "../raster/png.ts";
 
+/** Longer side of a quicklook, in pixels. */
+export const QuicklookMax = 1024;
+
+/** The step of a quicklook: every n-th pixel so the longer side is at most `max`. */
+export function quicklookStep(width: number, height: number, max = QuicklookMax): number {
+  return Math.max(1, Math.ceil(Math.max(width, height) / max));
+}
+
 /** Every n-th pixel so the longer side is at most `max`: a quicklook, not a resampling. */
 function sampling(width: number, height: number, max: number) {
-  const s = Math.max(1, Math.ceil(Math.max(width, height) / max));
+  const s = quicklookStep(width, height, max);
   const w = Math.ceil(width / s);
   const h = Math.ceil(height / s);
   return { s, w, h, rgba: new Uint8Array(w * h * 4) };
@@ -14,7 +22,7 @@ export function mapQuicklook(
   width: number,
   height: number,
   palette: readonly (readonly number[])[],
-  max = 1024,
+  max = QuicklookMax,
 ): Buffer {
   const { s, w, h, rgba } = sampling(width, height, max);
   for (let y = 0; y < h; y++) {
@@ -34,7 +42,7 @@ export function disagreementQuicklook(
   labels: Uint8Array,
   width: number,
   height: number,
-  max = 1024,
+  max = QuicklookMax,
 ): Buffer {
   const { s, w, h, rgba } = sampling(width, height, max);
   for (let y = 0; y < h; y++) {

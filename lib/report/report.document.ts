@@ -1,6 +1,7 @@
 import type { Metrics } from "../accuracy/confusion.ts";
 import { SeedOverall, SeedPerClass } from "../accuracy/seed.metrics.ts";
 import { CropClasses } from "../cdl/classes.ts";
+import { classLegendHtml, escapeHtml, LegendCss } from "./html.parts.ts";
 
 export interface TileRow {
   tileId: string;
@@ -33,8 +34,6 @@ export interface ReportData {
 
 const pct = (v: number) => (Number.isNaN(v) ? "n/a" : `${(v * 100).toFixed(2)}%`);
 const num = (v: number) => (Number.isNaN(v) ? "n/a" : v.toFixed(4));
-const escapeHtml = (s: string) =>
-  s.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c] as string);
 
 function classRows(data: ReportData): string[][] {
   return data.metrics.perClass.map((c) => {
@@ -128,10 +127,7 @@ function htmlTable(header: string[], rows: string[][]): string {
 /** The report as one HTML file that opens offline: images inline, no scripts, no links out. */
 export function reportHtml(data: ReportData, images: { map: Buffer; disagreement: Buffer }): string {
   const m = data.metrics;
-  const legend = CropClasses.map(
-    (c) =>
-      `<span class="key"><i style="background:rgb(${c.color.join(",")})"></i>${escapeHtml(c.name)}</span>`,
-  ).join("");
+  const legend = classLegendHtml();
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Crop map: ${escapeHtml(data.region)} ${data.year}</title>
 <style>
@@ -139,7 +135,7 @@ body{font-family:system-ui,sans-serif;margin:2rem;max-width:1100px;color:#222}
 table{border-collapse:collapse;margin:1rem 0}td,th{border:1px solid #ccc;padding:.25rem .6rem;text-align:right}
 th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}
 img{max-width:100%;border:1px solid #ddd;background:#fafafa}.maps{display:grid;grid-template-columns:1fr 1fr;gap:1rem}
-.key{display:inline-block;margin:.2rem .8rem .2rem 0}.key i{display:inline-block;width:.9rem;height:.9rem;margin-right:.3rem;vertical-align:middle;border:1px solid #999}
+${LegendCss}
 </style></head><body>
 <h1>Crop map: ${escapeHtml(data.region)}, ${data.year}</h1>
 <p>Run <code>${escapeHtml(data.runId)}</code>, model <code>${escapeHtml(data.model)}</code>, labels ${escapeHtml(data.labels)}.</p>

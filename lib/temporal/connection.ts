@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { Client, Connection } from "@temporalio/client";
+import { Client, Connection, type ConnectionOptions } from "@temporalio/client";
 import { DefaultLogger, NativeConnection, type NativeConnectionOptions, Runtime } from "@temporalio/worker";
 import type { Config } from "../config/config.schema.ts";
 
@@ -18,11 +18,18 @@ function tlsOptions(config: Config["temporal"]): Tls {
   };
 }
 
-/** A client for starting, querying and scheduling workflows. Close its connection when done. */
-export async function connectClient(config: Pick<Config, "temporal">): Promise<Client> {
+/**
+ * A client for starting, querying and scheduling workflows. Close its connection when done.
+ * `connectTimeout` is for callers that go on without Temporal (the viewer) and must not wait long.
+ */
+export async function connectClient(
+  config: Pick<Config, "temporal">,
+  { connectTimeout }: Pick<ConnectionOptions, "connectTimeout"> = {},
+): Promise<Client> {
   const connection = await Connection.connect({
     address: config.temporal.address,
     tls: tlsOptions(config.temporal),
+    ...(connectTimeout ? { connectTimeout } : {}),
   });
   return new Client({ connection, namespace: config.temporal.namespace });
 }

@@ -1,0 +1,25 @@
+/** What the server tells the map page about a run: everything is in EPSG:5070 metres. */
+export interface ViewerConfig {
+  runId: string;
+  /** proj4 definition of EPSG:5070, registered in the page. */
+  albers: string;
+  /** map.tif, read by the page with ranged GETs; null before the run has written it. */
+  map: { url: string; extent: Extent } | null;
+  /** Quicklook PNGs on the map's grid (disagreement.png, the CDL labels), with where they lie. */
+  overlays: { id: "labels" | "disagreement"; url: string; extent: Extent }[];
+  tiles: { tileId: string; state: string; reason?: string; ring: [number, number][] }[];
+  /** Class id to RGB, index = class id (0: no data). */
+  palette: [number, number, number][];
+  pixelUrl: string;
+}
+
+export type Extent = [minX: number, minY: number, maxX: number, maxY: number];
+
+/** Outline colours by tile state, shared by the map and the tile list. */
+export const TileStateColours: Record<string, string> = {
+  done: "#1a7f37",
+  failed: "#d1242f",
+  running: "#0969da",
+  pending: "#6e7781",
+  unknown: "#6e7781",
+};

@@ -1,0 +1,192 @@
+import { readFile } from "node:fs/promises";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { join } from "node:path";
+import type { Config } from "../config/config.schema.ts";
+import { RunIdParser } from "../pipeline/run.input.ts";
+import { createS3Client } from "../storage/s3.client.ts";
+import { ref } from "../storage/s3.objects.ts";
+import { unsafeKeyReason } from "../storage/s3.url.ts";
+import { createLiveStatus } from "./live.status.ts";
+import { proxyObject } from "./object.proxy.ts";
+import { BundleFiles, ensurePageBundle } from "./page.bundle.ts";
+import { pageConfig } from "./page.config.ts";
+import { listRunIds, type RunEntry, readRun, runPrefix } from "./run.catalogue.ts";
+import { labelsQuicklook, mapGrid, pixelAt } from "./run.layers.ts";
+import { mapPage, notFoundPage, runsPage } from "./viewer.pages.ts";
+
+/** The port is taken: the caller names it to the person who chose it. */
+export class PortInUseError extends Error {}
+
+/** An answer the handler chose (404, 400, 403), as opposed to a failure of S3 or of the code. */
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly html?: string,
+  ) {
+    super(message);
+  }
+}
+
+const send = (res: ServerResponse, status: number, type: string, body: string | Buffer) =>
+  res
+    .writeHead(status, { "content-type": type, "content-length": String(Buffer.byteLength(body)) })
+    .end(body);
+const sendJson = (res: ServerResponse, value: unknown, status = 200) =>
+  send(res, status, "application/json", `${JSON.stringify(value)}\n`);
+
+function listen(server: Server, host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+}
+
+/**
+ * The viewer's HTTP server: the runs list, a run's map page, and what the page reads (the run's
+ * files through a ranged proxy to S3, a labels quicklook, the pixel under a click). Listens first,
+ * so a taken port is told at once, then checks that S3 answers and that the page bundle exists.
+ */
+export async function startViewer(config: Config, { host, port }: { host: string; port: number }) {
+  const s3 = createS3Client(config);
+  const live = createLiveStatus(config);
+  const labels = new Map<string, Promise<Buffer | undefined>>();
+  let bundleDir = "";
+
+  async function runOr404(runId: string): Promise<RunEntry> {
+    const run = RunIdParser.safeParse(runId).success ? await readRun(s3, config, live, runId) : undefined;
+    if (!run) throw new HttpError(404, `no run '${runId}'`, notFoundPage(runId));
+    return run;
+  }
+
+  async function allRuns(): Promise<RunEntry[]> {
+    const runs = await Promise.all((await listRunIds(s3, config)).map((id) => readRun(s3, config, live, id)));
+    return runs.filter((r) => r !== undefined);
+  }
+
+  function labelsPng(run: RunEntry): Promise<Buffer | undefined> {
+    let png = labels.get(run.runId);
+    if (!png) {
+      png = mapGrid(s3, config, run.runId).then((grid) =>
+        grid ? labelsQuicklook(s3, config, run.year, grid) : undefined,
+      );
+      png.catch(() => labels.delete(run.runId));
+      labels.set(run.runId, png);
+    }
+    return png;
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? "/", "http://viewer");
+    const path = url.pathname;
+    if (req.method !== "GET" && req.method !== "HEAD") throw new HttpError(405, "only GET and HEAD");
+
+    if (path === "/") {
+      const [runs, reachable] = await Promise.all([allRuns(), live.reachable()]);
+      const html = runsPage(runs, { address: config.temporal.address, reachable });
+      return void send(res, 200, "text/html; charset=utf-8", html);
+    }
+    if (path === "/api/runs") return void sendJson(res, await allRuns());
+    const asset = /^\/assets\/([a-z.]+)$/.exec(path)?.[1];
+    if (asset && asset in BundleFiles)
+      return void send(
+        res,
+        200,
+        BundleFiles[asset as keyof typeof BundleFiles],
+        await readFile(join(bundleDir, asset)),
+      );
+
+    const api = /^\/api\/runs\/([^/]+)(\/pixel)?$/.exec(path);
+    if (api) {
+      const run = await runOr404(decodeURIComponent(api[1] as string));
+      if (!api[2]) return void sendJson(res, run);
+      const x = Number(url.searchParams.get("x"));
+      const y = Number(url.searchParams.get("y"));
+      if (
+        !url.searchParams.has("x") ||
+        !url.searchParams.has("y") ||
+        !Number.isFinite(x) ||
+        !Number.isFinite(y)
+      )
+        throw new HttpError(400, "x and y must be numbers (EPSG:5070 metres)");
+      const grid = await mapGrid(s3, config, run.runId);
+      if (!grid) throw new HttpError(404, `run '${run.runId}' has no map.tif yet`);
+      const value = await pixelAt(s3, config, run.runId, grid, [x, y]);
+      if (!value) throw new HttpError(404, `${x}, ${y} is outside the map`);
+      return void sendJson(res, value);
+    }
+
+    const page = /^\/runs\/([^/]+)(\/(.*))?$/.exec(path);
+    if (!page) throw new HttpError(404, `nothing at ${path}`);
+    const runId = decodeURIComponent(page[1] as string);
+    const rest = page[3] ?? "";
+    if (rest.startsWith("files/")) {
+      const relative = decodeURIComponent(rest.slice("files/".length));
+      const unsafe = unsafeKeyReason(relative) ?? (relative === "" ? "is empty" : undefined);
+      if (unsafe || !RunIdParser.safeParse(runId).success)
+        throw new HttpError(403, `'${relative}' is not a file of run '${runId}': ${unsafe ?? "bad run id"}`);
+      return proxyObject(s3, ref(config.storage.outputs, `${runPrefix(runId)}${relative}`), req, res);
+    }
+    const run = await runOr404(runId);
+    if (rest === "")
+      return void send(res, 200, "text/html; charset=utf-8", mapPage(run, await pageConfig(s3, config, run)));
+    if (rest === "labels.png") {
+      const png = await labelsPng(run);
+      if (!png) throw new HttpError(404, `no CDL labels for ${run.year}, or no map.tif yet`);
+      return void send(res, 200, "image/png", png);
+    }
+    throw new HttpError(404, `nothing at ${path}`);
+  }
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      if (res.headersSent) return void res.destroy();
+      if (error instanceof HttpError) {
+        if (error.html) return void send(res, error.status, "text/html; charset=utf-8", error.html);
+        return void sendJson(res, { error: error.message }, error.status);
+      }
+      const e = error as { code?: string; $metadata?: unknown; message?: string };
+      const s3Down = e?.$metadata !== undefined && e.code === "ECONNREFUSED";
+      const message = s3Down
+        ? `the S3 server at ${config.s3.endpoint} does not answer`
+        : String(e?.message ?? error);
+      console.error(`crop-map serve: ${req.method} ${req.url}: ${message}`);
+      sendJson(res, { error: message }, s3Down ? 502 : 500);
+    });
+  });
+
+  try {
+    await listen(server, host, port);
+  } catch (error) {
+    s3.destroy();
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "EADDRINUSE")
+      throw new PortInUseError(`port ${port} on ${host} is in use; choose another with --port`);
+    if (code === "EACCES")
+      throw new PortInUseError(`port ${port} on ${host} needs privileges; choose another with --port`);
+    throw error;
+  }
+
+  async function close(): Promise<void> {
+    const closed = new Promise((resolve) => server.close(resolve));
+    server.closeAllConnections();
+    await closed;
+    await live.close();
+    s3.destroy();
+  }
+
+  try {
+    // Without S3 there is nothing to show: a server that does not answer stops the start (exit 3).
+    await listRunIds(s3, config);
+    bundleDir = await ensurePageBundle();
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  const address = server.address();
+  const bound = typeof address === "object" && address ? address.port : port;
+  return { url: `http://${host.includes(":") ? `[${host}]` : host}:${bound}/`, close };
+}
