@@ -10,6 +10,7 @@ import {
   type RemoteSourceOptions,
 } from "geotiff";
 import type { ObjectRef } from "../storage/s3.objects.ts";
+import { isPlainRead, readWindowFast } from "./cog.window.ts";
 import { epsgFromGeoKeys, type GeoKeys } from "./geokeys.ts";
 import type { GridGeo, PixelArray, Raster } from "./raster.types.ts";
 
@@ -114,8 +115,14 @@ export async function openCogWith(
   const options = { allowFullFile: false, maxRanges: 0, blockSize, cacheSize: 16 } as RemoteSourceOptions;
   const image = await surfacing(client, async () => (await fromCustomClient(client, options)).getImage());
   const readRasters = image.readRasters.bind(image);
-  image.readRasters = ((...args: Parameters<typeof readRasters>) =>
-    surfacing(client, () => readRasters(...args))) as typeof image.readRasters;
+  image.readRasters = ((options: Parameters<typeof readRasters>[0] = {}) =>
+    surfacing(client, async () => {
+      const window = options.window ?? [0, 0, image.getWidth(), image.getHeight()];
+      const fast = isPlainRead(options)
+        ? await readWindowFast(image, window as [number, number, number, number])
+        : undefined;
+      return fast ?? readRasters(options);
+    })) as typeof image.readRasters;
   return image;
 }
 
