@@ -18,18 +18,28 @@ function tlsOptions(config: Config["temporal"]): Tls {
   };
 }
 
+/**
+ * Temporal Cloud's API key, from the environment only (a secret: never in the config file). With a
+ * key, TLS is on even where the config leaves it off, as Temporal Cloud requires.
+ */
+function apiKeyOptions(config: Config["temporal"], env: NodeJS.ProcessEnv = process.env) {
+  const apiKey = env.CROP_MAP_TEMPORAL_API_KEY;
+  if (!apiKey) return { tls: tlsOptions(config) };
+  return { apiKey, tls: tlsOptions(config) ?? {} };
+}
+
 /** A client for starting, querying and scheduling workflows. Close its connection when done. */
 export async function connectClient(config: Pick<Config, "temporal">): Promise<Client> {
   const connection = await Connection.connect({
     address: config.temporal.address,
-    tls: tlsOptions(config.temporal),
+    ...apiKeyOptions(config.temporal),
   });
   return new Client({ connection, namespace: config.temporal.namespace });
 }
 
 /** The connection a worker polls through. */
 export function connectWorker(config: Pick<Config, "temporal">): Promise<NativeConnection> {
-  return NativeConnection.connect({ address: config.temporal.address, tls: tlsOptions(config.temporal) });
+  return NativeConnection.connect({ address: config.temporal.address, ...apiKeyOptions(config.temporal) });
 }
 
 /** Worker lifecycle lines at INFO drown a command's own output; a CLI process keeps warnings only. */
