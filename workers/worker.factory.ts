@@ -19,6 +19,7 @@ import type { Config } from "../lib/config/config.schema.ts";
 import { createHlsArchive } from "../lib/hls/archive.factory.ts";
 import type { HlsArchive } from "../lib/hls/hls.archive.ts";
 import { pipelineActivityInterceptor } from "../lib/metrics/pipeline.metrics.ts";
+import { shutdownGrace } from "./worker.runtime.ts";
 import { workerDeploymentOptions } from "./worker.versioning.ts";
 
 export const WorkflowsPath = fileURLToPath(new URL("../workflows/index.ts", import.meta.url));
@@ -69,6 +70,7 @@ export async function createCpuWorker(options: WorkerOptions): Promise<Worker> {
     maxConcurrentActivityTaskExecutions: config.workers.cpuConcurrency,
     interceptors: { activity: [pipelineActivityInterceptor] },
     ...workerDeploymentOptions(config),
+    ...shutdownGrace(),
     activities: {
       ...createStorageProbeActivities(s3, config),
       ...createLabelActivities(s3, config),
@@ -91,6 +93,7 @@ export async function createInferenceWorker(options: WorkerOptions): Promise<Wor
     maxConcurrentActivityTaskExecutions: config.workers.inferenceConcurrency,
     interceptors: { activity: [pipelineActivityInterceptor] },
     ...workerDeploymentOptions(config),
+    ...shutdownGrace(),
     activities: createPredictActivities(s3, config),
   });
 }

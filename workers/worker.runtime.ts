@@ -74,3 +74,15 @@ export function installWorkerRuntime(env: NodeJS.ProcessEnv = process.env): void
     timeOnnxBatches();
   }
 }
+
+/**
+ * How long a stopping worker lets its in-flight activities finish (CROP_MAP_SHUTDOWN_GRACE_SECONDS,
+ * default 0: cancelled at once, a retry resumes from the last checkpoint). A pod sets it below its
+ * terminationGracePeriodSeconds and above one inference batch, so a scale-down loses no batch.
+ */
+export function shutdownGrace(env: NodeJS.ProcessEnv = process.env): { shutdownGraceTime?: number } {
+  const raw = env.CROP_MAP_SHUTDOWN_GRACE_SECONDS;
+  if (raw === undefined) return {};
+  if (!/^\d+$/.test(raw)) throw new Error(`CROP_MAP_SHUTDOWN_GRACE_SECONDS='${raw}': expected whole seconds`);
+  return { shutdownGraceTime: Number(raw) * 1000 };
+}

@@ -138,6 +138,8 @@ export const OtherEnvVars = {
     "prebuilt workflow bundle (scripts/build-workflow-bundle.ts) that workers load instead of bundling at start",
   CROP_MAP_METRICS_PORT: "worker processes serve Prometheus metrics on 0.0.0.0:<port>/metrics (unset: off)",
   CROP_MAP_LOG_FORMAT: "worker log lines as text (default) or json",
+  CROP_MAP_SHUTDOWN_GRACE_SECONDS:
+    "seconds a stopping worker lets in-flight activities finish before cancelling them (default 0)",
   CROP_MAP_PRELOAD_MODELS:
     "inference workers: comma-separated models to fetch and check (sha256) at start, before polling",
   CROP_MAP_INFERENCE_ROW_DELAY_MS:
