@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePorts } from "../../infra/ports.ts";
 import { connectClient } from "../../lib/temporal/connection.ts";
 import { spawnWorker } from "../support/child.worker.ts";
+import { dashboardMetrics } from "../support/grafana.dashboard.ts";
 import { testConfig } from "../support/test.config.ts";
 
 // A CPU worker in its own process, as in a pod: the image's prebuilt workflow bundle, Prometheus
@@ -85,6 +86,9 @@ describe("worker metrics", () => {
     // The pipeline's: every probe activity timed by stage, and the bytes its reads brought back.
     expect(sampleSum(text, "crop_map_stage_seconds_count", /stage="probeStorage"/)).toBe(4);
     expect(sampleSum(text, "crop_map_bytes_read_total")).toBeGreaterThan(0);
+    // Every Temporal metric the Grafana dashboard charts is one this worker exports.
+    for (const name of [...dashboardMetrics()].filter((n) => n.startsWith("temporal_")))
+      expect(text, name).toContain(`\n${name}`);
 
     // JSON log lines from the SDK's logger.
     const jsonLines = worker
