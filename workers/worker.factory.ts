@@ -4,6 +4,7 @@ import {
   bundleWorkflowCode,
   type NativeConnection,
   Worker,
+  type WorkflowBundleOption,
   type WorkflowBundleWithSourceMap,
 } from "@temporalio/worker";
 import { createGranuleActivities } from "../activities/granules.activities.ts";
@@ -17,6 +18,9 @@ import { createTileOutputActivities } from "../activities/tile.output.activities
 import type { Config } from "../lib/config/config.schema.ts";
 import { createHlsArchive } from "../lib/hls/archive.factory.ts";
 import type { HlsArchive } from "../lib/hls/hls.archive.ts";
+import { pipelineActivityInterceptor } from "../lib/metrics/pipeline.metrics.ts";
+import { shutdownGrace } from "./worker.runtime.ts";
+import { workerDeploymentOptions } from "./worker.versioning.ts";
 
 export const WorkflowsPath = fileURLToPath(new URL("../workflows/index.ts", import.meta.url));
 
@@ -34,6 +38,15 @@ export function bundleWorkflows(): Promise<WorkflowBundleWithSourceMap> {
   return bundleWorkflowCode({ workflowsPath: WorkflowsPath, logger: quietBundlerLogger });
 }
 
+/**
+ * The bundle a worker runs: the one images prebuild (scripts/build-workflow-bundle.ts), named in
+ * CROP_MAP_WORKFLOW_BUNDLE, else bundled now.
+ */
+export async function workflowBundle(env = process.env): Promise<WorkflowBundleOption> {
+  const prebuilt = env.CROP_MAP_WORKFLOW_BUNDLE;
+  return prebuilt ? { codePath: prebuilt } : bundleWorkflows();
+}
+
 export interface WorkerOptions {
   connection: NativeConnection;
   config: Config;
@@ -42,7 +55,7 @@ export interface WorkerOptions {
   archive?: HlsArchive;
   /** Defaults to the pool's configured queue. */
   taskQueue?: string;
-  bundle?: WorkflowBundleWithSourceMap;
+  bundle?: WorkflowBundleOption;
 }
 
 /** The CPU pool: every workflow, and the activities that list, read, warp and write rasters. */
@@ -53,8 +66,11 @@ export async function createCpuWorker(options: WorkerOptions): Promise<Worker> {
     connection: options.connection,
     namespace: config.temporal.namespace,
     taskQueue: options.taskQueue ?? config.taskQueues.cpu,
-    workflowBundle: options.bundle ?? (await bundleWorkflows()),
+    workflowBundle: options.bundle ?? (await workflowBundle()),
     maxConcurrentActivityTaskExecutions: config.workers.cpuConcurrency,
+    interceptors: { activity: [pipelineActivityInterceptor] },
+    ...workerDeploymentOptions(config),
+    ...shutdownGrace(),
     activities: {
       ...createStorageProbeActivities(s3, config),
       ...createLabelActivities(s3, config),
@@ -75,6 +91,9 @@ export async function createInferenceWorker(options: WorkerOptions): Promise<Wor
     namespace: config.temporal.namespace,
     taskQueue: options.taskQueue ?? config.taskQueues.inference,
     maxConcurrentActivityTaskExecutions: config.workers.inferenceConcurrency,
+    interceptors: { activity: [pipelineActivityInterceptor] },
+    ...workerDeploymentOptions(config),
+    ...shutdownGrace(),
     activities: createPredictActivities(s3, config),
   });
 }

@@ -75,6 +75,17 @@ export const WorkersConfigParser = z
     cpuConcurrency: z.number().int().min(1),
     /** Tiles at once on an inference-pool worker (one model session is shared). */
     inferenceConcurrency: z.number().int().min(1),
+    /**
+     * Temporal worker versioning: the Worker Deployment this build belongs to and its build id.
+     * Unset (the local stack): unversioned workers. Set: runs are pinned to the version they began on.
+     */
+    versioning: z
+      .object({
+        deploymentName: z.string().regex(/^[A-Za-z0-9._-]+$/, "letters, digits, '.', '_' and '-'"),
+        buildId: z.string().regex(/^[A-Za-z0-9._+-]+$/, "letters, digits, '.', '_', '+' and '-'"),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 

@@ -107,6 +107,16 @@ export const ConfigEnvVars = {
     kind: "number",
     doc: "tiles at once on an inference worker",
   },
+  CROP_MAP_WORKER_DEPLOYMENT: {
+    path: ["workers", "versioning", "deploymentName"],
+    kind: "string",
+    doc: "Temporal Worker Deployment name (versioning on with a build id)",
+  },
+  CROP_MAP_WORKER_BUILD_ID: {
+    path: ["workers", "versioning", "buildId"],
+    kind: "string",
+    doc: "build id of this worker's code (e.g. the image tag)",
+  },
 } as const satisfies Record<
   string,
   { path: readonly string[]; kind: "string" | "boolean" | "number"; doc: string }
@@ -124,6 +134,16 @@ export const OtherEnvVars = {
     "netrc file with the Earthdata Login (machine urs.earthdata.nasa.gov) when there is no token (default ~/.netrc)",
   CROP_MAP_UPDATE_SCREENSHOTS:
     "testing aid: 1 makes the viewer test write the README's screenshots (docs/viewer.png, docs/report.png)",
+  CROP_MAP_TEMPORAL_API_KEY:
+    "Temporal Cloud API key (a secret: read from the environment only, never from the config file)",
+  CROP_MAP_WORKFLOW_BUNDLE:
+    "prebuilt workflow bundle (scripts/build-workflow-bundle.ts) that workers load instead of bundling at start",
+  CROP_MAP_METRICS_PORT: "worker processes serve Prometheus metrics on 0.0.0.0:<port>/metrics (unset: off)",
+  CROP_MAP_LOG_FORMAT: "worker log lines as text (default) or json",
+  CROP_MAP_SHUTDOWN_GRACE_SECONDS:
+    "seconds a stopping worker lets in-flight activities finish before cancelling them (default 0)",
+  CROP_MAP_PRELOAD_MODELS:
+    "inference workers: comma-separated models to fetch and check (sha256) at start, before polling",
   CROP_MAP_INFERENCE_ROW_DELAY_MS:
     "testing aid: pause after each window row of inference, to stop a worker mid-tile",
 } as const;

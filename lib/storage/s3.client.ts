@@ -1,6 +1,7 @@
 import { S3Client, type S3ClientConfig } from "@aws-sdk/client-s3";
 import { LocalS3Credentials } from "../../infra/s3.server.ts";
 import type { Config } from "../config/config.schema.ts";
+import { countBytesRead } from "../metrics/pipeline.metrics.ts";
 
 function isLoopback(endpoint: string | undefined): boolean {
   if (!endpoint) return false;
@@ -22,7 +23,7 @@ export function createS3Client(
   const { endpoint, region, forcePathStyle } = config.s3;
   const localCredentials = isLoopback(endpoint) && !env.AWS_ACCESS_KEY_ID ? LocalS3Credentials : undefined;
   const chosen = credentials ?? localCredentials;
-  return new S3Client({
+  const client = new S3Client({
     region,
     forcePathStyle,
     ...(endpoint ? { endpoint } : {}),
@@ -31,4 +32,6 @@ export function createS3Client(
     requestChecksumCalculation: "WHEN_REQUIRED",
     responseChecksumValidation: "WHEN_REQUIRED",
   });
+  countBytesRead(client);
+  return client;
 }

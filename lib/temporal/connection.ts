@@ -19,6 +19,16 @@ function tlsOptions(config: Config["temporal"]): Tls {
 }
 
 /**
+ * Temporal Cloud's API key, from the environment only (a secret: never in the config file). With a
+ * key, TLS is on even where the config leaves it off, as Temporal Cloud requires.
+ */
+function apiKeyOptions(config: Config["temporal"], env: NodeJS.ProcessEnv = process.env) {
+  const apiKey = env.CROP_MAP_TEMPORAL_API_KEY;
+  if (!apiKey) return { tls: tlsOptions(config) };
+  return { apiKey, tls: tlsOptions(config) ?? {} };
+}
+
+/**
  * A client for starting, querying and scheduling workflows. Close its connection when done.
  * `connectTimeout` is for callers that go on without Temporal (the viewer) and must not wait long.
  */
@@ -28,7 +38,7 @@ export async function connectClient(
 ): Promise<Client> {
   const connection = await Connection.connect({
     address: config.temporal.address,
-    tls: tlsOptions(config.temporal),
+    ...apiKeyOptions(config.temporal),
     ...(connectTimeout ? { connectTimeout } : {}),
   });
   return new Client({ connection, namespace: config.temporal.namespace });
@@ -36,7 +46,7 @@ export async function connectClient(
 
 /** The connection a worker polls through. */
 export function connectWorker(config: Pick<Config, "temporal">): Promise<NativeConnection> {
-  return NativeConnection.connect({ address: config.temporal.address, tls: tlsOptions(config.temporal) });
+  return NativeConnection.connect({ address: config.temporal.address, ...apiKeyOptions(config.temporal) });
 }
 
 /** Worker lifecycle lines at INFO drown a command's own output; a CLI process keeps warnings only. */
