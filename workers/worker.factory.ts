@@ -15,6 +15,7 @@ import { createStageActivities } from "../activities/stage.activities.ts";
 import { createStorageProbeActivities } from "../activities/storage.probe.activities.ts";
 import { createTileOutputActivities } from "../activities/tile.output.activities.ts";
 import type { Config } from "../lib/config/config.schema.ts";
+import { checkInferenceDevice } from "../lib/model/model.session.ts";
 
 export const WorkflowsPath = fileURLToPath(new URL("../workflows/index.ts", import.meta.url));
 
@@ -62,14 +63,21 @@ export async function createCpuWorker(options: WorkerOptions): Promise<Worker> {
   });
 }
 
-/** The inference pool: model inference only, one ONNX session per process (GPU hosts poll this queue). */
-export async function createInferenceWorker(options: WorkerOptions): Promise<Worker> {
+/**
+ * The inference pool: model inference only, one ONNX session per model file per process, each on
+ * its own thread (GPU hosts poll this queue). A CUDA worker whose GPU does not start fails here,
+ * unless `inference.allowCpuFallback`.
+ */
+export async function createInferenceWorker(
+  options: WorkerOptions & { modelsDir?: string },
+): Promise<Worker> {
   const { config, s3 } = options;
+  await checkInferenceDevice(config.inference, (line) => console.error(line));
   return Worker.create({
     connection: options.connection,
     namespace: config.temporal.namespace,
     taskQueue: options.taskQueue ?? config.taskQueues.inference,
     maxConcurrentActivityTaskExecutions: config.workers.inferenceConcurrency,
-    activities: createPredictActivities(s3, config),
+    activities: createPredictActivities(s3, config, { modelsDir: options.modelsDir }),
   });
 }

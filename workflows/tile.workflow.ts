@@ -43,7 +43,7 @@ export async function tileWorkflow(raw: TileWorkflowInput) {
     heartbeatTimeout: `${input.cpuHeartbeatSeconds}s`,
     retry,
   });
-  const done = await cpu.findTileOutput({ outputPrefix: input.outputPrefix });
+  const done = await cpu.findTileOutput({ outputPrefix: input.outputPrefix, model: input.model });
   if (done) return done;
 
   const { predictTile } = proxyActivities<PredictActivities>({
