@@ -2,6 +2,7 @@ import { Command } from "commander";
 import { useQuietTemporalRuntime } from "../lib/temporal/connection.ts";
 import { exitCodeFor, reportError } from "./cli.errors.ts";
 import { registerDevCommand } from "./commands/dev.command.ts";
+import { registerModelCommand } from "./commands/model.command.ts";
 import { registerRunCommands } from "./commands/run.command.ts";
 import { registerScheduleCommand } from "./commands/schedule.command.ts";
 import { registerSynthCommand } from "./commands/synth.command.ts";
@@ -26,6 +27,7 @@ registerTileCommand(program);
 registerWorkerCommand(program);
 registerRunCommands(program);
 registerScheduleCommand(program);
+registerModelCommand(program);
 
 try {
   await program.parseAsync(process.argv);
