@@ -1,7 +1,7 @@
 import { execFile, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
@@ -54,7 +54,9 @@ export async function ensureExportEnv(log: (line: string) => void = () => {}): P
       break;
     } catch {
       const owner = Number(await readFile(join(staging, "owner.pid"), "utf8").catch(() => "0"));
-      if (owner && pidAlive(owner)) {
+      // No pid yet: the owner has only just made the folder.
+      const fresh = Date.now() - ((await stat(staging).catch(() => undefined))?.mtimeMs ?? 0) < 30_000;
+      if ((owner && pidAlive(owner)) || (!owner && fresh)) {
         await new Promise((r) => setTimeout(r, 2000));
         continue;
       }
