@@ -203,3 +203,13 @@ export async function checkInferenceDevice(
     await loadModel(manifest, undefined as unknown as S3Client, { ...options, modelsDir: ModelsDir }, log)
   ).provider;
 }
+
+/**
+ * Ends every model thread of this process (a worker's shutdown): onnxruntime's thread pool on a
+ * worker thread otherwise keeps a finished process from exiting.
+ */
+export async function closeModels(): Promise<void> {
+  const all = [...threads.values()];
+  threads.clear();
+  await Promise.all(all.map((p) => p.then(({ thread }) => thread.close()).catch(() => {})));
+}
