@@ -1,11 +1,15 @@
 import type { S3Client } from "@aws-sdk/client-s3";
-import { activityInfo, heartbeat, log } from "@temporalio/activity";
-import * as ort from "onnxruntime-node";
+import { activityInfo, cancellationSignal, heartbeat, log } from "@temporalio/activity";
 import { z } from "zod";
 import type { Config } from "../lib/config/config.schema.ts";
 import { TileIdParser } from "../lib/grid/tile.table.ts";
-import { loadModelManifest, ModelManifestError } from "../lib/model/model.manifest.ts";
-import { type LoadedModel, loadModel, ModelMismatchError } from "../lib/model/model.session.ts";
+import {
+  loadModelManifest,
+  type ModelManifest,
+  ModelManifestError,
+  ModelsDir,
+} from "../lib/model/model.manifest.ts";
+import { type LoadedModel, loadModel, ModelMismatchError, runBatch } from "../lib/model/model.session.ts";
 import { argmaxRow, RowAccumulator, windowStarts } from "../lib/pipeline/sliding.window.ts";
 import type { StackHeader } from "../lib/pipeline/stack.format.ts";
 import { readChunkRow, readStackHeader } from "../lib/pipeline/stack.reader.ts";
@@ -66,20 +70,244 @@ function bytesOf(header: StackHeader, classes: number, size: number) {
   return { perWindow, fixed: held + chunkRows + maps };
 }
 
-export function createPredictActivities(s3: S3Client, config: Config) {
+/** Tiles this process is predicting now (observability, and tests that wait for a cancelled one). */
+export const PredictCounters = { tilesRunning: 0 };
+
+export interface PredictOptions {
+  /** Where model manifests are read (tests point it at models they build). */
+  modelsDir?: string;
+}
+
+/** Heartbeats from a timer while `work` runs, so a batch longer than the heartbeat timeout is not a lost worker. */
+async function heartbeating<T>(details: () => unknown, work: Promise<T>): Promise<T> {
+  const timeoutMs = activityInfo().heartbeatTimeoutMs ?? 0;
+  const everyMs = timeoutMs > 0 ? Math.max(100, Math.floor(timeoutMs / 3)) : 10_000;
+  const timer = setInterval(() => heartbeat(details()), everyMs);
+  try {
+    return await work;
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+export function createPredictActivities(s3: S3Client, config: Config, options: PredictOptions = {}) {
   const { work, outputs } = config.storage;
+  const modelsDir = options.modelsDir ?? ModelsDir;
   const rowDelayMs = Number(process.env.CROP_MAP_INFERENCE_ROW_DELAY_MS ?? 0);
 
-  async function model(name: string): Promise<LoadedModel> {
+  async function manifestOf(name: string): Promise<ModelManifest> {
     try {
-      return await loadModel(await loadModelManifest(name), s3, config.inference.device, (line) =>
-        log.info(line),
-      );
+      return await loadModelManifest(name, modelsDir);
     } catch (error) {
-      if (error instanceof ModelManifestError || error instanceof ModelMismatchError)
-        throw nonRetryable("ModelMismatch", error.message);
+      if (error instanceof ModelManifestError) throw nonRetryable("ModelMismatch", error.message);
       throw error;
     }
+  }
+
+  async function model(manifest: ModelManifest): Promise<LoadedModel> {
+    try {
+      return await loadModel(manifest, s3, { ...config.inference, modelsDir }, (line) => log.info(line));
+    } catch (error) {
+      if (error instanceof ModelMismatchError) throw nonRetryable("ModelMismatch", error.message);
+      // DeviceUnavailableError stays retryable: another worker may have the GPU. This one should
+      // not have started (checkInferenceDevice at worker start).
+      throw error;
+    }
+  }
+
+  async function predict(raw: PredictTileInput): Promise<PredictedTile> {
+    const started = Date.now();
+    const input = parseInput(PredictTileInputParser, raw, "predictTile");
+    const summaryRef = ref(outputs, `${input.outputPrefix}predict.json`);
+    const wanted = await manifestOf(input.model);
+    // Finished output counts only if the same model file made it: a re-exported model under the
+    // same name maps the tile again.
+    const done = await getJson(s3, summaryRef);
+    if (done !== undefined) {
+      const summary = PredictedTileParser.parse(done);
+      if (summary.model.sha256 === wanted.sha256) return summary;
+      log.info(
+        `Tile:Predict:Stale tile=${input.tileId} model=${wanted.name} was=${summary.model.sha256.slice(0, 12)} now=${wanted.sha256.slice(0, 12)}`,
+      );
+    }
+
+    const loaded = await model(wanted);
+    const { manifest } = loaded;
+    const stackRef = ref(work, input.stackKey);
+    if ((await objectSize(s3, stackRef)) === undefined)
+      throw nonRetryable("BadData", `staged stack ${formatS3Url(work, input.stackKey)} is missing`);
+    const header = await readStackHeader(s3, stackRef);
+    if (header.channels !== manifest.input.channels) {
+      throw nonRetryable(
+        "ModelMismatch",
+        `stack has ${header.channels} channels, model ${manifest.name} takes ${manifest.input.channels}`,
+      );
+    }
+    const { width, height } = header.grid;
+    const { size, stride } = manifest.chip;
+    const classCount = manifest.output.classes;
+    const xs = windowStarts(width, size, stride);
+    const ys = windowStarts(height, size, stride);
+
+    const budget = bytesOf(header, classCount, size);
+    const room = config.inference.memoryBudgetMb * 2 ** 20 - budget.fixed;
+    if (room < budget.perWindow) {
+      throw nonRetryable(
+        "BadInput",
+        `inference memory budget ${config.inference.memoryBudgetMb} MiB is too small for tile ${input.tileId}: needs ${Math.ceil((budget.fixed + budget.perWindow) / 2 ** 20)} MiB`,
+      );
+    }
+    const batchSize = Math.max(1, Math.min(config.inference.batchSize, Math.floor(room / budget.perWindow)));
+
+    let state: PredictCheckpoint = {
+      row: 0,
+      emitted: 0,
+      run: 0,
+      skipped: 0,
+      classes: new Uint8Array(width * height),
+      confidence: new Uint8Array(width * height).fill(255),
+      held: [],
+    };
+    // Named by the stack (its key is a digest of what made it) and the model file's sha256, so any
+    // attempt at this tile with this very model may continue it: the result is the same as a run
+    // from the start. A different file under the same name starts over.
+    const checkpointRef = ref(work, `${input.stackKey}.${loaded.sha256}.checkpoint`);
+    if ((await objectSize(s3, checkpointRef)) !== undefined) {
+      state = decodeCheckpoint(await getBytes(s3, checkpointRef), width, height);
+      log.info(`Tile:Predict:Resume tile=${input.tileId} row=${state.row} attempt=${activityInfo().attempt}`);
+    }
+    const resumedFromRow = state.row;
+    const accumulator = new RowAccumulator(width, classCount);
+    accumulator.restore(state.held);
+    const classIds = manifest.classes.map((c) => c.id);
+    const rows: ChunkRows = new Map();
+
+    for (let r = state.row; r < ys.length; r++) {
+      const y0 = ys[r] as number;
+      const firstChunk = Math.floor(y0 / header.chunk);
+      const lastChunk = Math.floor((y0 + size - 1) / header.chunk);
+      for (const cy of [...rows.keys()]) if (cy < firstChunk) rows.delete(cy);
+      for (let cy = firstChunk; cy <= lastChunk; cy++)
+        if (!rows.has(cy)) rows.set(cy, await readChunkRow(s3, stackRef, header, cy));
+
+      // Batches never span window rows, so a resumed run feeds the model exactly the same batches.
+      const windowValues = header.channels * size * size;
+      const batch = new Float32Array(batchSize * windowValues);
+      const pending: number[] = [];
+      const flush = async () => {
+        if (pending.length === 0) return;
+        // Cancellation is seen between batches (a batch on the model thread cannot be interrupted).
+        const signal = cancellationSignal();
+        if (signal.aborted) throw signal.reason;
+        const data = batch.subarray(0, pending.length * windowValues);
+        let logits: Float32Array;
+        try {
+          logits = await heartbeating(
+            () => ({ row: state.row, rows: ys.length }),
+            runBatch(loaded, data, pending.length),
+          );
+        } catch (error) {
+          if (error instanceof ModelMismatchError) throw nonRetryable("ModelMismatch", error.message);
+          throw error;
+        }
+        if (signal.aborted) throw signal.reason;
+        pending.forEach((x0, i) => {
+          accumulator.add(
+            logits.subarray(i * classCount * size * size, (i + 1) * classCount * size * size),
+            x0,
+            y0,
+            size,
+          );
+        });
+        state.run += pending.length;
+        pending.length = 0;
+      };
+      for (const x0 of xs) {
+        // Filled straight into its batch slot; a window without one valid pixel gives its slot back.
+        if (
+          fillWindow(
+            batch,
+            pending.length * windowValues,
+            rows,
+            header,
+            x0,
+            y0,
+            size,
+            manifest.normalization,
+          ) === 0
+        ) {
+          state.skipped++;
+          continue;
+        }
+        pending.push(x0);
+        if (pending.length === batchSize) await flush();
+      }
+      await flush();
+
+      // Rows no later window reaches are final: average, argmax, and free their logits.
+      const until = ys[r + 1] ?? height;
+      for (let y = state.emitted; y < until; y++) {
+        const { mean, count } = accumulator.take(y);
+        const { best, confidence } = argmaxRow(mean, classCount, width);
+        for (let x = 0; x < width; x++) {
+          if ((count[x] as number) === 0 || !pixelValid(rows, header, x, y)) continue;
+          state.classes[y * width + x] = classIds[best[x] as number] as number;
+          state.confidence[y * width + x] = Math.round((confidence[x] as number) * 100);
+        }
+      }
+      state.emitted = until;
+      state.row = r + 1;
+      if (state.row % config.inference.checkpointEveryRows === 0 && state.row < ys.length) {
+        state.held = accumulator.snapshot();
+        await putBytes(s3, checkpointRef, encodeCheckpoint(state), "application/octet-stream");
+      }
+      heartbeat({ row: state.row, rows: ys.length });
+      if (rowDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, rowDelayMs));
+    }
+
+    const geo = { epsg: header.grid.epsg, origin: header.grid.origin, pixelSize: header.grid.pixelSize };
+    const palette = Array.from(
+      { length: 256 },
+      (_, i) => manifest.classes.find((c) => c.id === i)?.color ?? ([0, 0, 0] as [number, number, number]),
+    );
+    const [classesCog, confidenceCog] = await Promise.all([
+      encodeCog(
+        { width, height, data: state.classes, geo, nodata: 0 },
+        { overviews: "nearest", colorMap: palette, metadata: { model: manifest.name } },
+      ),
+      encodeCog(
+        { width, height, data: state.confidence, geo, nodata: 255 },
+        { overviews: "average", metadata: { units: "percent", model: manifest.name } },
+      ),
+    ]);
+    const classesRef = ref(outputs, `${input.outputPrefix}classes.tif`);
+    const confidenceRef = ref(outputs, `${input.outputPrefix}confidence.tif`);
+    await Promise.all([
+      putBytes(s3, classesRef, classesCog, CogContentType),
+      putBytes(s3, confidenceRef, confidenceCog, CogContentType),
+    ]);
+
+    const perClass: Record<string, number> = {};
+    let mapped = 0;
+    for (const v of state.classes) {
+      if (v === 0) continue;
+      mapped++;
+      perClass[v] = (perClass[v] ?? 0) + 1;
+    }
+    const summary: PredictedTile = {
+      classes: `s3://${classesRef.bucket}/${classesRef.key}`,
+      confidence: `s3://${confidenceRef.bucket}/${confidenceRef.key}`,
+      model: { name: manifest.name, sha256: loaded.sha256, provider: loaded.provider },
+      windows: { total: xs.length * ys.length, run: state.run, skipped: state.skipped },
+      pixels: { total: width * height, mapped, perClass },
+      batchSize,
+      resumedFromRow,
+      seconds: (Date.now() - started) / 1000,
+    };
+    // The summary last: its presence is what marks the tile's prediction finished.
+    await putJson(s3, summaryRef, summary);
+    await deleteObject(s3, checkpointRef);
+    return summary;
   }
 
   return {
@@ -87,186 +315,17 @@ export function createPredictActivities(s3: S3Client, config: Config) {
      * Sliding-window inference over a staged tile, exactly as the model was evaluated (window and
      * stride from its manifest, overlapping logits averaged, then argmax), batched within a memory
      * budget, writing a class-map COG and a confidence COG. Heartbeats carry the window row; every
-     * few rows a checkpoint in the work bucket lets a retry resume instead of starting over.
+     * few rows a checkpoint in the work bucket lets a retry resume instead of starting over. The
+     * model runs on its own thread: while a batch runs, a timer heartbeats, and a cancellation is
+     * obeyed before the next batch.
      */
     async predictTile(raw: PredictTileInput): Promise<PredictedTile> {
-      const started = Date.now();
-      const input = parseInput(PredictTileInputParser, raw, "predictTile");
-      const summaryRef = ref(outputs, `${input.outputPrefix}predict.json`);
-      const done = await getJson(s3, summaryRef);
-      if (done !== undefined) return PredictedTileParser.parse(done);
-
-      const loaded = await model(input.model);
-      const { manifest } = loaded;
-      const stackRef = ref(work, input.stackKey);
-      if ((await objectSize(s3, stackRef)) === undefined)
-        throw nonRetryable("BadData", `staged stack ${formatS3Url(work, input.stackKey)} is missing`);
-      const header = await readStackHeader(s3, stackRef);
-      if (header.channels !== manifest.input.channels) {
-        throw nonRetryable(
-          "ModelMismatch",
-          `stack has ${header.channels} channels, model ${manifest.name} takes ${manifest.input.channels}`,
-        );
+      PredictCounters.tilesRunning++;
+      try {
+        return await predict(raw);
+      } finally {
+        PredictCounters.tilesRunning--;
       }
-      const { width, height } = header.grid;
-      const { size, stride } = manifest.chip;
-      const classCount = manifest.output.classes;
-      const xs = windowStarts(width, size, stride);
-      const ys = windowStarts(height, size, stride);
-
-      const budget = bytesOf(header, classCount, size);
-      const room = config.inference.memoryBudgetMb * 2 ** 20 - budget.fixed;
-      if (room < budget.perWindow) {
-        throw nonRetryable(
-          "BadInput",
-          `inference memory budget ${config.inference.memoryBudgetMb} MiB is too small for tile ${input.tileId}: needs ${Math.ceil((budget.fixed + budget.perWindow) / 2 ** 20)} MiB`,
-        );
-      }
-      const batchSize = Math.max(
-        1,
-        Math.min(config.inference.batchSize, Math.floor(room / budget.perWindow)),
-      );
-
-      let state: PredictCheckpoint = {
-        row: 0,
-        emitted: 0,
-        run: 0,
-        skipped: 0,
-        classes: new Uint8Array(width * height),
-        confidence: new Uint8Array(width * height).fill(255),
-        held: [],
-      };
-      // Named by the stack (its key is a digest of what made it) and the model, so any attempt at
-      // this tile and model may continue it: the result is the same as a run from the start.
-      const checkpointRef = ref(work, `${input.stackKey}.${manifest.name}.checkpoint`);
-      if ((await objectSize(s3, checkpointRef)) !== undefined) {
-        state = decodeCheckpoint(await getBytes(s3, checkpointRef), width, height);
-        log.info(
-          `Tile:Predict:Resume tile=${input.tileId} row=${state.row} attempt=${activityInfo().attempt}`,
-        );
-      }
-      const resumedFromRow = state.row;
-      const accumulator = new RowAccumulator(width, classCount);
-      accumulator.restore(state.held);
-      const classIds = manifest.classes.map((c) => c.id);
-      const rows: ChunkRows = new Map();
-
-      for (let r = state.row; r < ys.length; r++) {
-        const y0 = ys[r] as number;
-        const firstChunk = Math.floor(y0 / header.chunk);
-        const lastChunk = Math.floor((y0 + size - 1) / header.chunk);
-        for (const cy of [...rows.keys()]) if (cy < firstChunk) rows.delete(cy);
-        for (let cy = firstChunk; cy <= lastChunk; cy++)
-          if (!rows.has(cy)) rows.set(cy, await readChunkRow(s3, stackRef, header, cy));
-
-        // Batches never span window rows, so a resumed run feeds the model exactly the same batches.
-        const windowValues = header.channels * size * size;
-        const batch = new Float32Array(batchSize * windowValues);
-        const pending: number[] = [];
-        const flush = async () => {
-          if (pending.length === 0) return;
-          const data =
-            pending.length === batchSize ? batch : batch.subarray(0, pending.length * windowValues);
-          const tensor = new ort.Tensor("float32", data, [pending.length, header.channels, size, size]);
-          const result = await loaded.session.run({ [manifest.input.name]: tensor });
-          const logits = result[manifest.output.name]?.data as Float32Array;
-          pending.forEach((x0, i) => {
-            accumulator.add(
-              logits.subarray(i * classCount * size * size, (i + 1) * classCount * size * size),
-              x0,
-              y0,
-              size,
-            );
-          });
-          state.run += pending.length;
-          pending.length = 0;
-        };
-        for (const x0 of xs) {
-          // Filled straight into its batch slot; a window without one valid pixel gives its slot back.
-          if (
-            fillWindow(
-              batch,
-              pending.length * windowValues,
-              rows,
-              header,
-              x0,
-              y0,
-              size,
-              manifest.normalization,
-            ) === 0
-          ) {
-            state.skipped++;
-            continue;
-          }
-          pending.push(x0);
-          if (pending.length === batchSize) await flush();
-        }
-        await flush();
-
-        // Rows no later window reaches are final: average, argmax, and free their logits.
-        const until = ys[r + 1] ?? height;
-        for (let y = state.emitted; y < until; y++) {
-          const { mean, count } = accumulator.take(y);
-          const { best, confidence } = argmaxRow(mean, classCount, width);
-          for (let x = 0; x < width; x++) {
-            if ((count[x] as number) === 0 || !pixelValid(rows, header, x, y)) continue;
-            state.classes[y * width + x] = classIds[best[x] as number] as number;
-            state.confidence[y * width + x] = Math.round((confidence[x] as number) * 100);
-          }
-        }
-        state.emitted = until;
-        state.row = r + 1;
-        if (state.row % config.inference.checkpointEveryRows === 0 && state.row < ys.length) {
-          state.held = accumulator.snapshot();
-          await putBytes(s3, checkpointRef, encodeCheckpoint(state), "application/octet-stream");
-        }
-        heartbeat({ row: state.row, rows: ys.length });
-        if (rowDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, rowDelayMs));
-      }
-
-      const geo = { epsg: header.grid.epsg, origin: header.grid.origin, pixelSize: header.grid.pixelSize };
-      const palette = Array.from(
-        { length: 256 },
-        (_, i) => manifest.classes.find((c) => c.id === i)?.color ?? ([0, 0, 0] as [number, number, number]),
-      );
-      const [classesCog, confidenceCog] = await Promise.all([
-        encodeCog(
-          { width, height, data: state.classes, geo, nodata: 0 },
-          { overviews: "nearest", colorMap: palette, metadata: { model: manifest.name } },
-        ),
-        encodeCog(
-          { width, height, data: state.confidence, geo, nodata: 255 },
-          { overviews: "average", metadata: { units: "percent", model: manifest.name } },
-        ),
-      ]);
-      const classesRef = ref(outputs, `${input.outputPrefix}classes.tif`);
-      const confidenceRef = ref(outputs, `${input.outputPrefix}confidence.tif`);
-      await Promise.all([
-        putBytes(s3, classesRef, classesCog, CogContentType),
-        putBytes(s3, confidenceRef, confidenceCog, CogContentType),
-      ]);
-
-      const perClass: Record<string, number> = {};
-      let mapped = 0;
-      for (const v of state.classes) {
-        if (v === 0) continue;
-        mapped++;
-        perClass[v] = (perClass[v] ?? 0) + 1;
-      }
-      const summary: PredictedTile = {
-        classes: `s3://${classesRef.bucket}/${classesRef.key}`,
-        confidence: `s3://${confidenceRef.bucket}/${confidenceRef.key}`,
-        model: { name: manifest.name, sha256: loaded.sha256, provider: loaded.provider },
-        windows: { total: xs.length * ys.length, run: state.run, skipped: state.skipped },
-        pixels: { total: width * height, mapped, perClass },
-        batchSize,
-        resumedFromRow,
-        seconds: (Date.now() - started) / 1000,
-      };
-      // The summary last: its presence is what marks the tile's prediction finished.
-      await putJson(s3, summaryRef, summary);
-      await deleteObject(s3, checkpointRef);
-      return summary;
     },
   };
 }

@@ -1,6 +1,7 @@
 import type { S3Client } from "@aws-sdk/client-s3";
 import { z } from "zod";
 import type { Config } from "../lib/config/config.schema.ts";
+import { loadModelManifest } from "../lib/model/model.manifest.ts";
 import { getJson, objectSize, putJson, ref } from "../lib/storage/s3.objects.ts";
 import { formatS3Url } from "../lib/storage/s3.url.ts";
 import { parseInput } from "./activity.failures.ts";
@@ -27,7 +28,13 @@ export interface TileManifest {
   timings: { selectSeconds: number; stageSeconds: number; predictSeconds: number };
 }
 
-export const FindTileOutputInputParser = z.object({ outputPrefix: Prefix }).strict();
+export const FindTileOutputInputParser = z
+  .object({
+    outputPrefix: Prefix,
+    /** The model the tile is to be mapped with: a manifest made by another file of it is stale. */
+    model: z.string().min(1).optional(),
+  })
+  .strict();
 export const WriteTileManifestInputParser = z
   .object({ outputPrefix: Prefix, manifest: z.record(z.string(), z.unknown()) })
   .strict();
@@ -40,11 +47,16 @@ export function createTileOutputActivities(s3: S3Client, config: Config) {
      * assumed: the maps the manifest names must be there too.
      */
     async findTileOutput(raw: z.input<typeof FindTileOutputInputParser>): Promise<TileManifest | null> {
-      const { outputPrefix } = parseInput(FindTileOutputInputParser, raw, "findTileOutput");
+      const { outputPrefix, model } = parseInput(FindTileOutputInputParser, raw, "findTileOutput");
       const manifest = (await getJson(s3, ref(outputs, `${outputPrefix}manifest.json`))) as
         | TileManifest
         | undefined;
       if (!manifest) return null;
+      // Keyed by the model file's sha256, not its name: a re-exported model maps the tile again.
+      if (model !== undefined) {
+        const wanted = await loadModelManifest(model).catch(() => undefined);
+        if (wanted && manifest.model.sha256 !== wanted.sha256) return null;
+      }
       for (const name of ["classes.tif", "confidence.tif"]) {
         if ((await objectSize(s3, ref(outputs, `${outputPrefix}${name}`))) === undefined) return null;
       }

@@ -4,6 +4,7 @@ import { useQuietTemporalRuntime } from "../lib/temporal/connection.ts";
 import { classifyError, exitCodeFor, reportError } from "./cli.errors.ts";
 import { registerCdlCommand } from "./commands/cdl.command.ts";
 import { registerDevCommand } from "./commands/dev.command.ts";
+import { registerModelCommand } from "./commands/model.command.ts";
 import { registerRunCommands } from "./commands/run.command.ts";
 import { registerScheduleCommand } from "./commands/schedule.command.ts";
 import { registerServeCommand } from "./commands/serve.command.ts";
@@ -31,6 +32,7 @@ registerRunCommands(program);
 registerScheduleCommand(program);
 registerCdlCommand(program);
 registerServeCommand(program);
+registerModelCommand(program);
 
 /** The S3 endpoint to name when S3 does not answer; a config that does not load has its own error. */
 function s3Endpoint(): string | undefined {

@@ -4,6 +4,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh
+# The model export's PyTorch environment (about 3.5 GB from PyPI the first time, then cached in
+# ~/.cache/crop-map) installs in the background while lint, type check and the other tests run;
+# the export test waits for it.
+mkdir -p .crop-map
+node bin/crop-map.js model setup > .crop-map/model-setup.log 2>&1 &
 echo "== lint and format (biome)"
 npx biome ci .
 echo "== type check (tsc)"

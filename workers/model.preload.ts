@@ -15,7 +15,7 @@ export async function preloadModels(s3: S3Client, config: Config, env = process.
     .map((n) => n.trim())
     .filter(Boolean);
   for (const name of names) {
-    const loaded = await loadModel(await loadModelManifest(name), s3, config.inference.device, (line) =>
+    const loaded = await loadModel(await loadModelManifest(name), s3, config.inference, (line) =>
       console.log(line),
     );
     console.log(`Inference:Preload model=${name} sha256=${loaded.sha256} provider=${loaded.provider}`);

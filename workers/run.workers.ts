@@ -1,5 +1,6 @@
 import type { Worker } from "@temporalio/worker";
 import type { Config } from "../lib/config/config.schema.ts";
+import { closeModels } from "../lib/model/model.session.ts";
 import { createS3Client } from "../lib/storage/s3.client.ts";
 import { connectWorker } from "../lib/temporal/connection.ts";
 import { preloadModels } from "./model.preload.ts";
@@ -27,6 +28,7 @@ export async function runWorkers(pool: Pool, config: Config): Promise<void> {
     );
     await Promise.all(workers.map((w) => w.run()));
   } finally {
+    await closeModels();
     await connection.close();
     s3.destroy();
   }

@@ -19,6 +19,7 @@ import type { Config } from "../lib/config/config.schema.ts";
 import { createHlsArchive } from "../lib/hls/archive.factory.ts";
 import type { HlsArchive } from "../lib/hls/hls.archive.ts";
 import { pipelineActivityInterceptor } from "../lib/metrics/pipeline.metrics.ts";
+import { checkInferenceDevice } from "../lib/model/model.session.ts";
 import { shutdownGrace } from "./worker.runtime.ts";
 import { workerDeploymentOptions } from "./worker.versioning.ts";
 
@@ -83,9 +84,16 @@ export async function createCpuWorker(options: WorkerOptions): Promise<Worker> {
   });
 }
 
-/** The inference pool: model inference only, one ONNX session per process (GPU hosts poll this queue). */
-export async function createInferenceWorker(options: WorkerOptions): Promise<Worker> {
+/**
+ * The inference pool: model inference only, one ONNX session per model file per process, each on
+ * its own thread (GPU hosts poll this queue). A CUDA worker whose GPU does not start fails here,
+ * unless `inference.allowCpuFallback`.
+ */
+export async function createInferenceWorker(
+  options: WorkerOptions & { modelsDir?: string },
+): Promise<Worker> {
   const { config, s3 } = options;
+  await checkInferenceDevice(config.inference, (line) => console.error(line));
   return Worker.create({
     connection: options.connection,
     namespace: config.temporal.namespace,
@@ -94,6 +102,6 @@ export async function createInferenceWorker(options: WorkerOptions): Promise<Wor
     interceptors: { activity: [pipelineActivityInterceptor] },
     ...workerDeploymentOptions(config),
     ...shutdownGrace(),
-    activities: createPredictActivities(s3, config),
+    activities: createPredictActivities(s3, config, { modelsDir: options.modelsDir }),
   });
 }

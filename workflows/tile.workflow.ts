@@ -45,7 +45,7 @@ export async function tileWorkflow(raw: TileWorkflowInput) {
     // A refused archive login fails the tile at once: retrying would only repeat the refusal.
     retry: { ...retry, nonRetryableErrorTypes: NonRetryableArchiveErrors },
   });
-  const done = await cpu.findTileOutput({ outputPrefix: input.outputPrefix });
+  const done = await cpu.findTileOutput({ outputPrefix: input.outputPrefix, model: input.model });
   if (done) return done;
 
   const { predictTile } = proxyActivities<PredictActivities>({

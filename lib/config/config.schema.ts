@@ -58,7 +58,7 @@ export const TaskQueuesConfigParser = z
 
 export const InferenceConfigParser = z
   .object({
-    /** Execution provider: "cuda" tries the GPU first and falls back to the CPU (and says so). */
+    /** Execution provider: "cuda" needs the GPU (see allowCpuFallback). */
     device: z.enum(["cpu", "cuda"]),
     /** Windows per model call. */
     batchSize: z.number().int().min(1).max(256),
@@ -66,6 +66,11 @@ export const InferenceConfigParser = z
     memoryBudgetMb: z.number().int().min(64),
     /** Window rows between checkpoints that a retried activity resumes from. */
     checkpointEveryRows: z.number().int().min(1),
+    /**
+     * With device "cuda": run on the CPU when CUDA cannot start. Off by default, so a GPU worker
+     * that would silently run on the CPU (a cost disaster at state scale) fails at start instead.
+     */
+    allowCpuFallback: z.boolean().default(false),
   })
   .strict();
 

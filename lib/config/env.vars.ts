@@ -97,6 +97,11 @@ export const ConfigEnvVars = {
     kind: "number",
     doc: "window rows between checkpoints",
   },
+  CROP_MAP_INFERENCE_ALLOW_CPU_FALLBACK: {
+    path: ["inference", "allowCpuFallback"],
+    kind: "boolean",
+    doc: "with cuda: run on the CPU when CUDA cannot start",
+  },
   CROP_MAP_CPU_CONCURRENCY: {
     path: ["workers", "cpuConcurrency"],
     kind: "number",

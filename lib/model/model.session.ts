@@ -1,20 +1,33 @@
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import type { S3Client } from "@aws-sdk/client-s3";
-import * as ort from "onnxruntime-node";
+import type * as ort from "onnxruntime-node";
 import { getBytes } from "../storage/s3.objects.ts";
 import { parseS3Url } from "../storage/s3.url.ts";
-import { type ModelManifest, onnxLocation } from "./model.manifest.ts";
+import { loadModelManifest, type ModelManifest, ModelsDir, onnxLocation } from "./model.manifest.ts";
+import { type BatchResult, type GraphInfo, ModelThread } from "./model.thread.ts";
 
-/** The ONNX file disagrees with its manifest: checksum, input or output. */
+/** The ONNX file disagrees with its manifest (checksum, input, output), or is not ONNX at all. */
 export class ModelMismatchError extends Error {}
+
+/** CUDA was asked for and did not start, and the config does not allow running on the CPU instead. */
+export class DeviceUnavailableError extends Error {}
 
 export interface LoadedModel {
   manifest: ModelManifest;
-  session: ort.InferenceSession;
+  /** The session, on its own thread; `runBatch` is the way to call it. */
+  thread: ModelThread;
   /** The execution provider the session runs on. */
   provider: "cuda" | "cpu";
   sha256: string;
+}
+
+export interface DeviceOptions {
+  device: "cpu" | "cuda";
+  /** Let a "cuda" request run on the CPU when CUDA cannot start (otherwise it is an error). */
+  allowCpuFallback?: boolean;
+  /** Where relative ONNX paths of the manifest resolve (its models/ folder). */
+  modelsDir?: string;
 }
 
 function dims(meta: ort.InferenceSession.ValueMetadata | undefined): readonly (number | string)[] {
@@ -22,17 +35,17 @@ function dims(meta: ort.InferenceSession.ValueMetadata | undefined): readonly (n
 }
 
 /** Checks the graph's input and output against the manifest; a named dimension matches any size. */
-export function checkGraph(manifest: ModelManifest, session: ort.InferenceSession): void {
+export function checkGraph(manifest: ModelManifest, graph: GraphInfo): void {
   const where = `model ${manifest.name}`;
   const { input, output, chip } = manifest;
-  if (!session.inputNames.includes(input.name)) {
+  if (!graph.inputNames.includes(input.name)) {
     throw new ModelMismatchError(
-      `${where}: graph inputs are [${session.inputNames.join(", ")}], manifest input.name is '${input.name}'`,
+      `${where}: graph inputs are [${graph.inputNames.join(", ")}], manifest input.name is '${input.name}'`,
     );
   }
-  if (!session.outputNames.includes(output.name)) {
+  if (!graph.outputNames.includes(output.name)) {
     throw new ModelMismatchError(
-      `${where}: graph outputs are [${session.outputNames.join(", ")}], manifest output.name is '${output.name}'`,
+      `${where}: graph outputs are [${graph.outputNames.join(", ")}], manifest output.name is '${output.name}'`,
     );
   }
   const expect = (actual: readonly (number | string)[], wanted: number[], field: string) => {
@@ -49,15 +62,52 @@ export function checkGraph(manifest: ModelManifest, session: ort.InferenceSessio
       }
     });
   };
-  const inputMeta = session.inputMetadata.find((m) => m.name === input.name);
-  const outputMeta = session.outputMetadata.find((m) => m.name === output.name);
+  const inputMeta = graph.inputMetadata.find((m) => m.name === input.name);
+  const outputMeta = graph.outputMetadata.find((m) => m.name === output.name);
   expect(dims(inputMeta), [input.channels, chip.size, chip.size], `input '${input.name}'`);
   expect(dims(outputMeta), [output.classes, chip.size, chip.size], `output '${output.name}'`);
 }
 
-async function readModelBytes(manifest: ModelManifest, s3: S3Client): Promise<Uint8Array> {
-  const location = onnxLocation(manifest);
+/**
+ * Checks a batch's logits against the manifest: a graph whose named dimensions passed the load
+ * check may still give, say, 56 x 56 logits, which must be refused, not argmaxed.
+ */
+export function checkBatchOutput(manifest: ModelManifest, batch: number, result: BatchResult): void {
+  const { classes } = manifest.output;
+  const { size } = manifest.chip;
+  const wanted = [batch, classes, size, size];
+  if (result.dims.length !== 4 || result.dims.some((d, i) => d !== wanted[i])) {
+    throw new ModelMismatchError(
+      `model ${manifest.name}: output '${manifest.output.name}' came back [${result.dims.join(", ")}] for a batch of ${batch}, manifest says [${wanted.join(", ")}]`,
+    );
+  }
+}
+
+/** Runs one batch on the model's thread and checks the shape of what comes back. */
+export async function runBatch(
+  loaded: LoadedModel,
+  input: Float32Array,
+  batch: number,
+): Promise<Float32Array> {
+  const { manifest } = loaded;
+  const result = await loaded.thread.run(
+    input,
+    [batch, manifest.input.channels, manifest.chip.size, manifest.chip.size],
+    manifest.input.name,
+    manifest.output.name,
+  );
+  checkBatchOutput(manifest, batch, result);
+  return result.data;
+}
+
+async function readModelBytes(
+  manifest: ModelManifest,
+  s3: S3Client | undefined,
+  dir: string,
+): Promise<Uint8Array> {
+  const location = onnxLocation(manifest, dir);
   if (location.startsWith("s3://")) {
+    if (!s3) throw new Error(`model ${manifest.name}: ${location} needs an S3 client`);
     const { bucket, prefix } = parseS3Url(location);
     return getBytes(s3, { bucket, key: prefix.replace(/\/$/, "") });
   }
@@ -68,56 +118,98 @@ async function readModelBytes(manifest: ModelManifest, s3: S3Client): Promise<Ui
   }
 }
 
-const sessions = new Map<string, Promise<LoadedModel>>();
+const firstLine = (error: unknown) => String((error as Error)?.message ?? error).split("\n")[0];
+
+/** Opens a session on its thread, naming the file when onnxruntime cannot parse it. */
+async function open(bytes: Uint8Array, providers: string[], file: string): Promise<ModelThread> {
+  try {
+    return await ModelThread.open(bytes, providers);
+  } catch (error) {
+    if (providers.includes("cuda")) throw error;
+    throw new ModelMismatchError(`${file} is not a loadable ONNX model: ${firstLine(error)}`);
+  }
+}
+
+const threads = new Map<string, Promise<{ thread: ModelThread; provider: "cuda" | "cpu" }>>();
 
 /**
- * One session per model per worker process, shared by every activity. "cuda" asks for the CUDA
- * execution provider and falls back to the CPU when it cannot start; the log says which ran.
+ * One session per model file per worker process, shared by every activity, each on its own
+ * thread; keyed by the file's sha256, so two names for one file share it and a re-exported file
+ * under an old name does not. "cuda" asks for the CUDA execution provider; if it cannot start,
+ * the load fails (DeviceUnavailableError) unless `allowCpuFallback`, when the CPU runs it and the
+ * log says so.
  */
-export function loadModel(
+export async function loadModel(
   manifest: ModelManifest,
-  s3: S3Client,
-  device: "cpu" | "cuda",
+  s3: S3Client | undefined,
+  options: DeviceOptions,
   log: (line: string) => void,
 ): Promise<LoadedModel> {
-  const key = `${manifest.name}:${manifest.sha256}:${device}`;
-  let loaded = sessions.get(key);
+  const { device, allowCpuFallback = false, modelsDir = ModelsDir } = options;
+  if (manifest.sha256 === "unset") {
+    throw new ModelMismatchError(
+      `model ${manifest.name}: its manifest has no sha256; export the model and record the file's sha256`,
+    );
+  }
+  const key = `${manifest.sha256}:${device}:${allowCpuFallback}`;
+  let loaded = threads.get(key);
   if (!loaded) {
     loaded = (async () => {
-      if (manifest.sha256 === "unset") {
-        throw new ModelMismatchError(
-          `model ${manifest.name}: its manifest has no sha256; export the model and record the file's sha256`,
-        );
-      }
-      const bytes = await readModelBytes(manifest, s3);
+      const file = onnxLocation(manifest, modelsDir);
+      const bytes = await readModelBytes(manifest, s3, modelsDir);
       const sha256 = createHash("sha256").update(bytes).digest("hex");
       if (sha256 !== manifest.sha256) {
         throw new ModelMismatchError(
-          `model ${manifest.name}: ONNX file has sha256 ${sha256}, manifest says ${manifest.sha256}`,
+          `model ${manifest.name}: ONNX file ${file} has sha256 ${sha256}, manifest says ${manifest.sha256}`,
         );
       }
-      let session: ort.InferenceSession;
-      let provider: "cuda" | "cpu" = "cpu";
       if (device === "cuda") {
         try {
-          session = await ort.InferenceSession.create(bytes, { executionProviders: ["cuda"] });
-          provider = "cuda";
+          return { thread: await open(bytes, ["cuda"], file), provider: "cuda" as const };
         } catch (error) {
-          log(
-            `Inference:Session model=${manifest.name} cuda unavailable (${(error as Error).message.split("\n")[0]}); using cpu`,
-          );
-          session = await ort.InferenceSession.create(bytes, { executionProviders: ["cpu"] });
+          const why = `cuda unavailable (${firstLine(error)})`;
+          if (!allowCpuFallback) {
+            throw new DeviceUnavailableError(
+              `model ${manifest.name}: ${why}; a GPU worker will not run on the CPU unless inference.allowCpuFallback is set`,
+            );
+          }
+          log(`Inference:Session model=${manifest.name} ${why}; using cpu (inference.allowCpuFallback)`);
         }
-      } else {
-        session = await ort.InferenceSession.create(bytes, { executionProviders: ["cpu"] });
       }
-      checkGraph(manifest, session);
-      log(`Inference:Session model=${manifest.name} provider=${provider} sha256=${sha256.slice(0, 12)}`);
-      return { manifest, session, provider, sha256 };
+      return { thread: await open(bytes, ["cpu"], file), provider: "cpu" as const };
     })();
     // A failed load is not cached: the next activity tries again (or fails the same way).
-    loaded.catch(() => sessions.delete(key));
-    sessions.set(key, loaded);
+    loaded.catch(() => threads.delete(key));
+    threads.set(key, loaded);
   }
-  return loaded;
+  const { thread, provider } = await loaded;
+  checkGraph(manifest, thread.graph);
+  log(`Inference:Session model=${manifest.name} provider=${provider} sha256=${manifest.sha256.slice(0, 12)}`);
+  return { manifest, thread, provider, sha256: manifest.sha256 };
+}
+
+/**
+ * Run when an inference worker starts: with device "cuda", opens the bundled model on CUDA, so a
+ * GPU host whose CUDA does not start fails at once (DeviceUnavailableError) instead of polling
+ * for tiles it would run on the CPU; with `allowCpuFallback` it logs and goes on.
+ */
+export async function checkInferenceDevice(
+  options: DeviceOptions,
+  log: (line: string) => void,
+): Promise<"cuda" | "cpu"> {
+  if (options.device === "cpu") return "cpu";
+  const manifest = await loadModelManifest("crop-tiny");
+  return (
+    await loadModel(manifest, undefined as unknown as S3Client, { ...options, modelsDir: ModelsDir }, log)
+  ).provider;
+}
+
+/**
+ * Ends every model thread of this process (a worker's shutdown): onnxruntime's thread pool on a
+ * worker thread otherwise keeps a finished process from exiting.
+ */
+export async function closeModels(): Promise<void> {
+  const all = [...threads.values()];
+  threads.clear();
+  await Promise.all(all.map((p) => p.then(({ thread }) => thread.close()).catch(() => {})));
 }

@@ -10,6 +10,7 @@
  */
 import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
+import { readFile } from "node:fs/promises";
 import { parseArgs, promisify } from "node:util";
 import { MockActivityEnvironment } from "@temporalio/testing";
 import * as ort from "onnxruntime-node";
@@ -22,8 +23,7 @@ import { loadConfig } from "../../lib/config/config.load.ts";
 import { createHlsArchive } from "../../lib/hls/archive.factory.ts";
 import { parseGranuleId } from "../../lib/hls/granule.id.ts";
 import { bandKey, ModelBands } from "../../lib/hls/lpdaac.keys.ts";
-import { loadModelManifest } from "../../lib/model/model.manifest.ts";
-import { loadModel } from "../../lib/model/model.session.ts";
+import { loadModelManifest, onnxLocation } from "../../lib/model/model.manifest.ts";
 import { DefaultSeasonWindows } from "../../lib/pipeline/season.windows.ts";
 import { windowStarts } from "../../lib/pipeline/sliding.window.ts";
 import { readChunkRow, readStackHeader } from "../../lib/pipeline/stack.reader.ts";
@@ -98,8 +98,11 @@ const [predicted, predictSeconds] = await time(
 );
 const pipelineRate = predicted.windows.run / predictSeconds;
 
-// Bare onnxruntime: the same batches, prepared in memory first, then only session.run is timed.
-const { session } = await loadModel(manifest, s3, config.inference.device, () => {});
+// Bare onnxruntime: the same batches, prepared in memory first, then only session.run is timed, on
+// this thread (the pipeline runs its session on a worker thread).
+const session = await ort.InferenceSession.create(await readFile(onnxLocation(manifest)), {
+  executionProviders: [config.inference.device],
+});
 const stackRef = ref(config.storage.work, staged.stackKey);
 const header = await readStackHeader(s3, stackRef);
 const { size, stride } = manifest.chip;

@@ -1,0 +1,145 @@
+import { mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Client } from "@temporalio/client";
+import type { NativeConnection, Worker } from "@temporalio/worker";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { PredictCounters, type PredictedTile } from "../../activities/predict.activities.ts";
+import type { ModelManifest } from "../../lib/model/model.manifest.ts";
+import { loadModel, runBatch } from "../../lib/model/model.session.ts";
+import { InferenceCounters } from "../../lib/model/model.thread.ts";
+import { DefaultSelectionLimits } from "../../lib/pipeline/granule.select.ts";
+import { DefaultSeasonWindows } from "../../lib/pipeline/season.windows.ts";
+import { createS3Client } from "../../lib/storage/s3.client.ts";
+import { getJson, ref } from "../../lib/storage/s3.objects.ts";
+import { planWorld } from "../../lib/synth/world.plan.ts";
+import { writeWorld } from "../../lib/synth/world.writer.ts";
+import { connectClient, connectWorker } from "../../lib/temporal/connection.ts";
+import { bundleWorkflows, createCpuWorker, createInferenceWorker } from "../../workers/worker.factory.ts";
+import type { TileWorkflowInput } from "../../workflows/tile.workflow.ts";
+import { testConfig } from "../support/test.config.ts";
+import { writeTestModel } from "../support/test.models.ts";
+
+// Batches of 4 windows; the heartbeat timeout is 1 s, and the model is made slow enough that one
+// batch takes several of those (checked before the tiles run, and made heavier if it does not).
+const config = { ...testConfig("thread"), inference: { ...testConfig("thread").inference, batchSize: 4 } };
+const HeartbeatSeconds = 1;
+const s3 = createS3Client(config);
+let connection: NativeConnection;
+let client: Client;
+let cpuWorker: Worker;
+let cpuRun: Promise<void>;
+let modelsDir: string;
+let slow: ModelManifest;
+
+function tileInput(outputPrefix: string): TileWorkflowInput {
+  return {
+    tileId: "19TCG",
+    year: 2022,
+    model: slow.name,
+    windows: DefaultSeasonWindows,
+    ...DefaultSelectionLimits,
+    chip: slow.chip,
+    outputPrefix,
+    inferenceQueue: config.taskQueues.inference,
+    inferenceHeartbeatSeconds: HeartbeatSeconds,
+  };
+}
+
+beforeAll(async () => {
+  modelsDir = await mkdtemp(join(tmpdir(), "slow-models-"));
+  // Make the model heavier until one batch takes at least four heartbeat timeouts on this machine.
+  for (let layers = 4; ; layers *= 2) {
+    slow = await writeTestModel(modelsDir, `slow-${layers}`, { layers, channels: 64 });
+    const loaded = await loadModel(slow, s3, { device: "cpu", modelsDir }, () => {});
+    const t = performance.now();
+    await runBatch(loaded, new Float32Array(4 * 18 * 224 * 224), 4);
+    if (performance.now() - t >= 4_000 * HeartbeatSeconds || layers >= 64) break;
+  }
+  await writeWorld(
+    planWorld({ state: "RI", year: 2022, scale: "small", seed: 3, season: { start: "04-01", end: "10-31" } }),
+    { s3, config },
+  );
+  connection = await connectWorker(config);
+  client = await connectClient(config);
+  cpuWorker = await createCpuWorker({ connection, config, s3, bundle: await bundleWorkflows() });
+  cpuRun = cpuWorker.run();
+}, 600_000);
+
+afterAll(async () => {
+  cpuWorker?.shutdown();
+  await cpuRun;
+  await client?.connection.close();
+  await connection?.close();
+  s3.destroy();
+});
+
+async function until(condition: () => boolean, what: string, ms = 300_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe("inference off the event loop", () => {
+  let batches = 0;
+
+  it("finishes a tile in one attempt when each batch takes several heartbeat timeouts", async () => {
+    // Workflows (cpu queue) and inference share this process, as in the `all` pool.
+    const inference = await createInferenceWorker({ connection, config, s3, modelsDir });
+    const workflowId = "thread-slow-once";
+    const started = InferenceCounters.batchesStarted;
+    await inference.runUntil(
+      client.workflow.execute("tileWorkflow", {
+        taskQueue: config.taskQueues.cpu,
+        workflowId,
+        args: [tileInput("slow/19TCG/")],
+      }),
+    );
+    batches = InferenceCounters.batchesStarted - started;
+    const summary = (await getJson(
+      s3,
+      ref(config.storage.outputs, "slow/19TCG/predict.json"),
+    )) as PredictedTile;
+    expect(summary.model.sha256).toBe(slow.sha256);
+    expect(summary.resumedFromRow).toBe(0);
+    expect(batches).toBeGreaterThanOrEqual(3);
+    const history = await client.workflow.getHandle(workflowId).fetchHistory();
+    const events = history.events ?? [];
+    const predictScheduled = events.filter(
+      (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === "predictTile",
+    );
+    expect(predictScheduled).toHaveLength(1);
+    // One attempt: no heartbeat timeout, no retry.
+    expect(events.filter((e) => e.activityTaskTimedOutEventAttributes)).toHaveLength(0);
+    const started_ = events.filter((e) => e.activityTaskStartedEventAttributes);
+    expect(started_.every((e) => (e.activityTaskStartedEventAttributes?.attempt ?? 1) === 1)).toBe(true);
+  });
+
+  it("stops a cancelled tile's inference within one batch", async () => {
+    const inference = await createInferenceWorker({ connection, config, s3, modelsDir });
+    const running = inference.run();
+    try {
+      const handle = await client.workflow.start("tileWorkflow", {
+        taskQueue: config.taskQueues.cpu,
+        workflowId: "thread-slow-cancelled",
+        args: [tileInput("cancelled/19TCG/")],
+      });
+      const before = InferenceCounters.batchesStarted;
+      await until(() => InferenceCounters.batchesStarted > before, "the first batch");
+      await handle.cancel();
+      const atCancel = InferenceCounters.batchesStarted;
+      await expect(handle.result()).rejects.toThrow();
+      await until(() => PredictCounters.tilesRunning === 0, "the cancelled activity to return");
+      // The batch running when the cancel came may finish, and one more may have started before the
+      // cancel reached the activity; the tile itself has many more.
+      expect(InferenceCounters.batchesStarted - atCancel).toBeLessThanOrEqual(1);
+      expect(batches).toBeGreaterThan(InferenceCounters.batchesStarted - before + 1);
+      expect(await getJson(s3, ref(config.storage.outputs, "cancelled/19TCG/predict.json"))).toBeUndefined();
+    } finally {
+      inference.shutdown();
+      await running;
+    }
+  });
+});

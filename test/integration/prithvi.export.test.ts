@@ -1,0 +1,223 @@
+import { execFile } from "node:child_process";
+import { mkdtemp, readFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { ListObjectsV2Command } from "@aws-sdk/client-s3";
+import type { Client } from "@temporalio/client";
+import type { NativeConnection, Worker } from "@temporalio/worker";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { TileManifest } from "../../activities/tile.output.activities.ts";
+import { ensureExportEnv } from "../../infra/export.env.ts";
+import { loadModelManifest, type ModelManifest } from "../../lib/model/model.manifest.ts";
+import { loadModel, runBatch } from "../../lib/model/model.session.ts";
+import { DefaultSelectionLimits } from "../../lib/pipeline/granule.select.ts";
+import { DefaultSeasonWindows } from "../../lib/pipeline/season.windows.ts";
+import { windowStarts } from "../../lib/pipeline/sliding.window.ts";
+import { StackNodata } from "../../lib/pipeline/stack.format.ts";
+import { readChunkRow, readStackHeader } from "../../lib/pipeline/stack.reader.ts";
+import { openCog, readRaster } from "../../lib/raster/cog.reader.ts";
+import { createS3Client } from "../../lib/storage/s3.client.ts";
+import { ref } from "../../lib/storage/s3.objects.ts";
+import { planWorld } from "../../lib/synth/world.plan.ts";
+import { writeWorld } from "../../lib/synth/world.writer.ts";
+import { connectClient, connectWorker } from "../../lib/temporal/connection.ts";
+import { exportModel } from "../../scripts/commands/model.command.ts";
+import { bundleWorkflows, createCpuWorker, createInferenceWorker } from "../../workers/worker.factory.ts";
+import { testConfig } from "../support/test.config.ts";
+
+// The Prithvi export (models/export/prithvi_export.py, PyTorch from PyPI) at its reduced size: the
+// same operators as the seed's architecture with fewer, narrower layers, seeded random weights.
+// The full size is exported and timed by scripts/bench/prithvi.bench.ts (1.3 TFLOP a window is
+// minutes of CPU per tile row, too slow for the test budget).
+const config = testConfig("prithvi");
+const s3 = createS3Client(config);
+const quiet = () => {};
+let dir: string;
+let exported: ModelManifest;
+let report: Awaited<ReturnType<typeof exportModel>>;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "prithvi-"));
+  report = await exportModel(
+    "prithvi-crop-100m",
+    { out: dir, size: "reduced", seed: 5, parityBatches: "2,1,3", writeCheckpoint: join(dir, "reduced.pth") },
+    quiet,
+  );
+  exported = await loadModelManifest(report.name, dir);
+}, 900_000);
+
+afterAll(() => s3.destroy());
+
+describe("the Prithvi export", () => {
+  it("exports the architecture with a manifest carrying its sha256, matching PyTorch", async () => {
+    expect(exported.name).toBe("prithvi-crop-reduced-random");
+    expect(exported.description).toContain("SEEDED RANDOM WEIGHTS");
+    expect(report.parity.maxAbsLogitDiff).toBeLessThanOrEqual(1e-4);
+    expect(report.parity.argmaxAgreement).toBeGreaterThanOrEqual(0.999);
+    // The manifest is the pipeline's: its graph checks pass at load, and batches of any size come back [B, 13, 224, 224].
+    const loaded = await loadModel(exported, s3, { device: "cpu", modelsDir: dir }, quiet);
+    for (const batch of [1, 3]) {
+      const logits = await runBatch(loaded, new Float32Array(batch * 18 * 224 * 224), batch);
+      expect(logits.length).toBe(batch * 13 * 224 * 224);
+    }
+  });
+
+  it("loads an mmseg-layout checkpoint strictly, dropping the auxiliary head, to the same bytes", async () => {
+    const again = await mkdtemp(join(tmpdir(), "prithvi-"));
+    const fromCheckpoint = await exportModel(
+      "prithvi-crop-100m",
+      { out: again, size: "reduced", seed: 5, checkpoint: join(dir, "reduced.pth"), parityBatches: "1" },
+      quiet,
+    );
+    expect(fromCheckpoint.name).toBe("prithvi-crop-reduced");
+    expect(fromCheckpoint.sha256).toBe(report.sha256);
+    expect(
+      (await readFile(join(again, "prithvi-crop-reduced.onnx"))).equals(
+        await readFile(join(dir, `${report.name}.onnx`)),
+      ),
+    ).toBe(true);
+  });
+
+  it("refuses a checkpoint with missing or unexpected keys, listing them", async () => {
+    const python = await ensureExportEnv();
+    const bad = join(dir, "bad.pth");
+    await promisify(execFile)(python, [
+      "-c",
+      `import torch; c = torch.load(${JSON.stringify(join(dir, "reduced.pth"))}, weights_only=False); s = c["state_dict"]; ` +
+        `s.pop("neck.fpn1.0.bias"); s.pop("backbone.blocks.1.attn.qkv.weight"); s["decode_head.extra.weight"] = torch.zeros(1); ` +
+        `torch.save(c, ${JSON.stringify(bad)})`,
+    ]);
+    await expect(
+      exportModel(
+        "prithvi-crop-100m",
+        { out: join(dir, "refused"), size: "reduced", checkpoint: bad },
+        quiet,
+      ),
+    ).rejects.toThrow(
+      "missing keys (2): backbone.blocks.1.attn.qkv.weight, neck.fpn1.0.bias | unexpected keys (1): decode_head.extra.weight",
+    );
+    await expect(
+      exportModel(
+        "prithvi-crop-100m",
+        { out: join(dir, "refused"), checkpoint: join(dir, "nope.pth") },
+        quiet,
+      ),
+    ).rejects.toThrow("--checkpoint");
+  });
+});
+
+describe("the Prithvi architecture through the real pipeline", () => {
+  let connection: NativeConnection;
+  let client: Client;
+  let cpuWorker: Worker;
+  let cpuRun: Promise<void>;
+
+  beforeAll(async () => {
+    await writeWorld(
+      planWorld({
+        state: "RI",
+        year: 2022,
+        scale: "small",
+        seed: 3,
+        season: { start: "04-01", end: "10-31" },
+      }),
+      { s3, config },
+    );
+    connection = await connectWorker(config);
+    client = await connectClient(config);
+    cpuWorker = await createCpuWorker({ connection, config, s3, bundle: await bundleWorkflows() });
+    cpuRun = cpuWorker.run();
+  });
+
+  afterAll(async () => {
+    cpuWorker?.shutdown();
+    await cpuRun;
+    await client?.connection.close();
+    await connection?.close();
+  });
+
+  it("maps a tile (meaningless classes, exact path): equal to the slide recomputed from the stack", async () => {
+    const inference = await createInferenceWorker({ connection, config, s3, modelsDir: dir });
+    const manifest = (await inference.runUntil(
+      client.workflow.execute("tileWorkflow", {
+        taskQueue: config.taskQueues.cpu,
+        workflowId: "prithvi-19TCG",
+        args: [
+          {
+            tileId: "19TCG",
+            year: 2022,
+            model: exported.name,
+            windows: DefaultSeasonWindows,
+            ...DefaultSelectionLimits,
+            chip: exported.chip,
+            outputPrefix: "prithvi/19TCG/",
+            inferenceQueue: config.taskQueues.inference,
+          },
+        ],
+      }),
+    )) as TileManifest;
+    expect(manifest.model).toMatchObject({ name: exported.name, sha256: exported.sha256, provider: "cpu" });
+    expect(manifest.windows.run).toBeGreaterThan(0);
+    expect(manifest.pixels.mapped).toBeGreaterThan(0);
+
+    // The map recomputed here, independently of the pipeline's code: chips straight from the staged
+    // stack with the manifest's normalisation (time-major: channel c is band c % 6), every window of
+    // mmsegmentation's slide (224, stride 112, the last moved back to the edge), logits summed, argmax.
+    const listed = await s3.send(
+      new ListObjectsV2Command({ Bucket: config.storage.work.bucket, Prefix: config.storage.work.prefix }),
+    );
+    const stackKey = listed.Contents?.map((o) => o.Key ?? "").find((k) => k.endsWith(".stack")) as string;
+    const stackRef = { bucket: config.storage.work.bucket, key: stackKey };
+    const header = await readStackHeader(s3, stackRef);
+    const { width, height } = header.grid;
+    const map = await readRaster(await openCog(s3, ref(config.storage.outputs, "prithvi/19TCG/classes.tif")));
+    expect([map.width, map.height]).toEqual([width, height]);
+    const mapData = map.data as Uint8Array;
+    const size = 224;
+    const k = header.chunk;
+    const plane = size * size;
+    const sums = new Float32Array(13 * width * height);
+    const loaded = await loadModel(exported, s3, { device: "cpu", modelsDir: dir }, quiet);
+    const chunkRows = new Map<number, Awaited<ReturnType<typeof readChunkRow>>>();
+    for (let cy = 0; cy < header.chunksDown; cy++)
+      chunkRows.set(cy, await readChunkRow(s3, stackRef, header, cy));
+    for (const y0 of windowStarts(height, size, 112)) {
+      for (const x0 of windowStarts(width, size, 112)) {
+        const chip = new Float32Array(18 * plane);
+        for (let c = 0; c < 18; c++) {
+          const mean = exported.normalization.mean[c % 6] as number;
+          const std = exported.normalization.std[c % 6] as number;
+          for (let dy = 0; dy < size; dy++) {
+            for (let dx = 0; dx < size; dx++) {
+              const [x, y] = [x0 + dx, y0 + dy];
+              const chunk = chunkRows.get(Math.floor(y / k))?.data[Math.floor(x / k)] as Int16Array;
+              const v = chunk[c * k * k + (y % k) * k + (x % k)] as number;
+              chip[c * plane + dy * size + dx] = v === StackNodata ? 0 : (v - mean) / std;
+            }
+          }
+        }
+        const logits = await runBatch(loaded, chip, 1);
+        for (let c = 0; c < 13; c++)
+          for (let dy = 0; dy < size; dy++)
+            for (let dx = 0; dx < size; dx++) {
+              const at = (c * height + y0 + dy) * width + x0 + dx;
+              sums[at] = (sums[at] as number) + (logits[c * plane + dy * size + dx] as number);
+            }
+      }
+    }
+    let compared = 0;
+    let equal = 0;
+    for (let i = 0; i < width * height; i++) {
+      if (mapData[i] === 0) continue;
+      let best = 0;
+      for (let c = 1; c < 13; c++)
+        if ((sums[c * width * height + i] as number) > (sums[best * width * height + i] as number)) best = c;
+      compared++;
+      if (mapData[i] === exported.classes[best]?.id) equal++;
+    }
+    expect(compared).toBeGreaterThan(1000);
+    // Batches of 8 in the pipeline against batches of 1 here may differ in the last bits: near-ties only.
+    expect(equal / compared).toBeGreaterThan(0.999);
+  });
+});
