@@ -9,6 +9,9 @@ bash scripts/install.sh
 # the export test waits for it.
 mkdir -p .crop-map
 node bin/crop-map.js model setup > .crop-map/model-setup.log 2>&1 &
+setup=$!
+# Nothing outlives the command: an unfinished install is stopped (it resumes on the next run).
+trap 'kill "$setup" 2>/dev/null || true' EXIT
 echo "== lint and format (biome)"
 npx biome ci .
 echo "== type check (tsc)"

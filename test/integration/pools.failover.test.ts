@@ -1,0 +1,127 @@
+import { ListObjectsV2Command } from "@aws-sdk/client-s3";
+import type { Client } from "@temporalio/client";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Config } from "../../lib/config/config.schema.ts";
+import type { RunInput, RunStatus } from "../../lib/pipeline/run.input.ts";
+import { createS3Client } from "../../lib/storage/s3.client.ts";
+import { getBytes, ref } from "../../lib/storage/s3.objects.ts";
+import { planWorld } from "../../lib/synth/world.plan.ts";
+import { writeWorld } from "../../lib/synth/world.writer.ts";
+import { connectClient } from "../../lib/temporal/connection.ts";
+import type { RunSummary } from "../../workflows/run.workflow.ts";
+import { spawnWorker } from "../support/child.worker.ts";
+import { testConfig } from "../support/test.config.ts";
+
+/**
+ * The pools as on separate hosts: CPU and inference workers in processes of their own. Killing a
+ * CPU worker and the inference worker in the middle of a run, then starting replacements, must
+ * end with the same maps as a clean run.
+ */
+const config = testConfig("pools");
+const s3 = createS3Client(config);
+const tiles = ["19TBG", "19TCG", "19TCF"];
+let client: Client;
+
+/** The same servers, buckets and queues, with a work folder of its own (nothing staged is shared). */
+function withWork(suffix: string): Config {
+  const work = { ...config.storage.work, prefix: `${config.storage.work.prefix}${suffix}/` };
+  return { ...config, storage: { ...config.storage, work } };
+}
+
+function runInput(runId: string): RunInput {
+  return {
+    runId,
+    region: { kind: "state", state: "RI" },
+    year: 2022,
+    model: "crop-tiny",
+    chip: { size: 224, stride: 112 },
+    tiles,
+    maxTilesInFlight: 2,
+    retryRounds: 1,
+    retryDelaySeconds: 1,
+    inferenceQueue: config.taskQueues.inference,
+    inferenceHeartbeatSeconds: 4,
+    cpuHeartbeatSeconds: 15,
+  };
+}
+
+async function mapBytes(runId: string, tileId: string, name: string): Promise<Buffer> {
+  return Buffer.from(
+    await getBytes(s3, ref(config.storage.outputs, `runs/${runId}/tiles/${tileId}/${name}`)),
+  );
+}
+
+beforeAll(async () => {
+  await writeWorld(
+    planWorld({ state: "RI", year: 2022, scale: "small", seed: 8, season: { start: "04-01", end: "10-31" } }),
+    { s3, config },
+  );
+  client = await connectClient(config);
+});
+
+afterAll(async () => {
+  await client?.connection.close();
+  s3.destroy();
+});
+
+describe("worker pools in separate processes", () => {
+  it("finish a run with maps identical to a clean run after a CPU worker and the inference worker die", async () => {
+    const clean = withWork("clean");
+    const cleanWorkers = [spawnWorker("cpu", clean), spawnWorker("inference", clean)];
+    try {
+      const summary = (await client.workflow.execute("runWorkflow", {
+        taskQueue: config.taskQueues.cpu,
+        workflowId: "pools-clean",
+        args: [runInput("pools-clean")],
+      })) as RunSummary;
+      expect(summary).toMatchObject({ total: 3, done: 3, failed: [] });
+    } finally {
+      await Promise.all(cleanWorkers.map((w) => w.kill()));
+    }
+
+    const failover = withWork("failover");
+    const slowInference = { CROP_MAP_INFERENCE_ROW_DELAY_MS: "400", CROP_MAP_INFERENCE_CHECKPOINT_ROWS: "1" };
+    const doomedCpu = spawnWorker("cpu", failover);
+    const survivingCpu = spawnWorker("cpu", failover);
+    const doomedInference = spawnWorker("inference", failover, slowInference);
+    const replacements: ReturnType<typeof spawnWorker>[] = [];
+    try {
+      const handle = await client.workflow.start("runWorkflow", {
+        taskQueue: config.taskQueues.cpu,
+        workflowId: "pools-failover",
+        args: [runInput("pools-failover")],
+      });
+      // Wait until inference is part-way through a tile (a checkpoint is written), then kill.
+      const deadline = Date.now() + 120_000;
+      let checkpointed = false;
+      while (!checkpointed && Date.now() < deadline) {
+        const listed = await s3.send(
+          new ListObjectsV2Command({
+            Bucket: failover.storage.work.bucket,
+            Prefix: failover.storage.work.prefix,
+          }),
+        );
+        checkpointed = (listed.Contents ?? []).some((o) => o.Key?.endsWith(".checkpoint"));
+        if (!checkpointed) await new Promise((r) => setTimeout(r, 200));
+      }
+      expect(checkpointed, doomedInference.output()).toBe(true);
+      const during = await handle.query<RunStatus>("status");
+      expect(during.tiles.some((t) => t.state !== "done")).toBe(true);
+      await Promise.all([doomedCpu.kill(), doomedInference.kill()]);
+
+      replacements.push(spawnWorker("inference", failover), spawnWorker("cpu", failover));
+      const summary = (await handle.result()) as RunSummary;
+      expect(summary, survivingCpu.output()).toMatchObject({ total: 3, done: 3, failed: [] });
+      for (const tileId of tiles)
+        for (const name of ["classes.tif", "confidence.tif"])
+          expect(
+            (await mapBytes("pools-failover", tileId, name)).equals(
+              await mapBytes("pools-clean", tileId, name),
+            ),
+            `${tileId} ${name}`,
+          ).toBe(true);
+    } finally {
+      await Promise.all([doomedCpu, survivingCpu, doomedInference, ...replacements].map((w) => w.kill()));
+    }
+  }, 420_000);
+});
