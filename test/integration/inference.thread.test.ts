@@ -2,7 +2,7 @@ import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Client } from "@temporalio/client";
-import type { NativeConnection, Worker } from "@temporalio/worker";
+import type { NativeConnection } from "@temporalio/worker";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PredictCounters, type PredictedTile } from "../../activities/predict.activities.ts";
 import type { ModelManifest } from "../../lib/model/model.manifest.ts";
@@ -14,9 +14,9 @@ import { createS3Client } from "../../lib/storage/s3.client.ts";
 import { getJson, ref } from "../../lib/storage/s3.objects.ts";
 import { planWorld } from "../../lib/synth/world.plan.ts";
 import { writeWorld } from "../../lib/synth/world.writer.ts";
-import { connectClient, connectWorker } from "../../lib/temporal/connection.ts";
-import { bundleWorkflows, createCpuWorker, createInferenceWorker } from "../../workers/worker.factory.ts";
+import { createInferenceWorker } from "../../workers/worker.factory.ts";
 import type { TileWorkflowInput } from "../../workflows/tile.workflow.ts";
+import { type CpuPool, startCpuPool } from "../support/cpu.pool.ts";
 import { testConfig } from "../support/test.config.ts";
 import { writeTestModel } from "../support/test.models.ts";
 
@@ -27,8 +27,7 @@ const HeartbeatSeconds = 1;
 const s3 = createS3Client(config);
 let connection: NativeConnection;
 let client: Client;
-let cpuWorker: Worker;
-let cpuRun: Promise<void>;
+let pool: CpuPool | undefined;
 let modelsDir: string;
 let slow: ModelManifest;
 
@@ -60,17 +59,12 @@ beforeAll(async () => {
     planWorld({ state: "RI", year: 2022, scale: "small", seed: 3, season: { start: "04-01", end: "10-31" } }),
     { s3, config },
   );
-  connection = await connectWorker(config);
-  client = await connectClient(config);
-  cpuWorker = await createCpuWorker({ connection, config, s3, bundle: await bundleWorkflows() });
-  cpuRun = cpuWorker.run();
+  pool = await startCpuPool(config, s3);
+  ({ connection, client } = pool);
 }, 600_000);
 
 afterAll(async () => {
-  cpuWorker?.shutdown();
-  await cpuRun;
-  await client?.connection.close();
-  await connection?.close();
+  await pool?.stop();
   s3.destroy();
 });
 

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { ListObjectsV2Command } from "@aws-sdk/client-s3";
 import type { Client } from "@temporalio/client";
-import type { NativeConnection, Worker } from "@temporalio/worker";
+import type { NativeConnection } from "@temporalio/worker";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { TileManifest } from "../../activities/tile.output.activities.ts";
 import { ensureExportEnv } from "../../infra/export.env.ts";
@@ -21,9 +21,9 @@ import { createS3Client } from "../../lib/storage/s3.client.ts";
 import { ref } from "../../lib/storage/s3.objects.ts";
 import { planWorld } from "../../lib/synth/world.plan.ts";
 import { writeWorld } from "../../lib/synth/world.writer.ts";
-import { connectClient, connectWorker } from "../../lib/temporal/connection.ts";
 import { exportModel } from "../../scripts/commands/model.command.ts";
-import { bundleWorkflows, createCpuWorker, createInferenceWorker } from "../../workers/worker.factory.ts";
+import { createInferenceWorker } from "../../workers/worker.factory.ts";
+import { type CpuPool, startCpuPool } from "../support/cpu.pool.ts";
 import { testConfig } from "../support/test.config.ts";
 
 // The Prithvi export (models/export/prithvi_export.py, PyTorch from PyPI) at its reduced size: the
@@ -110,8 +110,7 @@ describe("the Prithvi export", () => {
 describe("the Prithvi architecture through the real pipeline", () => {
   let connection: NativeConnection;
   let client: Client;
-  let cpuWorker: Worker;
-  let cpuRun: Promise<void>;
+  let pool: CpuPool | undefined;
 
   beforeAll(async () => {
     await writeWorld(
@@ -124,17 +123,12 @@ describe("the Prithvi architecture through the real pipeline", () => {
       }),
       { s3, config },
     );
-    connection = await connectWorker(config);
-    client = await connectClient(config);
-    cpuWorker = await createCpuWorker({ connection, config, s3, bundle: await bundleWorkflows() });
-    cpuRun = cpuWorker.run();
+    pool = await startCpuPool(config, s3);
+    ({ connection, client } = pool);
   });
 
   afterAll(async () => {
-    cpuWorker?.shutdown();
-    await cpuRun;
-    await client?.connection.close();
-    await connection?.close();
+    await pool?.stop();
   });
 
   it("maps a tile (meaningless classes, exact path): equal to the slide recomputed from the stack", async () => {

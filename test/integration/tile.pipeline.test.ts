@@ -1,7 +1,7 @@
 import { DeleteObjectCommand, ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
 import type { Client } from "@temporalio/client";
 import { WorkflowFailedError } from "@temporalio/client";
-import type { NativeConnection, Worker } from "@temporalio/worker";
+import type { NativeConnection } from "@temporalio/worker";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createGranuleActivities } from "../../activities/granules.activities.ts";
 import type { TileManifest } from "../../activities/tile.output.activities.ts";
@@ -19,18 +19,17 @@ import { createS3Client } from "../../lib/storage/s3.client.ts";
 import { getBytes, getJson, ref } from "../../lib/storage/s3.objects.ts";
 import { planWorld } from "../../lib/synth/world.plan.ts";
 import { writeWorld } from "../../lib/synth/world.writer.ts";
-import { connectClient, connectWorker } from "../../lib/temporal/connection.ts";
-import { bundleWorkflows, createCpuWorker, createInferenceWorker } from "../../workers/worker.factory.ts";
+import { createInferenceWorker } from "../../workers/worker.factory.ts";
 import type { TileWorkflowInput } from "../../workflows/tile.workflow.ts";
 import { spawnWorker } from "../support/child.worker.ts";
+import { type CpuPool, startCpuPool } from "../support/cpu.pool.ts";
 import { testConfig } from "../support/test.config.ts";
 
 const config = testConfig("tile");
 const s3 = createS3Client(config);
 let connection: NativeConnection;
 let client: Client;
-let cpuWorker: Worker;
-let cpuRun: Promise<void>;
+let pool: CpuPool | undefined;
 
 async function tileInput(
   tileId: string,
@@ -111,17 +110,12 @@ beforeAll(async () => {
     planWorld({ state: "RI", year: 2022, scale: "small", seed: 3, season: { start: "04-01", end: "10-31" } }),
     { s3, config },
   );
-  connection = await connectWorker(config);
-  client = await connectClient(config);
-  cpuWorker = await createCpuWorker({ connection, config, s3, bundle: await bundleWorkflows() });
-  cpuRun = cpuWorker.run();
+  pool = await startCpuPool(config, s3);
+  ({ connection, client } = pool);
 });
 
 afterAll(async () => {
-  cpuWorker?.shutdown();
-  await cpuRun;
-  await client?.connection.close();
-  await connection?.close();
+  await pool?.stop();
   s3.destroy();
 });
 
