@@ -1,4 +1,4 @@
-import { ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
+import type { S3Client } from "@aws-sdk/client-s3";
 import { z } from "zod";
 import type { LabelSource } from "../lib/accuracy/label.window.ts";
 import type { Config } from "../lib/config/config.schema.ts";
@@ -6,6 +6,7 @@ import { CdlEpsg, NationalCdlGrid } from "../lib/grid/crs.ts";
 import { describeOffset, gridBounds, isOnLattice, latticeOffset } from "../lib/grid/lattice.ts";
 import type { Rect } from "../lib/grid/planar.ts";
 import { imageGrid, openCog } from "../lib/raster/cog.reader.ts";
+import { listAll } from "../lib/storage/s3.objects.ts";
 import { nonRetryable, parseInput } from "./activity.failures.ts";
 
 export const LabelGridInputParser = z.object({ year: z.number().int() }).strict();
@@ -28,20 +29,8 @@ export function createLabelActivities(s3: S3Client, config: Config) {
   const cdl = config.storage.cdl;
 
   async function listYear(year: number): Promise<string[]> {
-    const keys: string[] = [];
-    let token: string | undefined;
-    do {
-      const page = await s3.send(
-        new ListObjectsV2Command({
-          Bucket: cdl.bucket,
-          Prefix: `${cdl.prefix}${year}/`,
-          ContinuationToken: token,
-        }),
-      );
-      keys.push(...(page.Contents ?? []).map((o) => o.Key ?? "").filter((k) => k.endsWith(".tif")));
-      token = page.NextContinuationToken;
-    } while (token);
-    return keys.sort();
+    const keys = await listAll(s3, cdl.bucket, `${cdl.prefix}${year}/`);
+    return keys.filter((k) => k.endsWith(".tif")).sort();
   }
 
   async function header(key: string) {

@@ -1,7 +1,7 @@
-import { GetObjectCommand, ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
+import { GetObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import type { GeoTIFFImage } from "geotiff";
 import { openCog } from "../raster/cog.reader.ts";
-import { isNotFound, ref } from "../storage/s3.objects.ts";
+import { isNotFound, listAll, ref } from "../storage/s3.objects.ts";
 import { formatS3Url, type S3Location } from "../storage/s3.url.ts";
 import type { HlsProduct } from "./granule.id.ts";
 import { tileYearPrefix } from "./lpdaac.keys.ts";
@@ -28,22 +28,15 @@ export function createS3Archive(s3: S3Client, location: S3Location): HlsArchive 
     url: (key) => formatS3Url(location, key),
 
     async listGranules(product, tileId, year) {
-      const ids: string[] = [];
-      let token: string | undefined;
-      do {
-        const page = await s3.send(
-          new ListObjectsV2Command({
-            Bucket: location.bucket,
-            Prefix: `${location.prefix}${tileYearPrefix(product, tileId, year)}`,
-            Delimiter: "/",
-            ContinuationToken: token,
-          }),
-        );
-        for (const p of page.CommonPrefixes ?? [])
-          ids.push((p.Prefix ?? "").slice(0, -1).split("/").pop() ?? "");
-        token = page.NextContinuationToken;
-      } while (token);
-      return ids;
+      const folders = await listAll(
+        s3,
+        location.bucket,
+        `${location.prefix}${tileYearPrefix(product, tileId, year)}`,
+        {
+          folders: true,
+        },
+      );
+      return folders.map((p) => p.slice(0, -1).split("/").pop() ?? "");
     },
 
     async getText(key) {

@@ -3,6 +3,7 @@ import {
   DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
+  ListObjectsV2Command,
   PutObjectCommand,
   type S3Client,
 } from "@aws-sdk/client-s3";
@@ -34,6 +35,34 @@ export async function objectSize(s3: S3Client, object: ObjectRef): Promise<numbe
     if (isNotFound(error)) return undefined;
     throw error;
   }
+}
+
+/**
+ * Every key under `prefix`, across all pages; with `folders`, every sub-folder instead (the common
+ * prefixes at the next "/", each ending in "/").
+ */
+export async function listAll(
+  s3: S3Client,
+  bucket: string,
+  prefix: string,
+  { folders = false }: { folders?: boolean } = {},
+): Promise<string[]> {
+  const out: string[] = [];
+  let token: string | undefined;
+  do {
+    const page = await s3.send(
+      new ListObjectsV2Command({
+        Bucket: bucket,
+        Prefix: prefix,
+        ContinuationToken: token,
+        ...(folders ? { Delimiter: "/" } : {}),
+      }),
+    );
+    if (folders) for (const p of page.CommonPrefixes ?? []) out.push(p.Prefix ?? "");
+    else for (const o of page.Contents ?? []) out.push(o.Key ?? "");
+    token = page.NextContinuationToken;
+  } while (token);
+  return out;
 }
 
 export async function putBytes(

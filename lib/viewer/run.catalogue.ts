@@ -1,10 +1,10 @@
-import { ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
+import type { S3Client } from "@aws-sdk/client-s3";
 import { z } from "zod";
 import type { Config } from "../config/config.schema.ts";
 import { type TileState, TileStateParser } from "../pipeline/run.input.ts";
 import { RegionSpecParser } from "../region/region.spec.ts";
 import { resolveRegion } from "../region/region.ts";
-import { getJson, objectSize, ref } from "../storage/s3.objects.ts";
+import { getJson, listAll, objectSize, ref } from "../storage/s3.objects.ts";
 import type { LiveStatus } from "./live.status.ts";
 
 /** The fields of `run.json` the viewer shows; the rest (windows, chip, queues) it leaves alone. */
@@ -65,20 +65,9 @@ function regionName(spec: z.infer<typeof RegionSpecParser>): string {
 export async function listRunIds(s3: S3Client, config: Pick<Config, "storage">): Promise<string[]> {
   const { outputs } = config.storage;
   const base = `${outputs.prefix}runs/`;
-  const ids: string[] = [];
-  let token: string | undefined;
-  do {
-    const page = await s3.send(
-      new ListObjectsV2Command({
-        Bucket: outputs.bucket,
-        Prefix: base,
-        Delimiter: "/",
-        ContinuationToken: token,
-      }),
-    );
-    for (const p of page.CommonPrefixes ?? []) ids.push((p.Prefix ?? "").slice(base.length, -1));
-    token = page.NextContinuationToken;
-  } while (token);
+  const ids = (await listAll(s3, outputs.bucket, base, { folders: true })).map((p) =>
+    p.slice(base.length, -1),
+  );
   return ids.filter(Boolean).sort();
 }
 
