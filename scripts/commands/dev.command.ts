@@ -9,6 +9,7 @@ import {
   startStack,
   stopStack,
 } from "../../infra/stack.ts";
+import { ensureGoTool, ensureTool, type GoToolName, GoTools } from "../../infra/tools.ts";
 import { loadConfig } from "../../lib/config/config.load.ts";
 import { createS3Client } from "../../lib/storage/s3.client.ts";
 import { connectClient, connectWorker } from "../../lib/temporal/connection.ts";
@@ -61,6 +62,18 @@ export function registerDevCommand(program: Command): void {
       console.log(`starting the local stack in ${dir} ...`);
       const state = await startStack({ dir, config, ports: StandardPorts, detached: true });
       printStatus(await describe(state));
+    });
+
+  dev
+    .command("tools")
+    .description(
+      "install (if missing) the programs the stack and the tests run: Temporal CLI, SeaweedFS, the STAC schemas, Helm",
+    )
+    .action(async () => {
+      // Not the Sentinel-2 grid: only the tile table's build script reads it.
+      for (const name of ["temporal", "seaweedfs", "stacSchemas"] as const)
+        console.log(await ensureTool(name));
+      for (const name of Object.keys(GoTools) as GoToolName[]) console.log(await ensureGoTool(name));
     });
 
   dev
