@@ -25,6 +25,11 @@ export interface StripMosaicInput {
   grid: MosaicGrid;
   /** The region's outline in the grid's CRS. */
   rings: Ring[];
+  /**
+   * A part of the region (a state): only pixels inside `within` and outside `without` (states
+   * earlier in the run's order, so a pixel on a shared border belongs to one part only).
+   */
+  clip?: { within: Ring[]; without: Ring[][] };
   /** In the order that breaks confidence ties (the first wins). */
   tiles: MosaicTile[];
   labels: LabelSource[];
@@ -32,6 +37,8 @@ export interface StripMosaicInput {
   states: { name: string; rings: Ring[] }[];
   /** Rows per strip: a multiple of the COG tile size (512). */
   stripRows?: number;
+  /** Every n-th pixel goes into `sampled`; by default n keeps the longer side at most 1024. */
+  sampleStep?: number;
   /** Where the COGs are written (a folder of this run's own is made under it). */
   tmpRoot: string;
   onStrip?: (rowsDone: number, rows: number) => void;
@@ -43,8 +50,15 @@ export interface StripMosaic {
   rollups: Rollups;
   ignored: number;
   labelRasters: string[];
-  /** Every n-th pixel of map and region labels, for quicklooks (the longer side at most `quicklook`). */
-  sampled: { classes: Uint8Array; labels: Uint8Array; width: number; height: number };
+  /** Every n-th pixel of map, confidence and region labels: quicklooks and coarse overviews. */
+  sampled: {
+    classes: Uint8Array;
+    confidence: Uint8Array;
+    labels: Uint8Array;
+    width: number;
+    height: number;
+    step: number;
+  };
 }
 
 /** Longer side of the sampled quicklook arrays, in pixels. */
@@ -92,15 +106,16 @@ export async function mosaicInStrips(s3: S3Client, input: StripMosaicInput): Pro
       dir,
     ),
   };
-  const step = Math.max(1, Math.ceil(Math.max(grid.width, grid.height) / QuicklookSide));
+  const step = input.sampleStep ?? Math.max(1, Math.ceil(Math.max(grid.width, grid.height) / QuicklookSide));
+  const sampledSize = Math.ceil(grid.width / step) * Math.ceil(grid.height / step);
   const sampled = {
     width: Math.ceil(grid.width / step),
     height: Math.ceil(grid.height / step),
-    classes: new Uint8Array(0),
-    labels: new Uint8Array(0),
+    step,
+    classes: new Uint8Array(sampledSize),
+    confidence: new Uint8Array(sampledSize).fill(255),
+    labels: new Uint8Array(sampledSize),
   };
-  sampled.classes = new Uint8Array(sampled.width * sampled.height);
-  sampled.labels = new Uint8Array(sampled.width * sampled.height);
   const rollups = emptyRollups(tiles.length, input.states.length, CropClasses.length);
   const labelRasters = new Set<string>();
   const open = new Map<number, { classes: GeoTIFFImage; confidence: GeoTIFFImage }>();
@@ -114,6 +129,14 @@ export async function mosaicInStrips(s3: S3Client, input: StripMosaicInput): Pro
         height: rows,
       };
       const inside = rasterizeRings(input.rings, strip);
+      if (input.clip) {
+        const within = rasterizeRings(input.clip.within, strip);
+        for (let i = 0; i < inside.length; i++) if (!within[i]) inside[i] = 0;
+        for (const rings of input.clip.without) {
+          const earlier = rasterizeRings(rings, strip);
+          for (let i = 0; i < inside.length; i++) if (earlier[i]) inside[i] = 0;
+        }
+      }
       const mosaic = createMosaic(strip);
       for (const [index, tile] of tiles.entries()) {
         // The part of the strip the tile covers, in the tile's own pixels.
@@ -156,6 +179,7 @@ export async function mosaicInStrips(s3: S3Client, input: StripMosaicInput): Pro
           const from = (r - row0) * grid.width + x * step;
           const to = (r / step) * sampled.width + x;
           sampled.classes[to] = mosaic.classes[from] as number;
+          sampled.confidence[to] = mosaic.confidence[from] as number;
           sampled.labels[to] = inside[from] ? (labels.classes[from] as number) : 0;
         }
       }

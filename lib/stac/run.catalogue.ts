@@ -43,17 +43,23 @@ export interface RunCatalogueInput {
   run: StacRunFacts;
   manifests: StacTile[];
   tileAAcc: (number | null)[];
-  mosaic: {
-    grid: GridGeo & { width: number; height: number };
-    accuracy: { aAcc: number | null; mIoU: number | null; coverage: number | null };
-    classes: { sha256: string; bytes: number };
-    confidence: { sha256: string; bytes: number };
-  };
+  /** The run's map: its single COG, or (by state) the coarse overview and the VRTs. */
+  mosaic: CatalogueMosaic & { vrt?: { classes: string; confidence: string } };
+  /** One per state of a run mosaicked by state; empty otherwise. */
+  states: (CatalogueMosaic & { id: string; name: string })[];
+}
+
+/** A mosaic's grid, accuracy and files (keys under outputs, with their SHA-256 and size). */
+interface CatalogueMosaic {
+  grid: GridGeo & { width: number; height: number };
+  accuracy: { aAcc: number | null; mIoU: number | null; coverage: number | null };
+  classes: { key: string; sha256: string; bytes: number };
+  confidence: { key: string; sha256: string; bytes: number };
 }
 
 /**
- * Writes the run's STAC catalogue under `<prefix>stac/`: collection.json, map.json (the mosaic) and
- * items/<tile>.json, every href relative. Tile maps are hashed by streaming them back (a few MB each,
+ * Writes the run's STAC catalogue under `<prefix>stac/`: collection.json, map.json (the mosaic),
+ * states/<postal>.json (a run mosaicked by state) and items/<tile>.json, every href relative. Tile maps are hashed by streaming them back (a few MB each,
  * a few at a time); the mosaic's hashes come from the files it was uploaded from.
  */
 export async function writeRunCatalogue(s3: S3Client, input: RunCatalogueInput): Promise<string> {
@@ -96,18 +102,39 @@ export async function writeRunCatalogue(s3: S3Client, input: RunCatalogueInput):
     }
   };
   await Promise.all(Array.from({ length: Math.min(4, queue.length) }, worker));
+  // Hrefs from an Item `depth` folders below the run's folder.
+  const href = (key: string, depth: number) => `${"../".repeat(depth)}${key.slice(prefix.length)}`;
+  const asset = (f: { key: string; sha256: string; bytes: number }, depth: number): StacFile => ({
+    href: href(f.key, depth),
+    sha256: f.sha256,
+    bytes: f.bytes,
+  });
+  const { mosaic } = input;
   const map = mosaicItem(
     run,
-    { grid: input.mosaic.grid, accuracy: input.mosaic.accuracy },
+    { id: "map", title: `${run.region} ${run.year}`, grid: mosaic.grid, accuracy: mosaic.accuracy },
     {
-      classes: { href: "../map.tif", ...input.mosaic.classes },
-      confidence: { href: "../confidence.tif", ...input.mosaic.confidence },
+      classes: asset(mosaic.classes, 1),
+      confidence: asset(mosaic.confidence, 1),
+      ...(mosaic.vrt
+        ? { vrt: { classes: href(mosaic.vrt.classes, 1), confidence: href(mosaic.vrt.confidence, 1) } }
+        : {}),
       report: "../report.html",
       accuracy: "../accuracy.json",
     },
     { collection: "./collection.json", self: "./map.json" },
   );
   await putJson(s3, ref(outputs, `${stac}map.json`), map);
+  for (const state of input.states) {
+    const item = mosaicItem(
+      run,
+      { id: state.id, title: `${state.name} ${run.year}`, grid: state.grid, accuracy: state.accuracy },
+      { classes: asset(state.classes, 2), confidence: asset(state.confidence, 2) },
+      { collection: "../collection.json", self: `./${state.id}.json` },
+    );
+    await putJson(s3, ref(outputs, `${stac}states/${state.id}.json`), item);
+    items.push(`./states/${state.id}.json`);
+  }
   const bbox = [map.bbox, ...boxes].reduce((a, b) => [
     Math.min(a[0] as number, b[0] as number),
     Math.min(a[1] as number, b[1] as number),
