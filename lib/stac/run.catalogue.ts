@@ -28,11 +28,15 @@ async function objectDigest(s3: S3Client, location: S3Location, key: string) {
   return digest(response.Body as AsyncIterable<Uint8Array>);
 }
 
+type Digest = { sha256: string; bytes: number };
+
 /** What the catalogue needs of a finished tile (its manifest holds more). */
 export interface StacTile {
   tileId: string;
   grid: GridGeo & { width: number; height: number };
   granules: { id: string }[];
+  /** Checksums recorded when the maps were written; absent in older manifests. */
+  files?: { classes: Digest; confidence: Digest };
 }
 
 export interface RunCatalogueInput {
@@ -59,8 +63,9 @@ interface CatalogueMosaic {
 
 /**
  * Writes the run's STAC catalogue under `<prefix>stac/`: collection.json, map.json (the mosaic),
- * states/<postal>.json (a run mosaicked by state) and items/<tile>.json, every href relative. Tile maps are hashed by streaming them back (a few MB each,
- * a few at a time); the mosaic's hashes come from the files it was uploaded from.
+ * states/<postal>.json (a run mosaicked by state) and items/<tile>.json, every href relative. Tile
+ * maps' checksums come from their manifests (recorded as they were written); older manifests without
+ * them have their maps streamed back and hashed. Mosaics' come from the files they were uploaded from.
  */
 export async function writeRunCatalogue(s3: S3Client, input: RunCatalogueInput): Promise<string> {
   const { outputs, prefix, run } = input;
@@ -72,9 +77,11 @@ export async function writeRunCatalogue(s3: S3Client, input: RunCatalogueInput):
     for (let next = queue.shift(); next; next = queue.shift()) {
       const { m, aAcc } = next;
       const tile = `${prefix}tiles/${m.tileId}/`;
-      const [classes, confidence] = await Promise.all(
-        ["classes.tif", "confidence.tif"].map((name) => objectDigest(s3, outputs, `${tile}${name}`)),
-      );
+      const [classes, confidence] = m.files
+        ? [m.files.classes, m.files.confidence]
+        : await Promise.all(
+            ["classes.tif", "confidence.tif"].map((name) => objectDigest(s3, outputs, `${tile}${name}`)),
+          );
       const file = (name: string, d: { sha256: string; bytes: number }): StacFile => ({
         href: `../../tiles/${m.tileId}/${name}`,
         ...d,

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -42,6 +43,8 @@ const tiles = [
     height: 600,
   } as MosaicGrid,
 }));
+/** Each tile map's SHA-256, as written. */
+const expected = new Map<string, string>();
 const region: RegionSpec = { kind: "states", name: "IA,IL", states: ["IA", "IL"] };
 
 async function putTiles(prefix: string): Promise<void> {
@@ -61,18 +64,13 @@ async function putTiles(prefix: string): Promise<void> {
     const geo = { epsg: 5070, origin: t.grid.origin, pixelSize: 30 };
     const size = { width: t.grid.width, height: t.grid.height, geo };
     const at = (name: string) => ref(outputs, `${prefix}tiles/${t.tileId}/${name}`);
-    await putBytes(
-      s3,
-      at("classes.tif"),
-      await encodeCog({ ...size, data: classes, nodata: 0 }, { colorMap: ClassPalette }),
-      "image/tiff",
-    );
-    await putBytes(
-      s3,
-      at("confidence.tif"),
-      await encodeCog({ ...size, data: confidence, nodata: 255 }),
-      "image/tiff",
-    );
+    const cogs = {
+      classes: await encodeCog({ ...size, data: classes, nodata: 0 }, { colorMap: ClassPalette }),
+      confidence: await encodeCog({ ...size, data: confidence, nodata: 255 }),
+    };
+    const digest = (b: Buffer) => ({ sha256: createHash("sha256").update(b).digest("hex"), bytes: b.length });
+    await putBytes(s3, at("classes.tif"), cogs.classes, "image/tiff");
+    await putBytes(s3, at("confidence.tif"), cogs.confidence, "image/tiff");
     await putJson(s3, at("manifest.json"), {
       tileId: t.tileId,
       grid: t.grid,
@@ -80,7 +78,11 @@ async function putTiles(prefix: string): Promise<void> {
       pixels: { total: n, mapped: n },
       granules: [],
       timings: { selectSeconds: 0, stageSeconds: 0, predictSeconds: 0 },
+      // The first tile's manifest records its maps' checksums, as predictTile now does; the second is
+      // an older manifest without them, whose maps the catalogue hashes itself.
+      ...(i === 0 ? { files: { classes: digest(cogs.classes), confidence: digest(cogs.confidence) } } : {}),
     });
+    expected.set(t.tileId, digest(cogs.classes).sha256);
   }
 }
 
@@ -230,6 +232,12 @@ describe("a multi-state run's report, mosaicked by state", () => {
         never
       >;
       expect(validate.item(item), `${href}: ${JSON.stringify(validate.item.errors)}`).toBe(true);
+    }
+    for (const t of tiles) {
+      const item = (await getJson(s3, ref(outputs, `runs/parts/stac/items/${t.tileId}.json`))) as {
+        assets: { classes: { "file:checksum": string } };
+      };
+      expect(item.assets.classes["file:checksum"], t.tileId).toBe(`1220${expected.get(t.tileId)}`);
     }
     const iowa = (await getJson(s3, ref(outputs, "runs/parts/stac/states/IA.json"))) as {
       id: string;
