@@ -130,14 +130,21 @@ function rssSpans() {
     async measure<T>(
       name: string,
       work: () => Promise<T>,
-    ): Promise<{ result: T; seconds: number; peakMb: number; beside: number }> {
+    ): Promise<{ result: T; seconds: number; peakMb: number; startMb: number; beside: number }> {
       const beside = open.size;
+      const startMb = Math.round(process.memoryUsage().rss / 2 ** 20);
       open.set(name, performance.now());
       peaks.set(name, process.memoryUsage().rss);
       try {
         const result = await work();
         const seconds = (performance.now() - (open.get(name) as number)) / 1000;
-        return { result, seconds, peakMb: Math.round((peaks.get(name) as number) / 2 ** 20), beside };
+        return {
+          result,
+          seconds,
+          peakMb: Math.round((peaks.get(name) as number) / 2 ** 20),
+          startMb,
+          beside,
+        };
       } finally {
         open.delete(name);
       }
@@ -162,7 +169,14 @@ try {
   const mosaic = createMosaicActivities(s3, config);
   const reports = createReportActivities(s3, config);
   const runs = createRunActivities(s3, config);
-  const measured: { step: string; seconds: number; peakMb: number; beside: number; note: string }[] = [];
+  const measured: {
+    step: string;
+    seconds: number;
+    peakMb: number;
+    startMb: number;
+    beside: number;
+    note: string;
+  }[] = [];
   let generated = 0;
   const generation = { started: 0, seconds: 0 };
   const activities = {
@@ -187,6 +201,7 @@ try {
         step: `state ${input.part.id}`,
         seconds: m.seconds,
         peakMb: m.peakMb,
+        startMb: m.startMb,
         beside: m.beside,
         note: `${(px / 1e6).toFixed(0)} Mpx grid, ${input.part.tiles.length} tiles, ${(px / m.seconds / 1e6).toFixed(1)} Mpx/s`,
       });
@@ -199,6 +214,7 @@ try {
         step: "national products (VRT, overview, report, STAC)",
         seconds: m.seconds,
         peakMb: m.peakMb,
+        startMb: m.startMb,
         beside: m.beside,
         note: `${((g.width * g.height) / 1e6).toFixed(0)} Mpx region, overview every ${input.plan.sampleStep} px`,
       });
@@ -249,7 +265,7 @@ try {
   console.log(`  tile maps generated (no imagery): ${generated} in ${generation.seconds.toFixed(0)} s`);
   for (const m of measured)
     console.log(
-      `  ${m.step}: ${m.seconds.toFixed(1)} s, peak RSS ${m.peakMb} MB${m.beside ? ` (${m.beside} other step(s) running beside)` : ""}; ${m.note}`,
+      `  ${m.step}: ${m.seconds.toFixed(1)} s, peak RSS ${m.peakMb} MB (${m.startMb} MB as it started)${m.beside ? ` (${m.beside} other step(s) running beside)` : ""}; ${m.note}`,
     );
   console.log(`  reference: bare confusion accumulation ${bare.toFixed(0)} Mpx/s in this process`);
   console.log(`  report ${summary.report?.reportHtml}`);
