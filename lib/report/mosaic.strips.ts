@@ -120,6 +120,7 @@ export async function mosaicInStrips(s3: S3Client, input: StripMosaicInput): Pro
   const labelRasters = new Set<string>();
   const open = new Map<number, { classes: GeoTIFFImage; confidence: GeoTIFFImage }>();
   let ignored = 0;
+  let writing: Promise<unknown> = Promise.resolve();
   try {
     for (let row0 = 0; row0 < grid.height; row0 += stripRows) {
       const rows = Math.min(stripRows, grid.height - row0);
@@ -138,29 +139,40 @@ export async function mosaicInStrips(s3: S3Client, input: StripMosaicInput): Pro
         }
       }
       const mosaic = createMosaic(strip);
+      const reaching: { index: number; tile: MosaicTile; window: [number, number, number, number] }[] = [];
       for (const [index, tile] of tiles.entries()) {
         // The part of the strip the tile covers, in the tile's own pixels.
         const { window } = windowOf(strip, tile.grid);
-        if (!window) {
-          if (open.has(index) && windowOf(tile.grid, strip).row0 + tile.grid.height <= 0) open.delete(index);
-          continue;
-        }
-        let images = open.get(index);
-        if (!images) {
-          // Small blocks: only a strip's worth of each tile map is read at a time.
-          const [classes, confidence] = await Promise.all(
-            [tile.classes, tile.confidence].map((o) => openCog(s3, o, { blockSize: 256 << 10 })),
-          );
-          images = { classes: classes as GeoTIFFImage, confidence: confidence as GeoTIFFImage };
-          open.set(index, images);
-        }
-        const [classes, confidence] = await Promise.all([
-          readTileWindow(images.classes, tile.grid, window),
-          readTileWindow(images.confidence, tile.grid, window),
-        ]);
+        if (window) reaching.push({ index, tile, window });
+        else if (open.has(index) && windowOf(tile.grid, strip).row0 + tile.grid.height <= 0)
+          open.delete(index);
+      }
+      // The tiles under the strip and its labels are read at once, so their GETs overlap; pasting
+      // goes in tile order, which breaks confidence ties.
+      const [windows, labels] = await Promise.all([
+        Promise.all(
+          reaching.map(async ({ index, tile, window }) => {
+            let images = open.get(index);
+            if (!images) {
+              // Small blocks: only a strip's worth of each tile map is read at a time.
+              const [classes, confidence] = await Promise.all(
+                [tile.classes, tile.confidence].map((o) => openCog(s3, o, { blockSize: 256 << 10 })),
+              );
+              images = { classes: classes as GeoTIFFImage, confidence: confidence as GeoTIFFImage };
+              open.set(index, images);
+            }
+            return Promise.all([
+              readTileWindow(images.classes, tile.grid, window),
+              readTileWindow(images.confidence, tile.grid, window),
+            ]);
+          }),
+        ),
+        labelWindow(s3, input.labels, strip),
+      ]);
+      for (const [k, { index }] of reaching.entries()) {
+        const [classes, confidence] = windows[k] as [Raster, Raster];
         pasteTile(mosaic, inside, index, classes, confidence);
       }
-      const labels = await labelWindow(s3, input.labels, strip);
       ignored += labels.ignored;
       for (const r of labels.rasters) labelRasters.add(r);
       let stateOf: Uint8Array | undefined;
@@ -172,8 +184,15 @@ export async function mosaicInStrips(s3: S3Client, input: StripMosaicInput): Pro
         }
       }
       rollUp(rollups, mosaic, labels.classes, inside, stateOf);
-      await writers.classes.append(mosaic.classes);
-      await writers.confidence.append(mosaic.confidence);
+      // The previous strip's tiles are deflated (on libuv's threads) while this one was read and
+      // pasted; waiting for them here keeps at most two strips in memory.
+      await writing;
+      writing = Promise.all([
+        writers.classes.append(mosaic.classes),
+        writers.confidence.append(mosaic.confidence),
+      ]);
+      // Awaited at the next strip or the end; a failure meanwhile must not count as unhandled.
+      writing.catch(() => {});
       for (let r = row0 + ((step - (row0 % step)) % step); r < row0 + rows; r += step) {
         for (let x = 0; x < sampled.width; x++) {
           const from = (r - row0) * grid.width + x * step;
@@ -185,9 +204,11 @@ export async function mosaicInStrips(s3: S3Client, input: StripMosaicInput): Pro
       }
       input.onStrip?.(row0 + rows, grid.height);
     }
+    await writing;
     await writers.classes.finish(join(dir, "map.tif"));
     await writers.confidence.finish(join(dir, "confidence.tif"));
   } catch (error) {
+    await writing.catch(() => {});
     await Promise.all([writers.classes.discard(), writers.confidence.discard()]);
     await rm(dir, { recursive: true, force: true });
     throw error;
