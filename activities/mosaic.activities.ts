@@ -8,7 +8,7 @@ import { z } from "zod";
 import type { Confusion } from "../lib/accuracy/confusion.ts";
 import { LabelRasterError } from "../lib/accuracy/label.window.ts";
 import type { Config } from "../lib/config/config.schema.ts";
-import { ringBounds } from "../lib/grid/planar.ts";
+import { type Ring, ringBounds } from "../lib/grid/planar.ts";
 import { OutputPrefixParser } from "../lib/pipeline/run.input.ts";
 import { CogContentType } from "../lib/raster/cog.writer.ts";
 import { UnsupportedCrsError } from "../lib/raster/geokeys.ts";
@@ -177,10 +177,13 @@ export function createMosaicActivities(s3: S3Client, config: Config) {
         return { id: part.id, rollups: rollupsKey, reused: true, seconds: (Date.now() - started) / 1000 };
 
       const clip = partClip(part);
+      // A region made of whole states holds each of them: the state's outline alone clips its part
+      // (rasterising all of CONUS's outline for every row of every state would cost more than the map).
+      const whole = input.region.kind === "states" && clip;
       const built = await mosaicInStrips(s3, {
         grid: part.grid,
-        rings: ringsOf(input.region),
-        ...(clip ? { clip } : {}),
+        rings: whole ? (clip.within as Ring[]) : ringsOf(input.region),
+        ...(clip ? { clip: whole ? { without: clip.without } : clip } : {}),
         tiles: manifests.map((m) => ({
           tileId: m.tileId,
           grid: m.grid,

@@ -26,10 +26,10 @@ export interface StripMosaicInput {
   /** The region's outline in the grid's CRS. */
   rings: Ring[];
   /**
-   * A part of the region (a state): only pixels inside `within` and outside `without` (states
-   * earlier in the run's order, so a pixel on a shared border belongs to one part only).
+   * A part of the region (a state): only pixels inside `within` (when given) and outside `without`
+   * (states earlier in the run's order, so a pixel on a shared border belongs to one part only).
    */
-  clip?: { within: Ring[]; without: Ring[][] };
+  clip?: { within?: Ring[]; without: Ring[][] };
   /** In the order that breaks confidence ties (the first wins). */
   tiles: MosaicTile[];
   labels: LabelSource[];
@@ -131,8 +131,10 @@ export async function mosaicInStrips(s3: S3Client, input: StripMosaicInput): Pro
       };
       const inside = rasterizeRings(input.rings, strip);
       if (input.clip) {
-        const within = rasterizeRings(input.clip.within, strip);
-        for (let i = 0; i < inside.length; i++) if (!within[i]) inside[i] = 0;
+        if (input.clip.within) {
+          const within = rasterizeRings(input.clip.within, strip);
+          for (let i = 0; i < inside.length; i++) if (!within[i]) inside[i] = 0;
+        }
         for (const rings of input.clip.without) {
           const earlier = rasterizeRings(rings, strip);
           for (let i = 0; i < inside.length; i++) if (earlier[i]) inside[i] = 0;
