@@ -1,12 +1,9 @@
-import { createHash } from "node:crypto";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { z } from "zod";
 import { addConfusion, type Confusion, emptyConfusion, metrics } from "../lib/accuracy/confusion.ts";
 import { ClassPalette, CropClasses } from "../lib/cdl/classes.ts";
 import type { Config } from "../lib/config/config.schema.ts";
-import { CogContentType, encodeCog } from "../lib/raster/cog.writer.ts";
 import { resolveRegion } from "../lib/region/region.ts";
-import { vrtXml } from "../lib/report/mosaic.vrt.ts";
 import { disagreementQuicklook, mapQuicklook } from "../lib/report/quicklook.ts";
 import { composeSamples } from "../lib/report/regional.sample.ts";
 import { type ReportData, reportHtml, reportMarkdown } from "../lib/report/report.document.ts";
@@ -22,6 +19,7 @@ import {
   ReportPlanParser,
   splitSample,
 } from "./mosaic.activities.ts";
+import { writeRegionalProducts } from "./regional.products.ts";
 import type { TileManifest } from "./tile.output.activities.ts";
 
 export const BuildReportInputParser = PlanReportInputParser.extend({ model: z.string() }).strict();
@@ -45,7 +43,6 @@ export interface RunReport {
 }
 
 const finite = (v: number) => (Number.isFinite(v) ? v : null);
-const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
 
 export function createReportActivities(s3: S3Client, config: Config) {
   const { outputs } = config.storage;
@@ -135,50 +132,20 @@ export function createReportActivities(s3: S3Client, config: Config) {
       let overview:
         | { classes: { sha256: string; bytes: number }; confidence: { sha256: string; bytes: number } }
         | undefined;
-      if (byState) {
-        // The state COGs as one raster for GDAL and the tools on it; hrefs relative to the VRT.
-        const sources = (file: string) =>
-          parts.map((p) => ({ href: `${p.part.prefix.slice(prefix.length)}${file}`, grid: p.part.grid }));
-        const vrt = (file: string, nodata: number, description: string, palette?: typeof ClassPalette) =>
-          vrtXml({
-            grid: plan.grid,
-            sources: sources(file),
-            nodata,
-            description,
-            ...(palette ? { palette } : {}),
-          });
-        await putBytes(
-          s3,
-          ref(outputs, key("mosaic")),
-          vrt("map.tif", 0, "Crop classes", ClassPalette),
-          "application/xml",
-        );
-        await putBytes(
-          s3,
-          ref(outputs, key("confidence")),
-          vrt("confidence.tif", 255, "Confidence, percent"),
-          "application/xml",
-        );
-        const geo = {
-          epsg: plan.grid.epsg,
-          origin: plan.grid.origin,
-          pixelSize: plan.grid.pixelSize * plan.sampleStep,
-        };
-        const size = { width: sample.width, height: sample.height, geo };
-        const cogs = await Promise.all([
-          encodeCog(
-            { ...size, data: sample.classes, nodata: 0 },
-            { overviews: "nearest", colorMap: ClassPalette },
-          ),
-          encodeCog({ ...size, data: sample.confidence, nodata: 255 }, { overviews: "average" }),
-        ]);
-        await putBytes(s3, ref(outputs, key("overview")), cogs[0], CogContentType);
-        await putBytes(s3, ref(outputs, key("overviewConfidence")), cogs[1], CogContentType);
-        overview = {
-          classes: { sha256: sha256(cogs[0]), bytes: cogs[0].length },
-          confidence: { sha256: sha256(cogs[1]), bytes: cogs[1].length },
-        };
-      }
+      if (byState)
+        overview = await writeRegionalProducts(s3, {
+          outputs,
+          prefix,
+          plan,
+          parts: parts.map((p) => p.part),
+          sample,
+          keys: {
+            classesVrt: key("mosaic"),
+            confidenceVrt: key("confidence"),
+            classes: key("overview"),
+            confidence: key("overviewConfidence"),
+          },
+        });
 
       const perClass = runMetrics.perClass.map((c) => ({
         id: c.id,
