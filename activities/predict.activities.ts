@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { activityInfo, cancellationSignal, heartbeat, log } from "@temporalio/activity";
 import { z } from "zod";
@@ -50,7 +51,15 @@ export interface PredictedTile {
   batchSize: number;
   resumedFromRow: number;
   seconds: number;
+  /** SHA-256 and size of the two COGs as written, for the STAC catalogue (no re-reading at report time). */
+  files: { classes: FileDigest; confidence: FileDigest };
 }
+
+type FileDigest = { sha256: string; bytes: number };
+const bufferDigest = (bytes: Buffer): FileDigest => ({
+  sha256: createHash("sha256").update(bytes).digest("hex"),
+  bytes: bytes.length,
+});
 
 const PredictedTileParser = z.custom<PredictedTile>(
   (v) => typeof v === "object" && v !== null && "classes" in v,
@@ -303,6 +312,7 @@ export function createPredictActivities(s3: S3Client, config: Config, options: P
       batchSize,
       resumedFromRow,
       seconds: (Date.now() - started) / 1000,
+      files: { classes: bufferDigest(classesCog), confidence: bufferDigest(confidenceCog) },
     };
     // The summary last: its presence is what marks the tile's prediction finished.
     await putJson(s3, summaryRef, summary);

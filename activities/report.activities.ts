@@ -1,50 +1,39 @@
-import { rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import type { S3Client } from "@aws-sdk/client-s3";
-import { heartbeat } from "@temporalio/activity";
 import { z } from "zod";
-import { type Confusion, metrics } from "../lib/accuracy/confusion.ts";
-import { LabelRasterError } from "../lib/accuracy/label.window.ts";
+import { addConfusion, type Confusion, emptyConfusion, metrics } from "../lib/accuracy/confusion.ts";
 import { ClassPalette, CropClasses } from "../lib/cdl/classes.ts";
 import type { Config } from "../lib/config/config.schema.ts";
-import { CdlEpsg, transform } from "../lib/grid/crs.ts";
-import { gridBounds } from "../lib/grid/lattice.ts";
-import { densify, ringBounds } from "../lib/grid/planar.ts";
-import { OutputPrefixParser } from "../lib/pipeline/run.input.ts";
-import { CogContentType } from "../lib/raster/cog.writer.ts";
-import { UnsupportedCrsError } from "../lib/raster/geokeys.ts";
-import { RegionSpecParser } from "../lib/region/region.spec.ts";
 import { resolveRegion } from "../lib/region/region.ts";
-import { statesMeeting } from "../lib/region/state.extent.ts";
-import { mosaicInStrips } from "../lib/report/mosaic.strips.ts";
-import { clipGrid, tilesOffGrid, unionGrid } from "../lib/report/mosaic.ts";
 import { disagreementQuicklook, mapQuicklook } from "../lib/report/quicklook.ts";
+import { composeSamples } from "../lib/report/regional.sample.ts";
 import { type ReportData, reportHtml, reportMarkdown } from "../lib/report/report.document.ts";
-import { fileDigest, writeRunCatalogue } from "../lib/stac/run.catalogue.ts";
-import { getJson, putBytes, putFile, putJson, ref } from "../lib/storage/s3.objects.ts";
+import { writeRunCatalogue } from "../lib/stac/run.catalogue.ts";
+import { getBytes, getJson, putBytes, ref } from "../lib/storage/s3.objects.ts";
 import { formatS3Url } from "../lib/storage/s3.url.ts";
+import { writeAccuracyFiles } from "./accuracy.files.ts";
 import { nonRetryable, parseInput } from "./activity.failures.ts";
 import { createLabelActivities } from "./labels.activities.ts";
+import {
+  type PartRollups,
+  PlanReportInputParser,
+  ReportPlanParser,
+  splitSample,
+} from "./mosaic.activities.ts";
+import { writeRegionalProducts } from "./regional.products.ts";
 import type { TileManifest } from "./tile.output.activities.ts";
 
-export const BuildReportInputParser = z
-  .object({
-    runId: z.string().min(1),
-    region: RegionSpecParser,
-    year: z.number().int(),
-    model: z.string(),
-    outputPrefix: OutputPrefixParser,
-    tiles: z.array(z.string()),
-  })
-  .strict();
+export const BuildReportInputParser = PlanReportInputParser.extend({ model: z.string() }).strict();
 export type BuildReportInput = z.input<typeof BuildReportInputParser>;
+export const AssembleReportInputParser = BuildReportInputParser.extend({ plan: ReportPlanParser }).strict();
 
 export interface RunReport {
-  /** The run's STAC Collection (with an Item per tile map and one for the mosaic). */
+  /** The run's STAC Collection (with an Item per tile map, per state mosaic and for the map). */
   stac: string;
+  /** The map: one COG for a state run, else a GDAL VRT over the state COGs. */
   mosaic: string;
   confidence: string;
+  /** A coarse COG of the whole region, for a run mosaicked by state. */
+  overview?: string;
   accuracyJson: string;
   accuracyCsv: string;
   reportHtml: string;
@@ -60,14 +49,34 @@ export function createReportActivities(s3: S3Client, config: Config) {
 
   return {
     /**
-     * The run's mosaic (clipped to the region; where tiles overlap the more confident prediction
-     * wins), accuracy against the year's CDL for the run and per tile (each pixel counted once, in
-     * the tile that owns it in the mosaic), and the report as Markdown and self-contained HTML.
+     * The run's report from its parts' mosaics: accuracy for the run (the parts' matrices summed:
+     * each pixel belongs to one part), per state and per tile (each pixel counted once, in the tile
+     * that owns it), the quicklooks, Markdown and self-contained HTML, and the STAC catalogue. A run
+     * mosaicked by state also gets a GDAL VRT over the state COGs and a coarse regional overview COG,
+     * made from the parts' samples, so no step holds the region at full resolution.
      */
-    async buildRunReport(raw: BuildReportInput): Promise<RunReport> {
+    async assembleRunReport(raw: z.input<typeof AssembleReportInputParser>): Promise<RunReport> {
       const started = Date.now();
-      const input = parseInput(BuildReportInputParser, raw, "buildRunReport");
+      const input = parseInput(AssembleReportInputParser, raw, "assembleRunReport");
+      const { plan } = input;
       const prefix = input.outputPrefix;
+      const region = resolveRegion(input.region);
+      const byState = !(plan.parts.length === 1 && plan.parts[0]?.id === "region");
+      const parts = await Promise.all(
+        plan.parts.map(async (part) => {
+          const rollups = (await getJson(s3, ref(outputs, `${part.prefix}rollups.json`))) as
+            | PartRollups
+            | undefined;
+          if (!rollups)
+            throw nonRetryable("BadInput", `run ${input.runId}: part ${part.id} has no rollups.json`);
+          const { width, height, key } = rollups.files.sample;
+          return {
+            part,
+            rollups,
+            sample: { width, height, ...splitSample(await getBytes(s3, ref(outputs, key)), width, height) },
+          };
+        }),
+      );
       const manifests = (
         await Promise.all(
           input.tiles.map(
@@ -78,70 +87,65 @@ export function createReportActivities(s3: S3Client, config: Config) {
           ),
         )
       ).filter((m): m is TileManifest => m !== undefined);
-      if (manifests.length === 0)
-        throw nonRetryable(
-          "BadInput",
-          `run ${input.runId} has no finished tile under ${formatS3Url(outputs, prefix)}`,
-        );
 
-      const toAlbers = transform(4326, CdlEpsg);
-      const region = resolveRegion(input.region);
-      const rings = region.polygons.flatMap((polygon) =>
-        polygon.map((ring) => densify(ring, 0.005).map((p) => toAlbers.forward(p))),
-      );
-      const offGrid = tilesOffGrid(manifests);
-      if (offGrid) throw nonRetryable("BadData", `run ${input.runId}: ${offGrid}`);
-      // The tiles' union cut down to the region's box: the map holds the region, not whole tiles.
-      const grid = clipGrid(unionGrid(manifests.map((m) => m.grid)), ringBounds(rings.flat()));
-      // Every label raster of the year that meets the map: state extracts are 0 outside their state.
-      const labelGrid = await createLabelActivities(s3, config).labelGrid({ year: input.year });
-      const states = input.region.kind === "state" ? [] : statesMeeting(gridBounds(grid));
-      const built = await mosaicInStrips(s3, {
-        grid,
-        rings,
-        tiles: manifests.map((m) => ({
-          tileId: m.tileId,
-          grid: m.grid,
-          classes: ref(outputs, `${prefix}tiles/${m.tileId}/classes.tif`),
-          confidence: ref(outputs, `${prefix}tiles/${m.tileId}/confidence.tif`),
-        })),
-        labels: labelGrid.rasters,
-        states,
-        tmpRoot: tmpdir(),
-        onStrip: (done, rows) => heartbeat({ rows: done, of: rows }),
-      }).catch((error: Error) => {
-        if (error instanceof LabelRasterError || error instanceof UnsupportedCrsError)
-          throw nonRetryable("BadData", error.message);
-        throw error;
-      });
-      const { rollups, ignored, labelRasters, sampled } = built;
-      const { run, perTile } = rollups;
+      const classes = CropClasses.length;
+      const run = emptyConfusion(classes);
+      const perTile = new Map(manifests.map((m) => [m.tileId, emptyConfusion(classes)]));
+      for (const { rollups } of parts) {
+        addConfusion(run, rollups.run);
+        for (const t of rollups.perTile) addConfusion(perTile.get(t.tileId) as Confusion, t.confusion);
+      }
       const runMetrics = metrics(run);
+      const ignored = parts.reduce((n, p) => n + p.rollups.ignored, 0);
+      const labelRasters = [...new Set(parts.flatMap((p) => p.rollups.labelRasters))].sort();
+      const perState = byState
+        ? parts.map((p) => ({
+            id: p.part.id,
+            state: p.part.name,
+            confusion: p.rollups.run,
+            metrics: metrics(p.rollups.run),
+          }))
+        : [];
 
-      const files = {
-        mosaic: `${prefix}map.tif`,
-        confidence: `${prefix}confidence.tif`,
+      const files: Record<string, string> = byState
+        ? {
+            mosaic: `${prefix}map.vrt`,
+            confidence: `${prefix}confidence.vrt`,
+            overview: `${prefix}overview/map.tif`,
+            overviewConfidence: `${prefix}overview/confidence.tif`,
+          }
+        : { mosaic: `${prefix}map.tif`, confidence: `${prefix}confidence.tif` };
+      Object.assign(files, {
         accuracyJson: `${prefix}accuracy.json`,
         accuracyCsv: `${prefix}accuracy.csv`,
         mapPng: `${prefix}map.png`,
         disagreementPng: `${prefix}disagreement.png`,
         reportMarkdown: `${prefix}report.md`,
         reportHtml: `${prefix}report.html`,
-      };
-      let mapDigests: { sha256: string; bytes: number }[];
-      try {
-        await putFile(s3, ref(outputs, files.mosaic), join(built.dir, "map.tif"), CogContentType);
-        await putFile(s3, ref(outputs, files.confidence), join(built.dir, "confidence.tif"), CogContentType);
-        mapDigests = await Promise.all(
-          ["map.tif", "confidence.tif"].map((f) => fileDigest(join(built.dir, f))),
-        );
-      } finally {
-        await rm(built.dir, { recursive: true, force: true });
-      }
-      const perState = states
-        .map((state, i) => ({ state: state.name, confusion: rollups.perState[i] as Confusion }))
-        .filter((s) => s.confusion.labelled > 0 || s.confusion.mapped > 0)
-        .map((s) => ({ ...s, metrics: metrics(s.confusion) }));
+      });
+      const key = (name: string) => files[name] as string;
+      const sample = composeSamples(
+        plan.grid,
+        plan.sampleStep,
+        parts.map((p) => ({ grid: p.part.grid, sample: p.sample })),
+      );
+      let overview:
+        | { classes: { sha256: string; bytes: number }; confidence: { sha256: string; bytes: number } }
+        | undefined;
+      if (byState)
+        overview = await writeRegionalProducts(s3, {
+          outputs,
+          prefix,
+          plan,
+          parts: parts.map((p) => p.part),
+          sample,
+          keys: {
+            classesVrt: key("mosaic"),
+            confidenceVrt: key("confidence"),
+            classes: key("overview"),
+            confidence: key("overviewConfidence"),
+          },
+        });
 
       const perClass = runMetrics.perClass.map((c) => ({
         id: c.id,
@@ -150,63 +154,46 @@ export function createReportActivities(s3: S3Client, config: Config) {
         acc: finite(c.acc),
         pixels: c.pixels,
       }));
-      const tileRows = manifests.map((m, i) => {
-        const tm = metrics(perTile[i] as NonNullable<(typeof perTile)[number]>);
+      const tileRows = manifests.map((m) => {
+        const confusion = perTile.get(m.tileId) as Confusion;
         return {
           tileId: m.tileId,
-          aAcc: tm.aAcc,
-          ownedPixels: perTile[i]?.mapped ?? 0,
+          aAcc: metrics(confusion).aAcc,
+          ownedPixels: confusion.mapped,
           mappedShare: m.pixels.total ? m.pixels.mapped / m.pixels.total : Number.NaN,
           granules: m.granules.map((g) => g.id),
           skippedGranules: m.skipped?.count ?? 0,
           seconds: m.timings.selectSeconds + m.timings.stageSeconds + m.timings.predictSeconds,
+          confusion,
         };
       });
-      await putJson(s3, ref(outputs, files.accuracyJson), {
-        runId: input.runId,
-        region: region.name,
-        year: input.year,
-        model: input.model,
-        labels: labelRasters,
-        aAcc: finite(runMetrics.aAcc),
-        mIoU: finite(runMetrics.mIoU),
-        mAcc: finite(runMetrics.mAcc),
-        coverage: finite(runMetrics.coverage),
-        labelledPixels: run.labelled,
-        mappedPixels: run.mapped,
-        ignoredCdlPixels: ignored,
-        perClass,
-        confusion: run.matrix,
-        perState: perState.map((s) => ({
-          state: s.state,
-          aAcc: finite(s.metrics.aAcc),
-          mIoU: finite(s.metrics.mIoU),
-          coverage: finite(s.metrics.coverage),
-          labelledPixels: s.confusion.labelled,
-          mappedPixels: s.confusion.mapped,
-          confusion: s.confusion.matrix,
-        })),
-        perTile: tileRows.map((t, i) => ({
-          tileId: t.tileId,
-          aAcc: finite(t.aAcc),
-          ownedPixels: t.ownedPixels,
-          confusion: perTile[i]?.matrix,
-        })),
+      await writeAccuracyFiles(s3, {
+        json: ref(outputs, key("accuracyJson")),
+        csv: ref(outputs, key("accuracyCsv")),
+        summary: {
+          runId: input.runId,
+          region: region.name,
+          year: input.year,
+          model: input.model,
+          labels: labelRasters,
+          run,
+          ignoredCdlPixels: ignored,
+          perClass,
+          perState,
+          perTile: tileRows,
+        },
       });
-      const csv = [
-        "id,name,iou,acc,pixels",
-        ...perClass.map(
-          (c) => `${c.id},${c.name.replace(/,/g, " ")},${c.iou ?? ""},${c.acc ?? ""},${c.pixels}`,
-        ),
-      ];
-      await putBytes(s3, ref(outputs, files.accuracyCsv), `${csv.join("\n")}\n`, "text/csv");
 
       const images = {
-        map: mapQuicklook(sampled.classes, sampled.width, sampled.height, ClassPalette),
-        disagreement: disagreementQuicklook(sampled.classes, sampled.labels, sampled.width, sampled.height),
+        map: mapQuicklook(sample.classes, sample.width, sample.height, ClassPalette),
+        disagreement: disagreementQuicklook(sample.classes, sample.labels, sample.width, sample.height),
       };
-      await putBytes(s3, ref(outputs, files.mapPng), images.map, "image/png");
-      await putBytes(s3, ref(outputs, files.disagreementPng), images.disagreement, "image/png");
+      await putBytes(s3, ref(outputs, key("mapPng")), images.map, "image/png");
+      await putBytes(s3, ref(outputs, key("disagreementPng")), images.disagreement, "image/png");
+      const yearRasters =
+        labelRasters.length > 0
+          ? []
+          : (await createLabelActivities(s3, config).labelGrid({ year: input.year })).rasters;
       const data: ReportData = {
         runId: input.runId,
         region: region.name,
@@ -215,7 +202,7 @@ export function createReportActivities(s3: S3Client, config: Config) {
         labels:
           labelRasters.length > 0
             ? labelRasters.join(", ")
-            : labelGrid.rasters.length > 0
+            : yearRasters.length > 0
               ? "none of the year's rasters meets the map"
               : "none published for the year",
         metrics: runMetrics,
@@ -230,11 +217,22 @@ export function createReportActivities(s3: S3Client, config: Config) {
           labelledPixels: s.confusion.labelled,
         })),
         outputs: Object.fromEntries(Object.entries(files).map(([k, v]) => [k, formatS3Url(outputs, v)])),
-        buildSeconds: (Date.now() - started) / 1000,
+        // The slowest part ran beside the others: the report's wall time is about it plus assembly.
+        buildSeconds: Math.max(0, ...parts.map((p) => p.rollups.seconds)) + (Date.now() - started) / 1000,
       };
-      await putBytes(s3, ref(outputs, files.reportMarkdown), reportMarkdown(data), "text/markdown");
-      await putBytes(s3, ref(outputs, files.reportHtml), reportHtml(data, images), "text/html");
+      await putBytes(s3, ref(outputs, key("reportMarkdown")), reportMarkdown(data), "text/markdown");
+      await putBytes(s3, ref(outputs, key("reportHtml")), reportHtml(data, images), "text/html");
       const windows = manifests.flatMap((m) => m.granules.map((g) => g.window));
+      const accuracyOf = (m: ReturnType<typeof metrics>) => ({
+        aAcc: finite(m.aAcc),
+        mIoU: finite(m.mIoU),
+        coverage: finite(m.coverage),
+      });
+      const fileOf = (f: { key: string; sha256: string; bytes: number }) => ({
+        sha256: f.sha256,
+        bytes: f.bytes,
+        key: f.key,
+      });
       const stac = await writeRunCatalogue(s3, {
         outputs,
         hls: config.storage.hls,
@@ -254,25 +252,48 @@ export function createReportActivities(s3: S3Client, config: Config) {
         },
         manifests,
         tileAAcc: tileRows.map((t) => finite(t.aAcc)),
-        mosaic: {
-          grid,
-          accuracy: {
-            aAcc: finite(runMetrics.aAcc),
-            mIoU: finite(runMetrics.mIoU),
-            coverage: finite(runMetrics.coverage),
-          },
-          classes: mapDigests[0] as { sha256: string; bytes: number },
-          confidence: mapDigests[1] as { sha256: string; bytes: number },
-        },
+        mosaic: byState
+          ? {
+              grid: {
+                ...plan.grid,
+                pixelSize: plan.grid.pixelSize * plan.sampleStep,
+                width: sample.width,
+                height: sample.height,
+              },
+              accuracy: accuracyOf(runMetrics),
+              classes: { ...(overview?.classes as { sha256: string; bytes: number }), key: key("overview") },
+              confidence: {
+                ...(overview?.confidence as { sha256: string; bytes: number }),
+                key: key("overviewConfidence"),
+              },
+              vrt: { classes: key("mosaic"), confidence: key("confidence") },
+            }
+          : {
+              grid: plan.grid,
+              accuracy: accuracyOf(runMetrics),
+              classes: fileOf(parts[0]?.rollups.files.classes as PartRollups["files"]["classes"]),
+              confidence: fileOf(parts[0]?.rollups.files.confidence as PartRollups["files"]["confidence"]),
+            },
+        states: byState
+          ? parts.map((p, i) => ({
+              id: p.part.id,
+              name: p.part.name,
+              grid: p.part.grid,
+              accuracy: accuracyOf((perState[i] as (typeof perState)[number]).metrics),
+              classes: fileOf(p.rollups.files.classes),
+              confidence: fileOf(p.rollups.files.confidence),
+            }))
+          : [],
       });
       return {
         stac,
-        mosaic: formatS3Url(outputs, files.mosaic),
-        confidence: formatS3Url(outputs, files.confidence),
-        accuracyJson: formatS3Url(outputs, files.accuracyJson),
-        accuracyCsv: formatS3Url(outputs, files.accuracyCsv),
-        reportHtml: formatS3Url(outputs, files.reportHtml),
-        reportMarkdown: formatS3Url(outputs, files.reportMarkdown),
+        mosaic: formatS3Url(outputs, key("mosaic")),
+        confidence: formatS3Url(outputs, key("confidence")),
+        ...(byState ? { overview: formatS3Url(outputs, key("overview")) } : {}),
+        accuracyJson: formatS3Url(outputs, key("accuracyJson")),
+        accuracyCsv: formatS3Url(outputs, key("accuracyCsv")),
+        reportHtml: formatS3Url(outputs, key("reportHtml")),
+        reportMarkdown: formatS3Url(outputs, key("reportMarkdown")),
         aAcc: finite(runMetrics.aAcc),
         coverage: finite(runMetrics.coverage),
       };

@@ -39,6 +39,11 @@ export function createRunActivities(s3: S3Client, config: Config) {
         throw error;
       }
       const all = tilesForRegion(region).map((t) => t.tileId);
+      if (all.length === 0)
+        throw nonRetryable(
+          "BadInput",
+          `${region.name} touches no HLS tile in the shipped tile table (US only)`,
+        );
       if (!input.tiles) return { regionName: region.name, tileIds: all };
       const unknown = input.tiles.filter((t) => !all.includes(t));
       if (unknown.length)

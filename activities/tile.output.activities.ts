@@ -25,6 +25,8 @@ export interface TileManifest {
   windows: PredictedTile["windows"];
   pixels: PredictedTile["pixels"] & { validInAllDates: number };
   outputs: { classes: string; confidence: string; manifest: string };
+  /** The maps' SHA-256 and size as written (manifests from before this was recorded lack it). */
+  files?: PredictedTile["files"];
   timings: { selectSeconds: number; stageSeconds: number; predictSeconds: number };
 }
 

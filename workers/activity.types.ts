@@ -1,6 +1,7 @@
 // Activity types for workflows to proxy; workflows import this file's types only.
 import type { createGranuleActivities } from "../activities/granules.activities.ts";
 import type { createLabelActivities } from "../activities/labels.activities.ts";
+import type { createMosaicActivities } from "../activities/mosaic.activities.ts";
 import type { createPredictActivities } from "../activities/predict.activities.ts";
 import type { createReportActivities } from "../activities/report.activities.ts";
 import type { createRunActivities } from "../activities/run.activities.ts";
@@ -16,3 +17,4 @@ export type PredictActivities = ReturnType<typeof createPredictActivities>;
 export type TileOutputActivities = ReturnType<typeof createTileOutputActivities>;
 export type RunActivities = ReturnType<typeof createRunActivities>;
 export type ReportActivities = ReturnType<typeof createReportActivities>;
+export type MosaicActivities = ReturnType<typeof createMosaicActivities>;

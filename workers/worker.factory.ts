@@ -9,6 +9,7 @@ import {
 } from "@temporalio/worker";
 import { createGranuleActivities } from "../activities/granules.activities.ts";
 import { createLabelActivities } from "../activities/labels.activities.ts";
+import { createMosaicActivities } from "../activities/mosaic.activities.ts";
 import { createPredictActivities } from "../activities/predict.activities.ts";
 import { createReportActivities } from "../activities/report.activities.ts";
 import { createRunActivities } from "../activities/run.activities.ts";
@@ -79,6 +80,7 @@ export async function createCpuWorker(options: WorkerOptions): Promise<Worker> {
       ...createStageActivities(s3, config, archive),
       ...createTileOutputActivities(s3, config),
       ...createRunActivities(s3, config),
+      ...createMosaicActivities(s3, config),
       ...createReportActivities(s3, config),
     },
   });

@@ -1,14 +1,24 @@
 import { proxyActivities } from "@temporalio/workflow";
 import type { BuildReportInput, RunReport } from "../activities/report.activities.ts";
-import type { ReportActivities } from "../workers/activity.types.ts";
+import type { MosaicActivities, ReportActivities } from "../workers/activity.types.ts";
+import { runReportSteps } from "./report.steps.ts";
 
-const { buildRunReport } = proxyActivities<ReportActivities>({
+const options = {
+  retry: { initialInterval: "2s", backoffCoefficient: 2, maximumInterval: "1m", maximumAttempts: 6 },
+} as const;
+const { planReport } = proxyActivities<MosaicActivities>({ ...options, startToCloseTimeout: "10m" });
+// A state's mosaic heartbeats every strip; a lost worker is noticed within minutes, not hours.
+const { buildMosaicPart } = proxyActivities<MosaicActivities>({
+  ...options,
   startToCloseTimeout: "2h",
   heartbeatTimeout: "10m",
-  retry: { initialInterval: "2s", backoffCoefficient: 2, maximumInterval: "1m", maximumAttempts: 6 },
 });
+const { assembleRunReport } = proxyActivities<ReportActivities>({ ...options, startToCloseTimeout: "1h" });
 
-/** Rebuilds a finished run's mosaic, accuracy rollups and report (`crop-map report`). */
+/**
+ * A run's mosaic, accuracy rollups and report: at the end of every run (a child of it) and for
+ * `crop-map report`. One mosaic activity per state of the region, in parallel, then the assembly.
+ */
 export async function reportWorkflow(input: BuildReportInput): Promise<RunReport> {
-  return buildRunReport(input);
+  return runReportSteps({ planReport, buildMosaicPart, assembleRunReport }, input);
 }

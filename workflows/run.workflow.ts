@@ -6,18 +6,14 @@ import {
   type RunStatus,
   runIdFromWorkflowId,
 } from "../lib/pipeline/run.input.ts";
-import type { ReportActivities, RunActivities } from "../workers/activity.types.ts";
+import type { RunActivities } from "../workers/activity.types.ts";
 import { batchWorkflow } from "./batch.workflow.ts";
+import { reportWorkflow } from "./report.workflow.ts";
 import { runStatusQuery, tileUpdateSignal } from "./run.signals.ts";
 import type { TileWorkflowInput } from "./tile.workflow.ts";
 
 const retry = { initialInterval: "2s", backoffCoefficient: 2, maximumInterval: "1m", maximumAttempts: 6 };
 const activities = proxyActivities<RunActivities>({ startToCloseTimeout: "5m", retry });
-const reports = proxyActivities<ReportActivities>({
-  startToCloseTimeout: "2h",
-  heartbeatTimeout: "10m",
-  retry,
-});
 
 export interface RunSummary {
   runId: string;
@@ -134,13 +130,18 @@ export async function runWorkflow(raw: RunInput): Promise<RunSummary> {
   const files = await activities.recordRunTiles({ outputPrefix: input.outputPrefix, status });
   const finished = status.tiles.filter((t) => t.state === "done").map((t) => t.tileId);
   const report = finished.length
-    ? await reports.buildRunReport({
-        runId: input.runId,
-        region: input.region,
-        year,
-        model: input.model,
-        outputPrefix: input.outputPrefix,
-        tiles: finished,
+    ? await executeChild(reportWorkflow, {
+        workflowId: `${input.runId}/report`,
+        args: [
+          {
+            runId: input.runId,
+            region: input.region,
+            year,
+            model: input.model,
+            outputPrefix: input.outputPrefix,
+            tiles: finished,
+          },
+        ],
       })
     : undefined;
   status.phase = "finished";

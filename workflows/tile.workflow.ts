@@ -91,6 +91,8 @@ export async function tileWorkflow(raw: TileWorkflowInput) {
       windows: predicted.windows,
       pixels: { ...predicted.pixels, validInAllDates: staged.validPixels },
       outputs: { classes: predicted.classes, confidence: predicted.confidence },
+      // A prediction finished before checksums were recorded has none: the catalogue reads the maps.
+      ...(predicted.files ? { files: predicted.files } : {}),
       timings: {
         selectSeconds: selection.seconds,
         stageSeconds: staged.seconds,

@@ -22,6 +22,16 @@ export function emptyConfusion(classes: number): Confusion {
   };
 }
 
+/** Adds another matrix's counts (a part of the same map) into `into`. */
+export function addConfusion(into: Confusion, other: Confusion): void {
+  into.labelled += other.labelled;
+  into.mapped += other.mapped;
+  for (const [l, row] of other.matrix.entries()) {
+    const target = into.matrix[l] as number[];
+    for (const [p, n] of row.entries()) target[p] = (target[p] as number) + n;
+  }
+}
+
 /** Adds aligned pixels: labels already mapped to class ids (0 = no label), predictions (0 = not mapped). */
 export function accumulate(confusion: Confusion, labels: Uint8Array, predictions: Uint8Array): void {
   const { classes, matrix } = confusion;

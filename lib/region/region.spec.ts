@@ -18,5 +18,14 @@ export const RegionSpecParser = z.discriminatedUnion("kind", [
       coordinates: z.array(z.array(z.array(z.tuple([z.number(), z.number()])).min(4)).min(1)).min(1),
     })
     .strict(),
+  z
+    .object({
+      kind: z.literal("states"),
+      /** What the user called it (`conus`, `TX,OK`): the run's name for the region. */
+      name: z.string().min(1),
+      /** States by postal code or name; the region is their union. */
+      states: z.array(z.string().min(1)).min(1),
+    })
+    .strict(),
 ]);
 export type RegionSpec = z.infer<typeof RegionSpecParser>;

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import type { Ring } from "../grid/planar.ts";
 import { type RegionSpec, RegionSpecParser } from "./region.spec.ts";
-import { findState } from "./us.states.ts";
+import { findState, type UsState } from "./us.states.ts";
 
 export { type RegionSpec, RegionSpecParser };
 
@@ -13,6 +13,17 @@ export interface Region {
 
 /** Input that names no usable region; the message says which input and why. */
 export class RegionError extends Error {}
+
+function knownState(query: string): UsState {
+  const state = findState(query);
+  if (!state) throw new RegionError(`unknown state '${query}': use a postal code (IA) or a name (Iowa)`);
+  return state;
+}
+
+function statePolygons(state: UsState): Ring[][] {
+  const { geometry } = state;
+  return (geometry.type === "Polygon" ? [geometry.coordinates] : geometry.coordinates) as unknown as Ring[][];
+}
 
 function checkLonLat(points: readonly (readonly number[])[], what: string): void {
   for (const [lon, lat] of points) {
@@ -29,13 +40,11 @@ function checkLonLat(points: readonly (readonly number[])[], what: string): void
 export function resolveRegion(spec: RegionSpec): Region {
   switch (spec.kind) {
     case "state": {
-      const state = findState(spec.state);
-      if (!state)
-        throw new RegionError(`unknown state '${spec.state}': use a postal code (IA) or a name (Iowa)`);
-      const polygons =
-        state.geometry.type === "Polygon" ? [state.geometry.coordinates] : state.geometry.coordinates;
-      return { name: `${state.name} (${state.postal})`, polygons: polygons as unknown as Ring[][] };
+      const state = knownState(spec.state);
+      return { name: `${state.name} (${state.postal})`, polygons: statePolygons(state) };
     }
+    case "states":
+      return { name: spec.name, polygons: spec.states.map(knownState).flatMap(statePolygons) };
     case "bbox": {
       const [w, s, e, n] = spec.bbox;
       checkLonLat(

@@ -25,6 +25,11 @@ export interface StripMosaicInput {
   grid: MosaicGrid;
   /** The region's outline in the grid's CRS. */
   rings: Ring[];
+  /**
+   * A part of the region (a state): only pixels inside `within` (when given) and outside `without`
+   * (states earlier in the run's order, so a pixel on a shared border belongs to one part only).
+   */
+  clip?: { within?: Ring[]; without: Ring[][] };
   /** In the order that breaks confidence ties (the first wins). */
   tiles: MosaicTile[];
   labels: LabelSource[];
@@ -32,6 +37,8 @@ export interface StripMosaicInput {
   states: { name: string; rings: Ring[] }[];
   /** Rows per strip: a multiple of the COG tile size (512). */
   stripRows?: number;
+  /** Every n-th pixel goes into `sampled`; by default n keeps the longer side at most 1024. */
+  sampleStep?: number;
   /** Where the COGs are written (a folder of this run's own is made under it). */
   tmpRoot: string;
   onStrip?: (rowsDone: number, rows: number) => void;
@@ -43,8 +50,15 @@ export interface StripMosaic {
   rollups: Rollups;
   ignored: number;
   labelRasters: string[];
-  /** Every n-th pixel of map and region labels, for quicklooks (the longer side at most `quicklook`). */
-  sampled: { classes: Uint8Array; labels: Uint8Array; width: number; height: number };
+  /** Every n-th pixel of map, confidence and region labels: quicklooks and coarse overviews. */
+  sampled: {
+    classes: Uint8Array;
+    confidence: Uint8Array;
+    labels: Uint8Array;
+    width: number;
+    height: number;
+    step: number;
+  };
 }
 
 /** Longer side of the sampled quicklook arrays, in pixels. */
@@ -92,19 +106,21 @@ export async function mosaicInStrips(s3: S3Client, input: StripMosaicInput): Pro
       dir,
     ),
   };
-  const step = Math.max(1, Math.ceil(Math.max(grid.width, grid.height) / QuicklookSide));
+  const step = input.sampleStep ?? Math.max(1, Math.ceil(Math.max(grid.width, grid.height) / QuicklookSide));
+  const sampledSize = Math.ceil(grid.width / step) * Math.ceil(grid.height / step);
   const sampled = {
     width: Math.ceil(grid.width / step),
     height: Math.ceil(grid.height / step),
-    classes: new Uint8Array(0),
-    labels: new Uint8Array(0),
+    step,
+    classes: new Uint8Array(sampledSize),
+    confidence: new Uint8Array(sampledSize).fill(255),
+    labels: new Uint8Array(sampledSize),
   };
-  sampled.classes = new Uint8Array(sampled.width * sampled.height);
-  sampled.labels = new Uint8Array(sampled.width * sampled.height);
   const rollups = emptyRollups(tiles.length, input.states.length, CropClasses.length);
   const labelRasters = new Set<string>();
   const open = new Map<number, { classes: GeoTIFFImage; confidence: GeoTIFFImage }>();
   let ignored = 0;
+  let writing: Promise<unknown> = Promise.resolve();
   try {
     for (let row0 = 0; row0 < grid.height; row0 += stripRows) {
       const rows = Math.min(stripRows, grid.height - row0);
@@ -114,30 +130,51 @@ export async function mosaicInStrips(s3: S3Client, input: StripMosaicInput): Pro
         height: rows,
       };
       const inside = rasterizeRings(input.rings, strip);
+      if (input.clip) {
+        if (input.clip.within) {
+          const within = rasterizeRings(input.clip.within, strip);
+          for (let i = 0; i < inside.length; i++) if (!within[i]) inside[i] = 0;
+        }
+        for (const rings of input.clip.without) {
+          const earlier = rasterizeRings(rings, strip);
+          for (let i = 0; i < inside.length; i++) if (earlier[i]) inside[i] = 0;
+        }
+      }
       const mosaic = createMosaic(strip);
+      const reaching: { index: number; tile: MosaicTile; window: [number, number, number, number] }[] = [];
       for (const [index, tile] of tiles.entries()) {
         // The part of the strip the tile covers, in the tile's own pixels.
         const { window } = windowOf(strip, tile.grid);
-        if (!window) {
-          if (open.has(index) && windowOf(tile.grid, strip).row0 + tile.grid.height <= 0) open.delete(index);
-          continue;
-        }
-        let images = open.get(index);
-        if (!images) {
-          // Small blocks: only a strip's worth of each tile map is read at a time.
-          const [classes, confidence] = await Promise.all(
-            [tile.classes, tile.confidence].map((o) => openCog(s3, o, { blockSize: 256 << 10 })),
-          );
-          images = { classes: classes as GeoTIFFImage, confidence: confidence as GeoTIFFImage };
-          open.set(index, images);
-        }
-        const [classes, confidence] = await Promise.all([
-          readTileWindow(images.classes, tile.grid, window),
-          readTileWindow(images.confidence, tile.grid, window),
-        ]);
+        if (window) reaching.push({ index, tile, window });
+        else if (open.has(index) && windowOf(tile.grid, strip).row0 + tile.grid.height <= 0)
+          open.delete(index);
+      }
+      // The tiles under the strip and its labels are read at once, so their GETs overlap; pasting
+      // goes in tile order, which breaks confidence ties.
+      const [windows, labels] = await Promise.all([
+        Promise.all(
+          reaching.map(async ({ index, tile, window }) => {
+            let images = open.get(index);
+            if (!images) {
+              // Small blocks: only a strip's worth of each tile map is read at a time.
+              const [classes, confidence] = await Promise.all(
+                [tile.classes, tile.confidence].map((o) => openCog(s3, o, { blockSize: 256 << 10 })),
+              );
+              images = { classes: classes as GeoTIFFImage, confidence: confidence as GeoTIFFImage };
+              open.set(index, images);
+            }
+            return Promise.all([
+              readTileWindow(images.classes, tile.grid, window),
+              readTileWindow(images.confidence, tile.grid, window),
+            ]);
+          }),
+        ),
+        labelWindow(s3, input.labels, strip),
+      ]);
+      for (const [k, { index }] of reaching.entries()) {
+        const [classes, confidence] = windows[k] as [Raster, Raster];
         pasteTile(mosaic, inside, index, classes, confidence);
       }
-      const labels = await labelWindow(s3, input.labels, strip);
       ignored += labels.ignored;
       for (const r of labels.rasters) labelRasters.add(r);
       let stateOf: Uint8Array | undefined;
@@ -149,21 +186,31 @@ export async function mosaicInStrips(s3: S3Client, input: StripMosaicInput): Pro
         }
       }
       rollUp(rollups, mosaic, labels.classes, inside, stateOf);
-      await writers.classes.append(mosaic.classes);
-      await writers.confidence.append(mosaic.confidence);
+      // The previous strip's tiles are deflated (on libuv's threads) while this one was read and
+      // pasted; waiting for them here keeps at most two strips in memory.
+      await writing;
+      writing = Promise.all([
+        writers.classes.append(mosaic.classes),
+        writers.confidence.append(mosaic.confidence),
+      ]);
+      // Awaited at the next strip or the end; a failure meanwhile must not count as unhandled.
+      writing.catch(() => {});
       for (let r = row0 + ((step - (row0 % step)) % step); r < row0 + rows; r += step) {
         for (let x = 0; x < sampled.width; x++) {
           const from = (r - row0) * grid.width + x * step;
           const to = (r / step) * sampled.width + x;
           sampled.classes[to] = mosaic.classes[from] as number;
+          sampled.confidence[to] = mosaic.confidence[from] as number;
           sampled.labels[to] = inside[from] ? (labels.classes[from] as number) : 0;
         }
       }
       input.onStrip?.(row0 + rows, grid.height);
     }
+    await writing;
     await writers.classes.finish(join(dir, "map.tif"));
     await writers.confidence.finish(join(dir, "confidence.tif"));
   } catch (error) {
+    await writing.catch(() => {});
     await Promise.all([writers.classes.discard(), writers.confidence.discard()]);
     await rm(dir, { recursive: true, force: true });
     throw error;

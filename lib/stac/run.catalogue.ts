@@ -28,11 +28,15 @@ async function objectDigest(s3: S3Client, location: S3Location, key: string) {
   return digest(response.Body as AsyncIterable<Uint8Array>);
 }
 
+type Digest = { sha256: string; bytes: number };
+
 /** What the catalogue needs of a finished tile (its manifest holds more). */
 export interface StacTile {
   tileId: string;
   grid: GridGeo & { width: number; height: number };
   granules: { id: string }[];
+  /** Checksums recorded when the maps were written; absent in older manifests. */
+  files?: { classes: Digest; confidence: Digest };
 }
 
 export interface RunCatalogueInput {
@@ -43,18 +47,25 @@ export interface RunCatalogueInput {
   run: StacRunFacts;
   manifests: StacTile[];
   tileAAcc: (number | null)[];
-  mosaic: {
-    grid: GridGeo & { width: number; height: number };
-    accuracy: { aAcc: number | null; mIoU: number | null; coverage: number | null };
-    classes: { sha256: string; bytes: number };
-    confidence: { sha256: string; bytes: number };
-  };
+  /** The run's map: its single COG, or (by state) the coarse overview and the VRTs. */
+  mosaic: CatalogueMosaic & { vrt?: { classes: string; confidence: string } };
+  /** One per state of a run mosaicked by state; empty otherwise. */
+  states: (CatalogueMosaic & { id: string; name: string })[];
+}
+
+/** A mosaic's grid, accuracy and files (keys under outputs, with their SHA-256 and size). */
+interface CatalogueMosaic {
+  grid: GridGeo & { width: number; height: number };
+  accuracy: { aAcc: number | null; mIoU: number | null; coverage: number | null };
+  classes: { key: string; sha256: string; bytes: number };
+  confidence: { key: string; sha256: string; bytes: number };
 }
 
 /**
- * Writes the run's STAC catalogue under `<prefix>stac/`: collection.json, map.json (the mosaic) and
- * items/<tile>.json, every href relative. Tile maps are hashed by streaming them back (a few MB each,
- * a few at a time); the mosaic's hashes come from the files it was uploaded from.
+ * Writes the run's STAC catalogue under `<prefix>stac/`: collection.json, map.json (the mosaic),
+ * states/<postal>.json (a run mosaicked by state) and items/<tile>.json, every href relative. Tile
+ * maps' checksums come from their manifests (recorded as they were written); older manifests without
+ * them have their maps streamed back and hashed. Mosaics' come from the files they were uploaded from.
  */
 export async function writeRunCatalogue(s3: S3Client, input: RunCatalogueInput): Promise<string> {
   const { outputs, prefix, run } = input;
@@ -66,9 +77,11 @@ export async function writeRunCatalogue(s3: S3Client, input: RunCatalogueInput):
     for (let next = queue.shift(); next; next = queue.shift()) {
       const { m, aAcc } = next;
       const tile = `${prefix}tiles/${m.tileId}/`;
-      const [classes, confidence] = await Promise.all(
-        ["classes.tif", "confidence.tif"].map((name) => objectDigest(s3, outputs, `${tile}${name}`)),
-      );
+      const [classes, confidence] = m.files
+        ? [m.files.classes, m.files.confidence]
+        : await Promise.all(
+            ["classes.tif", "confidence.tif"].map((name) => objectDigest(s3, outputs, `${tile}${name}`)),
+          );
       const file = (name: string, d: { sha256: string; bytes: number }): StacFile => ({
         href: `../../tiles/${m.tileId}/${name}`,
         ...d,
@@ -96,18 +109,39 @@ export async function writeRunCatalogue(s3: S3Client, input: RunCatalogueInput):
     }
   };
   await Promise.all(Array.from({ length: Math.min(4, queue.length) }, worker));
+  // Hrefs from an Item `depth` folders below the run's folder.
+  const href = (key: string, depth: number) => `${"../".repeat(depth)}${key.slice(prefix.length)}`;
+  const asset = (f: { key: string; sha256: string; bytes: number }, depth: number): StacFile => ({
+    href: href(f.key, depth),
+    sha256: f.sha256,
+    bytes: f.bytes,
+  });
+  const { mosaic } = input;
   const map = mosaicItem(
     run,
-    { grid: input.mosaic.grid, accuracy: input.mosaic.accuracy },
+    { id: "map", title: `${run.region} ${run.year}`, grid: mosaic.grid, accuracy: mosaic.accuracy },
     {
-      classes: { href: "../map.tif", ...input.mosaic.classes },
-      confidence: { href: "../confidence.tif", ...input.mosaic.confidence },
+      classes: asset(mosaic.classes, 1),
+      confidence: asset(mosaic.confidence, 1),
+      ...(mosaic.vrt
+        ? { vrt: { classes: href(mosaic.vrt.classes, 1), confidence: href(mosaic.vrt.confidence, 1) } }
+        : {}),
       report: "../report.html",
       accuracy: "../accuracy.json",
     },
     { collection: "./collection.json", self: "./map.json" },
   );
   await putJson(s3, ref(outputs, `${stac}map.json`), map);
+  for (const state of input.states) {
+    const item = mosaicItem(
+      run,
+      { id: state.id, title: `${state.name} ${run.year}`, grid: state.grid, accuracy: state.accuracy },
+      { classes: asset(state.classes, 2), confidence: asset(state.confidence, 2) },
+      { collection: "../collection.json", self: `./${state.id}.json` },
+    );
+    await putJson(s3, ref(outputs, `${stac}states/${state.id}.json`), item);
+    items.push(`./states/${state.id}.json`);
+  }
   const bbox = [map.bbox, ...boxes].reduce((a, b) => [
     Math.min(a[0] as number, b[0] as number),
     Math.min(a[1] as number, b[1] as number),

@@ -88,7 +88,7 @@ function projection(grid: Grid) {
   };
 }
 
-function mapAssets(files: MapAssets) {
+function mapAssets(files: MapAssets, resolution: number) {
   const cog = "image/tiff; application=geotiff; profile=cloud-optimized";
   const file = (f: StacFile) => ({ "file:checksum": multihashSha256(f.sha256), "file:size": f.bytes });
   return {
@@ -97,7 +97,7 @@ function mapAssets(files: MapAssets) {
       type: cog,
       title: "Crop classes",
       roles: ["data"],
-      "raster:bands": [{ data_type: "uint8", nodata: 0, sampling: "area", spatial_resolution: 30 }],
+      "raster:bands": [{ data_type: "uint8", nodata: 0, sampling: "area", spatial_resolution: resolution }],
       "classification:classes": classificationClasses,
       ...file(files.classes),
     },
@@ -107,7 +107,13 @@ function mapAssets(files: MapAssets) {
       title: "Confidence of the predicted class (softmax, percent)",
       roles: ["data"],
       "raster:bands": [
-        { data_type: "uint8", nodata: 255, unit: "percent", sampling: "area", spatial_resolution: 30 },
+        {
+          data_type: "uint8",
+          nodata: 255,
+          unit: "percent",
+          sampling: "area",
+          spatial_resolution: resolution,
+        },
       ],
       ...file(files.confidence),
     },
@@ -152,28 +158,44 @@ export function tileItem(
       { rel: "self", href: links.self, type: "application/geo+json" },
       ...tile.granules.map((g) => ({ rel: "derived_from", href: g.href, title: g.id })),
     ],
-    assets: mapAssets(files),
+    assets: mapAssets(files, tile.grid.pixelSize),
   };
 }
 
-/** The run's mosaic (a state, or any region) as an Item, with its accuracy summary and report. */
+/**
+ * A mosaic as an Item with its accuracy summary: the run's map (id `map`, with the report), or one
+ * state's mosaic of a larger run (id its postal code). A run mosaicked by state describes its coarse
+ * overview here and links the VRT over the state COGs.
+ */
 export function mosaicItem(
   run: StacRunFacts,
-  mosaic: { grid: Grid; accuracy: { aAcc: number | null; mIoU: number | null; coverage: number | null } },
-  files: MapAssets & { report: string; accuracy: string },
+  mosaic: {
+    id: string;
+    title: string;
+    grid: Grid;
+    accuracy: { aAcc: number | null; mIoU: number | null; coverage: number | null };
+  },
+  files: MapAssets & { report?: string; accuracy?: string; vrt?: { classes: string; confidence: string } },
   links: { collection: string; self: string },
 ) {
+  const metadata = (href: string, type: string, title: string) => ({
+    href,
+    type,
+    title,
+    roles: ["metadata"],
+  });
+  const vrt = (href: string, title: string) => ({ href, type: "application/xml", title, roles: ["data"] });
   return {
     type: "Feature",
     stac_version: StacVersion,
     stac_extensions: Object.values(StacExtensions),
-    id: `${run.runId}-map`,
+    id: `${run.runId}-${mosaic.id}`,
     collection: run.runId,
     ...footprint(mosaic.grid),
     properties: {
       ...baseProperties(run),
       ...projection(mosaic.grid),
-      title: `${run.region} ${run.year}`,
+      title: mosaic.title,
       "crop_map:region": run.region,
       "crop_map:aAcc": mosaic.accuracy.aAcc,
       "crop_map:mIoU": mosaic.accuracy.mIoU,
@@ -186,14 +208,17 @@ export function mosaicItem(
       { rel: "self", href: links.self, type: "application/geo+json" },
     ],
     assets: {
-      ...mapAssets(files),
-      report: { href: files.report, type: "text/html", title: "Report", roles: ["metadata"] },
-      accuracy: {
-        href: files.accuracy,
-        type: "application/json",
-        title: "Accuracy against the CDL",
-        roles: ["metadata"],
-      },
+      ...mapAssets(files, mosaic.grid.pixelSize),
+      ...(files.vrt
+        ? {
+            classes_vrt: vrt(files.vrt.classes, "Crop classes at 30 m: GDAL VRT over the state COGs"),
+            confidence_vrt: vrt(files.vrt.confidence, "Confidence at 30 m: GDAL VRT over the state COGs"),
+          }
+        : {}),
+      ...(files.report ? { report: metadata(files.report, "text/html", "Report") } : {}),
+      ...(files.accuracy
+        ? { accuracy: metadata(files.accuracy, "application/json", "Accuracy against the CDL") }
+        : {}),
     },
   };
 }

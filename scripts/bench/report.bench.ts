@@ -6,8 +6,6 @@
  *   npx tsx scripts/bench/report.bench.ts --run <run-id>
  */
 import { parseArgs } from "node:util";
-import { MockActivityEnvironment } from "@temporalio/testing";
-import { createReportActivities } from "../../activities/report.activities.ts";
 import { accumulate, emptyConfusion } from "../../lib/accuracy/confusion.ts";
 import { loadConfig } from "../../lib/config/config.load.ts";
 import { RunInputParser } from "../../lib/pipeline/run.input.ts";
@@ -15,6 +13,8 @@ import { seededRandom } from "../../lib/random.ts";
 import { openCog } from "../../lib/raster/cog.reader.ts";
 import { createS3Client } from "../../lib/storage/s3.client.ts";
 import { getJson, ref } from "../../lib/storage/s3.objects.ts";
+import { directReportSteps } from "../../test/support/report.direct.ts";
+import { runReportSteps } from "../../workflows/report.steps.ts";
 
 const { values } = parseArgs({ options: { run: { type: "string" } } });
 if (!values.run) throw new Error("--run <run-id> is required");
@@ -26,17 +26,16 @@ const status = (await getJson(s3, ref(config.storage.outputs, `${prefix}tiles.js
   tiles: { tileId: string; state: string }[];
 };
 const tiles = status.tiles.filter((t) => t.state === "done").map((t) => t.tileId);
-const reports = createReportActivities(s3, config);
 
 let t = performance.now();
-const report = (await new MockActivityEnvironment().run(reports.buildRunReport, {
+const report = await runReportSteps(directReportSteps(s3, config), {
   runId: values.run,
   region: run.region,
   year: run.year as number,
   model: run.model,
   outputPrefix: prefix,
   tiles,
-})) as Awaited<ReturnType<typeof reports.buildRunReport>>;
+});
 const seconds = (performance.now() - t) / 1000;
 const accuracy = (await getJson(s3, ref(config.storage.outputs, `${prefix}accuracy.json`))) as {
   labelledPixels: number;

@@ -77,6 +77,7 @@ function printReport(report: RunReport): void {
     `  accuracy aAcc ${pct(report.aAcc)}, coverage ${pct(report.coverage)}: ${report.accuracyJson}`,
   );
   console.log(`  map      ${report.mosaic}`);
+  if (report.overview) console.log(`  overview ${report.overview}`);
   console.log(`  report   ${report.reportHtml}`);
   console.log(`  STAC     ${report.stac}`);
 }

@@ -100,5 +100,12 @@ export async function buildRunInput(
 export function regionLabel(region: RegionSpec): string {
   if (region.kind === "state") return region.state.toUpperCase().replace(/[^A-Z0-9]/g, "");
   if (region.kind === "bbox") return "bbox";
+  if (region.kind === "states")
+    return (
+      region.name
+        .toUpperCase()
+        .replace(/[^A-Z0-9]/g, "")
+        .slice(0, 24) || "states"
+    );
   return region.name.replace(/[^A-Za-z0-9]/g, "").slice(0, 24) || "region";
 }

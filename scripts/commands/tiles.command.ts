@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { tilesForRegion } from "../../lib/grid/tile.cover.ts";
 import type { HlsTile } from "../../lib/grid/tile.table.ts";
+import { parseRegionName } from "../../lib/region/named.regions.ts";
 import { parseBbox, type RegionSpec, readGeoJsonRegion, resolveRegion } from "../../lib/region/region.ts";
 import { InputError } from "../cli.errors.ts";
 
@@ -8,22 +9,24 @@ export interface RegionOptions {
   state?: string;
   bbox?: string;
   geojson?: string;
+  region?: string;
 }
 
-/** Adds the three ways of naming a region; exactly one must be given. */
+/** Adds the ways of naming a region; exactly one must be given. */
 export function addRegionOptions(command: Command): Command {
   return command
     .option("--state <state>", "US state by postal code (IA) or name (Iowa)")
     .option("--bbox <W,S,E,N>", "box in lon/lat degrees (WGS 84)")
-    .option("--geojson <file>", "GeoJSON file with Polygon or MultiPolygon geometry in lon/lat");
+    .option("--geojson <file>", "GeoJSON file with Polygon or MultiPolygon geometry in lon/lat")
+    .option("--region <name>", "conus (the 48 contiguous states and DC), or states by comma (TX,OK)");
 }
 
 export function regionSpecFrom(options: RegionOptions): RegionSpec {
-  const given = (["state", "bbox", "geojson"] as const).filter((k) => options[k] !== undefined);
+  const given = (["state", "bbox", "geojson", "region"] as const).filter((k) => options[k] !== undefined);
   if (given.length !== 1) {
     throw new InputError(
       given.length === 0
-        ? "name a region with one of --state, --bbox or --geojson"
+        ? "name a region with one of --state, --bbox, --geojson or --region"
         : `name one region, not ${given.map((k) => `--${k}`).join(" and ")}`,
     );
   }
@@ -33,6 +36,7 @@ export function regionSpecFrom(options: RegionOptions): RegionSpec {
     return spec;
   }
   if (options.bbox !== undefined) return parseBbox(options.bbox);
+  if (options.region !== undefined) return parseRegionName(options.region);
   return readGeoJsonRegion(options.geojson as string);
 }
 

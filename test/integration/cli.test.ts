@@ -24,12 +24,23 @@ describe("crop-map tiles", () => {
     expect(stdout).toContain("18TYM  32618");
   });
 
+  it("lists the tiles of the contiguous US", async () => {
+    const { code, stdout } = await cli(["tiles", "--region", "conus"]);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^988 HLS tiles cover conus\n/);
+  });
+
   it.each([
     [["tiles", "--state", "XX"], "unknown state 'XX'"],
     [["tiles", "--bbox", "1,2,3"], "bbox '1,2,3': expected four numbers"],
     [["tiles", "--bbox", "-90,44,-91,45"], "west (-90) must be less than east (-91)"],
     [["tiles", "--geojson", "/no/such.geojson"], "GeoJSON '/no/such.geojson' cannot be read"],
-    [["tiles"], "name a region with one of --state, --bbox or --geojson"],
+    [["tiles"], "name a region with one of --state, --bbox, --geojson or --region"],
+    [["tiles", "--region", "TX,Atlantis"], "unknown state 'Atlantis'"],
+    [
+      ["tiles", "--bbox", "-40,30,-39,31"],
+      "bbox -40,30,-39,31 touches no HLS tile in the shipped tile table",
+    ],
     [["tiles", "--state", "IA", "--bbox", "1,2,3,4"], "name one region, not --state and --bbox"],
     [["tiles", "--bogus"], "unknown option '--bogus'"],
     [["frobnicate"], "unknown command 'frobnicate'"],

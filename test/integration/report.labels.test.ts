@@ -1,19 +1,20 @@
 import { createHash } from "node:crypto";
-import { MockActivityEnvironment } from "@temporalio/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createReportActivities, type RunReport } from "../../activities/report.activities.ts";
+import type { RunReport } from "../../activities/report.activities.ts";
 import { ClassPalette } from "../../lib/cdl/classes.ts";
 import { encodeCog } from "../../lib/raster/cog.writer.ts";
 import type { RegionSpec } from "../../lib/region/region.ts";
 import { createS3Client } from "../../lib/storage/s3.client.ts";
 import { getBytes, getJson, putBytes, putJson, ref } from "../../lib/storage/s3.objects.ts";
+import { runReportSteps } from "../../workflows/report.steps.ts";
 import { boxNear, QuadCities, stateExtract } from "../support/cdl.fixtures.ts";
+import { directReportSteps } from "../support/report.direct.ts";
 import { stacValidators } from "../support/stac.validator.ts";
 import { testConfig } from "../support/test.config.ts";
 
 const config = testConfig("report-labels");
 const s3 = createS3Client(config);
-const reports = createReportActivities(s3, config);
+const reports = directReportSteps(s3, config);
 afterAll(() => s3.destroy());
 
 // One tile over the Mississippi at the Quad Cities, mapped all corn; Iowa's CDL is corn and
@@ -69,14 +70,14 @@ async function report(runId: string, region: RegionSpec) {
     granules: [],
     timings: { selectSeconds: 0, stageSeconds: 0, predictSeconds: 0 },
   });
-  const result = (await new MockActivityEnvironment().run(reports.buildRunReport, {
+  const result: RunReport = await runReportSteps(reports, {
     runId,
     region,
     year: 2022,
     model: "crop-tiny",
     outputPrefix: prefix,
     tiles: [tileId],
-  })) as RunReport;
+  });
   const accuracy = (await getJson(s3, ref(config.storage.outputs, `${prefix}accuracy.json`))) as {
     labels: string[];
     labelledPixels: number;

@@ -31,7 +31,10 @@ const lightweight = {
   async findTileOutput(): Promise<Partial<TileManifest>> {
     return { tileId: "done" };
   },
-  async buildRunReport() {
+  async planReport() {
+    return { grid: {}, sampleStep: 1, parts: [] };
+  },
+  async assembleRunReport() {
     return { reportHtml: "s3://none/report.html", aAcc: null, coverage: null };
   },
 };

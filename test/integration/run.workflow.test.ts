@@ -14,7 +14,7 @@ import { bandKey, ModelBands } from "../../lib/hls/lpdaac.keys.ts";
 import type { RunInput, RunStatus } from "../../lib/pipeline/run.input.ts";
 import { DefaultSeasonWindows } from "../../lib/pipeline/season.windows.ts";
 import { createS3Client } from "../../lib/storage/s3.client.ts";
-import { getBytes, ref } from "../../lib/storage/s3.objects.ts";
+import { getBytes, getJson, ref } from "../../lib/storage/s3.objects.ts";
 import { planWorld } from "../../lib/synth/world.plan.ts";
 import { writeWorld } from "../../lib/synth/world.writer.ts";
 import { connectClient, connectWorker } from "../../lib/temporal/connection.ts";
@@ -150,6 +150,21 @@ describe("state-wide runs", () => {
       "tile,state,attempts,reason",
       ...RiTiles.map((t) => `${t},done,1,`),
     ]);
+  });
+
+  it("rebuilds a finished run's report with crop-map report, reusing its finished mosaic", async () => {
+    const queues = withQueues("clean");
+    const rollups = ref(config.storage.outputs, "runs/run-clean/rollups.json");
+    const before = (await getJson(s3, rollups)) as { digest: string; seconds: number };
+    const env = { ...process.env, ...configEnv(queues) };
+    const { stdout } = await withWorkers(queues, () =>
+      promisify(execFile)("node", [bin, "report", "run-clean", "--json"], { env }),
+    );
+    const report = JSON.parse(stdout);
+    expect(report.mosaic).toMatch(/runs\/run-clean\/map\.tif$/);
+    expect(report.aAcc).toBeGreaterThan(0.8);
+    // The state's part found its own finished output (same digest) and was not mosaicked again.
+    expect(await getJson(s3, rollups)).toEqual(before);
   });
 
   it("finishes a run whose worker was killed mid-way, with maps byte-identical to a clean run's", async () => {

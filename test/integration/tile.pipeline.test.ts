@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { DeleteObjectCommand, ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
 import type { Client } from "@temporalio/client";
 import { WorkflowFailedError } from "@temporalio/client";
@@ -165,6 +166,17 @@ describe("tile pipeline on the real servers", () => {
         (await outputBytes("second/19TCG/", name)).equals(await outputBytes("clean/19TCG/", name)),
         name,
       ).toBe(true);
+    }
+    // The maps' checksums, recorded as they were written, are those of the objects in the bucket.
+    for (const [name, key] of [
+      ["classes.tif", "classes"],
+      ["confidence.tif", "confidence"],
+    ] as const) {
+      const bytes = await outputBytes("second/19TCG/", name);
+      expect(other.files?.[key]).toEqual({
+        sha256: createHash("sha256").update(bytes).digest("hex"),
+        bytes: bytes.length,
+      });
     }
     expect(other.granules).toEqual(clean.granules);
   });

@@ -2,6 +2,10 @@ import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { createRunActivities } from "../../activities/run.activities.ts";
+import { loadConfig } from "../../lib/config/config.load.ts";
+import { tilesForRegion } from "../../lib/grid/tile.cover.ts";
+import { conusStates, parseRegionName } from "../../lib/region/named.regions.ts";
 import { parseBbox, readGeoJsonRegion, resolveRegion } from "../../lib/region/region.ts";
 
 async function geojsonFile(content: unknown): Promise<string> {
@@ -90,5 +94,28 @@ describe("regions", () => {
       ],
     });
     expect(() => readGeoJsonRegion(tooShort)).toThrow("malformed polygon");
+  });
+
+  it("names the contiguous US and lists of states, refusing unknown ones", () => {
+    const conus = parseRegionName("CONUS");
+    expect(conus).toMatchObject({ kind: "states", name: "conus" });
+    expect(conusStates()).toHaveLength(49);
+    for (const outside of ["AK", "HI", "PR"]) expect(conusStates()).not.toContain(outside);
+    expect(conusStates()).toContain("DC");
+    // The 48 states' and DC's tiles: about a thousand, Texas alone 106.
+    expect(tilesForRegion(resolveRegion(conus)).length).toBe(988);
+    expect(tilesForRegion(resolveRegion(parseRegionName("texas")))).toHaveLength(106);
+    const pair = resolveRegion(parseRegionName("TX,OK"));
+    expect(pair.name).toBe("TX,OK");
+    expect(pair.polygons.length).toBeGreaterThan(1);
+    expect(() => parseRegionName("TX,Atlantis")).toThrow("unknown state 'Atlantis'");
+    expect(() => parseRegionName("TX,,OK")).toThrow("expected conus or states separated by commas");
+  });
+
+  it("refuses to plan a run over a region that touches no tile", async () => {
+    const runs = createRunActivities(undefined as never, loadConfig({ env: {} }));
+    const error = await runs.planRun({ region: { kind: "bbox", bbox: [-40, 30, -39, 31] } }).catch((e) => e);
+    expect(error.message).toBe("bbox -40,30,-39,31 touches no HLS tile in the shipped tile table (US only)");
+    expect(error.nonRetryable).toBe(true);
   });
 });

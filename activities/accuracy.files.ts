@@ -1,0 +1,66 @@
+import type { S3Client } from "@aws-sdk/client-s3";
+import { type Confusion, metrics } from "../lib/accuracy/confusion.ts";
+import { type ObjectRef, putBytes, putJson } from "../lib/storage/s3.objects.ts";
+
+const finite = (v: number) => (Number.isFinite(v) ? v : null);
+
+export interface AccuracySummary {
+  runId: string;
+  region: string;
+  year: number;
+  model: string;
+  labels: string[];
+  run: Confusion;
+  ignoredCdlPixels: number;
+  perClass: { id: number; name: string; iou: number | null; acc: number | null; pixels: number }[];
+  perState: { state: string; confusion: Confusion }[];
+  perTile: { tileId: string; confusion: Confusion }[];
+}
+
+/** `accuracy.json` (the run, per class, per state and per tile, with their matrices) and `accuracy.csv`. */
+export async function writeAccuracyFiles(
+  s3: S3Client,
+  { json, csv, summary }: { json: ObjectRef; csv: ObjectRef; summary: AccuracySummary },
+): Promise<void> {
+  const { run, perClass } = summary;
+  const m = metrics(run);
+  await putJson(s3, json, {
+    runId: summary.runId,
+    region: summary.region,
+    year: summary.year,
+    model: summary.model,
+    labels: summary.labels,
+    aAcc: finite(m.aAcc),
+    mIoU: finite(m.mIoU),
+    mAcc: finite(m.mAcc),
+    coverage: finite(m.coverage),
+    labelledPixels: run.labelled,
+    mappedPixels: run.mapped,
+    ignoredCdlPixels: summary.ignoredCdlPixels,
+    perClass,
+    confusion: run.matrix,
+    perState: summary.perState.map((s) => {
+      const sm = metrics(s.confusion);
+      return {
+        state: s.state,
+        aAcc: finite(sm.aAcc),
+        mIoU: finite(sm.mIoU),
+        coverage: finite(sm.coverage),
+        labelledPixels: s.confusion.labelled,
+        mappedPixels: s.confusion.mapped,
+        confusion: s.confusion.matrix,
+      };
+    }),
+    perTile: summary.perTile.map((t) => ({
+      tileId: t.tileId,
+      aAcc: finite(metrics(t.confusion).aAcc),
+      ownedPixels: t.confusion.mapped,
+      confusion: t.confusion.matrix,
+    })),
+  });
+  const lines = [
+    "id,name,iou,acc,pixels",
+    ...perClass.map((c) => `${c.id},${c.name.replace(/,/g, " ")},${c.iou ?? ""},${c.acc ?? ""},${c.pixels}`),
+  ];
+  await putBytes(s3, csv, `${lines.join("\n")}\n`, "text/csv");
+}

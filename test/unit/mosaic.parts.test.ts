@@ -1,0 +1,88 @@
+import { describe, expect, it } from "vitest";
+import { CdlEpsg } from "../../lib/grid/crs.ts";
+import { snapToNationalGrid } from "../../lib/grid/lattice.ts";
+import { ringBounds } from "../../lib/grid/planar.ts";
+import { parseRegionName } from "../../lib/region/named.regions.ts";
+import { planParts, regionRings } from "../../lib/report/mosaic.parts.ts";
+import type { MosaicGrid } from "../../lib/report/mosaic.ts";
+import { composeSamples } from "../../lib/report/regional.sample.ts";
+
+describe("cutting a run's map into parts", () => {
+  it("gives the contiguous US a part per state, on a lattice its coarse overview shares", () => {
+    const spec = parseRegionName("conus");
+    const grid: MosaicGrid = { epsg: CdlEpsg, ...snapToNationalGrid(ringBounds(regionRings(spec).flat())) };
+    // Tile maps of 4500 px covering the box, as the run's tiles would.
+    const tiles = [];
+    for (let r = 0; r * 4000 < grid.height; r++)
+      for (let c = 0; c * 4000 < grid.width; c++)
+        tiles.push({
+          tileId: `T${r}-${c}`,
+          grid: {
+            ...grid,
+            origin: [grid.origin[0] + c * 4000 * 30, grid.origin[1] - r * 4000 * 30] as [number, number],
+            width: 4500,
+            height: 4500,
+          },
+        });
+    const plan = planParts(spec, grid, tiles, "runs/conus/");
+    expect(plan.parts).toHaveLength(49);
+    expect(plan.sampleStep).toBe(64);
+    expect(Math.max(grid.width, grid.height) / plan.sampleStep).toBeLessThanOrEqual(4096);
+    for (const part of plan.parts) {
+      expect(Math.round((part.grid.origin[0] - grid.origin[0]) / 30) % 512, part.id).toBe(0);
+      expect(Math.round((grid.origin[1] - part.grid.origin[1]) / 30) % 512, part.id).toBe(0);
+      expect(part.tiles.length, part.id).toBeGreaterThan(0);
+    }
+    // Parts later in the order step back from the earlier states they border.
+    const order = plan.parts.map((p) => p.id);
+    for (const part of plan.parts)
+      for (const e of part.exclude) expect(order.indexOf(e)).toBeLessThan(order.indexOf(part.id));
+    expect(new Set(plan.parts.map((p) => p.prefix)).size).toBe(49);
+  });
+
+  it("keeps a state run in one part where its map always was", () => {
+    const grid: MosaicGrid = {
+      epsg: CdlEpsg,
+      origin: [2000000, 2400000],
+      pixelSize: 30,
+      width: 3000,
+      height: 2000,
+    };
+    const plan = planParts({ kind: "state", state: "RI" }, grid, [{ tileId: "19TCG", grid }], "runs/ri/");
+    expect(plan.parts).toEqual([
+      { id: "region", name: "Rhode Island (RI)", prefix: "runs/ri/", grid, exclude: [], tiles: ["19TCG"] },
+    ]);
+    expect(plan.sampleStep).toBe(3);
+  });
+
+  it("composes the parts' samples into the region's, pixel for pixel", () => {
+    const grid: MosaicGrid = { epsg: CdlEpsg, origin: [0, 0], pixelSize: 30, width: 2048, height: 1100 };
+    const sample = (value: number, width: number, height: number) => ({
+      width,
+      height,
+      classes: new Uint8Array(width * height).fill(value),
+      confidence: new Uint8Array(width * height).fill(value * 10),
+      labels: new Uint8Array(width * height).fill(value + 1),
+    });
+    const part = (col: number, row: number, width: number, height: number): MosaicGrid => ({
+      ...grid,
+      origin: [col * 30, -row * 30],
+      width,
+      height,
+    });
+    const out = composeSamples(grid, 4, [
+      { grid: part(0, 0, 1024, 1100), sample: sample(2, 256, 275) },
+      { grid: part(1024, 512, 1024, 588), sample: sample(5, 256, 147) },
+    ]);
+    expect([out.width, out.height]).toEqual([512, 275]);
+    expect(out.classes[0]).toBe(2);
+    expect(out.classes[10 * 512 + 300]).toBe(0);
+    expect(out.confidence[10 * 512 + 300]).toBe(255);
+    expect(out.classes[200 * 512 + 300]).toBe(5);
+    expect(out.confidence[200 * 512 + 300]).toBe(50);
+    expect(out.labels[200 * 512 + 300]).toBe(6);
+    expect(() => composeSamples(grid, 4, [{ grid: part(2, 0, 8, 8), sample: sample(1, 2, 2) }])).toThrow(
+      "not on the 4-pixel sample lattice",
+    );
+  });
+});
