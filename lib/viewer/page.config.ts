@@ -5,11 +5,11 @@ import { CdlEpsg, proj4Definition } from "../grid/crs.ts";
 import { objectSize, ref } from "../storage/s3.objects.ts";
 import type { ViewerConfig } from "./page/viewer.config.ts";
 import { type RunEntry, runPrefix } from "./run.catalogue.ts";
-import { mapGrid, quicklookExtent, tileOutline } from "./run.layers.ts";
+import { quicklookExtent, runMap, tileOutline } from "./run.layers.ts";
 
 /**
- * What the map page draws for a run: map.tif's extent (the page reads the COG itself), the
- * quicklook overlays on its grid, and every tile's footprint with its state.
+ * What the map page draws for a run: its map's extent (map.tif, or a region's overview; the page
+ * reads the COG itself), the quicklook overlays on its grid, and every tile's footprint with its state.
  */
 export async function pageConfig(
   s3: S3Client,
@@ -17,7 +17,8 @@ export async function pageConfig(
   run: RunEntry,
 ): Promise<ViewerConfig> {
   const base = `/runs/${encodeURIComponent(run.runId)}`;
-  const grid = run.hasMap ? await mapGrid(s3, config, run.runId) : undefined;
+  const map = run.hasMap ? await runMap(s3, config, run.runId) : undefined;
+  const grid = map?.grid;
   const extent = grid && quicklookExtent(grid);
   const disagreement =
     grid && (await objectSize(s3, ref(config.storage.outputs, `${runPrefix(run.runId)}disagreement.png`)));
@@ -25,15 +26,21 @@ export async function pageConfig(
   return {
     runId: run.runId,
     albers: proj4Definition(CdlEpsg),
-    map: grid
+    map: map
       ? {
-          url: `${base}/files/map.tif`,
-          extent: [ox, oy - grid.height * grid.pixelSize, ox + grid.width * grid.pixelSize, oy],
+          url: `${base}/files/${map.key}`,
+          overview: map.key !== "map.tif",
+          extent: [
+            ox,
+            oy - map.grid.height * map.grid.pixelSize,
+            ox + map.grid.width * map.grid.pixelSize,
+            oy,
+          ],
         }
       : null,
     overlays: extent
       ? [
-          { id: "labels", url: `${base}/labels.png`, extent },
+          ...(map?.key === "map.tif" ? [{ id: "labels" as const, url: `${base}/labels.png`, extent }] : []),
           ...(disagreement
             ? [{ id: "disagreement" as const, url: `${base}/files/disagreement.png`, extent }]
             : []),

@@ -83,11 +83,12 @@ export async function readRun(
 ): Promise<RunEntry | undefined> {
   const { outputs } = config.storage;
   const at = (name: string) => ref(outputs, `${runPrefix(runId)}${name}`);
-  const [runJson, tilesJson, accuracyJson, mapSize, reportSize, liveRun] = await Promise.all([
+  const [runJson, tilesJson, accuracyJson, mapSize, overviewSize, reportSize, liveRun] = await Promise.all([
     getJson(s3, at("run.json")),
     getJson(s3, at("tiles.json")),
     getJson(s3, at("accuracy.json")),
     objectSize(s3, at("map.tif")),
+    objectSize(s3, at("overview/map.tif")),
     objectSize(s3, at("report.html")),
     live.run(runId),
   ]);
@@ -132,7 +133,7 @@ export async function readRun(
       total: tiles.length,
     },
     ...(accuracy.success ? { accuracy: accuracy.data } : {}),
-    hasMap: mapSize !== undefined,
+    hasMap: mapSize !== undefined || overviewSize !== undefined,
     hasReport: reportSize !== undefined,
   };
 }

@@ -1,6 +1,7 @@
 import type { S3Client } from "@aws-sdk/client-s3";
 import type { GeoTIFFImage } from "geotiff";
 import { createLabelActivities } from "../../activities/labels.activities.ts";
+import type { PartRollups } from "../../activities/mosaic.activities.ts";
 import { labelWindow } from "../accuracy/label.window.ts";
 import { ClassPalette, CropClasses } from "../cdl/classes.ts";
 import type { Config } from "../config/config.schema.ts";
@@ -9,15 +10,22 @@ import { densify, type Point } from "../grid/planar.ts";
 import { findTile } from "../grid/tile.table.ts";
 import { imageGrid, openCog } from "../raster/cog.reader.ts";
 import { mapQuicklook, quicklookStep } from "../report/quicklook.ts";
-import { isNotFound, ref } from "../storage/s3.objects.ts";
+import { getJson, isNotFound, listAll, type ObjectRef, ref } from "../storage/s3.objects.ts";
 import type { Extent } from "./page/viewer.config.ts";
 import { runPrefix } from "./run.catalogue.ts";
 
 export type MapGrid = ReturnType<typeof imageGrid>;
 
-/** The run's map grid, from map.tif's own header; undefined before the run has written it. */
-export async function mapGrid(s3: S3Client, config: Pick<Config, "storage">, runId: string) {
-  const object = ref(config.storage.outputs, `${runPrefix(runId)}map.tif`);
+/**
+ * Where a run's map is drawn from: map.tif, or for a region mosaicked state by state (which has no
+ * map.tif) the regional overview, its pixels sampled from the state maps under `states/`.
+ */
+export interface RunMap {
+  key: "map.tif" | "overview/map.tif";
+  grid: MapGrid;
+}
+
+async function gridOf(s3: S3Client, object: ObjectRef): Promise<MapGrid | undefined> {
   try {
     return imageGrid(
       await openCog(s3, object, { blockSize: 64 << 10 }),
@@ -27,6 +35,19 @@ export async function mapGrid(s3: S3Client, config: Pick<Config, "storage">, run
     if (isNotFound(error)) return undefined;
     throw error;
   }
+}
+
+/** The run's map and its grid, from the COG's own header; undefined before the run has written it. */
+export async function runMap(
+  s3: S3Client,
+  config: Pick<Config, "storage">,
+  runId: string,
+): Promise<RunMap | undefined> {
+  for (const key of ["map.tif", "overview/map.tif"] as const) {
+    const grid = await gridOf(s3, ref(config.storage.outputs, `${runPrefix(runId)}${key}`));
+    if (grid) return { key, grid };
+  }
+  return undefined;
 }
 
 /**
@@ -76,6 +97,8 @@ export function tileOutline(tileId: string): Point[] | undefined {
 }
 
 export interface PixelValue {
+  /** The full-resolution map the value was read from, relative to the run's folder. */
+  file: string;
   col: number;
   row: number;
   classId: number;
@@ -93,31 +116,70 @@ async function valueAt(image: GeoTIFFImage, col: number, row: number): Promise<n
   return read[0] as number;
 }
 
+/** `point`'s pixel in `grid`, or undefined outside it. */
+function pixelOf(
+  grid: { origin: readonly number[]; pixelSize: number; width: number; height: number },
+  [x, y]: Point,
+) {
+  const col = Math.floor((x - (grid.origin[0] as number)) / grid.pixelSize);
+  const row = Math.floor(((grid.origin[1] as number) - y) / grid.pixelSize);
+  return col < 0 || row < 0 || col >= grid.width || row >= grid.height ? undefined : { col, row };
+}
+
+/** The state maps of a run mosaicked by state, in the order that gives a border pixel to the first. */
+async function stateMaps(s3: S3Client, config: Pick<Config, "storage">, runId: string) {
+  const { outputs } = config.storage;
+  const base = `${outputs.prefix}${runPrefix(runId)}states/`;
+  const folders = (await listAll(s3, outputs.bucket, base, { folders: true })).sort();
+  const parts = await Promise.all(
+    folders.map(async (folder) => {
+      const rollups = (await getJson(s3, { bucket: outputs.bucket, key: `${folder}rollups.json` })) as
+        | PartRollups
+        | undefined;
+      return rollups && { prefix: `states/${folder.slice(base.length)}`, grid: rollups.part.grid };
+    }),
+  );
+  return parts.filter((p) => p !== undefined);
+}
+
 /**
- * The class and confidence of the map pixel under an EPSG:5070 point, read from map.tif and
- * confidence.tif themselves (not from what the browser drew, which may be an overview).
- * Undefined outside the map.
+ * The class and confidence of the map pixel under an EPSG:5070 point, read from the full-resolution
+ * maps themselves (not from what the browser drew, which may be an overview): map.tif and
+ * confidence.tif, or for a run mosaicked by state the state maps under the point (the first that
+ * maps it, as the mosaic gives a border pixel to the first state). Undefined outside the map.
  */
 export async function pixelAt(
   s3: S3Client,
   config: Pick<Config, "storage">,
   runId: string,
-  grid: MapGrid,
-  [x, y]: Point,
+  map: RunMap,
+  point: Point,
 ): Promise<PixelValue | undefined> {
-  const col = Math.floor((x - grid.origin[0]) / grid.pixelSize);
-  const row = Math.floor((grid.origin[1] - y) / grid.pixelSize);
-  if (col < 0 || row < 0 || col >= grid.width || row >= grid.height) return undefined;
-  const open = (name: string) =>
-    openCog(s3, ref(config.storage.outputs, `${runPrefix(runId)}${name}`), { blockSize: 64 << 10 });
-  const [classes, confidence] = await Promise.all([open("map.tif"), open("confidence.tif")]);
-  const [classId, percent] = await Promise.all([valueAt(classes, col, row), valueAt(confidence, col, row)]);
-  const known = CropClasses.find((c) => c.id === classId);
-  return {
-    col,
-    row,
-    classId,
-    className: known?.name ?? null,
-    confidence: known && percent !== 255 ? percent : null,
-  };
+  if (!pixelOf(map.grid, point)) return undefined;
+  const sources =
+    map.key === "map.tif" ? [{ prefix: "", grid: map.grid }] : await stateMaps(s3, config, runId);
+  let found: PixelValue | undefined;
+  for (const source of sources) {
+    const at = pixelOf(source.grid, point);
+    if (!at) continue;
+    const open = (name: string) =>
+      openCog(s3, ref(config.storage.outputs, `${runPrefix(runId)}${source.prefix}${name}`), {
+        blockSize: 64 << 10,
+      });
+    const [classes, confidence] = await Promise.all([open("map.tif"), open("confidence.tif")]);
+    const [classId, percent] = await Promise.all([
+      valueAt(classes, at.col, at.row),
+      valueAt(confidence, at.col, at.row),
+    ]);
+    const known = CropClasses.find((c) => c.id === classId);
+    found = {
+      file: `${source.prefix}map.tif`,
+      ...at,
+      classId,
+      className: known?.name ?? null,
+      confidence: known && percent !== 255 ? percent : null,
+    };
+    if (known) break;
+  }
+  return found;
 }

@@ -76,8 +76,8 @@ export function mapPage(run: RunEntry, config: ViewerConfig): string {
     run.workflowStatus.toLowerCase(),
   )}; tiles: ${progress(run)}${run.accuracy ? `; aAcc ${pct(run.accuracy.aAcc)}, coverage ${pct(run.accuracy.coverage)}` : ""}.
 ${run.hasReport ? `<a href="/runs/${encodeURIComponent(run.runId)}/files/report.html">report</a>` : ""}</p>
-${config.map ? "" : `<p class="note" id="no-map">No map.tif yet: the run writes it at its end.</p>`}
-<h2>Layers</h2>${toggle("map", "Map (map.tif)")}${toggle("labels", "CDL labels")}${toggle(
+${config.map ? "" : `<p class="note" id="no-map">No map yet: the run writes it at its end.</p>`}
+<h2>Layers</h2>${toggle("map", config.map?.overview ? "Map (regional overview; a click reads the state maps)" : "Map (map.tif)")}${toggle("labels", "CDL labels")}${toggle(
     "disagreement",
     "Disagreement with the CDL (red; grey agrees)",
   )}${toggle("tiles", "Tile outlines")}

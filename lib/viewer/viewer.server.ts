@@ -11,7 +11,7 @@ import { proxyObject } from "./object.proxy.ts";
 import { BundleFiles, ensurePageBundle } from "./page.bundle.ts";
 import { pageConfig } from "./page.config.ts";
 import { listRunIds, type RunEntry, readRun, runPrefix } from "./run.catalogue.ts";
-import { labelsQuicklook, mapGrid, pixelAt } from "./run.layers.ts";
+import { labelsQuicklook, pixelAt, runMap } from "./run.layers.ts";
 import { mapPage, notFoundPage, runsPage } from "./viewer.pages.ts";
 
 /** The port is taken: the caller names it to the person who chose it. */
@@ -70,8 +70,9 @@ export async function startViewer(config: Config, { host, port }: { host: string
   function labelsPng(run: RunEntry): Promise<Buffer | undefined> {
     let png = labels.get(run.runId);
     if (!png) {
-      png = mapGrid(s3, config, run.runId).then((grid) =>
-        grid ? labelsQuicklook(s3, config, run.year, grid) : undefined,
+      // On map.tif's grid only: a regional overview's coarse pixels have no CDL raster to match.
+      png = runMap(s3, config, run.runId).then((map) =>
+        map?.key === "map.tif" ? labelsQuicklook(s3, config, run.year, map.grid) : undefined,
       );
       png.catch(() => labels.delete(run.runId));
       labels.set(run.runId, png);
@@ -112,9 +113,9 @@ export async function startViewer(config: Config, { host, port }: { host: string
         !Number.isFinite(y)
       )
         throw new HttpError(400, "x and y must be numbers (EPSG:5070 metres)");
-      const grid = await mapGrid(s3, config, run.runId);
-      if (!grid) throw new HttpError(404, `run '${run.runId}' has no map.tif yet`);
-      const value = await pixelAt(s3, config, run.runId, grid, [x, y]);
+      const map = await runMap(s3, config, run.runId);
+      if (!map) throw new HttpError(404, `run '${run.runId}' has no map yet`);
+      const value = await pixelAt(s3, config, run.runId, map, [x, y]);
       if (!value) throw new HttpError(404, `${x}, ${y} is outside the map`);
       return void sendJson(res, value);
     }

@@ -8,6 +8,7 @@ import type { RunReport } from "../../activities/report.activities.ts";
 import { ClassPalette } from "../../lib/cdl/classes.ts";
 import { gridBounds } from "../../lib/grid/lattice.ts";
 import { seededRandom } from "../../lib/random.ts";
+import { openCog, readRaster } from "../../lib/raster/cog.reader.ts";
 import { encodeCog } from "../../lib/raster/cog.writer.ts";
 import type { RegionSpec } from "../../lib/region/region.ts";
 import { statesMeeting } from "../../lib/region/state.extent.ts";
@@ -16,6 +17,7 @@ import { mosaicInStrips } from "../../lib/report/mosaic.strips.ts";
 import type { MosaicGrid } from "../../lib/report/mosaic.ts";
 import { createS3Client } from "../../lib/storage/s3.client.ts";
 import { getBytes, getJson, putBytes, putJson, ref } from "../../lib/storage/s3.objects.ts";
+import { pixelAt, runMap } from "../../lib/viewer/run.layers.ts";
 import { runReportSteps } from "../../workflows/report.steps.ts";
 import { boxNear, gdal, gdalAvailable, QuadCities, stateExtract } from "../support/cdl.fixtures.ts";
 import { directReportSteps } from "../support/report.direct.ts";
@@ -210,6 +212,27 @@ describe("a multi-state run's report, mosaicked by state", () => {
       await rm(reference.dir, { recursive: true, force: true });
       await rm(dir, { recursive: true, force: true });
     }
+  });
+
+  it("is shown by the viewer from its overview, a clicked pixel read from the state map under it", async () => {
+    const map = await runMap(s3, config, "parts");
+    expect(map?.key).toBe("overview/map.tif");
+    if (!map) return;
+    // A region this small is sampled every pixel, so its overview is the full map to compare with.
+    const overview = await readRaster(await openCog(s3, ref(outputs, "runs/parts/overview/map.tif")));
+    const random = seededRandom(99);
+    const files = new Set<string>();
+    for (let i = 0; i < 40; i++) {
+      const col = Math.floor(random() * overview.width);
+      const row = Math.floor(random() * overview.height);
+      const [ox, oy] = map.grid.origin;
+      const point = [ox + (col + 0.5) * 30, oy - (row + 0.5) * 30] as const;
+      const value = await pixelAt(s3, config, "parts", map, [point[0], point[1]]);
+      const expected = overview.data[row * overview.width + col];
+      expect(value?.classId ?? 0, `${col},${row}`).toBe(expected);
+      if (value?.classId) files.add(value.file);
+    }
+    expect([...files].sort()).toEqual(["states/IA/map.tif", "states/IL/map.tif"]);
   });
 
   it("describes each state mosaic as a STAC Item the schemas accept", async () => {

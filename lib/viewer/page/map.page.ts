@@ -110,6 +110,7 @@ map.on("singleclick", async (event) => {
   info.textContent = `reading ${where} ...`;
   const response = await fetch(`${config.pixelUrl}?x=${x}&y=${y}`);
   const body = (await response.json()) as {
+    file?: string;
     classId?: number;
     className?: string | null;
     confidence?: number | null;
@@ -119,5 +120,5 @@ map.on("singleclick", async (event) => {
   if (!response.ok) info.textContent = `${body.error ?? response.statusText} at ${where}`;
   else if (!body.className) info.textContent = `no class mapped at ${where}`;
   else
-    info.textContent = `${body.className} (class ${body.classId}), confidence ${body.confidence ?? "n/a"} % at ${where}`;
+    info.textContent = `${body.className} (class ${body.classId}), confidence ${body.confidence ?? "n/a"} % at ${where} (${body.file})`;
 });

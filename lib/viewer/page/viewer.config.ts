@@ -3,8 +3,11 @@ export interface ViewerConfig {
   runId: string;
   /** proj4 definition of EPSG:5070, registered in the page. */
   albers: string;
-  /** map.tif, read by the page with ranged GETs; null before the run has written it. */
-  map: { url: string; extent: Extent } | null;
+  /**
+   * map.tif, or for a region mosaicked state by state its overview (a pixel per 64 or fewer), read by
+   * the page with ranged GETs; null before the run has written it.
+   */
+  map: { url: string; extent: Extent; overview: boolean } | null;
   /** Quicklook PNGs on the map's grid (disagreement.png, the CDL labels), with where they lie. */
   overlays: { id: "labels" | "disagreement"; url: string; extent: Extent }[];
   tiles: { tileId: string; state: string; reason?: string; ring: [number, number][] }[];
