@@ -29,10 +29,23 @@ function row(rows: ChunkRows, header: StackHeader, y: number): ChunkRow {
   return r;
 }
 
-/** Whether a pixel has data in every channel (every date): only those are mapped. */
-export function pixelValid(rows: ChunkRows, header: StackHeader, x: number, y: number): boolean {
-  const k = header.chunk;
-  return (row(rows, header, y).valid[Math.floor(x / k)] as Uint8Array)[(y % k) * k + (x % k)] === 1;
+/**
+ * Rows y0 .. y1 - 1 of the "valid in every date" mask, one after another (width bytes each): only
+ * those pixels are mapped.
+ */
+export function validityRows(rows: ChunkRows, header: StackHeader, y0: number, y1: number): Uint8Array {
+  const { chunk: k } = header;
+  const { width } = header.grid;
+  const out = new Uint8Array((y1 - y0) * width);
+  for (let y = y0; y < y1; y++) {
+    const { valid } = row(rows, header, y);
+    const from = (y % k) * k;
+    for (let cx = 0; cx * k < width; cx++) {
+      const mask = valid[cx] as Uint8Array;
+      out.set(mask.subarray(from, from + Math.min(k, width - cx * k)), (y - y0) * width + cx * k);
+    }
+  }
+  return out;
 }
 
 /**
@@ -51,32 +64,32 @@ export function fillWindow(
   normalization: { mean: readonly number[]; std: readonly number[] },
 ): number {
   const k = header.chunk;
+  const plane = size * size;
   let validPixels = 0;
   for (let dy = 0; dy < size; dy++) {
     const y = y0 + dy;
     const { data, valid } = row(rows, header, y);
     const yy = (y % k) * k;
-    for (let dx = 0; dx < size; dx++) {
+    // Runs of pixels within one chunk.
+    for (let dx = 0; dx < size; ) {
       const x = x0 + dx;
-      validPixels += (valid[Math.floor(x / k)] as Uint8Array)[yy + (x % k)] as number;
-    }
-    for (let c = 0; c < header.channels; c++) {
-      const mean = normalization.mean[c % 6] as number;
-      const scale = 1 / (normalization.std[c % 6] as number);
-      const at = offset + c * size * size + dy * size;
-      const base = c * k * k + yy;
-      for (let dx = 0; dx < size; ) {
-        // Runs of pixels within one chunk.
-        const x = x0 + dx;
-        const chunk = data[Math.floor(x / k)] as Int16Array;
-        const run = Math.min(size - dx, k - (x % k));
-        const from = base + (x % k);
+      const cx = Math.floor(x / k);
+      const run = Math.min(size - dx, k - (x - cx * k));
+      const from = yy + (x - cx * k);
+      const mask = valid[cx] as Uint8Array;
+      for (let i = from; i < from + run; i++) validPixels += mask[i] as number;
+      const chunk = data[cx] as Int16Array;
+      for (let c = 0; c < header.channels; c++) {
+        const mean = normalization.mean[c % 6] as number;
+        const scale = 1 / (normalization.std[c % 6] as number);
+        const src = c * k * k + from;
+        const dst = offset + c * plane + dy * size + dx;
         for (let i = 0; i < run; i++) {
-          const v = chunk[from + i] as number;
-          out[at + dx + i] = v === StackNodata ? 0 : (v - mean) * scale;
+          const v = chunk[src + i] as number;
+          out[dst + i] = v === StackNodata ? 0 : (v - mean) * scale;
         }
-        dx += run;
       }
+      dx += run;
     }
   }
   return validPixels;
