@@ -32,7 +32,7 @@ import {
 } from "../lib/storage/s3.objects.ts";
 import { formatS3Url } from "../lib/storage/s3.url.ts";
 import { nonRetryable, parseInput } from "./activity.failures.ts";
-import { decodeCheckpoint, encodeCheckpoint, type PredictCheckpoint } from "./predict.checkpoint.ts";
+import { decodeCheckpoint, emptyCheckpoint, encodeCheckpoint } from "./predict.checkpoint.ts";
 
 export const PredictTileInputParser = z
   .object({
@@ -65,7 +65,7 @@ const PredictedTileParser = z.custom<PredictedTile>(
 /**
  * Memory of a tile's inference (see slideTile): per window, its input in three batches (filled,
  * queued, running) and its logits in two; fixed, the logit rows held, the rows being emitted, the
- * chunk rows of this window row and the next, and the two maps.
+ * chunk rows of this window row and the next (int16, and float32 once normalised), and the two maps.
  */
 function bytesOf(header: StackHeader, classes: number, size: number, emitThreads: number) {
   const perWindow = (3 * header.channels + 2 * classes) * size * size * 4;
@@ -77,7 +77,7 @@ function bytesOf(header: StackHeader, classes: number, size: number, emitThreads
     header.channels *
     header.chunk *
     header.chunk *
-    2;
+    (2 + 4);
   const maps = 2 * header.grid.width * header.grid.height;
   return { perWindow, fixed: held + emitting + chunkRows + maps };
 }
@@ -172,15 +172,7 @@ export function createPredictActivities(s3: S3Client, config: Config, options: P
     }
     const batchSize = Math.max(1, Math.min(config.inference.batchSize, Math.floor(room / budget.perWindow)));
 
-    let state: PredictCheckpoint = {
-      row: 0,
-      emitted: 0,
-      run: 0,
-      skipped: 0,
-      classes: new Uint8Array(width * height),
-      confidence: new Uint8Array(width * height).fill(255),
-      held: [],
-    };
+    let state = emptyCheckpoint(width, height);
     // Named by the stack (its key is a digest of what made it) and the model file's sha256, so any
     // attempt at this tile with this very model may continue it: the result is the same as a run
     // from the start. A different file under the same name starts over.

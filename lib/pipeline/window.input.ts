@@ -5,6 +5,11 @@ import { StackNodata } from "./stack.format.ts";
 export interface ChunkRow {
   data: Int16Array[];
   valid: Uint8Array[];
+  /**
+   * data normalised as the model takes it, made on the first window that reads the row: a pixel
+   * is in up to four windows, and each then copies runs instead of normalising again.
+   */
+  normalized?: Float32Array[];
 }
 
 /** Decoded chunk rows by chunk-row index. */
@@ -48,6 +53,28 @@ export function validityRows(rows: ChunkRows, header: StackHeader, y0: number, y
   return out;
 }
 
+/** (x - mean) / std per band (the six values repeated per date) as float32; pixels without data 0 (the mean). */
+function normalize(data: Int16Array[], channels: number, normalization: Normalization): Float32Array[] {
+  return data.map((chunk) => {
+    const out = new Float32Array(chunk.length);
+    const plane = chunk.length / channels;
+    for (let c = 0; c < channels; c++) {
+      const mean = normalization.mean[c % 6] as number;
+      const scale = 1 / (normalization.std[c % 6] as number);
+      for (let i = c * plane; i < (c + 1) * plane; i++) {
+        const v = chunk[i] as number;
+        out[i] = v === StackNodata ? 0 : (v - mean) * scale;
+      }
+    }
+    return out;
+  });
+}
+
+export interface Normalization {
+  mean: readonly number[];
+  std: readonly number[];
+}
+
 /**
  * Writes one window, normalised per band ((x - mean) / std, the six values repeated per date) into
  * `out` at `offset` as [channel][y][x]; pixels without data become 0 (the mean). Returns how many
@@ -61,14 +88,15 @@ export function fillWindow(
   x0: number,
   y0: number,
   size: number,
-  normalization: { mean: readonly number[]; std: readonly number[] },
+  normalization: Normalization,
 ): number {
   const k = header.chunk;
   const plane = size * size;
   let validPixels = 0;
   for (let dy = 0; dy < size; dy++) {
     const y = y0 + dy;
-    const { data, valid } = row(rows, header, y);
+    const r = row(rows, header, y);
+    r.normalized ??= normalize(r.data, header.channels, normalization);
     const yy = (y % k) * k;
     // Runs of pixels within one chunk.
     for (let dx = 0; dx < size; ) {
@@ -76,18 +104,12 @@ export function fillWindow(
       const cx = Math.floor(x / k);
       const run = Math.min(size - dx, k - (x - cx * k));
       const from = yy + (x - cx * k);
-      const mask = valid[cx] as Uint8Array;
+      const mask = r.valid[cx] as Uint8Array;
       for (let i = from; i < from + run; i++) validPixels += mask[i] as number;
-      const chunk = data[cx] as Int16Array;
+      const chunk = r.normalized[cx] as Float32Array;
       for (let c = 0; c < header.channels; c++) {
-        const mean = normalization.mean[c % 6] as number;
-        const scale = 1 / (normalization.std[c % 6] as number);
         const src = c * k * k + from;
-        const dst = offset + c * plane + dy * size + dx;
-        for (let i = 0; i < run; i++) {
-          const v = chunk[src + i] as number;
-          out[dst + i] = v === StackNodata ? 0 : (v - mean) * scale;
-        }
+        out.set(chunk.subarray(src, src + run), offset + c * plane + dy * size + dx);
       }
       dx += run;
     }

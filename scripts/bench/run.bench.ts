@@ -9,22 +9,16 @@
  *
  *   npx tsx scripts/bench/run.bench.ts [--scale small|full] [--in-flight 3] [--json <file>]
  */
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { parseArgs } from "node:util";
 import type { Client } from "@temporalio/client";
-import { stackConfigOverrides, startStack, stopStack } from "../../infra/stack.ts";
-import { loadConfig } from "../../lib/config/config.load.ts";
 import type { Config } from "../../lib/config/config.schema.ts";
-import { closeModels } from "../../lib/model/model.session.ts";
-import { createS3Client } from "../../lib/storage/s3.client.ts";
 import { planWorld } from "../../lib/synth/world.plan.ts";
 import { writeWorld } from "../../lib/synth/world.writer.ts";
 import { connectClient, connectWorker } from "../../lib/temporal/connection.ts";
 import { bundleWorkflows, createCpuWorker, createInferenceWorker } from "../../workers/worker.factory.ts";
 import type { RunSummary } from "../../workflows/run.workflow.ts";
 import { type BenchFigure, JsonOption, writeBenchRecord } from "./bench.record.ts";
+import { withPrivateStack } from "./bench.stack.ts";
 
 const { values } = parseArgs({
   options: {
@@ -123,13 +117,9 @@ async function mapState(client: Client, config: Config, runId: string, maxTilesI
   return { seconds, tiles: summary.total, intervals, from, to };
 }
 
-const dir = await mkdtemp(join(tmpdir(), "crop-map-bench-"));
-const state = await startStack({ dir, config: loadConfig({ env: {} }), ports: "free", detached: false });
-const config = loadConfig({ env: {}, overrides: stackConfigOverrides(state) });
-const s3 = createS3Client(config);
 const figures: BenchFigure[] = [];
-const slots = { cpu: config.workers.cpuConcurrency, inference: config.workers.inferenceConcurrency };
-try {
+const slots = await withPrivateStack(async (config, s3) => {
+  const slots = { cpu: config.workers.cpuConcurrency, inference: config.workers.inferenceConcurrency };
   console.log(`writing the synthetic Rhode Island world (${scale}) ...`);
   await writeWorld(
     planWorld({ state: "RI", year: 2022, scale, seed: 4, season: { start: "04-01", end: "10-31" } }),
@@ -189,12 +179,8 @@ try {
   console.log(
     `\nspeed-up of ${inFlight} tiles in flight over 1: ${(serial.seconds / overlapped.seconds).toFixed(2)}x`,
   );
-} finally {
-  await closeModels();
-  s3.destroy();
-  await stopStack(state);
-  await rm(dir, { recursive: true, force: true });
-}
+  return slots;
+});
 await writeBenchRecord(values.json, {
   bench: "run.bench.ts",
   setup: `synthetic Rhode Island (${scale}), 6 tiles, crop-tiny, one cpu worker (${slots.cpu} slots) and one inference worker (${slots.inference}) in one process`,

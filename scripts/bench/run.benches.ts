@@ -22,6 +22,8 @@ import { loadConfig } from "../../lib/config/config.load.ts";
 import { BenchRecordParser } from "./bench.record.ts";
 
 const BenchDir = dirname(fileURLToPath(import.meta.url));
+/** A step that runs longer is stopped and reported as failed, so one hung script cannot hold the suite. */
+const StepTimeoutMs = 20 * 60_000;
 const Root = join(BenchDir, "..", "..");
 
 /** Arguments that keep each script to a minute or two here; scripts not named run with their defaults. */
@@ -99,7 +101,8 @@ async function runStep(script: string, env: NodeJS.ProcessEnv, dir: string): Pro
         "--json",
         json,
       ],
-      { cwd: Root, env, stdio: ["ignore", "pipe", "pipe"] },
+      // Its own process group, so that a step stopped for running too long ends with its children.
+      { cwd: Root, env, stdio: ["ignore", "pipe", "pipe"], detached: true },
     );
     const keep = (chunk: Buffer) => {
       process.stdout.write(chunk);
@@ -108,7 +111,11 @@ async function runStep(script: string, env: NodeJS.ProcessEnv, dir: string): Pro
     };
     child.stdout.on("data", keep);
     child.stderr.on("data", keep);
-    child.on("close", (code) => resolve(code ?? 1));
+    const timer = setTimeout(() => process.kill(-(child.pid as number), "SIGTERM"), StepTimeoutMs);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve(code ?? 1);
+    });
   });
   const seconds = (performance.now() - started) / 1000;
   const peakKb = Number((await readFile(rss, "utf8").catch(() => "")).trim().split("\n").pop());

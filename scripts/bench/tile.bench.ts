@@ -24,6 +24,7 @@ import { createHlsArchive } from "../../lib/hls/archive.factory.ts";
 import { parseGranuleId } from "../../lib/hls/granule.id.ts";
 import { bandKey, ModelBands } from "../../lib/hls/lpdaac.keys.ts";
 import { loadModelManifest, onnxLocation } from "../../lib/model/model.manifest.ts";
+import { closeModels } from "../../lib/model/model.session.ts";
 import { DefaultSeasonWindows } from "../../lib/pipeline/season.windows.ts";
 import { windowStarts } from "../../lib/pipeline/sliding.window.ts";
 import { readChunkRow, readStackHeader } from "../../lib/pipeline/stack.reader.ts";
@@ -190,6 +191,8 @@ console.log(
 );
 console.log(gdalLine);
 s3.destroy();
+// The pipeline's model thread would otherwise keep this process from exiting.
+await closeModels();
 await writeBenchRecord(values.json, {
   bench: "tile.bench.ts",
   setup: `tile ${tileId} ${year}, ${manifest.name}, grid ${header.grid.width} x ${header.grid.height}, batch ${batchSize}`,

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
   decodeCheckpoint,
+  emptyCheckpoint,
   encodeCheckpoint,
   type PredictCheckpoint,
 } from "../../activities/predict.checkpoint.ts";
@@ -121,23 +122,11 @@ function direct(planes: Int16Array[]) {
   return { classes: outClasses, confidence: outConfidence };
 }
 
-function freshState(): PredictCheckpoint {
-  return {
-    row: 0,
-    emitted: 0,
-    run: 0,
-    skipped: 0,
-    classes: new Uint8Array(width * height),
-    confidence: new Uint8Array(width * height).fill(255),
-    held: [],
-  };
-}
-
 async function slide(
   planes: Int16Array[],
   options: { batchSize: number; emitter: RowEmitter; state?: PredictCheckpoint; stopAfterRow?: number },
 ) {
-  const state = options.state ?? freshState();
+  const state = options.state ?? emptyCheckpoint(width, height);
   const accumulator = new RowAccumulator(width, classes);
   accumulator.restore(state.held);
   let saved: Buffer | undefined;
