@@ -10,11 +10,17 @@ import {
   ModelManifestError,
   ModelsDir,
 } from "../lib/model/model.manifest.ts";
-import { type LoadedModel, loadModel, ModelMismatchError, runBatch } from "../lib/model/model.session.ts";
-import { argmaxRow, RowAccumulator, windowStarts } from "../lib/pipeline/sliding.window.ts";
+import {
+  type LoadedModel,
+  loadModel,
+  ModelMismatchError,
+  runBatchLending,
+} from "../lib/model/model.session.ts";
+import { defaultEmitThreads, rowEmitter } from "../lib/pipeline/row.emitter.ts";
+import { RowAccumulator, windowStarts } from "../lib/pipeline/sliding.window.ts";
 import type { StackHeader } from "../lib/pipeline/stack.format.ts";
 import { readChunkRow, readStackHeader } from "../lib/pipeline/stack.reader.ts";
-import { type ChunkRows, fillWindow, pixelValid } from "../lib/pipeline/window.input.ts";
+import { slideTile } from "../lib/pipeline/tile.slide.ts";
 import { CogContentType, encodeCog } from "../lib/raster/cog.writer.ts";
 import {
   deleteObject,
@@ -27,7 +33,7 @@ import {
 } from "../lib/storage/s3.objects.ts";
 import { formatS3Url } from "../lib/storage/s3.url.ts";
 import { nonRetryable, parseInput } from "./activity.failures.ts";
-import { decodeCheckpoint, encodeCheckpoint, type PredictCheckpoint } from "./predict.checkpoint.ts";
+import { decodeCheckpoint, emptyCheckpoint, encodeCheckpoint } from "./predict.checkpoint.ts";
 
 export const PredictTileInputParser = z
   .object({
@@ -65,18 +71,24 @@ const PredictedTileParser = z.custom<PredictedTile>(
   (v) => typeof v === "object" && v !== null && "classes" in v,
 );
 
-function bytesOf(header: StackHeader, classes: number, size: number) {
-  const perWindow = (header.channels + classes) * size * size * 4;
+/**
+ * Memory of a tile's inference (see slideTile): per window, its input in three batches (filled,
+ * queued, running) and its logits in two; fixed, the logit rows held, the rows being emitted, the
+ * chunk rows of this window row and the next (int16, and float32 once normalised), and the two maps.
+ */
+function bytesOf(header: StackHeader, classes: number, size: number, emitThreads: number) {
+  const perWindow = (3 * header.channels + 2 * classes) * size * size * 4;
   const held = size * header.grid.width * (classes * 4 + 2);
+  const emitting = 2 * Math.max(1, emitThreads) * header.chunk * header.grid.width * (classes * 4 + 3);
   const chunkRows =
-    (Math.ceil(size / header.chunk) + 1) *
+    (Math.ceil(size / header.chunk) + 2) *
     header.chunksAcross *
     header.channels *
     header.chunk *
     header.chunk *
-    2;
+    (2 + 4);
   const maps = 2 * header.grid.width * header.grid.height;
-  return { perWindow, fixed: held + chunkRows + maps };
+  return { perWindow, fixed: held + emitting + chunkRows + maps };
 }
 
 /** Tiles this process is predicting now (observability, and tests that wait for a cancelled one). */
@@ -103,6 +115,7 @@ export function createPredictActivities(s3: S3Client, config: Config, options: P
   const { work, outputs } = config.storage;
   const modelsDir = options.modelsDir ?? ModelsDir;
   const rowDelayMs = Number(process.env.CROP_MAP_INFERENCE_ROW_DELAY_MS ?? 0);
+  const emitThreads = config.inference.emitThreads ?? defaultEmitThreads();
 
   async function manifestOf(name: string): Promise<ModelManifest> {
     try {
@@ -158,7 +171,7 @@ export function createPredictActivities(s3: S3Client, config: Config, options: P
     const xs = windowStarts(width, size, stride);
     const ys = windowStarts(height, size, stride);
 
-    const budget = bytesOf(header, classCount, size);
+    const budget = bytesOf(header, classCount, size, emitThreads);
     const room = config.inference.memoryBudgetMb * 2 ** 20 - budget.fixed;
     if (room < budget.perWindow) {
       throw nonRetryable(
@@ -168,15 +181,7 @@ export function createPredictActivities(s3: S3Client, config: Config, options: P
     }
     const batchSize = Math.max(1, Math.min(config.inference.batchSize, Math.floor(room / budget.perWindow)));
 
-    let state: PredictCheckpoint = {
-      row: 0,
-      emitted: 0,
-      run: 0,
-      skipped: 0,
-      classes: new Uint8Array(width * height),
-      confidence: new Uint8Array(width * height).fill(255),
-      held: [],
-    };
+    let state = emptyCheckpoint(width, height);
     // Named by the stack (its key is a digest of what made it) and the model file's sha256, so any
     // attempt at this tile with this very model may continue it: the result is the same as a run
     // from the start. A different file under the same name starts over.
@@ -188,91 +193,45 @@ export function createPredictActivities(s3: S3Client, config: Config, options: P
     const resumedFromRow = state.row;
     const accumulator = new RowAccumulator(width, classCount);
     accumulator.restore(state.held);
-    const classIds = manifest.classes.map((c) => c.id);
-    const rows: ChunkRows = new Map();
-
-    for (let r = state.row; r < ys.length; r++) {
-      const y0 = ys[r] as number;
-      const firstChunk = Math.floor(y0 / header.chunk);
-      const lastChunk = Math.floor((y0 + size - 1) / header.chunk);
-      for (const cy of [...rows.keys()]) if (cy < firstChunk) rows.delete(cy);
-      for (let cy = firstChunk; cy <= lastChunk; cy++)
-        if (!rows.has(cy)) rows.set(cy, await readChunkRow(s3, stackRef, header, cy));
-
-      // Batches never span window rows, so a resumed run feeds the model exactly the same batches.
-      const windowValues = header.channels * size * size;
-      const batch = new Float32Array(batchSize * windowValues);
-      const pending: number[] = [];
-      const flush = async () => {
-        if (pending.length === 0) return;
+    const signal = cancellationSignal();
+    await heartbeating(
+      () => ({ row: state.row, rows: ys.length }),
+      slideTile({
+        header,
+        size,
+        stride,
+        classes: classCount,
+        classIds: manifest.classes.map((c) => c.id),
+        normalization: manifest.normalization,
+        batchSize,
+        state,
+        accumulator,
+        emitter: rowEmitter(emitThreads),
+        readChunkRow: (cy) => readChunkRow(s3, stackRef, header, cy),
+        runBatch: async (data, windows) => {
+          try {
+            return await runBatchLending(loaded, data, windows);
+          } catch (error) {
+            if (error instanceof ModelMismatchError) throw nonRetryable("ModelMismatch", error.message);
+            throw error;
+          }
+        },
         // Cancellation is seen between batches (a batch on the model thread cannot be interrupted).
-        const signal = cancellationSignal();
-        if (signal.aborted) throw signal.reason;
-        const data = batch.subarray(0, pending.length * windowValues);
-        let logits: Float32Array;
-        try {
-          logits = await heartbeating(
-            () => ({ row: state.row, rows: ys.length }),
-            runBatch(loaded, data, pending.length),
-          );
-        } catch (error) {
-          if (error instanceof ModelMismatchError) throw nonRetryable("ModelMismatch", error.message);
-          throw error;
-        }
-        if (signal.aborted) throw signal.reason;
-        pending.forEach((x0, i) => {
-          accumulator.add(
-            logits.subarray(i * classCount * size * size, (i + 1) * classCount * size * size),
-            x0,
-            y0,
-            size,
-          );
-        });
-        state.run += pending.length;
-        pending.length = 0;
-      };
-      for (const x0 of xs) {
-        // Filled straight into its batch slot; a window without one valid pixel gives its slot back.
-        if (
-          fillWindow(
-            batch,
-            pending.length * windowValues,
-            rows,
-            header,
-            x0,
-            y0,
-            size,
-            manifest.normalization,
-          ) === 0
-        ) {
-          state.skipped++;
-          continue;
-        }
-        pending.push(x0);
-        if (pending.length === batchSize) await flush();
-      }
-      await flush();
-
-      // Rows no later window reaches are final: average, argmax, and free their logits.
-      const until = ys[r + 1] ?? height;
-      for (let y = state.emitted; y < until; y++) {
-        const { mean, count } = accumulator.take(y);
-        const { best, confidence } = argmaxRow(mean, classCount, width);
-        for (let x = 0; x < width; x++) {
-          if ((count[x] as number) === 0 || !pixelValid(rows, header, x, y)) continue;
-          state.classes[y * width + x] = classIds[best[x] as number] as number;
-          state.confidence[y * width + x] = Math.round((confidence[x] as number) * 100);
-        }
-      }
-      state.emitted = until;
-      state.row = r + 1;
-      if (state.row % config.inference.checkpointEveryRows === 0 && state.row < ys.length) {
-        state.held = accumulator.snapshot();
-        await putBytes(s3, checkpointRef, encodeCheckpoint(state), "application/octet-stream");
-      }
-      heartbeat({ row: state.row, rows: ys.length });
-      if (rowDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, rowDelayMs));
-    }
+        beforeBatch: () => {
+          if (signal.aborted) throw signal.reason;
+        },
+        rowDone: async (settled) => {
+          if (state.row % config.inference.checkpointEveryRows === 0 && state.row < ys.length) {
+            await settled();
+            state.held = accumulator.snapshot();
+            await putBytes(s3, checkpointRef, encodeCheckpoint(state), "application/octet-stream");
+          }
+          heartbeat({ row: state.row, rows: ys.length });
+          if (rowDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, rowDelayMs));
+        },
+      }),
+    );
+    if (signal.aborted) throw signal.reason;
 
     const geo = { epsg: header.grid.epsg, origin: header.grid.origin, pixelSize: header.grid.pixelSize };
     const palette = Array.from(

@@ -1,15 +1,22 @@
+import type { SlideState } from "../lib/pipeline/tile.slide.ts";
+
 /** What a tile's inference has done so far; enough to continue from the next window row. */
-export interface PredictCheckpoint {
-  /** Next window row to run. */
-  row: number;
-  /** Output rows already final. */
-  emitted: number;
-  run: number;
-  skipped: number;
-  classes: Uint8Array;
-  confidence: Uint8Array;
+export interface PredictCheckpoint extends SlideState {
   /** Logit rows some later window still adds to. */
   held: { y: number; sum: Float32Array; count: Uint16Array }[];
+}
+
+/** Nothing done yet: no row run, every pixel no data. */
+export function emptyCheckpoint(width: number, height: number): PredictCheckpoint {
+  return {
+    row: 0,
+    emitted: 0,
+    run: 0,
+    skipped: 0,
+    classes: new Uint8Array(width * height),
+    confidence: new Uint8Array(width * height).fill(255),
+    held: [],
+  };
 }
 
 /** Layout: 4-byte JSON length, JSON {row, emitted, run, skipped, classes, held: [y...]}, then the arrays. */

@@ -67,6 +67,12 @@ export const InferenceConfigParser = z
     /** Window rows between checkpoints that a retried activity resumes from. */
     checkpointEveryRows: z.number().int().min(1),
     /**
+     * Threads that turn finished logit rows into map values (argmax and softmax, the host's largest
+     * per-pixel cost) beside the main thread; 0 does it on the main thread. Unset: one per core
+     * beyond the first, at most 4.
+     */
+    emitThreads: z.number().int().min(0).max(64).optional(),
+    /**
      * With device "cuda": run on the CPU when CUDA cannot start. Off by default, so a GPU worker
      * that would silently run on the CPU (a cost disaster at state scale) fails at start instead.
      */

@@ -97,6 +97,11 @@ export const ConfigEnvVars = {
     kind: "number",
     doc: "window rows between checkpoints",
   },
+  CROP_MAP_INFERENCE_EMIT_THREADS: {
+    path: ["inference", "emitThreads"],
+    kind: "number",
+    doc: "threads that argmax finished rows (0: the main thread; unset: one per extra core, at most 4)",
+  },
   CROP_MAP_INFERENCE_ALLOW_CPU_FALLBACK: {
     path: ["inference", "allowCpuFallback"],
     kind: "boolean",

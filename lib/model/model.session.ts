@@ -83,21 +83,41 @@ export function checkBatchOutput(manifest: ModelManifest, batch: number, result:
   }
 }
 
-/** Runs one batch on the model's thread and checks the shape of what comes back. */
-export async function runBatch(
-  loaded: LoadedModel,
-  input: Float32Array,
-  batch: number,
-): Promise<Float32Array> {
+async function runChecked(loaded: LoadedModel, input: Float32Array, batch: number, lend: boolean) {
   const { manifest } = loaded;
   const result = await loaded.thread.run(
     input,
     [batch, manifest.input.channels, manifest.chip.size, manifest.chip.size],
     manifest.input.name,
     manifest.output.name,
+    lend,
   );
   checkBatchOutput(manifest, batch, result);
-  return result.data;
+  return result;
+}
+
+/** Runs one batch on the model's thread and checks the shape of what comes back. */
+export async function runBatch(
+  loaded: LoadedModel,
+  input: Float32Array,
+  batch: number,
+): Promise<Float32Array> {
+  return (await runChecked(loaded, input, batch, false)).data;
+}
+
+/**
+ * `runBatch` without copying the input: its buffer is moved to the model's thread (unusable here
+ * meanwhile) and handed back with the logits, so the caller can fill it again.
+ */
+export async function runBatchLending(
+  loaded: LoadedModel,
+  input: Float32Array,
+  batch: number,
+): Promise<{ logits: Float32Array; buffer: ArrayBuffer }> {
+  const bytes = input.buffer.byteLength;
+  const result = await runChecked(loaded, input, batch, true);
+  // A graph whose output is its input's memory cannot hand both back: a new buffer replaces it.
+  return { logits: result.data, buffer: (result.input?.buffer as ArrayBuffer) ?? new ArrayBuffer(bytes) };
 }
 
 async function readModelBytes(

@@ -5,8 +5,9 @@
  * cancellation and other tasks. Plain JavaScript: a worker thread loads it without a TS loader.
  *
  * In:  { type: "load", bytes, providers }       Out: { type: "loaded", provider, graph }
- *      { type: "run", id, input, dims, inputName, outputName }
- *                                               Out: { type: "result", id, data, dims }
+ *      { type: "run", id, input, dims, inputName, outputName, lend }
+ *                                               Out: { type: "result", id, data, dims, input? }
+ *      (with `lend`, the input's buffer comes back with the result, for the caller to fill again)
  * Any failure:                                  Out: { type: "error", id, message }
  */
 import { parentPort } from "node:worker_threads";
@@ -39,7 +40,11 @@ port.on("message", async (message) => {
       const output = result[message.outputName];
       if (!output) throw new Error(`the graph gave no output '${message.outputName}'`);
       const data = /** @type {Float32Array} */ (output.data);
-      port.postMessage({ type: "result", id: message.id, data, dims: [...output.dims] }, [data.buffer]);
+      const input = message.lend && message.input.buffer !== data.buffer ? message.input : undefined;
+      port.postMessage(
+        { type: "result", id: message.id, data, dims: [...output.dims], input },
+        input ? [data.buffer, input.buffer] : [data.buffer],
+      );
     }
   } catch (error) {
     port.postMessage({ type: "error", id: message.id, message: String(error?.message ?? error) });

@@ -12,11 +12,13 @@ export interface GraphInfo {
 export interface BatchResult {
   data: Float32Array;
   dims: number[];
+  /** The input, handed back when it was lent (see `run`). */
+  input?: Float32Array;
 }
 
 type Reply =
   | { type: "loaded"; graph: GraphInfo }
-  | { type: "result"; id: number; data: Float32Array; dims: number[] }
+  | { type: "result"; id: number; data: Float32Array; dims: number[]; input?: Float32Array }
   | { type: "error"; id?: number; message: string };
 
 const ThreadScript = new URL("./model.thread.mjs", import.meta.url);
@@ -46,7 +48,8 @@ export class ModelThread {
       if (!waiting) return;
       this.pending.delete(reply.id);
       InferenceCounters.batchesRunning--;
-      if (reply.type === "result") waiting.resolve({ data: reply.data, dims: reply.dims });
+      if (reply.type === "result")
+        waiting.resolve({ data: reply.data, dims: reply.dims, input: reply.input });
       else waiting.reject(new Error(reply.message));
     });
     // A thread that dies (out of memory, a native crash) fails what it held; the activity retries.
@@ -84,16 +87,28 @@ export class ModelThread {
     }
   }
 
-  /** Runs one batch; `input` is copied to the thread, the output comes back without a copy. */
-  run(input: Float32Array, dims: number[], inputName: string, outputName: string): Promise<BatchResult> {
+  /**
+   * Runs one batch; the output comes back without a copy. `input` is copied to the thread, or with
+   * `lend` moved there (unusable here meanwhile: no copy of a whole batch) and handed back in the
+   * result.
+   */
+  run(
+    input: Float32Array,
+    dims: number[],
+    inputName: string,
+    outputName: string,
+    lend = false,
+  ): Promise<BatchResult> {
     if (this.failure) return Promise.reject(this.failure);
     const id = this.next++;
-    const copy = input.slice();
+    const sent = lend ? input : input.slice();
     return new Promise<BatchResult>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       InferenceCounters.batchesStarted++;
       InferenceCounters.batchesRunning++;
-      this.worker.postMessage({ type: "run", id, input: copy, dims, inputName, outputName }, [copy.buffer]);
+      this.worker.postMessage({ type: "run", id, input: sent, dims, inputName, outputName, lend }, [
+        sent.buffer as ArrayBuffer,
+      ]);
     });
   }
 

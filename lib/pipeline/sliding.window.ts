@@ -3,6 +3,7 @@
  * does it: windows every `stride` pixels, the last one moved back to end at the edge, the logits
  * of overlapping windows summed and divided by how many windows cover each pixel.
  */
+import { meanInPlace, pixelArgmax } from "./row.emit.mjs";
 
 /** Start offsets of windows of `size` along an axis of `length` (length >= size). */
 export function windowStarts(length: number, size: number, stride: number): number[] {
@@ -14,9 +15,20 @@ export function windowStarts(length: number, size: number, stride: number): numb
   return [...new Set(starts)];
 }
 
+/** [class][x] to [x][class], or back with `back`. */
+function transpose(from: Float32Array, classes: number, width: number, back = false): Float32Array {
+  const to = new Float32Array(from.length);
+  for (let c = 0; c < classes; c++)
+    for (let x = 0; x < width; x++)
+      if (back) to[c * width + x] = from[x * classes + c] as number;
+      else to[x * classes + c] = from[c * width + x] as number;
+  return to;
+}
+
 /**
  * Accumulates window logits row by row, so that only the rows some window still covers are held
- * in memory: at most one window height of float rows, however large the raster.
+ * in memory: at most one window height of float rows, however large the raster. Rows are held
+ * planar ([class][x]), so a window adds each class as one contiguous run.
  */
 export class RowAccumulator {
   private readonly rows = new Map<number, { sum: Float32Array; count: Uint16Array }>();
@@ -38,47 +50,52 @@ export class RowAccumulator {
   /** Adds one window's logits, laid out [class][y][x] for a size x size window at (x0, y0). */
   add(logits: Float32Array, x0: number, y0: number, size: number): void {
     const plane = size * size;
+    const { classes, width } = this;
     for (let dy = 0; dy < size; dy++) {
       const { sum, count } = this.row(y0 + dy);
-      for (let dx = 0; dx < size; dx++) {
-        const x = x0 + dx;
-        count[x] = (count[x] as number) + 1;
-        const base = x * this.classes;
-        const at = dy * size + dx;
-        for (let c = 0; c < this.classes; c++)
-          sum[base + c] = (sum[base + c] as number) + (logits[c * plane + at] as number);
+      for (let x = x0; x < x0 + size; x++) count[x] = (count[x] as number) + 1;
+      for (let c = 0; c < classes; c++) {
+        const from = c * plane + dy * size - x0;
+        for (let x = x0, at = c * width + x0; x < x0 + size; x++, at++)
+          sum[at] = (sum[at] as number) + (logits[from + x] as number);
       }
     }
   }
 
-  /** Averaged logits of a finished row, removed from memory; pixels no window covered have count 0. */
-  take(y: number): { mean: Float32Array; count: Uint16Array } {
+  /** A finished row's sums ([class][x]) and counts, removed from memory; pixels no window covered have count 0. */
+  release(y: number): { sum: Float32Array; count: Uint16Array } {
     const r = this.rows.get(y) ?? {
       sum: new Float32Array(this.width * this.classes),
       count: new Uint16Array(this.width),
     };
     this.rows.delete(y);
-    for (let x = 0; x < this.width; x++) {
-      const n = r.count[x] as number;
-      if (n > 1)
-        for (let c = 0; c < this.classes; c++)
-          r.sum[x * this.classes + c] = (r.sum[x * this.classes + c] as number) / n;
-    }
-    return { mean: r.sum, count: r.count };
+    return r;
+  }
+
+  /** Averaged logits of a finished row, [x][class], removed from memory; pixels no window covered have count 0. */
+  take(y: number): { mean: Float32Array; count: Uint16Array } {
+    const { sum, count } = this.release(y);
+    meanInPlace(sum, count, this.classes);
+    return { mean: transpose(sum, this.classes, this.width), count };
   }
 
   get heldRows(): number {
     return this.rows.size;
   }
 
-  /** The rows still held, for a checkpoint. */
+  /** The rows still held, for a checkpoint, [x][class] as checkpoints have always held them. */
   snapshot(): { y: number; sum: Float32Array; count: Uint16Array }[] {
-    return [...this.rows.entries()].map(([y, r]) => ({ y, ...r }));
+    return [...this.rows.entries()].map(([y, r]) => ({
+      y,
+      sum: transpose(r.sum, this.classes, this.width),
+      count: r.count.slice(),
+    }));
   }
 
   restore(rows: { y: number; sum: Float32Array; count: Uint16Array }[]): void {
     this.rows.clear();
-    for (const { y, sum, count } of rows) this.rows.set(y, { sum, count });
+    for (const { y, sum, count } of rows)
+      this.rows.set(y, { sum: transpose(sum, this.classes, this.width, true), count });
   }
 }
 
@@ -90,20 +107,6 @@ export function argmaxRow(
 ): { best: Uint8Array; confidence: Float32Array } {
   const best = new Uint8Array(width);
   const confidence = new Float32Array(width);
-  for (let x = 0; x < width; x++) {
-    let top = 0;
-    let max = Number.NEGATIVE_INFINITY;
-    for (let c = 0; c < classes; c++) {
-      const v = mean[x * classes + c] as number;
-      if (v > max) {
-        max = v;
-        top = c;
-      }
-    }
-    let z = 0;
-    for (let c = 0; c < classes; c++) z += Math.exp((mean[x * classes + c] as number) - max);
-    best[x] = top;
-    confidence[x] = 1 / z;
-  }
+  for (let x = 0; x < width; x++) pixelArgmax(mean, x * classes, 1, classes, best, confidence, x);
   return { best, confidence };
 }

@@ -1,5 +1,8 @@
-import { deflateSync, inflateSync } from "node:zlib";
+import { promisify } from "node:util";
+import { deflateSync, inflate } from "node:zlib";
 import { z } from "zod";
+
+const inflateAsync = promisify(inflate);
 
 /**
  * A staged tile: the chosen granules warped onto the label grid, `channels` int16 planes
@@ -100,9 +103,9 @@ export function parseStackHeader(prefix: Uint8Array): StackHeader | { needBytes:
   return StackHeaderParser.parse(JSON.parse(buf.toString("utf8", 12, 12 + size)));
 }
 
-/** Decodes one chunk into channels x chunk x chunk int16. */
-export function decodeChunk(header: StackHeader, bytes: Uint8Array): Int16Array {
-  const raw = inflateSync(bytes);
+/** Decodes one chunk into channels x chunk x chunk int16, inflating on libuv's thread pool. */
+export async function decodeChunk(header: StackHeader, bytes: Uint8Array): Promise<Int16Array> {
+  const raw = await inflateAsync(bytes);
   const out = new Int16Array(raw.buffer, raw.byteOffset, raw.byteLength / 2);
   if (out.length !== header.channels * header.chunk * header.chunk)
     throw new Error("chunk has the wrong size");

@@ -11,7 +11,7 @@ export async function readStackHeader(s3: S3Client, object: ObjectRef): Promise<
   return whole;
 }
 
-/** One row of chunks, decoded, with each chunk's validity mask. One ranged GET. */
+/** One row of chunks, decoded (inflated off the main thread), with each chunk's validity mask. One ranged GET. */
 export async function readChunkRow(
   s3: S3Client,
   object: ObjectRef,
@@ -22,8 +22,10 @@ export async function readChunkRow(
   const start = entries[0]?.[0] as number;
   const last = entries[entries.length - 1] as [number, number];
   const bytes = await getBytesRange(s3, object, start, last[0] + last[1] - 1);
-  const data = entries.map(([offset, length]) =>
-    decodeChunk(header, bytes.subarray(offset - start, offset - start + length)),
+  const data = await Promise.all(
+    entries.map(([offset, length]) =>
+      decodeChunk(header, bytes.subarray(offset - start, offset - start + length)),
+    ),
   );
   return withValidity(header, data);
 }

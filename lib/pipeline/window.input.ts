@@ -5,6 +5,11 @@ import { StackNodata } from "./stack.format.ts";
 export interface ChunkRow {
   data: Int16Array[];
   valid: Uint8Array[];
+  /**
+   * data normalised as the model takes it, made on the first window that reads the row: a pixel
+   * is in up to four windows, and each then copies runs instead of normalising again.
+   */
+  normalized?: Float32Array[];
 }
 
 /** Decoded chunk rows by chunk-row index. */
@@ -29,10 +34,45 @@ function row(rows: ChunkRows, header: StackHeader, y: number): ChunkRow {
   return r;
 }
 
-/** Whether a pixel has data in every channel (every date): only those are mapped. */
-export function pixelValid(rows: ChunkRows, header: StackHeader, x: number, y: number): boolean {
-  const k = header.chunk;
-  return (row(rows, header, y).valid[Math.floor(x / k)] as Uint8Array)[(y % k) * k + (x % k)] === 1;
+/**
+ * Rows y0 .. y1 - 1 of the "valid in every date" mask, one after another (width bytes each): only
+ * those pixels are mapped.
+ */
+export function validityRows(rows: ChunkRows, header: StackHeader, y0: number, y1: number): Uint8Array {
+  const { chunk: k } = header;
+  const { width } = header.grid;
+  const out = new Uint8Array((y1 - y0) * width);
+  for (let y = y0; y < y1; y++) {
+    const { valid } = row(rows, header, y);
+    const from = (y % k) * k;
+    for (let cx = 0; cx * k < width; cx++) {
+      const mask = valid[cx] as Uint8Array;
+      out.set(mask.subarray(from, from + Math.min(k, width - cx * k)), (y - y0) * width + cx * k);
+    }
+  }
+  return out;
+}
+
+/** (x - mean) / std per band (the six values repeated per date) as float32; pixels without data 0 (the mean). */
+function normalize(data: Int16Array[], channels: number, normalization: Normalization): Float32Array[] {
+  return data.map((chunk) => {
+    const out = new Float32Array(chunk.length);
+    const plane = chunk.length / channels;
+    for (let c = 0; c < channels; c++) {
+      const mean = normalization.mean[c % 6] as number;
+      const scale = 1 / (normalization.std[c % 6] as number);
+      for (let i = c * plane; i < (c + 1) * plane; i++) {
+        const v = chunk[i] as number;
+        out[i] = v === StackNodata ? 0 : (v - mean) * scale;
+      }
+    }
+    return out;
+  });
+}
+
+export interface Normalization {
+  mean: readonly number[];
+  std: readonly number[];
 }
 
 /**
@@ -48,35 +88,30 @@ export function fillWindow(
   x0: number,
   y0: number,
   size: number,
-  normalization: { mean: readonly number[]; std: readonly number[] },
+  normalization: Normalization,
 ): number {
   const k = header.chunk;
+  const plane = size * size;
   let validPixels = 0;
   for (let dy = 0; dy < size; dy++) {
     const y = y0 + dy;
-    const { data, valid } = row(rows, header, y);
+    const r = row(rows, header, y);
+    r.normalized ??= normalize(r.data, header.channels, normalization);
     const yy = (y % k) * k;
-    for (let dx = 0; dx < size; dx++) {
+    // Runs of pixels within one chunk.
+    for (let dx = 0; dx < size; ) {
       const x = x0 + dx;
-      validPixels += (valid[Math.floor(x / k)] as Uint8Array)[yy + (x % k)] as number;
-    }
-    for (let c = 0; c < header.channels; c++) {
-      const mean = normalization.mean[c % 6] as number;
-      const scale = 1 / (normalization.std[c % 6] as number);
-      const at = offset + c * size * size + dy * size;
-      const base = c * k * k + yy;
-      for (let dx = 0; dx < size; ) {
-        // Runs of pixels within one chunk.
-        const x = x0 + dx;
-        const chunk = data[Math.floor(x / k)] as Int16Array;
-        const run = Math.min(size - dx, k - (x % k));
-        const from = base + (x % k);
-        for (let i = 0; i < run; i++) {
-          const v = chunk[from + i] as number;
-          out[at + dx + i] = v === StackNodata ? 0 : (v - mean) * scale;
-        }
-        dx += run;
+      const cx = Math.floor(x / k);
+      const run = Math.min(size - dx, k - (x - cx * k));
+      const from = yy + (x - cx * k);
+      const mask = r.valid[cx] as Uint8Array;
+      for (let i = from; i < from + run; i++) validPixels += mask[i] as number;
+      const chunk = r.normalized[cx] as Float32Array;
+      for (let c = 0; c < header.channels; c++) {
+        const src = c * k * k + from;
+        out.set(chunk.subarray(src, src + run), offset + c * plane + dy * size + dx);
       }
+      dx += run;
     }
   }
   return validPixels;

@@ -5,7 +5,7 @@
  * is the target, with throughput >= 50 Mpx/s. Reference in the same process: bare confusion
  * accumulation over as many pixels.
  *
- *   npx tsx scripts/bench/mosaic.bench.ts [--sizes 2x2,4x4,6x6] [--tile-px 4500]
+ *   npx tsx scripts/bench/mosaic.bench.ts [--sizes 2x2,4x4,6x6] [--tile-px 4500] [--json <file>]
  */
 import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
@@ -23,6 +23,7 @@ import { mosaicInStrips } from "../../lib/report/mosaic.strips.ts";
 import { type MosaicGrid, unionGrid } from "../../lib/report/mosaic.ts";
 import { createS3Client } from "../../lib/storage/s3.client.ts";
 import { putBytes, ref } from "../../lib/storage/s3.objects.ts";
+import { type BenchFigure, JsonOption, ratioFigure, writeBenchRecord } from "./bench.record.ts";
 
 const { values } = parseArgs({
   options: {
@@ -31,6 +32,7 @@ const { values } = parseArgs({
     /** Internal: run one size in this process and print its figures as JSON. */
     one: { type: "string" },
     prefix: { type: "string" },
+    ...JsonOption,
   },
 });
 const tilePx = Number(values["tile-px"]);
@@ -159,6 +161,7 @@ if (values.one) {
   s3.destroy();
   console.log("| region | tiles | Mpx | seconds | Mpx/s | bare rollup Mpx/s | ratio | peak RSS MB |");
   console.log("| --- | --- | --- | --- | --- | --- | --- | --- |");
+  const figures: BenchFigure[] = [];
   for (const size of sizes) {
     const { stdout } = await promisify(execFile)(
       process.execPath,
@@ -178,5 +181,18 @@ if (values.one) {
     console.log(
       `| ${r.size} | ${r.tiles} | ${r.mpx.toFixed(0)} | ${r.seconds.toFixed(1)} | ${r.mpxPerSecond.toFixed(1)} | ${r.bareMpxPerSecond.toFixed(0)} | ${(r.mpxPerSecond / r.bareMpxPerSecond).toFixed(3)} | ${r.peakRssMb.toFixed(0)} |`,
     );
+    figures.push({
+      ...ratioFigure(`mosaic ${r.size} (${r.mpx.toFixed(0)} Mpx)`, r.mpxPerSecond, "Mpx/s", {
+        name: "bare confusion accumulation",
+        value: r.bareMpxPerSecond,
+      }),
+      target: ">= 50 Mpx/s",
+      peakRssMb: r.peakRssMb,
+    });
   }
+  await writeBenchRecord(values.json, {
+    bench: "mosaic.bench.ts",
+    setup: `synthetic ${tilePx} px tile maps with HLS overlap, each size in its own process`,
+    figures,
+  });
 }

@@ -3,7 +3,7 @@
  * model thread, batches of normalised-like random chips), with peak RSS, and the GPU sizing on
  * paper from the export's FLOP count.
  *
- *   npx tsx scripts/bench/prithvi.bench.ts [--dir <export dir>] [--batch 1] [--batches 3]
+ *   npx tsx scripts/bench/prithvi.bench.ts [--dir <export dir>] [--batch 1] [--batches 3] [--json <file>]
  *
  * Without --dir it first exports the full-size architecture with random weights (the same graph
  * as the official checkpoint's, so the same speed) into a temporary folder: about 540 MB.
@@ -17,6 +17,7 @@ import { loadModel, runBatch } from "../../lib/model/model.session.ts";
 import { windowStarts } from "../../lib/pipeline/sliding.window.ts";
 import { seededRandom } from "../../lib/random.ts";
 import { exportModel } from "../commands/model.command.ts";
+import { JsonOption, writeBenchRecord } from "./bench.record.ts";
 
 const { values } = parseArgs({
   options: {
@@ -24,6 +25,7 @@ const { values } = parseArgs({
     name: { type: "string", default: "prithvi-crop-100m-random" },
     batch: { type: "string", default: "1" },
     batches: { type: "string", default: "3" },
+    ...JsonOption,
   },
 });
 const batch = Number(values.batch);
@@ -82,3 +84,8 @@ for (const g of gpu) {
     `${g.label} (paper): ${g.rate.toFixed(0)} windows/s, ${perTile.toFixed(1)} s per demo tile; ${Math.ceil(stageSecondsPerTile / perTile)} two-core staging workers per GPU worker`,
   );
 }
+await writeBenchRecord(values.json, {
+  bench: "prithvi.bench.ts",
+  setup: `${name}, fp32, CPU, batch ${batch}, ${batches} batches (GPU rows of the printout are arithmetic, not recorded)`,
+  figures: [{ name: `Prithvi-100M crop export, CPU, batch ${batch}`, value: rate, unit: "windows/s" }],
+});

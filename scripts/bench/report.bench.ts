@@ -3,7 +3,7 @@
  * Rhode Island run): mosaic pixels per second for the whole report step, against bare confusion
  * accumulation over as many pixels in the same process (the ratio is what to compare).
  *
- *   npx tsx scripts/bench/report.bench.ts --run <run-id>
+ *   npx tsx scripts/bench/report.bench.ts --run <run-id> [--json <file>]
  */
 import { parseArgs } from "node:util";
 import { accumulate, emptyConfusion } from "../../lib/accuracy/confusion.ts";
@@ -15,9 +15,20 @@ import { createS3Client } from "../../lib/storage/s3.client.ts";
 import { getJson, ref } from "../../lib/storage/s3.objects.ts";
 import { directReportSteps } from "../../test/support/report.direct.ts";
 import { runReportSteps } from "../../workflows/report.steps.ts";
+import { JsonOption, ratioFigure, writeBenchRecord } from "./bench.record.ts";
 
-const { values } = parseArgs({ options: { run: { type: "string" } } });
-if (!values.run) throw new Error("--run <run-id> is required");
+const { values } = parseArgs({ options: { run: { type: "string" }, ...JsonOption } });
+if (!values.run) {
+  // Under `npm run bench` there is no finished run to report on: say so in the record.
+  if (!values.json) throw new Error("--run <run-id> is required");
+  await writeBenchRecord(values.json, {
+    bench: "report.bench.ts",
+    setup: "",
+    figures: [],
+    skipped: "needs a finished run (--run <run-id>)",
+  });
+  process.exit(0);
+}
 const config = loadConfig();
 const s3 = createS3Client(config);
 const prefix = `runs/${values.run}/`;
@@ -62,3 +73,13 @@ console.log(
 );
 console.log(`  report ${report.reportHtml}`);
 s3.destroy();
+await writeBenchRecord(values.json, {
+  bench: "report.bench.ts",
+  setup: `run ${values.run}: ${tiles.length} tiles, mosaic ${(mosaicPixels / 1e6).toFixed(1)} Mpx`,
+  figures: [
+    ratioFigure("report step", mosaicPixels / seconds / 1e6, "Mpx/s", {
+      name: "bare confusion accumulation",
+      value: bareRate / 1e6,
+    }),
+  ],
+});

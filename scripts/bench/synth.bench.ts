@@ -3,7 +3,7 @@
  * granules, by stage, against bare zlib on the same raw bands in the same process (the ratio is
  * what to compare across machines; these machines are noisy). Starts its own stack on free ports.
  *
- *   npx tsx scripts/bench/synth.bench.ts [--granules 6]
+ *   npx tsx scripts/bench/synth.bench.ts [--granules 6] [--json <file>]
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -19,8 +19,9 @@ import { granuleIdFor } from "../../lib/synth/schedule.ts";
 import { prepareTileGround, renderGranule } from "../../lib/synth/tile.render.ts";
 import { planWorld } from "../../lib/synth/world.plan.ts";
 import { encodeGranule, uploadGranule } from "../../lib/synth/world.writer.ts";
+import { JsonOption, ratioFigure, writeBenchRecord } from "./bench.record.ts";
 
-const { values } = parseArgs({ options: { granules: { type: "string", default: "6" } } });
+const { values } = parseArgs({ options: { granules: { type: "string", default: "6" }, ...JsonOption } });
 const count = Number(values.granules);
 
 const dir = await mkdtemp(join(tmpdir(), "crop-map-bench-"));
@@ -91,6 +92,16 @@ try {
   console.log(
     `  ratio pipeline / bare zlib     ${(mb(rawBytes) / pipelineSeconds / (mb(rawBandBytes) / zlibSeconds)).toFixed(2)}`,
   );
+  await writeBenchRecord(values.json, {
+    bench: "synth.bench.ts",
+    setup: `${clear.length} full granules of ${planned.tile.tileId} (3660 px, 7 COGs each), render + encode + upload`,
+    figures: [
+      ratioFigure("synthetic granules written", mb(rawBytes) / pipelineSeconds, "MB raw/s", {
+        name: "bare zlib level 1, same bands",
+        value: mb(rawBandBytes) / zlibSeconds,
+      }),
+    ],
+  });
 } finally {
   s3.destroy();
   await stopStack(state);

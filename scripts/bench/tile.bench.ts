@@ -6,7 +6,7 @@
  *   - COG read and decode throughput against GDAL (gdalinfo -checksum over /vsis3/) on the same files,
  *     where gdal-bin is installed.
  *
- *   npx tsx scripts/bench/tile.bench.ts [--tile 19TCG] [--year 2022] [--model crop-tiny]
+ *   npx tsx scripts/bench/tile.bench.ts [--tile 19TCG] [--year 2022] [--model crop-tiny] [--json <file>]
  */
 import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
@@ -24,6 +24,7 @@ import { createHlsArchive } from "../../lib/hls/archive.factory.ts";
 import { parseGranuleId } from "../../lib/hls/granule.id.ts";
 import { bandKey, ModelBands } from "../../lib/hls/lpdaac.keys.ts";
 import { loadModelManifest, onnxLocation } from "../../lib/model/model.manifest.ts";
+import { closeModels } from "../../lib/model/model.session.ts";
 import { DefaultSeasonWindows } from "../../lib/pipeline/season.windows.ts";
 import { windowStarts } from "../../lib/pipeline/sliding.window.ts";
 import { readChunkRow, readStackHeader } from "../../lib/pipeline/stack.reader.ts";
@@ -31,12 +32,14 @@ import { type ChunkRows, fillWindow } from "../../lib/pipeline/window.input.ts";
 import { openCog, readRaster } from "../../lib/raster/cog.reader.ts";
 import { createS3Client } from "../../lib/storage/s3.client.ts";
 import { ref } from "../../lib/storage/s3.objects.ts";
+import { type BenchFigure, JsonOption, ratioFigure, writeBenchRecord } from "./bench.record.ts";
 
 const { values } = parseArgs({
   options: {
     tile: { type: "string", default: "19TCG" },
     year: { type: "string", default: "2022" },
     model: { type: "string", default: "crop-tiny" },
+    ...JsonOption,
   },
 });
 const tileId = values.tile as string;
@@ -142,6 +145,7 @@ const [, readSeconds] = await time(async () => {
   for (const key of keys) decodedBytes += (await readRaster(await openCog(s3, key))).data.byteLength;
 });
 let gdalLine = "  GDAL: gdal-bin not installed, no comparison";
+let gdalFigure: BenchFigure | undefined;
 const gdal = await promisify(execFile)("gdalinfo", ["--version"]).then(
   () => true,
   () => false,
@@ -163,6 +167,10 @@ if (gdal && config.s3.endpoint) {
         env: gdalEnv,
       });
   });
+  gdalFigure = ratioFigure("COG read + decode", decodedBytes / 1e6 / readSeconds, "MB/s", {
+    name: "GDAL gdalinfo -checksum, same COGs",
+    value: decodedBytes / 1e6 / gdalSeconds,
+  });
   gdalLine = `  GDAL (gdalinfo -checksum)   ${(decodedBytes / 1e6 / gdalSeconds).toFixed(1)} MB/s decoded; ratio ours / GDAL ${(gdalSeconds / readSeconds).toFixed(2)}`;
 }
 
@@ -183,3 +191,17 @@ console.log(
 );
 console.log(gdalLine);
 s3.destroy();
+// The pipeline's model thread would otherwise keep this process from exiting.
+await closeModels();
+await writeBenchRecord(values.json, {
+  bench: "tile.bench.ts",
+  setup: `tile ${tileId} ${year}, ${manifest.name}, grid ${header.grid.width} x ${header.grid.height}, batch ${batchSize}`,
+  figures: [
+    { name: "stage one tile", value: stageSeconds, unit: "s" },
+    ratioFigure("predictTile", pipelineRate, "windows/s", {
+      name: "bare onnxruntime, same batches",
+      value: bareRate,
+    }),
+    ...(gdalFigure ? [gdalFigure] : []),
+  ],
+});

@@ -1,0 +1,185 @@
+import type { EmittedRows, RowEmitter } from "./row.emitter.ts";
+import type { RowAccumulator } from "./sliding.window.ts";
+import { windowStarts } from "./sliding.window.ts";
+import type { StackHeader } from "./stack.format.ts";
+import { type ChunkRow, type ChunkRows, fillWindow, validityRows } from "./window.input.ts";
+
+/** How far a tile's sliding-window inference has gone; advanced in place, row by row. */
+export interface SlideState {
+  /** Next window row to run. */
+  row: number;
+  /** Output rows already final. */
+  emitted: number;
+  run: number;
+  skipped: number;
+  classes: Uint8Array;
+  confidence: Uint8Array;
+}
+
+export interface SlideJob {
+  header: StackHeader;
+  size: number;
+  stride: number;
+  /** Logits per pixel. */
+  classes: number;
+  /** Map value of each class index. */
+  classIds: readonly number[];
+  normalization: { mean: readonly number[]; std: readonly number[] };
+  batchSize: number;
+  state: SlideState;
+  /** Holds the logit rows some window still reaches (restored from a checkpoint, if any). */
+  accumulator: RowAccumulator;
+  emitter: RowEmitter;
+  readChunkRow(cy: number): Promise<ChunkRow>;
+  /** Runs one batch; the input's buffer is lent to the model and handed back with the logits. */
+  runBatch(input: Float32Array, windows: number): Promise<{ logits: Float32Array; buffer: ArrayBuffer }>;
+  /** Before each batch goes to the model: throws to stop (a cancelled activity). */
+  beforeBatch(): void;
+  /**
+   * After each window row, once its finished output rows are handed to the emitter: `settled`
+   * waits until every emitted row is in `state.classes` (a checkpoint needs that; a heartbeat not).
+   */
+  rowDone(settled: () => Promise<void>): Promise<void>;
+}
+
+type Queued =
+  | {
+      kind: "batch";
+      y0: number;
+      xs: number[];
+      result: Promise<{ logits: Float32Array; buffer: ArrayBuffer }>;
+    }
+  | { kind: "row"; r: number; skipped: number };
+
+/** A promise whose rejection is handled later (when awaited in order), not reported as unhandled now. */
+function later<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => {});
+  return promise;
+}
+
+/**
+ * Sliding-window inference over a staged tile from `state.row` on, exactly as mmsegmentation's
+ * slide inference (see sliding.window.ts), with the host's work overlapped with the model's:
+ * while one batch runs, the next is already queued on the model thread, the main thread
+ * accumulates the batch before and fills the one after, the next window row's chunks are read
+ * and inflated, and finished rows are argmaxed on emit threads. Everything lands in the same
+ * order as one batch at a time would: batches never span window rows, logits are added in batch
+ * order, and a row's checkpoint sees exactly the batches of the rows before it, so a resumed tile
+ * is byte-identical to a clean one.
+ */
+export async function slideTile(job: SlideJob): Promise<void> {
+  const { header, size, stride, batchSize, state, accumulator } = job;
+  const { width, height } = header.grid;
+  const k = header.chunk;
+  const xs = windowStarts(width, size, stride);
+  const ys = windowStarts(height, size, stride);
+  const windowValues = header.channels * size * size;
+
+  const fetching = new Map<number, Promise<ChunkRow>>();
+  const rows: ChunkRows = new Map();
+  const fetchRowsOf = (r: number) => {
+    const y0 = ys[r];
+    if (y0 === undefined) return;
+    for (let cy = Math.floor(y0 / k); cy <= Math.floor((y0 + size - 1) / k); cy++)
+      if (!fetching.has(cy)) fetching.set(cy, later(job.readChunkRow(cy)));
+  };
+
+  const free: ArrayBuffer[] = [];
+  const queue: Queued[] = [];
+  let batchesQueued = 0;
+  const emitting: Promise<void>[] = [];
+  const maxEmitting = 2 * Math.max(1, job.emitter.threads);
+
+  const emitUntil = (until: number) => {
+    const from = state.emitted;
+    const sums: Float32Array[] = [];
+    const counts: Uint16Array[] = [];
+    for (let y = from; y < until; y++) {
+      const { sum, count } = accumulator.release(y);
+      sums.push(sum);
+      counts.push(count);
+    }
+    const valid = validityRows(rows, header, from, until);
+    const put = ({ classes, confidence }: EmittedRows) => {
+      state.classes.set(classes, from * width);
+      state.confidence.set(confidence, from * width);
+    };
+    emitting.push(
+      later(
+        job.emitter.emit({ sums, counts, valid, classes: job.classes, classIds: job.classIds }).then(put),
+      ),
+    );
+    state.emitted = until;
+  };
+  const settled = async () => {
+    while (emitting.length > 0) await emitting.shift();
+  };
+
+  // The oldest queued item: a batch's logits are added, a window row's finished rows emitted.
+  const settleOne = async () => {
+    const item = queue.shift();
+    if (!item) return;
+    if (item.kind === "batch") {
+      batchesQueued--;
+      const { logits, buffer } = await item.result;
+      free.push(buffer);
+      const perWindow = job.classes * size * size;
+      item.xs.forEach((x0, i) => {
+        accumulator.add(logits.subarray(i * perWindow, (i + 1) * perWindow), x0, item.y0, size);
+      });
+      state.run += item.xs.length;
+      return;
+    }
+    state.skipped += item.skipped;
+    const next = ys[item.r + 1];
+    emitUntil(next ?? height);
+    while (emitting.length > maxEmitting) await emitting.shift();
+    state.row = item.r + 1;
+    // Chunk rows below the next window row are no longer read (the emitted rows' validity is taken).
+    for (const cy of [...rows.keys()])
+      if (next === undefined || cy < Math.floor(next / k)) {
+        rows.delete(cy);
+        fetching.delete(cy);
+      }
+    await job.rowDone(settled);
+  };
+
+  let batch: Float32Array | undefined;
+  let pending: number[] = [];
+  const submit = async (y0: number) => {
+    if (!batch || pending.length === 0) return;
+    job.beforeBatch();
+    const input = batch.subarray(0, pending.length * windowValues);
+    queue.push({ kind: "batch", y0, xs: pending, result: later(job.runBatch(input, pending.length)) });
+    batchesQueued++;
+    batch = undefined;
+    pending = [];
+    // One batch stays queued behind the running one, so the model never waits for the host.
+    while (batchesQueued > 1) await settleOne();
+  };
+
+  for (let r = state.row; r < ys.length; r++) {
+    const y0 = ys[r] as number;
+    fetchRowsOf(r);
+    fetchRowsOf(r + 1);
+    for (let cy = Math.floor(y0 / k); cy <= Math.floor((y0 + size - 1) / k); cy++)
+      if (!rows.has(cy)) rows.set(cy, await (fetching.get(cy) as Promise<ChunkRow>));
+    let skipped = 0;
+    for (const x0 of xs) {
+      batch ??= new Float32Array(free.pop() ?? new ArrayBuffer(batchSize * windowValues * 4));
+      // Filled straight into its batch slot; a window without one valid pixel gives its slot back.
+      if (
+        fillWindow(batch, pending.length * windowValues, rows, header, x0, y0, size, job.normalization) === 0
+      ) {
+        skipped++;
+        continue;
+      }
+      pending.push(x0);
+      if (pending.length === batchSize) await submit(y0);
+    }
+    await submit(y0);
+    queue.push({ kind: "row", r, skipped });
+  }
+  while (queue.length > 0) await settleOne();
+  await settled();
+}

@@ -1,0 +1,30 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { S3Client } from "@aws-sdk/client-s3";
+import { stackConfigOverrides, startStack, stopStack } from "../../infra/stack.ts";
+import { loadConfig } from "../../lib/config/config.load.ts";
+import type { Config } from "../../lib/config/config.schema.ts";
+import { closeModels } from "../../lib/model/model.session.ts";
+import { createS3Client } from "../../lib/storage/s3.client.ts";
+
+/**
+ * Runs `work` against a private Temporal and S3 on free ports, in a temporary folder (`dir`, for
+ * the work's own files too), and removes it all after, model threads included.
+ */
+export async function withPrivateStack<T>(
+  work: (config: Config, s3: S3Client, dir: string) => Promise<T>,
+): Promise<T> {
+  const dir = await mkdtemp(join(tmpdir(), "crop-map-bench-"));
+  const state = await startStack({ dir, config: loadConfig({ env: {} }), ports: "free", detached: false });
+  const config = loadConfig({ env: {}, overrides: stackConfigOverrides(state) });
+  const s3 = createS3Client(config);
+  try {
+    return await work(config, s3, dir);
+  } finally {
+    await closeModels();
+    s3.destroy();
+    await stopStack(state);
+    await rm(dir, { recursive: true, force: true });
+  }
+}
