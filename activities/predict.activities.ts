@@ -14,7 +14,6 @@ import { argmaxRow, RowAccumulator, windowStarts } from "../lib/pipeline/sliding
 import type { StackHeader } from "../lib/pipeline/stack.format.ts";
 import { readChunkRow, readStackHeader } from "../lib/pipeline/stack.reader.ts";
 import { type ChunkRows, fillWindow, pixelValid } from "../lib/pipeline/window.input.ts";
-import { CogContentType, encodeCog } from "../lib/raster/cog.writer.ts";
 import {
   deleteObject,
   getBytes,
@@ -26,6 +25,8 @@ import {
 } from "../lib/storage/s3.objects.ts";
 import { formatS3Url } from "../lib/storage/s3.url.ts";
 import { nonRetryable, parseInput } from "./activity.failures.ts";
+import { heartbeating } from "./activity.heartbeat.ts";
+import { writeClassMaps } from "./class.maps.ts";
 import { decodeCheckpoint, encodeCheckpoint, type PredictCheckpoint } from "./predict.checkpoint.ts";
 
 export const PredictTileInputParser = z
@@ -76,18 +77,6 @@ export const PredictCounters = { tilesRunning: 0 };
 export interface PredictOptions {
   /** Where model manifests are read (tests point it at models they build). */
   modelsDir?: string;
-}
-
-/** Heartbeats from a timer while `work` runs, so a batch longer than the heartbeat timeout is not a lost worker. */
-async function heartbeating<T>(details: () => unknown, work: Promise<T>): Promise<T> {
-  const timeoutMs = activityInfo().heartbeatTimeoutMs ?? 0;
-  const everyMs = timeoutMs > 0 ? Math.max(100, Math.floor(timeoutMs / 3)) : 10_000;
-  const timer = setInterval(() => heartbeat(details()), everyMs);
-  try {
-    return await work;
-  } finally {
-    clearInterval(timer);
-  }
 }
 
 export function createPredictActivities(s3: S3Client, config: Config, options: PredictOptions = {}) {
@@ -265,41 +254,21 @@ export function createPredictActivities(s3: S3Client, config: Config, options: P
       if (rowDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, rowDelayMs));
     }
 
-    const geo = { epsg: header.grid.epsg, origin: header.grid.origin, pixelSize: header.grid.pixelSize };
-    const palette = Array.from(
-      { length: 256 },
-      (_, i) => manifest.classes.find((c) => c.id === i)?.color ?? ([0, 0, 0] as [number, number, number]),
+    const maps = await writeClassMaps(
+      s3,
+      outputs,
+      input.outputPrefix,
+      manifest,
+      header.grid,
+      state.classes,
+      state.confidence,
     );
-    const [classesCog, confidenceCog] = await Promise.all([
-      encodeCog(
-        { width, height, data: state.classes, geo, nodata: 0 },
-        { overviews: "nearest", colorMap: palette, metadata: { model: manifest.name } },
-      ),
-      encodeCog(
-        { width, height, data: state.confidence, geo, nodata: 255 },
-        { overviews: "average", metadata: { units: "percent", model: manifest.name } },
-      ),
-    ]);
-    const classesRef = ref(outputs, `${input.outputPrefix}classes.tif`);
-    const confidenceRef = ref(outputs, `${input.outputPrefix}confidence.tif`);
-    await Promise.all([
-      putBytes(s3, classesRef, classesCog, CogContentType),
-      putBytes(s3, confidenceRef, confidenceCog, CogContentType),
-    ]);
-
-    const perClass: Record<string, number> = {};
-    let mapped = 0;
-    for (const v of state.classes) {
-      if (v === 0) continue;
-      mapped++;
-      perClass[v] = (perClass[v] ?? 0) + 1;
-    }
     const summary: PredictedTile = {
-      classes: `s3://${classesRef.bucket}/${classesRef.key}`,
-      confidence: `s3://${confidenceRef.bucket}/${confidenceRef.key}`,
+      classes: maps.classes,
+      confidence: maps.confidence,
       model: { name: manifest.name, sha256: loaded.sha256, provider: loaded.provider },
       windows: { total: xs.length * ys.length, run: state.run, skipped: state.skipped },
-      pixels: { total: width * height, mapped, perClass },
+      pixels: { total: width * height, mapped: maps.mapped, perClass: maps.perClass },
       batchSize,
       resumedFromRow,
       seconds: (Date.now() - started) / 1000,

@@ -13,8 +13,11 @@ export class ModelMismatchError extends Error {}
 /** CUDA was asked for and did not start, and the config does not allow running on the CPU instead. */
 export class DeviceUnavailableError extends Error {}
 
-export interface LoadedModel {
-  manifest: ModelManifest;
+/** What loading needs of any model family's manifest. */
+export type ModelFile = Pick<ModelManifest, "name" | "onnx" | "sha256">;
+
+export interface LoadedModel<M extends ModelFile = ModelManifest> {
+  manifest: M;
   /** The session, on its own thread; `runBatch` is the way to call it. */
   thread: ModelThread;
   /** The execution provider the session runs on. */
@@ -101,7 +104,7 @@ export async function runBatch(
 }
 
 async function readModelBytes(
-  manifest: ModelManifest,
+  manifest: ModelFile,
   s3: S3Client | undefined,
   dir: string,
 ): Promise<Uint8Array> {
@@ -145,6 +148,17 @@ export async function loadModel(
   options: DeviceOptions,
   log: (line: string) => void,
 ): Promise<LoadedModel> {
+  return loadModelFile(manifest, s3, options, log, (graph) => checkGraph(manifest, graph));
+}
+
+/** `loadModel` for any family: `check` refuses a graph whose inputs and outputs do not match. */
+export async function loadModelFile<M extends ModelFile>(
+  manifest: M,
+  s3: S3Client | undefined,
+  options: DeviceOptions,
+  log: (line: string) => void,
+  check: (graph: GraphInfo) => void,
+): Promise<LoadedModel<M>> {
   const { device, allowCpuFallback = false, modelsDir = ModelsDir } = options;
   if (manifest.sha256 === "unset") {
     throw new ModelMismatchError(
@@ -183,7 +197,7 @@ export async function loadModel(
     threads.set(key, loaded);
   }
   const { thread, provider } = await loaded;
-  checkGraph(manifest, thread.graph);
+  check(thread.graph);
   log(`Inference:Session model=${manifest.name} provider=${provider} sha256=${manifest.sha256.slice(0, 12)}`);
   return { manifest, thread, provider, sha256: manifest.sha256 };
 }

@@ -5,7 +5,7 @@
  * cancellation and other tasks. Plain JavaScript: a worker thread loads it without a TS loader.
  *
  * In:  { type: "load", bytes, providers }       Out: { type: "loaded", provider, graph }
- *      { type: "run", id, input, dims, inputName, outputName }
+ *      { type: "run", id, feeds: [{ name, data, dims }], outputName }
  *                                               Out: { type: "result", id, data, dims }
  * Any failure:                                  Out: { type: "error", id, message }
  */
@@ -34,8 +34,10 @@ port.on("message", async (message) => {
       });
     } else if (message.type === "run") {
       if (!session) throw new Error("no session loaded");
-      const tensor = new ort.Tensor("float32", message.input, message.dims);
-      const result = await session.run({ [message.inputName]: tensor });
+      const feeds = Object.fromEntries(
+        message.feeds.map((f) => [f.name, new ort.Tensor("float32", f.data, f.dims)]),
+      );
+      const result = await session.run(feeds);
       const output = result[message.outputName];
       if (!output) throw new Error(`the graph gave no output '${message.outputName}'`);
       const data = /** @type {Float32Array} */ (output.data);

@@ -9,6 +9,13 @@ export interface GraphInfo {
   outputMetadata: readonly ort.InferenceSession.ValueMetadata[];
 }
 
+/** One named float32 input of a batch. */
+export interface Feed {
+  name: string;
+  data: Float32Array;
+  dims: number[];
+}
+
 export interface BatchResult {
   data: Float32Array;
   dims: number[];
@@ -86,14 +93,22 @@ export class ModelThread {
 
   /** Runs one batch; `input` is copied to the thread, the output comes back without a copy. */
   run(input: Float32Array, dims: number[], inputName: string, outputName: string): Promise<BatchResult> {
+    return this.runFeeds([{ name: inputName, data: input, dims }], outputName);
+  }
+
+  /** Runs one batch of a graph with several inputs; each is copied to the thread. */
+  runFeeds(feeds: Feed[], outputName: string): Promise<BatchResult> {
     if (this.failure) return Promise.reject(this.failure);
     const id = this.next++;
-    const copy = input.slice();
+    const copies = feeds.map((f) => ({ name: f.name, data: f.data.slice(), dims: f.dims }));
     return new Promise<BatchResult>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       InferenceCounters.batchesStarted++;
       InferenceCounters.batchesRunning++;
-      this.worker.postMessage({ type: "run", id, input: copy, dims, inputName, outputName }, [copy.buffer]);
+      this.worker.postMessage(
+        { type: "run", id, feeds: copies, outputName },
+        copies.map((c) => c.data.buffer),
+      );
     });
   }
 
