@@ -89,15 +89,18 @@ export async function loadAnyManifest(name: string, dir = ModelsDir): Promise<An
 }
 
 /**
- * What the workflows need of a model: its family and the staging chip. For a series model the
- * "chip" is the patch (a staged grid is never smaller) and the staged chunk.
+ * What the workflows need of a model: the staging chip and, for a series model, its dates. For a
+ * series model the "chip" is the staged grid's least size and chunk (patches are cut per pixel).
  */
 export async function pipelineShape(
   name: string,
   dir = ModelsDir,
-): Promise<{ family: "chip" | "series"; chip: { size: number; stride: number } }> {
+): Promise<{ chip: { size: number; stride: number }; series?: { maxDates: number } }> {
   const manifest = await loadAnyManifest(name, dir);
   if (isSeries(manifest))
-    return { family: "series", chip: { size: Math.max(manifest.patch, SeriesChunk), stride: SeriesChunk } };
-  return { family: "chip", chip: manifest.chip };
+    return {
+      chip: { size: Math.max(manifest.patch, SeriesChunk), stride: SeriesChunk },
+      series: { maxDates: manifest.maxDates },
+    };
+  return { chip: manifest.chip };
 }

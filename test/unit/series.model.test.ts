@@ -71,8 +71,11 @@ describe("the time-series model family", () => {
     await expect(loadSeriesManifest("crop-tiny")).rejects.toThrow(
       "model 'crop-tiny' is of the chip family, not a series model",
     );
-    expect(await pipelineShape("sits-tiny")).toEqual({ family: "series", chip: { size: 64, stride: 64 } });
-    expect(await pipelineShape("crop-tiny")).toEqual({ family: "chip", chip: { size: 224, stride: 112 } });
+    expect(await pipelineShape("sits-tiny")).toEqual({
+      chip: { size: 64, stride: 64 },
+      series: { maxDates: 48 },
+    });
+    expect(await pipelineShape("crop-tiny")).toEqual({ chip: { size: 224, stride: 112 } });
   });
 
   it("refuses a malformed series manifest naming the field and value", async () => {

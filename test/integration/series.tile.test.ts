@@ -1,0 +1,107 @@
+import type { Client } from "@temporalio/client";
+import type { NativeConnection } from "@temporalio/worker";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { SeriesTileManifest, TileManifest } from "../../activities/tile.output.activities.ts";
+import { accumulate, emptyConfusion, metrics } from "../../lib/accuracy/confusion.ts";
+import { labelClassesFor } from "../../lib/accuracy/label.window.ts";
+import { DefaultSelectionLimits } from "../../lib/pipeline/granule.select.ts";
+import { DefaultSeasonWindows } from "../../lib/pipeline/season.windows.ts";
+import { openCog, readRaster } from "../../lib/raster/cog.reader.ts";
+import { pipelineShape } from "../../lib/series/series.manifest.ts";
+import { createS3Client } from "../../lib/storage/s3.client.ts";
+import { getJson, ref } from "../../lib/storage/s3.objects.ts";
+import { parseS3Url } from "../../lib/storage/s3.url.ts";
+import { createInferenceWorker } from "../../workers/worker.factory.ts";
+import type { TileWorkflowInput } from "../../workflows/tile.workflow.ts";
+import { type CpuPool, startCpuPool } from "../support/cpu.pool.ts";
+import { writeIowaTile } from "../support/series.world.ts";
+import { testConfig } from "../support/test.config.ts";
+
+const config = testConfig("series");
+const s3 = createS3Client(config);
+const TileId = "15TVG";
+let connection: NativeConnection;
+let client: Client;
+let pool: CpuPool | undefined;
+
+async function runTile<M>(model: string, workflowId: string): Promise<M> {
+  const input: TileWorkflowInput = {
+    tileId: TileId,
+    year: 2022,
+    model,
+    windows: DefaultSeasonWindows,
+    ...DefaultSelectionLimits,
+    ...(await pipelineShape(model)),
+    outputPrefix: `tiles/${model}/${TileId}/`,
+    inferenceQueue: config.taskQueues.inference,
+  };
+  const inference = await createInferenceWorker({ connection, config, s3 });
+  return inference.runUntil(
+    client.workflow.execute("tileWorkflow", { taskQueue: config.taskQueues.cpu, workflowId, args: [input] }),
+  );
+}
+
+/** Accuracy of a tile's class map against the synthetic CDL, as the report computes it. */
+async function scored(classesUrl: string) {
+  const { bucket, prefix } = parseS3Url(classesUrl);
+  const classes = await readRaster(await openCog(s3, { bucket, key: prefix.replace(/\/$/, "") }));
+  const grid = { ...classes.geo, width: classes.width, height: classes.height };
+  const labels = await labelClassesFor(s3, [ref(config.storage.cdl, "2022/CDL_2022_19.tif")], grid);
+  const confusion = emptyConfusion(13);
+  accumulate(confusion, labels, classes.data as Uint8Array);
+  return { ...metrics(confusion), classes: classes.data as Uint8Array };
+}
+
+beforeAll(async () => {
+  await writeIowaTile(s3, config, TileId);
+  pool = await startCpuPool(config, s3);
+  ({ connection, client } = pool);
+}, 300_000);
+
+afterAll(async () => {
+  await pool?.stop();
+  s3.destroy();
+});
+
+describe("a tile mapped by the time-series family", () => {
+  let series: SeriesTileManifest;
+  let chip: TileManifest;
+
+  it("maps every clear observation of the season and beats the three-date model on the same tile", async () => {
+    series = await runTile<SeriesTileManifest>("sits-tiny", "series-sits");
+    chip = await runTile<TileManifest>("crop-tiny", "series-chip");
+    expect(series.model.name).toBe("sits-tiny");
+    // Both sensors, many more dates than three, each with its day of year; padded up to T and masked.
+    expect(new Set(series.granules.map((g) => g.product))).toEqual(new Set(["S30", "L30"]));
+    expect(series.series.dates).toBeGreaterThan(10);
+    expect(series.series.dates).toBe(series.granules.length);
+    expect(series.series.padded).toBe(48 - series.series.dates);
+    expect(series.granules.map((g) => g.doy)).toEqual(
+      [...series.granules.map((g) => g.doy)].sort((a, b) => a - b),
+    );
+    // Same grid as the chip path, every pixel either mapped or counted as never clear.
+    expect(series.grid).toEqual(chip.grid);
+    expect(series.pixels.mapped + series.pixels.noClearObservation).toBe(series.pixels.total);
+    expect(series.pixels.mapped).toBe(series.pixels.clearOnce);
+
+    const s = await scored(series.outputs.classes);
+    const c = await scored(chip.outputs.classes);
+    console.log(
+      `Series:Compare tile=${TileId} sits-tiny aAcc=${(s.aAcc * 100).toFixed(2)} mIoU=${s.mIoU.toFixed(3)} dates=${series.series.dates} | crop-tiny aAcc=${(c.aAcc * 100).toFixed(2)} mIoU=${c.mIoU.toFixed(3)}`,
+    );
+    expect(s.aAcc).toBeGreaterThan(c.aAcc);
+    expect(s.mIoU).toBeGreaterThan(c.mIoU);
+  });
+
+  it("does nothing twice: the same tile again returns the recorded manifest", async () => {
+    const again = await runTile<SeriesTileManifest>("sits-tiny", "series-sits-again");
+    expect(again).toEqual(series);
+    const predict = (await getJson(
+      s3,
+      ref(config.storage.outputs, `tiles/sits-tiny/${TileId}/predict.json`),
+    )) as {
+      resumedFromRow: number;
+    };
+    expect(predict.resumedFromRow).toBe(0);
+  });
+});
