@@ -17,6 +17,7 @@ import { UnsupportedCrsError } from "../lib/raster/geokeys.ts";
 import { RegionSpecParser } from "../lib/region/region.spec.ts";
 import { resolveRegion } from "../lib/region/region.ts";
 import { statesMeeting } from "../lib/region/state.extent.ts";
+import { familyComparison } from "../lib/report/family.comparison.ts";
 import { mosaicInStrips } from "../lib/report/mosaic.strips.ts";
 import { clipGrid, tilesOffGrid, unionGrid } from "../lib/report/mosaic.ts";
 import { disagreementQuicklook, mapQuicklook } from "../lib/report/quicklook.ts";
@@ -162,20 +163,24 @@ export function createReportActivities(s3: S3Client, config: Config) {
           seconds: m.timings.selectSeconds + m.timings.stageSeconds + m.timings.predictSeconds,
         };
       });
-      await putJson(s3, ref(outputs, files.accuracyJson), {
+      const accuracy = {
         runId: input.runId,
         region: region.name,
         year: input.year,
         model: input.model,
-        labels: labelRasters,
         aAcc: finite(runMetrics.aAcc),
         mIoU: finite(runMetrics.mIoU),
         mAcc: finite(runMetrics.mAcc),
         coverage: finite(runMetrics.coverage),
+        perClass,
+      };
+      const families = await familyComparison(s3, outputs, accuracy);
+      await putJson(s3, ref(outputs, files.accuracyJson), {
+        ...accuracy,
+        labels: labelRasters,
         labelledPixels: run.labelled,
         mappedPixels: run.mapped,
         ignoredCdlPixels: ignored,
-        perClass,
         confusion: run.matrix,
         perState: perState.map((s) => ({
           state: s.state,
@@ -231,6 +236,7 @@ export function createReportActivities(s3: S3Client, config: Config) {
         })),
         outputs: Object.fromEntries(Object.entries(files).map(([k, v]) => [k, formatS3Url(outputs, v)])),
         buildSeconds: (Date.now() - started) / 1000,
+        families,
       };
       await putBytes(s3, ref(outputs, files.reportMarkdown), reportMarkdown(data), "text/markdown");
       await putBytes(s3, ref(outputs, files.reportHtml), reportHtml(data, images), "text/html");

@@ -4,15 +4,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { SeriesTileManifest, TileManifest } from "../../activities/tile.output.activities.ts";
 import { accumulate, emptyConfusion, metrics } from "../../lib/accuracy/confusion.ts";
 import { labelClassesFor } from "../../lib/accuracy/label.window.ts";
-import { DefaultSelectionLimits } from "../../lib/pipeline/granule.select.ts";
-import { DefaultSeasonWindows } from "../../lib/pipeline/season.windows.ts";
+import type { RunInput } from "../../lib/pipeline/run.input.ts";
 import { openCog, readRaster } from "../../lib/raster/cog.reader.ts";
 import { pipelineShape } from "../../lib/series/series.manifest.ts";
 import { createS3Client } from "../../lib/storage/s3.client.ts";
-import { getJson, ref } from "../../lib/storage/s3.objects.ts";
+import { getBytes, getJson, ref } from "../../lib/storage/s3.objects.ts";
 import { parseS3Url } from "../../lib/storage/s3.url.ts";
 import { createInferenceWorker } from "../../workers/worker.factory.ts";
-import type { TileWorkflowInput } from "../../workflows/tile.workflow.ts";
+import type { RunSummary } from "../../workflows/run.workflow.ts";
 import { type CpuPool, startCpuPool } from "../support/cpu.pool.ts";
 import { writeIowaTile } from "../support/series.world.ts";
 import { testConfig } from "../support/test.config.ts";
@@ -24,21 +23,35 @@ let connection: NativeConnection;
 let client: Client;
 let pool: CpuPool | undefined;
 
-async function runTile<M>(model: string, workflowId: string): Promise<M> {
-  const input: TileWorkflowInput = {
-    tileId: TileId,
+/** Runs the Iowa run (this one tile) with `model`, both pools in this process. */
+async function runWith(model: string, runId: string, workflowId = runId): Promise<RunSummary> {
+  const input: RunInput = {
+    runId,
+    region: { kind: "state", state: "IA" },
     year: 2022,
     model,
-    windows: DefaultSeasonWindows,
-    ...DefaultSelectionLimits,
     ...(await pipelineShape(model)),
-    outputPrefix: `tiles/${model}/${TileId}/`,
+    tiles: [TileId],
+    retryRounds: 0,
     inferenceQueue: config.taskQueues.inference,
   };
   const inference = await createInferenceWorker({ connection, config, s3 });
   return inference.runUntil(
-    client.workflow.execute("tileWorkflow", { taskQueue: config.taskQueues.cpu, workflowId, args: [input] }),
+    client.workflow.execute("runWorkflow", {
+      taskQueue: config.taskQueues.cpu,
+      workflowId: runId,
+      args: [input],
+    }),
   );
+}
+
+async function tileManifest<M>(runId: string): Promise<M> {
+  return (await getJson(s3, ref(config.storage.outputs, `runs/${runId}/tiles/${TileId}/manifest.json`))) as M;
+}
+
+async function outputText(url: string): Promise<string> {
+  const { bucket, prefix } = parseS3Url(url);
+  return Buffer.from(await getBytes(s3, { bucket, key: prefix.replace(/\/$/, "") })).toString("utf8");
 }
 
 /** Accuracy of a tile's class map against the synthetic CDL, as the report computes it. */
@@ -65,11 +78,13 @@ afterAll(async () => {
 
 describe("a tile mapped by the time-series family", () => {
   let series: SeriesTileManifest;
-  let chip: TileManifest;
 
-  it("maps every clear observation of the season and beats the three-date model on the same tile", async () => {
-    series = await runTile<SeriesTileManifest>("sits-tiny", "series-sits");
-    chip = await runTile<TileManifest>("crop-tiny", "series-chip");
+  it("maps every clear observation of the season, beats the three-date model on the same tile, and the report sets the two side by side", async () => {
+    const chipRun = await runWith("crop-tiny", "ia-chip");
+    const seriesRun = await runWith("sits-tiny", "ia-series");
+    expect([chipRun.done, seriesRun.done]).toEqual([1, 1]);
+    series = await tileManifest<SeriesTileManifest>("ia-series");
+    const chip = await tileManifest<TileManifest>("ia-chip");
     expect(series.model.name).toBe("sits-tiny");
     // Both sensors, many more dates than three, each with its day of year; padded up to T and masked.
     expect(new Set(series.granules.map((g) => g.product))).toEqual(new Set(["S30", "L30"]));
@@ -91,14 +106,28 @@ describe("a tile mapped by the time-series family", () => {
     );
     expect(s.aAcc).toBeGreaterThan(c.aAcc);
     expect(s.mIoU).toBeGreaterThan(c.mIoU);
+
+    // The later run's report compares the families on the region; the earlier one had nothing to compare.
+    const report = await outputText(seriesRun.report?.reportMarkdown ?? "");
+    expect(report).toContain("## Model families");
+    const rows = report.split("\n").filter((l) => /^\| (sits-tiny|crop-tiny) \| (series|chip) \|/.test(l));
+    expect(rows.map((r) => r.split(" | ").slice(0, 3).join(" | "))).toEqual([
+      "| sits-tiny | series | ia-series",
+      "| crop-tiny | chip | ia-chip",
+    ]);
+    expect(rows[0]).toContain(`${((seriesRun.report?.aAcc ?? 0) * 100).toFixed(2)}%`);
+    expect(rows[1]).toContain(`${((chipRun.report?.aAcc ?? 0) * 100).toFixed(2)}%`);
+    expect(seriesRun.report?.aAcc).toBeGreaterThan(chipRun.report?.aAcc ?? 1);
+    expect(await outputText(chipRun.report?.reportMarkdown ?? "")).not.toContain("## Model families");
   });
 
-  it("does nothing twice: the same tile again returns the recorded manifest", async () => {
-    const again = await runTile<SeriesTileManifest>("sits-tiny", "series-sits-again");
-    expect(again).toEqual(series);
+  it("does nothing twice: the same run again finds the tile done", async () => {
+    await runWith("sits-tiny", "ia-series", "ia-series-again");
+    // A redone tile would carry new timings.
+    expect(await tileManifest("ia-series")).toEqual(series);
     const predict = (await getJson(
       s3,
-      ref(config.storage.outputs, `tiles/sits-tiny/${TileId}/predict.json`),
+      ref(config.storage.outputs, `runs/ia-series/tiles/${TileId}/predict.json`),
     )) as {
       resumedFromRow: number;
     };
