@@ -9,7 +9,7 @@ import { argmaxRow } from "../lib/pipeline/sliding.window.ts";
 import { readChunkRow, readStackHeader } from "../lib/pipeline/stack.reader.ts";
 import { checkSeriesGraph, checkSeriesOutput } from "../lib/series/series.graph.ts";
 import { SeriesIndexParser } from "../lib/series/series.index.ts";
-import { fillPixel, type SeriesDate } from "../lib/series/series.input.ts";
+import { fillPixel, loadStrips, type SeriesDate } from "../lib/series/series.input.ts";
 import { loadSeriesManifest, type SeriesManifest } from "../lib/series/series.manifest.ts";
 import {
   deleteObject,
@@ -192,12 +192,19 @@ export function createSeriesPredictActivities(s3: S3Client, config: Config, opti
                 );
           }),
         );
+        const y1 = Math.min(height, (cy + 1) * chunk);
+        loadStrips(dates, cy * chunk, y1, (patch - 1) / 2, manifest.normalization);
         const pending: number[] = [];
+        // The next batch is cut while the model runs the last one (runFeeds copies its inputs
+        // before it returns, so the buffers are free at once); results land in batch order.
+        let running: Promise<void> = Promise.resolve();
         const flush = async () => {
           if (pending.length === 0) return;
+          // Cancellation is seen between batches (a batch on the model thread cannot be interrupted).
           const signal = cancellationSignal();
           if (signal.aborted) throw signal.reason;
-          const n = pending.length;
+          const pixels = pending.splice(0);
+          const n = pixels.length;
           const feeds = [
             {
               name: manifest.inputs.series,
@@ -207,32 +214,30 @@ export function createSeriesPredictActivities(s3: S3Client, config: Config, opti
             { name: manifest.inputs.doy, data: batch.doy.subarray(0, n * maxDates), dims: [n, maxDates] },
             { name: manifest.inputs.mask, data: batch.mask.subarray(0, n * maxDates), dims: [n, maxDates] },
           ];
-          let logits: Float32Array;
-          try {
-            const result = await heartbeating(
-              () => ({ row: cy, rows: first.chunksDown }),
-              loaded.thread.runFeeds(feeds, manifest.output.name),
-            );
-            checkSeriesOutput(manifest, n, result);
-            logits = result.data;
-          } catch (error) {
-            if (error instanceof ModelMismatchError) throw nonRetryable("ModelMismatch", error.message);
-            throw error;
-          }
-          if (signal.aborted) throw signal.reason;
-          const { best, confidence } = argmaxRow(logits, classCount, n);
-          pending.forEach((pixel, i) => {
-            state.classes[pixel] = classIds[best[i] as number] as number;
-            state.confidence[pixel] = Math.round((confidence[i] as number) * 100);
+          const result = loaded.thread.runFeeds(feeds, manifest.output.name);
+          await running;
+          running = heartbeating(() => ({ row: cy, rows: first.chunksDown }), result).then((r) => {
+            if (signal.aborted) throw signal.reason;
+            try {
+              checkSeriesOutput(manifest, n, r);
+            } catch (error) {
+              throw error instanceof ModelMismatchError
+                ? nonRetryable("ModelMismatch", error.message)
+                : error;
+            }
+            const { best, confidence } = argmaxRow(r.data, classCount, n);
+            pixels.forEach((pixel, i) => {
+              state.classes[pixel] = classIds[best[i] as number] as number;
+              state.confidence[pixel] = Math.round((confidence[i] as number) * 100);
+            });
+            state.run++;
           });
-          state.run++;
-          pending.length = 0;
+          // A failed batch is reported by the await that next waits for it, not as unhandled.
+          running.catch(() => {});
         };
-        for (let y = cy * chunk; y < Math.min(height, (cy + 1) * chunk); y++) {
+        for (let y = cy * chunk; y < y1; y++) {
           for (let x = 0; x < width; x++) {
-            if (
-              fillPixel(batch, pending.length, dates, maxDates, x, y, patch, manifest.normalization) === 0
-            ) {
+            if (fillPixel(batch, pending.length, dates, maxDates, x, y, patch) === 0) {
               state.skipped++;
               continue;
             }
@@ -241,6 +246,7 @@ export function createSeriesPredictActivities(s3: S3Client, config: Config, opti
           }
         }
         await flush();
+        await running;
         state.row = cy + 1;
         state.emitted = Math.min(height, state.row * chunk);
         if (state.row % config.inference.checkpointEveryRows === 0 && state.row < first.chunksDown)

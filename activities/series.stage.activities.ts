@@ -5,7 +5,6 @@ import type { Config } from "../lib/config/config.schema.ts";
 import { parseGranuleId } from "../lib/hls/granule.id.ts";
 import { createS3Archive, type HlsArchive } from "../lib/hls/hls.archive.ts";
 import { encodeStack, StackNodata } from "../lib/pipeline/stack.format.ts";
-import { readStackHeader } from "../lib/pipeline/stack.reader.ts";
 import { type SeriesIndex, SeriesIndexParser } from "../lib/series/series.index.ts";
 import { getJson, objectSize, putBytes, putJson, ref } from "../lib/storage/s3.objects.ts";
 import { parseInput } from "./activity.failures.ts";

@@ -39,7 +39,7 @@ async function runWith(model: string, runId: string, workflowId = runId): Promis
   return inference.runUntil(
     client.workflow.execute("runWorkflow", {
       taskQueue: config.taskQueues.cpu,
-      workflowId: runId,
+      workflowId,
       args: [input],
     }),
   );

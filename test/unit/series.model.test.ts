@@ -124,7 +124,9 @@ describe("the time-series model family", () => {
     const concat = (pick: (p: (typeof all)[number]) => Float32Array) => {
       const one = pick(all[0] as (typeof all)[number]).length;
       const out = new Float32Array(n * one);
-      all.forEach((p, i) => out.set(pick(p), i * one));
+      all.forEach((p, i) => {
+        out.set(pick(p), i * one);
+      });
       return out;
     };
     const result = await loaded.thread.runFeeds(
