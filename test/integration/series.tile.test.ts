@@ -1,10 +1,20 @@
 import type { Client } from "@temporalio/client";
+import { MockActivityEnvironment } from "@temporalio/testing";
 import type { NativeConnection } from "@temporalio/worker";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { GranuleSelection } from "../../activities/granules.activities.ts";
+import { createGranuleActivities } from "../../activities/granules.activities.ts";
+import { createLabelActivities, type LabelGrid } from "../../activities/labels.activities.ts";
+import {
+  createSeriesPredictActivities,
+  type PredictedSeries,
+} from "../../activities/series.predict.activities.ts";
+import { createSeriesStageActivities, type StagedSeries } from "../../activities/series.stage.activities.ts";
 import type { SeriesTileManifest, TileManifest } from "../../activities/tile.output.activities.ts";
 import { accumulate, emptyConfusion, metrics } from "../../lib/accuracy/confusion.ts";
 import { labelClassesFor } from "../../lib/accuracy/label.window.ts";
 import type { RunInput } from "../../lib/pipeline/run.input.ts";
+import { DefaultSeasonWindows } from "../../lib/pipeline/season.windows.ts";
 import { openCog, readRaster } from "../../lib/raster/cog.reader.ts";
 import { pipelineShape } from "../../lib/series/series.manifest.ts";
 import { createS3Client } from "../../lib/storage/s3.client.ts";
@@ -132,5 +142,50 @@ describe("a tile mapped by the time-series family", () => {
       resumedFromRow: number;
     };
     expect(predict.resumedFromRow).toBe(0);
+  });
+
+  it("resumes a cancelled tile's inference from its checkpoint, to the same maps as a clean run", async () => {
+    const shape = await pipelineShape("sits-tiny");
+    const cut = { ...config, inference: { ...config.inference, checkpointEveryRows: 2 } };
+    const env = () => new MockActivityEnvironment();
+    const grid = (await env().run(createLabelActivities(s3, config).labelGrid, { year: 2022 })) as LabelGrid;
+    const selection = (await env().run(createGranuleActivities(s3, config).selectSeason, {
+      tileId: TileId,
+      year: 2022,
+      windows: DefaultSeasonWindows,
+      maxDates: shape.series?.maxDates ?? 0,
+    })) as GranuleSelection;
+    // The run's own series: staging is keyed by its input, so this finds the finished index.
+    const staged = (await env().run(createSeriesStageActivities(s3, config).stageSeries, {
+      tileId: TileId,
+      year: 2022,
+      granules: selection.granules.map((g) => g.id),
+      labelGrid: { epsg: grid.epsg, origin: grid.origin, pixelSize: grid.pixelSize },
+      chip: shape.chip,
+    })) as StagedSeries;
+    expect(staged.seconds).toBeLessThan(series.timings.stageSeconds);
+    const input = {
+      tileId: TileId,
+      seriesKey: staged.seriesKey,
+      model: "sits-tiny",
+      outputPrefix: "resumed/",
+    };
+    const { predictSeriesTile } = createSeriesPredictActivities(s3, cut);
+    const first = env();
+    first.on("heartbeat", (d: { row?: number }) => {
+      if ((d.row ?? 0) >= 5) first.cancel();
+    });
+    await expect(first.run(predictSeriesTile, input)).rejects.toThrow();
+    expect(await getJson(s3, ref(config.storage.outputs, "resumed/predict.json"))).toBeUndefined();
+    const resumed = (await env().run(predictSeriesTile, input)) as PredictedSeries;
+    expect(resumed.resumedFromRow).toBe(4);
+    for (const name of ["classes.tif", "confidence.tif"]) {
+      const clean = await getBytes(s3, ref(config.storage.outputs, `runs/ia-series/tiles/${TileId}/${name}`));
+      const again = await getBytes(s3, ref(config.storage.outputs, `resumed/${name}`));
+      expect(Buffer.from(again).equals(Buffer.from(clean))).toBe(true);
+    }
+    // Pixels without a clear date are counted across the resume too.
+    expect(resumed.pixels.noClearObservation).toBe(series.pixels.noClearObservation);
+    expect(resumed.pixels.mapped).toBe(series.pixels.mapped);
   });
 });
