@@ -16,12 +16,12 @@ import { join } from "node:path";
 import { type ClassId, CropClasses } from "../lib/cdl/classes.ts";
 import { fitLda } from "../lib/model/lda.ts";
 import { ModelsDir } from "../lib/model/model.manifest.ts";
+import { drawField, observe, trainingAccuracy } from "../lib/model/synthetic.pixels.ts";
 import { encodeOnnx } from "../lib/onnx/onnx.writer.ts";
 import { seededRandom } from "../lib/random.ts";
 import { binCentres, binSeason, DoyBins } from "../lib/series/doy.bins.ts";
 import { SeriesManifestParser } from "../lib/series/series.manifest.ts";
 import { acquisitions } from "../lib/synth/schedule.ts";
-import { bareSpectrum, greenness, greenSpectrum } from "../lib/synth/spectra.ts";
 import { FieldVariation } from "../lib/synth/tile.render.ts";
 
 const SamplesPerClass = 3000;
@@ -32,9 +32,7 @@ const Schedules = 12;
 export async function buildSitsTiny(dir = ModelsDir): Promise<{ sha256: string; trainingAccuracy: number }> {
   const manifestFile = join(dir, "sits-tiny.json");
   const manifest = SeriesManifestParser.parse(JSON.parse(await readFile(manifestFile, "utf8")));
-  const { mean, std } = manifest.normalization;
   const random = seededRandom(Seed);
-  const between = (lo: number, hi: number) => lo + (hi - lo) * random();
   const schedules = (["small", "full"] as const).flatMap((scale) =>
     Array.from({ length: Schedules }, (_, i) =>
       acquisitions(2022, DoyBins.first, DoyBins.last, scale, Seed + i, 0).slice(0, manifest.maxDates),
@@ -45,43 +43,23 @@ export async function buildSitsTiny(dir = ModelsDir): Promise<{ sha256: string; 
   const labels: number[] = [];
   for (const { id } of CropClasses) {
     for (let s = 0; s < SamplesPerClass; s++) {
-      const shift = Math.round(between(-FieldVariation.maxShift, FieldVariation.maxShift));
-      const amplitude = between(...FieldVariation.amplitude);
-      const brightness =
-        between(...FieldVariation.brightness) * (1 + FieldVariation.texture * (random() - 0.5));
+      const field = drawField(id as ClassId, random);
       const schedule = schedules[Math.floor(random() * schedules.length)] ?? [];
-      const lo = bareSpectrum(id as ClassId);
-      const hi = greenSpectrum(id as ClassId);
       const values: Float64Array[] = [];
       const doy: number[] = [];
       const mask: number[] = [];
       for (const date of schedule) {
         // Cloud, its adjacent ring and its shadow: about 1.6 times the cloud's own share.
-        const clear = random() >= Math.min(1, date.cloudTarget * 1.6);
-        const g = greenness(id as ClassId, date.doy - shift) * amplitude;
-        const v = new Float64Array(6);
-        for (let b = 0; b < 6; b++) {
-          // The patch mean of nine pixels: a third of one pixel's sensor noise.
-          const value =
-            ((lo[b] as number) + ((hi[b] as number) - (lo[b] as number)) * g) * brightness +
-            between(-FieldVariation.noise, FieldVariation.noise) / 3;
-          v[b] = (value - (mean[b] as number)) / (std[b] as number);
-        }
-        values.push(v);
+        mask.push(random() >= Math.min(1, date.cloudTarget * 1.6) ? 1 : 0);
+        // The patch mean of nine pixels: a third of one pixel's sensor noise.
+        values.push(observe(field, date.doy, FieldVariation.noise / 3, manifest.normalization, random));
         doy.push(date.doy);
-        mask.push(clear ? 1 : 0);
       }
       samples.push(binSeason(values, doy, mask));
       labels.push(id - 1);
     }
   }
   const lda = fitLda(samples, labels, CropClasses.length);
-  const correct = samples.filter((x, i) => {
-    const scores = lda.weights.map((w, k) =>
-      w.reduce((s, v, f) => s + v * (x[f] as number), lda.bias[k] as number),
-    );
-    return scores.indexOf(Math.max(...scores)) === labels[i];
-  }).length;
 
   const centres = binCentres();
   const features = centres.length * 6;
@@ -148,7 +126,7 @@ export async function buildSitsTiny(dir = ModelsDir): Promise<{ sha256: string; 
   await writeFile(join(dir, "sits-tiny.onnx"), bytes);
   const sha256 = createHash("sha256").update(bytes).digest("hex");
   await writeFile(manifestFile, `${JSON.stringify({ ...manifest, sha256 }, null, 2)}\n`);
-  return { sha256, trainingAccuracy: correct / samples.length };
+  return { sha256, trainingAccuracy: trainingAccuracy(lda, samples, labels) };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -21,8 +21,6 @@ value PyTorch's own masked path gives the same softmax for), so the export needs
 
 from __future__ import annotations
 
-import argparse
-import hashlib
 import json
 import math
 import sys
@@ -33,6 +31,8 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
+
+from export_common import CheckpointError, export_arguments, load_state_strict, sha256_of, weights_note, write_outputs
 
 
 @dataclass(frozen=True)
@@ -53,10 +53,6 @@ ARCHS = {
     "full": Arch(),
     "reduced": Arch(channels=(8, 16), hidden=32, layers=1, heads=4),
 }
-
-
-class CheckpointError(Exception):
-    pass
 
 
 class PositionalEncoding(nn.Module):
@@ -184,24 +180,7 @@ def load_checkpoint_strict(model: nn.Module, path: Path) -> dict:
     state = raw.get("state_dict", raw.get("model_state_dict", raw)) if isinstance(raw, dict) else None
     if not isinstance(state, dict):
         raise CheckpointError(f"{path}: not a state dict")
-    wanted = model.state_dict()
-    problems = []
-    missing = sorted(set(wanted) - set(state))
-    unexpected = sorted(set(state) - set(wanted))
-    shapes = sorted(
-        f"{k}: checkpoint {list(state[k].shape)}, model {list(wanted[k].shape)}"
-        for k in set(state) & set(wanted)
-        if tuple(state[k].shape) != tuple(wanted[k].shape)
-    )
-    if missing:
-        problems.append(f"missing keys ({len(missing)}): {', '.join(missing)}")
-    if unexpected:
-        problems.append(f"unexpected keys ({len(unexpected)}): {', '.join(unexpected)}")
-    if shapes:
-        problems.append(f"shape mismatches ({len(shapes)}): {'; '.join(shapes)}")
-    if problems:
-        raise CheckpointError(f"{path}: " + " | ".join(problems))
-    model.load_state_dict(state, strict=True)
+    load_state_strict(model, state, path)
     return {"keys": len(state)}
 
 
@@ -221,14 +200,6 @@ def randomize(model: BERTClassification, seed: int) -> None:
             if isinstance(m, nn.BatchNorm3d):
                 m.running_mean.uniform_(-0.1, 0.1)
                 m.running_var.uniform_(0.5, 1.5)
-
-
-def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def parity_inputs(a: Arch, batch: int, dates: int, g: torch.Generator):
@@ -267,17 +238,7 @@ def parity(model: nn.Module, onnx_path: Path, a: Arch, dates: int, batches: list
 
 
 def main() -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--out", required=True, type=Path)
-    p.add_argument("--checkpoint", type=Path)
-    p.add_argument("--size", choices=sorted(ARCHS), default="full")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--name", required=True)
-    p.add_argument("--manifest-template", required=True, type=Path)
-    p.add_argument("--parity-batches", default="2,1", help="batch sizes of the parity check, comma separated")
-    p.add_argument("--tolerance", type=float, default=1e-4)
-    p.add_argument("--write-checkpoint", type=Path, help="also write the weights as a state dict")
-    args = p.parse_args()
+    args = export_arguments(__doc__.split("\n")[0], "also write the weights as a state dict").parse_args()
 
     template = json.loads(args.manifest_template.read_text())
     dates = int(template["maxDates"])
@@ -325,35 +286,24 @@ def main() -> int:
         print(f"crop-map: parity failed: max |dlogit| {check['maxAbsLogitDiff']:.3g} > {args.tolerance}", file=sys.stderr)
         return 1
 
-    sha256 = sha256_of(onnx_path)
-    weights = (
-        f"weights from {args.checkpoint.name} (sha256 {source['checkpointSha256'][:12]})"
-        if args.checkpoint
-        else f"SEEDED RANDOM WEIGHTS (seed {args.seed}): the architecture only, its maps mean nothing"
-    )
     arch_note = "" if args.size == "full" else f", reduced architecture {asdict(a)}"
-    manifest = {
-        **template,
-        "name": args.name,
-        "description": f"SITS-Former time-series architecture exported to ONNX (opset 17, dynamic batch, "
-        f"{dates} dates){arch_note}; {weights}. Parity with PyTorch: max |dlogit| {check['maxAbsLogitDiff']:.2e}.",
-        "onnx": onnx_path.name,
-        "sha256": sha256,
-    }
-    (args.out / f"{args.name}.json").write_text(json.dumps(manifest, indent=2) + "\n")
-    report = {
-        "name": args.name,
-        "onnx": str(onnx_path),
-        "sha256": sha256,
-        "bytes": onnx_path.stat().st_size,
-        "arch": asdict(a),
-        "parameters": sum(t.numel() for t in model.state_dict().values()),
-        "parity": check,
-        "source": source,
-        "seconds": round(time.time() - started, 1),
-    }
-    (args.out / f"{args.name}.export.json").write_text(json.dumps(report, indent=2) + "\n")
-    print(json.dumps(report))
+    description = (
+        f"SITS-Former time-series architecture exported to ONNX (opset 17, dynamic batch, {dates} dates)"
+        f"{arch_note}; {weights_note(args, source)}. Parity with PyTorch: max |dlogit| {check['maxAbsLogitDiff']:.2e}."
+    )
+    write_outputs(
+        args,
+        template,
+        description,
+        onnx_path,
+        {
+            "arch": asdict(a),
+            "parameters": sum(t.numel() for t in model.state_dict().values()),
+            "parity": check,
+            "source": source,
+            "seconds": round(time.time() - started, 1),
+        },
+    )
     return 0
 
 
