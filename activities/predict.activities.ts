@@ -3,13 +3,8 @@ import { activityInfo, cancellationSignal, heartbeat, log } from "@temporalio/ac
 import { z } from "zod";
 import type { Config } from "../lib/config/config.schema.ts";
 import { TileIdParser } from "../lib/grid/tile.table.ts";
-import {
-  loadModelManifest,
-  type ModelManifest,
-  ModelManifestError,
-  ModelsDir,
-} from "../lib/model/model.manifest.ts";
-import { type LoadedModel, loadModel, ModelMismatchError, runBatch } from "../lib/model/model.session.ts";
+import { loadModelManifest, type ModelManifest, ModelsDir } from "../lib/model/model.manifest.ts";
+import { type LoadedModel, loadModel, runBatch } from "../lib/model/model.session.ts";
 import { argmaxRow, RowAccumulator, windowStarts } from "../lib/pipeline/sliding.window.ts";
 import type { StackHeader } from "../lib/pipeline/stack.format.ts";
 import { readChunkRow, readStackHeader } from "../lib/pipeline/stack.reader.ts";
@@ -27,6 +22,7 @@ import { formatS3Url } from "../lib/storage/s3.url.ts";
 import { nonRetryable, parseInput } from "./activity.failures.ts";
 import { heartbeating } from "./activity.heartbeat.ts";
 import { writeClassMaps } from "./class.maps.ts";
+import { asModelFailure } from "./model.failures.ts";
 import { decodeCheckpoint, encodeCheckpoint, type PredictCheckpoint } from "./predict.checkpoint.ts";
 
 export const PredictTileInputParser = z
@@ -84,25 +80,9 @@ export function createPredictActivities(s3: S3Client, config: Config, options: P
   const modelsDir = options.modelsDir ?? ModelsDir;
   const rowDelayMs = Number(process.env.CROP_MAP_INFERENCE_ROW_DELAY_MS ?? 0);
 
-  async function manifestOf(name: string): Promise<ModelManifest> {
-    try {
-      return await loadModelManifest(name, modelsDir);
-    } catch (error) {
-      if (error instanceof ModelManifestError) throw nonRetryable("ModelMismatch", error.message);
-      throw error;
-    }
-  }
-
-  async function model(manifest: ModelManifest): Promise<LoadedModel> {
-    try {
-      return await loadModel(manifest, s3, { ...config.inference, modelsDir }, (line) => log.info(line));
-    } catch (error) {
-      if (error instanceof ModelMismatchError) throw nonRetryable("ModelMismatch", error.message);
-      // DeviceUnavailableError stays retryable: another worker may have the GPU. This one should
-      // not have started (checkInferenceDevice at worker start).
-      throw error;
-    }
-  }
+  const manifestOf = (name: string) => asModelFailure(loadModelManifest(name, modelsDir));
+  const model = (manifest: ModelManifest): Promise<LoadedModel> =>
+    asModelFailure(loadModel(manifest, s3, { ...config.inference, modelsDir }, (line) => log.info(line)));
 
   async function predict(raw: PredictTileInput): Promise<PredictedTile> {
     const started = Date.now();
@@ -189,16 +169,10 @@ export function createPredictActivities(s3: S3Client, config: Config, options: P
         const signal = cancellationSignal();
         if (signal.aborted) throw signal.reason;
         const data = batch.subarray(0, pending.length * windowValues);
-        let logits: Float32Array;
-        try {
-          logits = await heartbeating(
-            () => ({ row: state.row, rows: ys.length }),
-            runBatch(loaded, data, pending.length),
-          );
-        } catch (error) {
-          if (error instanceof ModelMismatchError) throw nonRetryable("ModelMismatch", error.message);
-          throw error;
-        }
+        const logits = await heartbeating(
+          () => ({ row: state.row, rows: ys.length }),
+          asModelFailure(runBatch(loaded, data, pending.length)),
+        );
         if (signal.aborted) throw signal.reason;
         pending.forEach((x0, i) => {
           accumulator.add(

@@ -3,8 +3,8 @@ import { activityInfo, cancellationSignal, heartbeat, log } from "@temporalio/ac
 import { z } from "zod";
 import type { Config } from "../lib/config/config.schema.ts";
 import { TileIdParser } from "../lib/grid/tile.table.ts";
-import { ModelManifestError, ModelsDir } from "../lib/model/model.manifest.ts";
-import { type LoadedModel, loadModelFile, ModelMismatchError } from "../lib/model/model.session.ts";
+import { ModelsDir } from "../lib/model/model.manifest.ts";
+import { type LoadedModel, loadModelFile } from "../lib/model/model.session.ts";
 import { argmaxRow } from "../lib/pipeline/sliding.window.ts";
 import { readChunkRow, readStackHeader } from "../lib/pipeline/stack.reader.ts";
 import { checkSeriesGraph, checkSeriesOutput } from "../lib/series/series.graph.ts";
@@ -24,6 +24,7 @@ import { formatS3Url } from "../lib/storage/s3.url.ts";
 import { nonRetryable, parseInput } from "./activity.failures.ts";
 import { heartbeating } from "./activity.heartbeat.ts";
 import { writeClassMaps } from "./class.maps.ts";
+import { asModelFailure } from "./model.failures.ts";
 import type { PredictedTile, PredictOptions } from "./predict.activities.ts";
 import { decodeCheckpoint, encodeCheckpoint, type PredictCheckpoint } from "./predict.checkpoint.ts";
 
@@ -66,29 +67,17 @@ export function createSeriesPredictActivities(s3: S3Client, config: Config, opti
   const { work, outputs } = config.storage;
   const modelsDir = options.modelsDir ?? ModelsDir;
 
-  async function manifestOf(name: string): Promise<SeriesManifest> {
-    try {
-      return await loadSeriesManifest(name, modelsDir);
-    } catch (error) {
-      if (error instanceof ModelManifestError) throw nonRetryable("ModelMismatch", error.message);
-      throw error;
-    }
-  }
-
-  async function model(manifest: SeriesManifest): Promise<LoadedModel<SeriesManifest>> {
-    try {
-      return await loadModelFile(
+  const manifestOf = (name: string) => asModelFailure(loadSeriesManifest(name, modelsDir));
+  const model = (manifest: SeriesManifest): Promise<LoadedModel<SeriesManifest>> =>
+    asModelFailure(
+      loadModelFile(
         manifest,
         s3,
         { ...config.inference, modelsDir },
         (line) => log.info(line),
         (graph) => checkSeriesGraph(manifest, graph),
-      );
-    } catch (error) {
-      if (error instanceof ModelMismatchError) throw nonRetryable("ModelMismatch", error.message);
-      throw error;
-    }
-  }
+      ),
+    );
 
   return {
     /**
@@ -214,17 +203,17 @@ export function createSeriesPredictActivities(s3: S3Client, config: Config, opti
             { name: manifest.inputs.doy, data: batch.doy.subarray(0, n * maxDates), dims: [n, maxDates] },
             { name: manifest.inputs.mask, data: batch.mask.subarray(0, n * maxDates), dims: [n, maxDates] },
           ];
-          const result = loaded.thread.runFeeds(feeds, manifest.output.name);
+          const result = asModelFailure(
+            loaded.thread.runFeeds(feeds, manifest.output.name).then((r) => {
+              checkSeriesOutput(manifest, n, r);
+              return r;
+            }),
+          );
+          // Its failure is reported through `running` below; until then it must not count as unhandled.
+          result.catch(() => {});
           await running;
           running = heartbeating(() => ({ row: cy, rows: first.chunksDown }), result).then((r) => {
             if (signal.aborted) throw signal.reason;
-            try {
-              checkSeriesOutput(manifest, n, r);
-            } catch (error) {
-              throw error instanceof ModelMismatchError
-                ? nonRetryable("ModelMismatch", error.message)
-                : error;
-            }
             const { best, confidence } = argmaxRow(r.data, classCount, n);
             pixels.forEach((pixel, i) => {
               state.classes[pixel] = classIds[best[i] as number] as number;

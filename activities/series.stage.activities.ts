@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { heartbeat } from "@temporalio/activity";
 import type { Config } from "../lib/config/config.schema.ts";
@@ -9,7 +8,12 @@ import { type SeriesIndex, SeriesIndexParser } from "../lib/series/series.index.
 import { getJson, objectSize, putBytes, putJson, ref } from "../lib/storage/s3.objects.ts";
 import { parseInput } from "./activity.failures.ts";
 import { GranuleWarp } from "./granule.warp.ts";
-import { type StageTileInput, StageTileInputParser, targetGridFor } from "./stage.activities.ts";
+import {
+  type StageTileInput,
+  StageTileInputParser,
+  stagingDigest,
+  targetGridFor,
+} from "./stage.activities.ts";
 
 export interface StagedSeries {
   /** Folder of the series in the work location (relative to its prefix); its index is `index.json`. */
@@ -20,8 +24,7 @@ export interface StagedSeries {
 
 /** A stable folder from what decides the series' content. */
 export function seriesKeyFor(input: StageTileInput): string {
-  const digest = createHash("sha256").update(JSON.stringify(input)).digest("hex").slice(0, 16);
-  return `series/${input.year}/${input.tileId}/${digest}/`;
+  return `series/${input.year}/${input.tileId}/${stagingDigest(input)}/`;
 }
 
 export function createSeriesStageActivities(

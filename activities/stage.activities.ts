@@ -85,10 +85,14 @@ export function targetGridFor(source: Raster, label: StageTileInput["labelGrid"]
   };
 }
 
+/** A digest of what decides a staged tile's content. */
+export function stagingDigest(input: StageTileInput): string {
+  return createHash("sha256").update(JSON.stringify(input)).digest("hex").slice(0, 16);
+}
+
 /** A stable key from what decides the stack's content. */
 export function stackKeyFor(input: StageTileInput): string {
-  const digest = createHash("sha256").update(JSON.stringify(input)).digest("hex").slice(0, 16);
-  return `stacks/${input.year}/${input.tileId}/${digest}.stack`;
+  return `stacks/${input.year}/${input.tileId}/${stagingDigest(input)}.stack`;
 }
 
 export function createStageActivities(
