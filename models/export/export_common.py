@@ -6,7 +6,11 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import sys
+import time
+from dataclasses import asdict
 from pathlib import Path
+from typing import Callable
 
 from torch import nn
 
@@ -76,3 +80,34 @@ def write_outputs(args: argparse.Namespace, template: dict, description: str, on
     full = {"name": args.name, "onnx": str(onnx_path), "sha256": sha256, "bytes": onnx_path.stat().st_size, **report}
     (args.out / f"{args.name}.export.json").write_text(json.dumps(full, indent=2) + "\n")
     print(json.dumps(full))
+
+
+def set_weights(
+    args: argparse.Namespace,
+    model: nn.Module,
+    load_checkpoint: Callable[[nn.Module, Path], dict],
+    randomize: Callable[[nn.Module, int], None],
+) -> dict | None:
+    """The checkpoint's weights, loaded strictly, or seeded random ones; where they came from, or
+    None (having said why on stderr) when the checkpoint is refused."""
+    if not args.checkpoint:
+        randomize(model, args.seed)
+        return {"randomWeights": True, "seed": args.seed}
+    try:
+        loaded = load_checkpoint(model, args.checkpoint)
+    except CheckpointError as error:
+        print(f"crop-map: checkpoint refused: {error}", file=sys.stderr)
+        return None
+    return {"checkpoint": str(args.checkpoint), "checkpointSha256": sha256_of(args.checkpoint), **loaded}
+
+
+def export_report(arch, model: nn.Module, check: dict, source: dict, started: float, **extra) -> dict:
+    """The figures every export reports beside its file: architecture, size, parity, weights, time."""
+    return {
+        "arch": asdict(arch),
+        "parameters": sum(t.numel() for t in model.state_dict().values()),
+        **extra,
+        "parity": check,
+        "source": source,
+        "seconds": round(time.time() - started, 1),
+    }

@@ -27,7 +27,15 @@ import numpy as np
 import torch
 from torch import nn
 
-from export_common import CheckpointError, export_arguments, load_state_strict, sha256_of, weights_note, write_outputs
+from export_common import (
+    CheckpointError,
+    export_arguments,
+    export_report,
+    load_state_strict,
+    set_weights,
+    weights_note,
+    write_outputs,
+)
 
 
 @dataclass(frozen=True)
@@ -303,16 +311,9 @@ def main() -> int:
     a = ARCHS[args.size]
     model = PrithviCrop(a).eval()
     started = time.time()
-    if args.checkpoint:
-        try:
-            loaded = load_checkpoint_strict(model, args.checkpoint)
-        except CheckpointError as error:
-            print(f"crop-map: checkpoint refused: {error}", file=sys.stderr)
-            return 2
-        source = {"checkpoint": str(args.checkpoint), "checkpointSha256": sha256_of(args.checkpoint), **loaded}
-    else:
-        randomize(model, args.seed)
-        source = {"randomWeights": True, "seed": args.seed}
+    source = set_weights(args, model, load_checkpoint_strict, randomize)
+    if source is None:
+        return 2
     if args.write_checkpoint:
         torch.save(synthetic_checkpoint(model, args.seed), args.write_checkpoint)
 
@@ -353,14 +354,7 @@ def main() -> int:
         template,
         description,
         onnx_path,
-        {
-            "arch": asdict(a),
-            "parameters": sum(t.numel() for t in model.state_dict().values()),
-            "flopsPerWindow": flops_per_window(a),
-            "parity": check,
-            "source": source,
-            "seconds": round(time.time() - started, 1),
-        },
+        export_report(a, model, check, source, started, flopsPerWindow=flops_per_window(a)),
     )
     return 0
 

@@ -32,7 +32,15 @@ import numpy as np
 import torch
 from torch import nn
 
-from export_common import CheckpointError, export_arguments, load_state_strict, sha256_of, weights_note, write_outputs
+from export_common import (
+    CheckpointError,
+    export_arguments,
+    export_report,
+    load_state_strict,
+    set_weights,
+    weights_note,
+    write_outputs,
+)
 
 
 @dataclass(frozen=True)
@@ -250,16 +258,9 @@ def main() -> int:
         print(f"crop-map: {error}", file=sys.stderr)
         return 2
     started = time.time()
-    if args.checkpoint:
-        try:
-            loaded = load_checkpoint_strict(model, args.checkpoint)
-        except CheckpointError as error:
-            print(f"crop-map: checkpoint refused: {error}", file=sys.stderr)
-            return 2
-        source = {"checkpoint": str(args.checkpoint), "checkpointSha256": sha256_of(args.checkpoint), **loaded}
-    else:
-        randomize(model, args.seed)
-        source = {"randomWeights": True, "seed": args.seed}
+    source = set_weights(args, model, load_checkpoint_strict, randomize)
+    if source is None:
+        return 2
     if args.write_checkpoint:
         torch.save(model.state_dict(), args.write_checkpoint)
 
@@ -296,13 +297,7 @@ def main() -> int:
         template,
         description,
         onnx_path,
-        {
-            "arch": asdict(a),
-            "parameters": sum(t.numel() for t in model.state_dict().values()),
-            "parity": check,
-            "source": source,
-            "seconds": round(time.time() - started, 1),
-        },
+        export_report(a, model, check, source, started),
     )
     return 0
 
