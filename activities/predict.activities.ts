@@ -9,21 +9,13 @@ import { argmaxRow, RowAccumulator, windowStarts } from "../lib/pipeline/sliding
 import type { StackHeader } from "../lib/pipeline/stack.format.ts";
 import { readChunkRow, readStackHeader } from "../lib/pipeline/stack.reader.ts";
 import { type ChunkRows, fillWindow, pixelValid } from "../lib/pipeline/window.input.ts";
-import {
-  deleteObject,
-  getBytes,
-  getJson,
-  objectSize,
-  putBytes,
-  putJson,
-  ref,
-} from "../lib/storage/s3.objects.ts";
+import { deleteObject, getJson, objectSize, putBytes, putJson, ref } from "../lib/storage/s3.objects.ts";
 import { formatS3Url } from "../lib/storage/s3.url.ts";
 import { nonRetryable, parseInput } from "./activity.failures.ts";
 import { heartbeating } from "./activity.heartbeat.ts";
 import { writeClassMaps } from "./class.maps.ts";
 import { asModelFailure } from "./model.failures.ts";
-import { decodeCheckpoint, encodeCheckpoint, type PredictCheckpoint } from "./predict.checkpoint.ts";
+import { encodeCheckpoint, startingState } from "./predict.checkpoint.ts";
 
 export const PredictTileInputParser = z
   .object({
@@ -128,23 +120,13 @@ export function createPredictActivities(s3: S3Client, config: Config, options: P
     }
     const batchSize = Math.max(1, Math.min(config.inference.batchSize, Math.floor(room / budget.perWindow)));
 
-    let state: PredictCheckpoint = {
-      row: 0,
-      emitted: 0,
-      run: 0,
-      skipped: 0,
-      classes: new Uint8Array(width * height),
-      confidence: new Uint8Array(width * height).fill(255),
-      held: [],
-    };
     // Named by the stack (its key is a digest of what made it) and the model file's sha256, so any
     // attempt at this tile with this very model may continue it: the result is the same as a run
     // from the start. A different file under the same name starts over.
     const checkpointRef = ref(work, `${input.stackKey}.${loaded.sha256}.checkpoint`);
-    if ((await objectSize(s3, checkpointRef)) !== undefined) {
-      state = decodeCheckpoint(await getBytes(s3, checkpointRef), width, height);
+    const { state, resumed } = await startingState(s3, checkpointRef, width, height);
+    if (resumed)
       log.info(`Tile:Predict:Resume tile=${input.tileId} row=${state.row} attempt=${activityInfo().attempt}`);
-    }
     const resumedFromRow = state.row;
     const accumulator = new RowAccumulator(width, classCount);
     accumulator.restore(state.held);

@@ -1,3 +1,6 @@
+import type { S3Client } from "@aws-sdk/client-s3";
+import { getBytes, type ObjectRef, objectSize } from "../lib/storage/s3.objects.ts";
+
 /** What a tile's inference has done so far; enough to continue from the next window row. */
 export interface PredictCheckpoint {
   /** Next window row to run. */
@@ -71,4 +74,25 @@ export function decodeCheckpoint(bytes: Uint8Array, width: number, height: numbe
     confidence,
     held,
   };
+}
+
+/** The state a tile's inference starts from: its checkpoint where one was written, else nothing done. */
+export async function startingState(
+  s3: S3Client,
+  checkpoint: ObjectRef,
+  width: number,
+  height: number,
+): Promise<{ state: PredictCheckpoint; resumed: boolean }> {
+  if ((await objectSize(s3, checkpoint)) !== undefined)
+    return { state: decodeCheckpoint(await getBytes(s3, checkpoint), width, height), resumed: true };
+  const state = {
+    row: 0,
+    emitted: 0,
+    run: 0,
+    skipped: 0,
+    classes: new Uint8Array(width * height),
+    confidence: new Uint8Array(width * height).fill(255),
+    held: [],
+  };
+  return { state, resumed: false };
 }

@@ -11,22 +11,14 @@ import { checkSeriesGraph, checkSeriesOutput } from "../lib/series/series.graph.
 import { SeriesIndexParser } from "../lib/series/series.index.ts";
 import { fillPixel, loadStrips, type SeriesDate } from "../lib/series/series.input.ts";
 import { loadSeriesManifest, type SeriesManifest } from "../lib/series/series.manifest.ts";
-import {
-  deleteObject,
-  getBytes,
-  getJson,
-  objectSize,
-  putBytes,
-  putJson,
-  ref,
-} from "../lib/storage/s3.objects.ts";
+import { deleteObject, getJson, putBytes, putJson, ref } from "../lib/storage/s3.objects.ts";
 import { formatS3Url } from "../lib/storage/s3.url.ts";
 import { nonRetryable, parseInput } from "./activity.failures.ts";
 import { heartbeating } from "./activity.heartbeat.ts";
 import { writeClassMaps } from "./class.maps.ts";
 import { asModelFailure } from "./model.failures.ts";
 import type { PredictedTile, PredictOptions } from "./predict.activities.ts";
-import { decodeCheckpoint, encodeCheckpoint, type PredictCheckpoint } from "./predict.checkpoint.ts";
+import { encodeCheckpoint, startingState } from "./predict.checkpoint.ts";
 
 export const PredictSeriesInputParser = z
   .object({
@@ -141,23 +133,13 @@ export function createSeriesPredictActivities(s3: S3Client, config: Config, opti
         mask: new Float32Array(batchSize * maxDates),
       };
 
-      let state: PredictCheckpoint = {
-        row: 0,
-        emitted: 0,
-        run: 0,
-        skipped: 0,
-        classes: new Uint8Array(width * height),
-        confidence: new Uint8Array(width * height).fill(255),
-        held: [],
-      };
       // Named by the series (its key is a digest of what made it) and the model file's sha256.
       const checkpointRef = ref(work, `${input.seriesKey}${loaded.sha256}.checkpoint`);
-      if ((await objectSize(s3, checkpointRef)) !== undefined) {
-        state = decodeCheckpoint(await getBytes(s3, checkpointRef), width, height);
+      const { state, resumed } = await startingState(s3, checkpointRef, width, height);
+      if (resumed)
         log.info(
           `Tile:PredictSeries:Resume tile=${input.tileId} row=${state.row} attempt=${activityInfo().attempt}`,
         );
-      }
       const resumedFromRow = state.row;
       const classIds = manifest.classes.map((c) => c.id);
       const halo = Math.ceil((patch - 1) / 2 / chunk);
