@@ -96,9 +96,9 @@ export function fillPixel(
         const rowAt = plane + centreAt + dy * width;
         for (let dx = -half; dx <= half; dx++) {
           const xx = x + dx;
-          // NaN (not clear, or off the grid) fails the comparison: the centre stands in.
+          // NaN: not clear, or off the grid; the centre stands in.
           const v = xx >= 0 && xx < width ? (data[rowAt + dx] as number) : Number.NaN;
-          series[o++] = v === v ? v : centre;
+          series[o++] = Number.isNaN(v) ? centre : v;
         }
       }
     }
