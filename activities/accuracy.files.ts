@@ -17,14 +17,17 @@ export interface AccuracySummary {
   perTile: { tileId: string; confusion: Confusion }[];
 }
 
-/** `accuracy.json` (the run, per class, per state and per tile, with their matrices) and `accuracy.csv`. */
+/**
+ * `accuracy.json` (the run, per class, per state and per tile, with their matrices) and
+ * `accuracy.csv`; returns what accuracy.json holds.
+ */
 export async function writeAccuracyFiles(
   s3: S3Client,
   { json, csv, summary }: { json: ObjectRef; csv: ObjectRef; summary: AccuracySummary },
-): Promise<void> {
+) {
   const { run, perClass } = summary;
   const m = metrics(run);
-  await putJson(s3, json, {
+  const accuracy = {
     runId: summary.runId,
     region: summary.region,
     year: summary.year,
@@ -57,10 +60,12 @@ export async function writeAccuracyFiles(
       ownedPixels: t.confusion.mapped,
       confusion: t.confusion.matrix,
     })),
-  });
+  };
+  await putJson(s3, json, accuracy);
   const lines = [
     "id,name,iou,acc,pixels",
     ...perClass.map((c) => `${c.id},${c.name.replace(/,/g, " ")},${c.iou ?? ""},${c.acc ?? ""},${c.pixels}`),
   ];
   await putBytes(s3, csv, `${lines.join("\n")}\n`, "text/csv");
+  return accuracy;
 }

@@ -6,7 +6,8 @@ import { type CatalogueLookup, lookUpGranule } from "../lib/hls/granule.catalogu
 import { type HlsProduct, HlsProducts, parseGranuleId } from "../lib/hls/granule.id.ts";
 import { createS3Archive, type HlsArchive } from "../lib/hls/hls.archive.ts";
 import { type Candidate, chooseGranules, DefaultSelectionLimits } from "../lib/pipeline/granule.select.ts";
-import { type SeasonWindow, SeasonWindowsParser } from "../lib/pipeline/season.windows.ts";
+import { type SeasonWindow, SeasonWindowsParser, windowDays } from "../lib/pipeline/season.windows.ts";
+import { chooseSeason, type SeasonChoice } from "../lib/series/series.select.ts";
 import { nonRetryable, parseInput } from "./activity.failures.ts";
 
 export const SelectGranulesInputParser = z
@@ -19,6 +20,18 @@ export const SelectGranulesInputParser = z
   })
   .strict();
 export type SelectGranulesInput = z.input<typeof SelectGranulesInputParser>;
+
+export const SelectSeasonInputParser = z
+  .object({
+    tileId: TileIdParser,
+    year: z.number().int(),
+    /** The season runs from the first window's start to the last window's end. */
+    windows: SeasonWindowsParser,
+    /** The most dates the model takes. */
+    maxDates: z.number().int().min(1),
+  })
+  .strict();
+export type SelectSeasonInput = z.input<typeof SelectSeasonInputParser>;
 
 export interface SelectedGranule extends Candidate {
   product: HlsProduct;
@@ -53,16 +66,55 @@ export function createGranuleActivities(
     return Promise.all(folders.map((folder) => lookUpGranule(archive, folder)));
   }
 
+  async function lookUpYear(tileId: string, year: number) {
+    const lookups = (await Promise.all(HlsProducts.map((p) => lookUpTile(p, tileId, year)))).flat();
+    const candidates = lookups.flatMap((l) => (l.candidate ? [l.candidate] : []));
+    const skipped = lookups.flatMap((l) => ("skipped" in l ? [{ id: l.id, reason: l.skipped }] : []));
+    return { candidates, skipped: { count: skipped.length, granules: skipped.slice(0, SkippedListed) } };
+  }
+
   return {
+    /**
+     * Lists the tile's granules of the year and keeps every observation of the season with a clear
+     * pixel to offer (a time-series model's staging), at most `maxDates` of them.
+     */
+    async selectSeason(raw: SelectSeasonInput): Promise<GranuleSelection & Omit<SeasonChoice, "chosen">> {
+      const started = Date.now();
+      const input = parseInput(SelectSeasonInputParser, raw, "selectSeason");
+      const { candidates, skipped } = await lookUpYear(input.tileId, input.year);
+      const { chosen, ...counts } = chooseSeason(input.year, candidates, input.windows, input.maxDates);
+      if (chosen.length === 0)
+        throw nonRetryable(
+          "NoUsableGranule",
+          `tile ${input.tileId} ${input.year} has no observation with a clear pixel in the season`,
+        );
+      const span = {
+        start: (input.windows[0] as SeasonWindow).start,
+        end: (input.windows[input.windows.length - 1] as SeasonWindow).end,
+      };
+      return {
+        // Each date with the season window it falls in (the whole season between windows).
+        granules: chosen.map((c) => ({
+          ...c,
+          product: parseGranuleId(c.id).product,
+          window:
+            input.windows.find((w) => {
+              const [start, end] = windowDays(input.year, w);
+              return c.doy >= start && c.doy <= end;
+            }) ?? span,
+        })),
+        candidates: candidates.length,
+        skipped,
+        ...counts,
+        seconds: (Date.now() - started) / 1000,
+      };
+    },
+
     /** Lists the tile's granules of the year and picks one per season window. */
     async selectGranules(raw: SelectGranulesInput): Promise<GranuleSelection> {
       const started = Date.now();
       const input = parseInput(SelectGranulesInputParser, raw, "selectGranules");
-      const lookups = (
-        await Promise.all(HlsProducts.map((p) => lookUpTile(p, input.tileId, input.year)))
-      ).flat();
-      const candidates = lookups.flatMap((l) => (l.candidate ? [l.candidate] : []));
-      const skipped = lookups.flatMap((l) => ("skipped" in l ? [{ id: l.id, reason: l.skipped }] : []));
+      const { candidates, skipped } = await lookUpYear(input.tileId, input.year);
       const choices = chooseGranules(input.year, candidates, input.windows, input);
       const missing = choices.filter((c) => c.chosen === undefined);
       if (missing.length > 0) {
@@ -80,7 +132,7 @@ export function createGranuleActivities(
           return { ...chosen, product: parseGranuleId(chosen.id).product, window: c.window };
         }),
         candidates: candidates.length,
-        skipped: { count: skipped.length, granules: skipped.slice(0, SkippedListed) },
+        skipped,
         seconds: (Date.now() - started) / 1000,
       };
     },

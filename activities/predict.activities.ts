@@ -1,39 +1,22 @@
-import { createHash } from "node:crypto";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { activityInfo, cancellationSignal, heartbeat, log } from "@temporalio/activity";
 import { z } from "zod";
 import type { Config } from "../lib/config/config.schema.ts";
 import { TileIdParser } from "../lib/grid/tile.table.ts";
-import {
-  loadModelManifest,
-  type ModelManifest,
-  ModelManifestError,
-  ModelsDir,
-} from "../lib/model/model.manifest.ts";
-import {
-  type LoadedModel,
-  loadModel,
-  ModelMismatchError,
-  runBatchLending,
-} from "../lib/model/model.session.ts";
+import { loadModelManifest, type ModelManifest, ModelsDir } from "../lib/model/model.manifest.ts";
+import { type LoadedModel, loadModel, runBatchLending } from "../lib/model/model.session.ts";
 import { defaultEmitThreads, rowEmitter } from "../lib/pipeline/row.emitter.ts";
 import { RowAccumulator, windowStarts } from "../lib/pipeline/sliding.window.ts";
 import type { StackHeader } from "../lib/pipeline/stack.format.ts";
 import { readChunkRow, readStackHeader } from "../lib/pipeline/stack.reader.ts";
 import { slideTile } from "../lib/pipeline/tile.slide.ts";
-import { CogContentType, encodeCog } from "../lib/raster/cog.writer.ts";
-import {
-  deleteObject,
-  getBytes,
-  getJson,
-  objectSize,
-  putBytes,
-  putJson,
-  ref,
-} from "../lib/storage/s3.objects.ts";
+import { deleteObject, getJson, objectSize, putBytes, putJson, ref } from "../lib/storage/s3.objects.ts";
 import { formatS3Url } from "../lib/storage/s3.url.ts";
 import { nonRetryable, parseInput } from "./activity.failures.ts";
-import { decodeCheckpoint, emptyCheckpoint, encodeCheckpoint } from "./predict.checkpoint.ts";
+import { heartbeating } from "./activity.heartbeat.ts";
+import { type MapFiles, writeClassMaps } from "./class.maps.ts";
+import { asModelFailure } from "./model.failures.ts";
+import { encodeCheckpoint, startingState } from "./predict.checkpoint.ts";
 
 export const PredictTileInputParser = z
   .object({
@@ -58,14 +41,8 @@ export interface PredictedTile {
   resumedFromRow: number;
   seconds: number;
   /** SHA-256 and size of the two COGs as written, for the STAC catalogue (no re-reading at report time). */
-  files: { classes: FileDigest; confidence: FileDigest };
+  files: MapFiles;
 }
-
-type FileDigest = { sha256: string; bytes: number };
-const bufferDigest = (bytes: Buffer): FileDigest => ({
-  sha256: createHash("sha256").update(bytes).digest("hex"),
-  bytes: bytes.length,
-});
 
 const PredictedTileParser = z.custom<PredictedTile>(
   (v) => typeof v === "object" && v !== null && "classes" in v,
@@ -99,43 +76,15 @@ export interface PredictOptions {
   modelsDir?: string;
 }
 
-/** Heartbeats from a timer while `work` runs, so a batch longer than the heartbeat timeout is not a lost worker. */
-async function heartbeating<T>(details: () => unknown, work: Promise<T>): Promise<T> {
-  const timeoutMs = activityInfo().heartbeatTimeoutMs ?? 0;
-  const everyMs = timeoutMs > 0 ? Math.max(100, Math.floor(timeoutMs / 3)) : 10_000;
-  const timer = setInterval(() => heartbeat(details()), everyMs);
-  try {
-    return await work;
-  } finally {
-    clearInterval(timer);
-  }
-}
-
 export function createPredictActivities(s3: S3Client, config: Config, options: PredictOptions = {}) {
   const { work, outputs } = config.storage;
   const modelsDir = options.modelsDir ?? ModelsDir;
   const rowDelayMs = Number(process.env.CROP_MAP_INFERENCE_ROW_DELAY_MS ?? 0);
   const emitThreads = config.inference.emitThreads ?? defaultEmitThreads();
 
-  async function manifestOf(name: string): Promise<ModelManifest> {
-    try {
-      return await loadModelManifest(name, modelsDir);
-    } catch (error) {
-      if (error instanceof ModelManifestError) throw nonRetryable("ModelMismatch", error.message);
-      throw error;
-    }
-  }
-
-  async function model(manifest: ModelManifest): Promise<LoadedModel> {
-    try {
-      return await loadModel(manifest, s3, { ...config.inference, modelsDir }, (line) => log.info(line));
-    } catch (error) {
-      if (error instanceof ModelMismatchError) throw nonRetryable("ModelMismatch", error.message);
-      // DeviceUnavailableError stays retryable: another worker may have the GPU. This one should
-      // not have started (checkInferenceDevice at worker start).
-      throw error;
-    }
-  }
+  const manifestOf = (name: string) => asModelFailure(loadModelManifest(name, modelsDir));
+  const model = (manifest: ModelManifest): Promise<LoadedModel> =>
+    asModelFailure(loadModel(manifest, s3, { ...config.inference, modelsDir }, (line) => log.info(line)));
 
   async function predict(raw: PredictTileInput): Promise<PredictedTile> {
     const started = Date.now();
@@ -181,15 +130,13 @@ export function createPredictActivities(s3: S3Client, config: Config, options: P
     }
     const batchSize = Math.max(1, Math.min(config.inference.batchSize, Math.floor(room / budget.perWindow)));
 
-    let state = emptyCheckpoint(width, height);
     // Named by the stack (its key is a digest of what made it) and the model file's sha256, so any
     // attempt at this tile with this very model may continue it: the result is the same as a run
     // from the start. A different file under the same name starts over.
     const checkpointRef = ref(work, `${input.stackKey}.${loaded.sha256}.checkpoint`);
-    if ((await objectSize(s3, checkpointRef)) !== undefined) {
-      state = decodeCheckpoint(await getBytes(s3, checkpointRef), width, height);
+    const { state, resumed } = await startingState(s3, checkpointRef, width, height);
+    if (resumed)
       log.info(`Tile:Predict:Resume tile=${input.tileId} row=${state.row} attempt=${activityInfo().attempt}`);
-    }
     const resumedFromRow = state.row;
     const accumulator = new RowAccumulator(width, classCount);
     accumulator.restore(state.held);
@@ -208,14 +155,7 @@ export function createPredictActivities(s3: S3Client, config: Config, options: P
         accumulator,
         emitter: rowEmitter(emitThreads),
         readChunkRow: (cy) => readChunkRow(s3, stackRef, header, cy),
-        runBatch: async (data, windows) => {
-          try {
-            return await runBatchLending(loaded, data, windows);
-          } catch (error) {
-            if (error instanceof ModelMismatchError) throw nonRetryable("ModelMismatch", error.message);
-            throw error;
-          }
-        },
+        runBatch: (data, windows) => asModelFailure(runBatchLending(loaded, data, windows)),
         // Cancellation is seen between batches (a batch on the model thread cannot be interrupted).
         beforeBatch: () => {
           if (signal.aborted) throw signal.reason;
@@ -233,45 +173,25 @@ export function createPredictActivities(s3: S3Client, config: Config, options: P
     );
     if (signal.aborted) throw signal.reason;
 
-    const geo = { epsg: header.grid.epsg, origin: header.grid.origin, pixelSize: header.grid.pixelSize };
-    const palette = Array.from(
-      { length: 256 },
-      (_, i) => manifest.classes.find((c) => c.id === i)?.color ?? ([0, 0, 0] as [number, number, number]),
+    const maps = await writeClassMaps(
+      s3,
+      outputs,
+      input.outputPrefix,
+      manifest,
+      header.grid,
+      state.classes,
+      state.confidence,
     );
-    const [classesCog, confidenceCog] = await Promise.all([
-      encodeCog(
-        { width, height, data: state.classes, geo, nodata: 0 },
-        { overviews: "nearest", colorMap: palette, metadata: { model: manifest.name } },
-      ),
-      encodeCog(
-        { width, height, data: state.confidence, geo, nodata: 255 },
-        { overviews: "average", metadata: { units: "percent", model: manifest.name } },
-      ),
-    ]);
-    const classesRef = ref(outputs, `${input.outputPrefix}classes.tif`);
-    const confidenceRef = ref(outputs, `${input.outputPrefix}confidence.tif`);
-    await Promise.all([
-      putBytes(s3, classesRef, classesCog, CogContentType),
-      putBytes(s3, confidenceRef, confidenceCog, CogContentType),
-    ]);
-
-    const perClass: Record<string, number> = {};
-    let mapped = 0;
-    for (const v of state.classes) {
-      if (v === 0) continue;
-      mapped++;
-      perClass[v] = (perClass[v] ?? 0) + 1;
-    }
     const summary: PredictedTile = {
-      classes: `s3://${classesRef.bucket}/${classesRef.key}`,
-      confidence: `s3://${confidenceRef.bucket}/${confidenceRef.key}`,
+      classes: maps.classes,
+      confidence: maps.confidence,
       model: { name: manifest.name, sha256: loaded.sha256, provider: loaded.provider },
       windows: { total: xs.length * ys.length, run: state.run, skipped: state.skipped },
-      pixels: { total: width * height, mapped, perClass },
+      pixels: { total: width * height, mapped: maps.mapped, perClass: maps.perClass },
       batchSize,
       resumedFromRow,
       seconds: (Date.now() - started) / 1000,
-      files: { classes: bufferDigest(classesCog), confidence: bufferDigest(confidenceCog) },
+      files: maps.files,
     };
     // The summary last: its presence is what marks the tile's prediction finished.
     await putJson(s3, summaryRef, summary);

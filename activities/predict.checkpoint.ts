@@ -1,4 +1,6 @@
+import type { S3Client } from "@aws-sdk/client-s3";
 import type { SlideState } from "../lib/pipeline/tile.slide.ts";
+import { getBytes, type ObjectRef, objectSize } from "../lib/storage/s3.objects.ts";
 
 /** What a tile's inference has done so far; enough to continue from the next window row. */
 export interface PredictCheckpoint extends SlideState {
@@ -78,4 +80,16 @@ export function decodeCheckpoint(bytes: Uint8Array, width: number, height: numbe
     confidence,
     held,
   };
+}
+
+/** The state a tile's inference starts from: its checkpoint where one was written, else nothing done. */
+export async function startingState(
+  s3: S3Client,
+  checkpoint: ObjectRef,
+  width: number,
+  height: number,
+): Promise<{ state: PredictCheckpoint; resumed: boolean }> {
+  if ((await objectSize(s3, checkpoint)) !== undefined)
+    return { state: decodeCheckpoint(await getBytes(s3, checkpoint), width, height), resumed: true };
+  return { state: emptyCheckpoint(width, height), resumed: false };
 }

@@ -4,6 +4,7 @@ import { addConfusion, type Confusion, emptyConfusion, metrics } from "../lib/ac
 import { ClassPalette, CropClasses } from "../lib/cdl/classes.ts";
 import type { Config } from "../lib/config/config.schema.ts";
 import { resolveRegion } from "../lib/region/region.ts";
+import { familyComparison } from "../lib/report/family.comparison.ts";
 import { disagreementQuicklook, mapQuicklook } from "../lib/report/quicklook.ts";
 import { composeSamples } from "../lib/report/regional.sample.ts";
 import { type ReportData, reportHtml, reportMarkdown } from "../lib/report/report.document.ts";
@@ -167,7 +168,7 @@ export function createReportActivities(s3: S3Client, config: Config) {
           confusion,
         };
       });
-      await writeAccuracyFiles(s3, {
+      const accuracy = await writeAccuracyFiles(s3, {
         json: ref(outputs, key("accuracyJson")),
         csv: ref(outputs, key("accuracyCsv")),
         summary: {
@@ -219,6 +220,7 @@ export function createReportActivities(s3: S3Client, config: Config) {
         outputs: Object.fromEntries(Object.entries(files).map(([k, v]) => [k, formatS3Url(outputs, v)])),
         // The slowest part ran beside the others: the report's wall time is about it plus assembly.
         buildSeconds: Math.max(0, ...parts.map((p) => p.rollups.seconds)) + (Date.now() - started) / 1000,
+        families: await familyComparison(s3, outputs, accuracy),
       };
       await putBytes(s3, ref(outputs, key("reportMarkdown")), reportMarkdown(data), "text/markdown");
       await putBytes(s3, ref(outputs, key("reportHtml")), reportHtml(data, images), "text/html");

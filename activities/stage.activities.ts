@@ -7,19 +7,14 @@ import type { Config } from "../lib/config/config.schema.ts";
 import { transform } from "../lib/grid/crs.ts";
 import { densify, ringBounds } from "../lib/grid/planar.ts";
 import { TileIdParser } from "../lib/grid/tile.table.ts";
-import { ArchiveAccessError, isTransientArchiveError } from "../lib/hls/archive.errors.ts";
-import { FmaskBit, FmaskFill, HlsFill } from "../lib/hls/fmask.ts";
-import { parseGranuleId } from "../lib/hls/granule.id.ts";
 import { createS3Archive, type HlsArchive } from "../lib/hls/hls.archive.ts";
-import { bandKey, ModelBands } from "../lib/hls/lpdaac.keys.ts";
 import { encodeStack, StackNodata } from "../lib/pipeline/stack.format.ts";
 import { readStackHeader } from "../lib/pipeline/stack.reader.ts";
-import { planWarp, type TargetGrid, type WarpPlan, warpBand } from "../lib/pipeline/warp.ts";
-import { readRaster } from "../lib/raster/cog.reader.ts";
-import { UnsupportedCrsError } from "../lib/raster/geokeys.ts";
+import type { TargetGrid } from "../lib/pipeline/warp.ts";
 import type { Raster } from "../lib/raster/raster.types.ts";
-import { isNotFound, objectSize, ref } from "../lib/storage/s3.objects.ts";
-import { nonRetryable, parseInput } from "./activity.failures.ts";
+import { objectSize, ref } from "../lib/storage/s3.objects.ts";
+import { parseInput } from "./activity.failures.ts";
+import { GranuleWarp } from "./granule.warp.ts";
 
 export const StageTileInputParser = z
   .object({
@@ -48,9 +43,6 @@ export interface StagedTile {
   bytes: number;
   seconds: number;
 }
-
-/** Pixels that are clear, inside the swath and valid in every band. */
-const Unusable = FmaskBit.Cloud | FmaskBit.Adjacent | FmaskBit.Shadow;
 
 /** The label-grid box over a granule's footprint, snapped outward and at least one chip wide. */
 export function targetGridFor(source: Raster, label: StageTileInput["labelGrid"], chip: number): TargetGrid {
@@ -93,10 +85,14 @@ export function targetGridFor(source: Raster, label: StageTileInput["labelGrid"]
   };
 }
 
+/** A digest of what decides a staged tile's content. */
+export function stagingDigest(input: StageTileInput): string {
+  return createHash("sha256").update(JSON.stringify(input)).digest("hex").slice(0, 16);
+}
+
 /** A stable key from what decides the stack's content. */
 export function stackKeyFor(input: StageTileInput): string {
-  const digest = createHash("sha256").update(JSON.stringify(input)).digest("hex").slice(0, 16);
-  return `stacks/${input.year}/${input.tileId}/${digest}.stack`;
+  return `stacks/${input.year}/${input.tileId}/${stagingDigest(input)}.stack`;
 }
 
 export function createStageActivities(
@@ -105,25 +101,6 @@ export function createStageActivities(
   archive: HlsArchive = createS3Archive(s3, config.storage.hls),
 ) {
   const { work } = config.storage;
-
-  async function readBand(granuleId: string, band: string): Promise<Raster> {
-    const key = bandKey(parseGranuleId(granuleId), band);
-    const url = archive.url(key);
-    try {
-      return await readRaster(await archive.openCog(key), url);
-    } catch (error) {
-      if (isNotFound(error))
-        throw nonRetryable("BadData", `granule ${granuleId}: band ${band} is missing (${url})`);
-      // Retried, or refused for good by the tile's retry policy: not a fault of the file.
-      if (isTransientArchiveError(error) || error instanceof ArchiveAccessError) throw error;
-      if (error instanceof UnsupportedCrsError)
-        throw nonRetryable("BadData", `granule ${granuleId}: ${error.message}`);
-      throw nonRetryable(
-        "BadData",
-        `granule ${granuleId}: ${url} is not a readable COG: ${(error as Error).message}`,
-      );
-    }
-  }
 
   return {
     /**
@@ -148,51 +125,19 @@ export function createStageActivities(
         };
       }
 
-      let grid: TargetGrid | undefined;
-      const plans = new Map<string, WarpPlan>();
+      const warp = new GranuleWarp(archive, (fmask) =>
+        targetGridFor(fmask, input.labelGrid, input.chip.size),
+      );
       const planes: Int16Array[] = [];
       let validEverywhere: Uint8Array | undefined;
       for (const granuleId of input.granules) {
-        const product = parseGranuleId(granuleId).product;
-        const names = [...ModelBands[product], "Fmask"];
-        const rasters = await Promise.all(names.map((band) => readBand(granuleId, band)));
-        const fmask = rasters[6] as Raster;
-        for (const [i, r] of rasters.entries()) {
-          if (
-            r.width !== fmask.width ||
-            r.height !== fmask.height ||
-            r.geo.origin.join() !== fmask.geo.origin.join() ||
-            r.geo.epsg !== fmask.geo.epsg
-          ) {
-            throw nonRetryable(
-              "BadData",
-              `granule ${granuleId}: band ${names[i]} is not on the same grid as its Fmask`,
-            );
-          }
-        }
-        grid ??= targetGridFor(fmask, input.labelGrid, input.chip.size);
-        const geometry = `${fmask.geo.epsg}:${fmask.geo.origin.join()}:${fmask.width}x${fmask.height}`;
-        let plan = plans.get(geometry);
-        if (!plan) {
-          plan = planWarp({ ...fmask.geo, width: fmask.width, height: fmask.height }, grid);
-          plans.set(geometry, plan);
-        }
-        const valid = new Uint8Array(fmask.width * fmask.height);
-        const mask = fmask.data as Uint8Array;
-        for (let i = 0; i < valid.length; i++) {
-          const m = mask[i] as number;
-          let ok = m !== FmaskFill && (m & Unusable) === 0;
-          for (let b = 0; ok && b < 6; b++) ok = ((rasters[b] as Raster).data[i] as number) !== HlsFill;
-          valid[i] = ok ? 1 : 0;
-        }
-        for (let b = 0; b < 6; b++)
-          planes.push(warpBand(plan, (rasters[b] as Raster).data as Int16Array, valid, StackNodata));
+        planes.push(...(await warp.warp(granuleId)));
         const warped = planes[planes.length - 1] as Int16Array;
         if (!validEverywhere) validEverywhere = new Uint8Array(warped.length).fill(1);
         for (let i = 0; i < warped.length; i++) if (warped[i] === StackNodata) validEverywhere[i] = 0;
         heartbeat({ staged: granuleId });
       }
-      const target = grid as TargetGrid;
+      const target = warp.grid as TargetGrid;
       const validPixels = (validEverywhere ?? new Uint8Array()).reduce((n, v) => n + v, 0);
       const body = encodeStack(planes, target, input.chip.stride, validPixels);
       await new Upload({

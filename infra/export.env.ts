@@ -58,9 +58,10 @@ export async function ensureExportEnv(log: (line: string) => void = () => {}): P
 export async function runExportScript(
   args: string[],
   python: string,
+  script = ExportScript,
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(python, [ExportScript, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(python, [script, ...args], { stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d) => {

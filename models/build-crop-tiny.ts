@@ -14,10 +14,10 @@ import { join } from "node:path";
 import { type ClassId, CropClasses } from "../lib/cdl/classes.ts";
 import { fitLda } from "../lib/model/lda.ts";
 import { ModelManifestParser, ModelsDir } from "../lib/model/model.manifest.ts";
+import { drawField, observe, trainingAccuracy } from "../lib/model/synthetic.pixels.ts";
 import { encodeOnnx } from "../lib/onnx/onnx.writer.ts";
 import { DefaultSeasonWindows, windowDays } from "../lib/pipeline/season.windows.ts";
 import { seededRandom } from "../lib/random.ts";
-import { bareSpectrum, greenness, greenSpectrum } from "../lib/synth/spectra.ts";
 import { FieldVariation } from "../lib/synth/tile.render.ts";
 
 const SamplesPerClass = 4000;
@@ -26,7 +26,6 @@ const Seed = 20230801;
 export async function buildCropTiny(dir = ModelsDir): Promise<{ sha256: string; trainingAccuracy: number }> {
   const manifestFile = join(dir, "crop-tiny.json");
   const manifest = ModelManifestParser.parse(JSON.parse(await readFile(manifestFile, "utf8")));
-  const { mean, std } = manifest.normalization;
   const random = seededRandom(Seed);
   const between = (lo: number, hi: number) => lo + (hi - lo) * random();
   const windows = DefaultSeasonWindows.map((w) => windowDays(2022, w));
@@ -35,34 +34,25 @@ export async function buildCropTiny(dir = ModelsDir): Promise<{ sha256: string; 
   const labels: number[] = [];
   for (const { id } of CropClasses) {
     for (let s = 0; s < SamplesPerClass; s++) {
-      const shift = Math.round(between(-FieldVariation.maxShift, FieldVariation.maxShift));
-      const amplitude = between(...FieldVariation.amplitude);
-      const brightness =
-        between(...FieldVariation.brightness) * (1 + FieldVariation.texture * (random() - 0.5));
+      const field = drawField(id as ClassId, random);
       const x = new Float64Array(18);
       windows.forEach(([start, end], t) => {
-        const doy = Math.round(between(start, end));
-        const g = greenness(id as ClassId, doy - shift) * amplitude;
-        const lo = bareSpectrum(id as ClassId);
-        const hi = greenSpectrum(id as ClassId);
-        for (let b = 0; b < 6; b++) {
-          const value =
-            ((lo[b] as number) + ((hi[b] as number) - (lo[b] as number)) * g) * brightness +
-            between(-FieldVariation.noise, FieldVariation.noise);
-          x[t * 6 + b] = (value - (mean[b] as number)) / (std[b] as number);
-        }
+        x.set(
+          observe(
+            field,
+            Math.round(between(start, end)),
+            FieldVariation.noise,
+            manifest.normalization,
+            random,
+          ),
+          t * 6,
+        );
       });
       samples.push(x);
       labels.push(id - 1);
     }
   }
   const lda = fitLda(samples, labels, CropClasses.length);
-  const correct = samples.filter((x, i) => {
-    const scores = lda.weights.map((w, k) =>
-      w.reduce((s, v, f) => s + v * (x[f] as number), lda.bias[k] as number),
-    );
-    return scores.indexOf(Math.max(...scores)) === labels[i];
-  }).length;
 
   const bytes = encodeOnnx({
     producer: "crop-map models/build-crop-tiny.ts",
@@ -105,7 +95,7 @@ export async function buildCropTiny(dir = ModelsDir): Promise<{ sha256: string; 
   await writeFile(join(dir, "crop-tiny.onnx"), bytes);
   const sha256 = createHash("sha256").update(bytes).digest("hex");
   await writeFile(manifestFile, `${JSON.stringify({ ...manifest, sha256 }, null, 2)}\n`);
-  return { sha256, trainingAccuracy: correct / samples.length };
+  return { sha256, trainingAccuracy: trainingAccuracy(lda, samples, labels) };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

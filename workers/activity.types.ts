@@ -5,6 +5,8 @@ import type { createMosaicActivities } from "../activities/mosaic.activities.ts"
 import type { createPredictActivities } from "../activities/predict.activities.ts";
 import type { createReportActivities } from "../activities/report.activities.ts";
 import type { createRunActivities } from "../activities/run.activities.ts";
+import type { createSeriesPredictActivities } from "../activities/series.predict.activities.ts";
+import type { createSeriesStageActivities } from "../activities/series.stage.activities.ts";
 import type { createStageActivities } from "../activities/stage.activities.ts";
 import type { createStorageProbeActivities } from "../activities/storage.probe.activities.ts";
 import type { createTileOutputActivities } from "../activities/tile.output.activities.ts";
@@ -18,3 +20,5 @@ export type TileOutputActivities = ReturnType<typeof createTileOutputActivities>
 export type RunActivities = ReturnType<typeof createRunActivities>;
 export type ReportActivities = ReturnType<typeof createReportActivities>;
 export type MosaicActivities = ReturnType<typeof createMosaicActivities>;
+export type SeriesStageActivities = ReturnType<typeof createSeriesStageActivities>;
+export type SeriesPredictActivities = ReturnType<typeof createSeriesPredictActivities>;

@@ -13,6 +13,8 @@ import { createMosaicActivities } from "../activities/mosaic.activities.ts";
 import { createPredictActivities } from "../activities/predict.activities.ts";
 import { createReportActivities } from "../activities/report.activities.ts";
 import { createRunActivities } from "../activities/run.activities.ts";
+import { createSeriesPredictActivities } from "../activities/series.predict.activities.ts";
+import { createSeriesStageActivities } from "../activities/series.stage.activities.ts";
 import { createStageActivities } from "../activities/stage.activities.ts";
 import { createStorageProbeActivities } from "../activities/storage.probe.activities.ts";
 import { createTileOutputActivities } from "../activities/tile.output.activities.ts";
@@ -78,6 +80,7 @@ export async function createCpuWorker(options: WorkerOptions): Promise<Worker> {
       ...createLabelActivities(s3, config),
       ...createGranuleActivities(s3, config, archive),
       ...createStageActivities(s3, config, archive),
+      ...createSeriesStageActivities(s3, config, archive),
       ...createTileOutputActivities(s3, config),
       ...createRunActivities(s3, config),
       ...createMosaicActivities(s3, config),
@@ -104,6 +107,9 @@ export async function createInferenceWorker(
     interceptors: { activity: [pipelineActivityInterceptor] },
     ...workerDeploymentOptions(config),
     ...shutdownGrace(),
-    activities: createPredictActivities(s3, config, { modelsDir: options.modelsDir }),
+    activities: {
+      ...createPredictActivities(s3, config, { modelsDir: options.modelsDir }),
+      ...createSeriesPredictActivities(s3, config, { modelsDir: options.modelsDir }),
+    },
   });
 }

@@ -96,6 +96,7 @@ export async function runWorkflow(raw: RunInput): Promise<RunSummary> {
     maxCloudCover: input.maxCloudCover,
     minSpatialCoverage: input.minSpatialCoverage,
     chip: input.chip,
+    ...(input.series ? { series: input.series } : {}),
     inferenceQueue: input.inferenceQueue,
     inferenceHeartbeatSeconds: input.inferenceHeartbeatSeconds,
     cpuHeartbeatSeconds: input.cpuHeartbeatSeconds,

@@ -1,13 +1,17 @@
 import { proxyActivities } from "@temporalio/workflow";
 import { z } from "zod";
+import type { TileManifest } from "../activities/tile.output.activities.ts";
 import { NonRetryableArchiveErrors } from "../lib/hls/archive.errors.ts";
 import type {
   GranuleActivities,
   LabelActivities,
   PredictActivities,
+  SeriesPredictActivities,
+  SeriesStageActivities,
   StageActivities,
   TileOutputActivities,
 } from "../workers/activity.types.ts";
+import { seriesTile } from "./series.tile.ts";
 
 /** One tile of one season with one model, written under `outputPrefix` (relative to the outputs location). */
 export const TileWorkflowInputParser = z
@@ -18,7 +22,13 @@ export const TileWorkflowInputParser = z
     windows: z.array(z.object({ start: z.string(), end: z.string() }).strict()).min(1),
     maxCloudCover: z.number().min(0).max(100),
     minSpatialCoverage: z.number().min(0).max(100),
+    /** Staging: the grid is at least `size` wide, cut in chunks of `stride` (a series model: patch and chunk). */
     chip: z.object({ size: z.number().int(), stride: z.number().int() }).strict(),
+    /** Present for a time-series model: the most dates it takes (its manifest's maxDates). */
+    series: z
+      .object({ maxDates: z.number().int().min(1) })
+      .strict()
+      .optional(),
     outputPrefix: z.string().regex(/^([^/]+\/)+$/),
     /** Task queue of the inference pool. */
     inferenceQueue: z.string().min(1),
@@ -29,6 +39,7 @@ export const TileWorkflowInputParser = z
   })
   .strict();
 export type TileWorkflowInput = z.input<typeof TileWorkflowInputParser>;
+export type TileWorkflowSpec = z.output<typeof TileWorkflowInputParser>;
 
 const retry = { initialInterval: "2s", backoffCoefficient: 2, maximumInterval: "1m", maximumAttempts: 6 };
 
@@ -39,7 +50,9 @@ const retry = { initialInterval: "2s", backoffCoefficient: 2, maximumInterval: "
  */
 export async function tileWorkflow(raw: TileWorkflowInput) {
   const input = TileWorkflowInputParser.parse(raw);
-  const cpu = proxyActivities<LabelActivities & GranuleActivities & StageActivities & TileOutputActivities>({
+  const cpu = proxyActivities<
+    LabelActivities & GranuleActivities & StageActivities & SeriesStageActivities & TileOutputActivities
+  >({
     startToCloseTimeout: "30m",
     heartbeatTimeout: `${input.cpuHeartbeatSeconds}s`,
     // A refused archive login fails the tile at once: retrying would only repeat the refusal.
@@ -48,7 +61,7 @@ export async function tileWorkflow(raw: TileWorkflowInput) {
   const done = await cpu.findTileOutput({ outputPrefix: input.outputPrefix, model: input.model });
   if (done) return done;
 
-  const { predictTile } = proxyActivities<PredictActivities>({
+  const { predictTile, predictSeriesTile } = proxyActivities<PredictActivities & SeriesPredictActivities>({
     taskQueue: input.inferenceQueue,
     startToCloseTimeout: "2h",
     // A lost inference worker is noticed within a heartbeat timeout; the retry resumes from its checkpoint.
@@ -57,6 +70,8 @@ export async function tileWorkflow(raw: TileWorkflowInput) {
   });
 
   const labelGrid = await cpu.labelGrid({ year: input.year });
+  const { series } = input;
+  if (series) return seriesTile({ ...input, series }, labelGrid, cpu, { predictSeriesTile });
   const selection = await cpu.selectGranules({
     tileId: input.tileId,
     year: input.year,
@@ -77,7 +92,7 @@ export async function tileWorkflow(raw: TileWorkflowInput) {
     model: input.model,
     outputPrefix: input.outputPrefix,
   });
-  return cpu.writeTileManifest({
+  return cpu.writeTileManifest<TileManifest>({
     outputPrefix: input.outputPrefix,
     manifest: {
       tileId: input.tileId,

@@ -6,15 +6,40 @@ import { z } from "zod";
 const SixBands = z.array(z.string().min(1)).length(6);
 const Six = z.array(z.number()).length(6);
 
+export const ModelNameParser = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9-]*$/, "lower-case letters, digits and hyphens");
+export const Sha256Parser = z.union([z.string().regex(/^[0-9a-f]{64}$/), z.literal("unset")]);
+export const ModelBandsParser = z.object({ S30: SixBands, L30: SixBands }).strict();
+/** Per-band (x - mean) / std on reflectance as stored (x 10000). */
+export const NormalizationParser = z.object({ mean: Six, std: Six }).strict();
+export const ModelClassesParser = z
+  .array(
+    z
+      .object({
+        id: z.number().int().min(1).max(254),
+        name: z.string(),
+        color: z.tuple([
+          z.number().int().min(0).max(255),
+          z.number().int().min(0).max(255),
+          z.number().int().min(0).max(255),
+        ]),
+      })
+      .strict(),
+  )
+  .min(2);
+
 /** What the pipeline needs to know about a model to feed it and read it; one JSON file per model in models/. */
 export const ModelManifestParser = z
   .object({
-    name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, "lower-case letters, digits and hyphens"),
+    /** The chip family (three dates, sliding windows); manifests before families existed omit it. */
+    family: z.literal("chip").optional(),
+    name: ModelNameParser,
     description: z.string(),
     /** ONNX file: a path (relative to models/) or an s3:// URL. */
     onnx: z.string().min(1),
     /** sha256 of the ONNX file, checked on load; "unset" for a model the user has not supplied yet. */
-    sha256: z.union([z.string().regex(/^[0-9a-f]{64}$/), z.literal("unset")]),
+    sha256: Sha256Parser,
     input: z
       .object({
         name: z.string(),
@@ -29,24 +54,10 @@ export const ModelManifestParser = z
     /** Sliding-window inference: window size and stride in pixels. */
     chip: z.object({ size: z.number().int().positive(), stride: z.number().int().positive() }).strict(),
     dates: z.number().int().positive(),
-    bands: z.object({ S30: SixBands, L30: SixBands }).strict(),
-    /** Per-band (x - mean) / std on reflectance as stored (x 10000); repeated for each date. */
-    normalization: z.object({ mean: Six, std: Six }).strict(),
-    classes: z
-      .array(
-        z
-          .object({
-            id: z.number().int().min(1).max(254),
-            name: z.string(),
-            color: z.tuple([
-              z.number().int().min(0).max(255),
-              z.number().int().min(0).max(255),
-              z.number().int().min(0).max(255),
-            ]),
-          })
-          .strict(),
-      )
-      .min(2),
+    bands: ModelBandsParser,
+    /** Repeated for each date. */
+    normalization: NormalizationParser,
+    classes: ModelClassesParser,
   })
   .strict()
   .superRefine((m, ctx) => {
@@ -74,7 +85,12 @@ export const ModelsDir = join(dirname(fileURLToPath(import.meta.url)), "..", "..
 /** A model name that is not in models/, or a manifest that does not parse. */
 export class ModelManifestError extends Error {}
 
-export async function loadModelManifest(name: string, dir = ModelsDir): Promise<ModelManifest> {
+/** Reads `<name>.json` from `dir` and parses it with `parser`, naming the file and field on failure. */
+export async function readManifestFile<T extends z.ZodType>(
+  name: string,
+  dir: string,
+  parser: (json: unknown) => T,
+): Promise<z.output<T>> {
   if (!/^[a-z0-9][a-z0-9-]*$/.test(name))
     throw new ModelManifestError(`model name '${name}' is not a manifest name`);
   const file = join(dir, `${name}.json`);
@@ -84,7 +100,13 @@ export async function loadModelManifest(name: string, dir = ModelsDir): Promise<
   } catch {
     throw new ModelManifestError(`model '${name}' is not in ${dir} (no ${name}.json)`);
   }
-  const parsed = ModelManifestParser.safeParse(JSON.parse(text));
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new ModelManifestError(`model manifest ${file} is not JSON: ${(error as Error).message}`);
+  }
+  const parsed = parser(json).safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw new ModelManifestError(`model manifest ${file}: ${issue?.path.join(".")}: ${issue?.message}`);
@@ -92,8 +114,24 @@ export async function loadModelManifest(name: string, dir = ModelsDir): Promise<
   return parsed.data;
 }
 
+/** The family a manifest declares: "chip" when it names none. */
+export function manifestFamily(json: unknown): string {
+  const family = (json as { family?: unknown } | null)?.family;
+  return typeof family === "string" ? family : "chip";
+}
+
+/** A chip-family manifest; a manifest of another family is refused, naming it. */
+export async function loadModelManifest(name: string, dir = ModelsDir): Promise<ModelManifest> {
+  return readManifestFile(name, dir, (json) => {
+    const family = manifestFamily(json);
+    if (family !== "chip")
+      throw new ModelManifestError(`model '${name}' is of the ${family} family, not a chip model`);
+    return ModelManifestParser;
+  });
+}
+
 /** Where the ONNX file is: s3:// URLs as they are, paths resolved against models/. */
-export function onnxLocation(manifest: ModelManifest, dir = ModelsDir): string {
+export function onnxLocation(manifest: Pick<ModelManifest, "onnx">, dir = ModelsDir): string {
   return manifest.onnx.startsWith("s3://") || isAbsolute(manifest.onnx)
     ? manifest.onnx
     : join(dir, manifest.onnx);

@@ -13,8 +13,11 @@ export class ModelMismatchError extends Error {}
 /** CUDA was asked for and did not start, and the config does not allow running on the CPU instead. */
 export class DeviceUnavailableError extends Error {}
 
-export interface LoadedModel {
-  manifest: ModelManifest;
+/** What loading needs of any model family's manifest. */
+export type ModelFile = Pick<ModelManifest, "name" | "onnx" | "sha256">;
+
+export interface LoadedModel<M extends ModelFile = ModelManifest> {
+  manifest: M;
   /** The session, on its own thread; `runBatch` is the way to call it. */
   thread: ModelThread;
   /** The execution provider the session runs on. */
@@ -117,11 +120,14 @@ export async function runBatchLending(
   const bytes = input.buffer.byteLength;
   const result = await runChecked(loaded, input, batch, true);
   // A graph whose output is its input's memory cannot hand both back: a new buffer replaces it.
-  return { logits: result.data, buffer: (result.input?.buffer as ArrayBuffer) ?? new ArrayBuffer(bytes) };
+  return {
+    logits: result.data,
+    buffer: (result.inputs?.[0]?.buffer as ArrayBuffer) ?? new ArrayBuffer(bytes),
+  };
 }
 
 async function readModelBytes(
-  manifest: ModelManifest,
+  manifest: ModelFile,
   s3: S3Client | undefined,
   dir: string,
 ): Promise<Uint8Array> {
@@ -165,6 +171,17 @@ export async function loadModel(
   options: DeviceOptions,
   log: (line: string) => void,
 ): Promise<LoadedModel> {
+  return loadModelFile(manifest, s3, options, log, (graph) => checkGraph(manifest, graph));
+}
+
+/** `loadModel` for any family: `check` refuses a graph whose inputs and outputs do not match. */
+export async function loadModelFile<M extends ModelFile>(
+  manifest: M,
+  s3: S3Client | undefined,
+  options: DeviceOptions,
+  log: (line: string) => void,
+  check: (graph: GraphInfo) => void,
+): Promise<LoadedModel<M>> {
   const { device, allowCpuFallback = false, modelsDir = ModelsDir } = options;
   if (manifest.sha256 === "unset") {
     throw new ModelMismatchError(
@@ -203,7 +220,7 @@ export async function loadModel(
     threads.set(key, loaded);
   }
   const { thread, provider } = await loaded;
-  checkGraph(manifest, thread.graph);
+  check(thread.graph);
   log(`Inference:Session model=${manifest.name} provider=${provider} sha256=${manifest.sha256.slice(0, 12)}`);
   return { manifest, thread, provider, sha256: manifest.sha256 };
 }

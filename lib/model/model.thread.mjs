@@ -5,9 +5,9 @@
  * cancellation and other tasks. Plain JavaScript: a worker thread loads it without a TS loader.
  *
  * In:  { type: "load", bytes, providers }       Out: { type: "loaded", provider, graph }
- *      { type: "run", id, input, dims, inputName, outputName, lend }
- *                                               Out: { type: "result", id, data, dims, input? }
- *      (with `lend`, the input's buffer comes back with the result, for the caller to fill again)
+ *      { type: "run", id, feeds: [{ name, data, dims }], outputName, lend }
+ *                                               Out: { type: "result", id, data, dims, inputs? }
+ *      (with `lend`, the inputs' buffers come back with the result, for the caller to fill again)
  * Any failure:                                  Out: { type: "error", id, message }
  */
 import { parentPort } from "node:worker_threads";
@@ -35,16 +35,20 @@ port.on("message", async (message) => {
       });
     } else if (message.type === "run") {
       if (!session) throw new Error("no session loaded");
-      const tensor = new ort.Tensor("float32", message.input, message.dims);
-      const result = await session.run({ [message.inputName]: tensor });
+      const feeds = Object.fromEntries(
+        message.feeds.map((f) => [f.name, new ort.Tensor("float32", f.data, f.dims)]),
+      );
+      const result = await session.run(feeds);
       const output = result[message.outputName];
       if (!output) throw new Error(`the graph gave no output '${message.outputName}'`);
       const data = /** @type {Float32Array} */ (output.data);
-      const input = message.lend && message.input.buffer !== data.buffer ? message.input : undefined;
-      port.postMessage(
-        { type: "result", id: message.id, data, dims: [...output.dims], input },
-        input ? [data.buffer, input.buffer] : [data.buffer],
-      );
+      const inputs = message.lend
+        ? message.feeds.map((f) => f.data).filter((d) => d.buffer !== data.buffer)
+        : undefined;
+      port.postMessage({ type: "result", id: message.id, data, dims: [...output.dims], inputs }, [
+        data.buffer,
+        ...(inputs ?? []).map((d) => d.buffer),
+      ]);
     }
   } catch (error) {
     port.postMessage({ type: "error", id: message.id, message: String(error?.message ?? error) });

@@ -9,16 +9,23 @@ export interface GraphInfo {
   outputMetadata: readonly ort.InferenceSession.ValueMetadata[];
 }
 
+/** One named float32 input of a batch. */
+export interface Feed {
+  name: string;
+  data: Float32Array;
+  dims: number[];
+}
+
 export interface BatchResult {
   data: Float32Array;
   dims: number[];
-  /** The input, handed back when it was lent (see `run`). */
-  input?: Float32Array;
+  /** The inputs, handed back when they were lent (see `runFeeds`). */
+  inputs?: Float32Array[];
 }
 
 type Reply =
   | { type: "loaded"; graph: GraphInfo }
-  | { type: "result"; id: number; data: Float32Array; dims: number[]; input?: Float32Array }
+  | { type: "result"; id: number; data: Float32Array; dims: number[]; inputs?: Float32Array[] }
   | { type: "error"; id?: number; message: string };
 
 const ThreadScript = new URL("./model.thread.mjs", import.meta.url);
@@ -49,7 +56,11 @@ export class ModelThread {
       this.pending.delete(reply.id);
       InferenceCounters.batchesRunning--;
       if (reply.type === "result")
-        waiting.resolve({ data: reply.data, dims: reply.dims, input: reply.input });
+        waiting.resolve({
+          data: reply.data,
+          dims: reply.dims,
+          ...(reply.inputs ? { inputs: reply.inputs } : {}),
+        });
       else waiting.reject(new Error(reply.message));
     });
     // A thread that dies (out of memory, a native crash) fails what it held; the activity retries.
@@ -87,28 +98,28 @@ export class ModelThread {
     }
   }
 
+  /** Runs one batch of a graph with one input (see `runFeeds`). */
+  run(input: Float32Array, dims: number[], inputName: string, outputName: string, lend = false) {
+    return this.runFeeds([{ name: inputName, data: input, dims }], outputName, lend);
+  }
+
   /**
-   * Runs one batch; the output comes back without a copy. `input` is copied to the thread, or with
-   * `lend` moved there (unusable here meanwhile: no copy of a whole batch) and handed back in the
-   * result.
+   * Runs one batch; the output comes back without a copy. The inputs are copied to the thread, or
+   * with `lend` moved there (unusable here meanwhile: no copy of a whole batch) and handed back in
+   * the result.
    */
-  run(
-    input: Float32Array,
-    dims: number[],
-    inputName: string,
-    outputName: string,
-    lend = false,
-  ): Promise<BatchResult> {
+  runFeeds(feeds: Feed[], outputName: string, lend = false): Promise<BatchResult> {
     if (this.failure) return Promise.reject(this.failure);
     const id = this.next++;
-    const sent = lend ? input : input.slice();
+    const sent = lend ? feeds : feeds.map((f) => ({ name: f.name, data: f.data.slice(), dims: f.dims }));
     return new Promise<BatchResult>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       InferenceCounters.batchesStarted++;
       InferenceCounters.batchesRunning++;
-      this.worker.postMessage({ type: "run", id, input: sent, dims, inputName, outputName, lend }, [
-        sent.buffer as ArrayBuffer,
-      ]);
+      this.worker.postMessage(
+        { type: "run", id, feeds: sent, outputName, lend },
+        sent.map((f) => f.data.buffer as ArrayBuffer),
+      );
     });
   }
 

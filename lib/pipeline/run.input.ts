@@ -37,6 +37,11 @@ export const RunInputParser = z
     maxCloudCover: z.number().min(0).max(100).default(DefaultSelectionLimits.maxCloudCover),
     minSpatialCoverage: z.number().min(0).max(100).default(DefaultSelectionLimits.minSpatialCoverage),
     chip: z.object({ size: z.number().int().positive(), stride: z.number().int().positive() }).strict(),
+    /** Present for a time-series model: the most dates it takes. */
+    series: z
+      .object({ maxDates: z.number().int().min(1) })
+      .strict()
+      .optional(),
     /** Defaults to `runs/<runId>/`. */
     outputPrefix: OutputPrefixParser.optional(),
     /** Tile workflows running at once. */

@@ -1,6 +1,7 @@
 import type { Metrics } from "../accuracy/confusion.ts";
 import { SeedOverall, SeedPerClass } from "../accuracy/seed.metrics.ts";
 import { CropClasses } from "../cdl/classes.ts";
+import type { FamilyRun } from "./family.comparison.ts";
 import { classLegendHtml, escapeHtml, LegendCss } from "./html.parts.ts";
 
 export interface TileRow {
@@ -30,6 +31,8 @@ export interface ReportData {
   states: { state: string; aAcc: number; coverage: number; labelledPixels: number }[];
   outputs: Record<string, string>;
   buildSeconds: number;
+  /** This run and runs of the other model family on the same region and year (none: no section). */
+  families?: FamilyRun[];
 }
 
 const pct = (v: number) => (Number.isNaN(v) ? "n/a" : `${(v * 100).toFixed(2)}%`);
@@ -60,6 +63,47 @@ function tileRows(data: ReportData): string[][] {
     String(t.skippedGranules),
     `${t.seconds.toFixed(1)} s`,
   ]);
+}
+
+const FamilyHeader = ["Model", "Family", "Run", "aAcc", "mIoU", "mAcc", "Coverage"];
+const orNaN = (v: number | null) => v ?? Number.NaN;
+
+function familyRows(runs: FamilyRun[]): string[][] {
+  return runs.map((r) => [
+    r.model,
+    r.family,
+    r.runId,
+    pct(orNaN(r.aAcc)),
+    num(orNaN(r.mIoU)),
+    pct(orNaN(r.mAcc)),
+    pct(orNaN(r.coverage)),
+  ]);
+}
+
+/** Per-class IoU of each run, side by side. */
+function familyClassRows(runs: FamilyRun[]): { header: string[]; rows: string[][] } {
+  return {
+    header: ["Class", ...runs.map((r) => `${r.model} IoU`)],
+    rows: CropClasses.map((c) => [
+      c.name,
+      ...runs.map((r) => num(orNaN(r.perClass.find((p) => p.id === c.id)?.iou ?? null))),
+    ]),
+  };
+}
+
+const FamilyNote =
+  "The same region and year mapped by the other model family (the latest run of each model under runs/).";
+
+function familiesMarkdown(runs: FamilyRun[] | undefined): string {
+  if (!runs || runs.length < 2) return "";
+  const perClass = familyClassRows(runs);
+  return `\n## Model families\n\n${FamilyNote}\n\n${markdownTable(FamilyHeader, familyRows(runs))}\n\n${markdownTable(perClass.header, perClass.rows)}\n`;
+}
+
+function familiesHtml(runs: FamilyRun[] | undefined): string {
+  if (!runs || runs.length < 2) return "";
+  const perClass = familyClassRows(runs);
+  return `<h2>Model families</h2>\n<p>${escapeHtml(FamilyNote)}</p>\n${htmlTable(FamilyHeader, familyRows(runs))}\n${htmlTable(perClass.header, perClass.rows)}`;
 }
 
 function stateRows(data: ReportData): string[][] {
@@ -103,7 +147,7 @@ Seed model card (validation chips): aAcc ${pct(SeedOverall.aAcc)}, mIoU ${num(Se
 ${markdownTable(ClassHeader, classRows(data))}
 
 Labelled pixels ${data.labelledPixels}, mapped ${data.mappedPixels}; CDL pixels with codes outside the class table (ignored): ${data.ignoredCdlPixels}.
-${data.states.length > 1 ? `\n## States\n\n${markdownTable(StateHeader, stateRows(data))}\n` : ""}
+${data.states.length > 1 ? `\n## States\n\n${markdownTable(StateHeader, stateRows(data))}\n` : ""}${familiesMarkdown(data.families)}
 ## Tiles
 
 ${markdownTable(TileHeader, tileRows(data))}
@@ -148,6 +192,7 @@ ${htmlTable(["aAcc", "mIoU", "mAcc", "Coverage"], [[pct(m.aAcc), num(m.mIoU), pc
 Pixels the run could not map are coverage, not errors. Labelled ${data.labelledPixels}, mapped ${data.mappedPixels}; CDL codes outside the class table: ${data.ignoredCdlPixels} pixels, ignored.</p>
 ${htmlTable(ClassHeader, classRows(data))}
 ${data.states.length > 1 ? `<h2>States</h2>\n${htmlTable(StateHeader, stateRows(data))}` : ""}
+${familiesHtml(data.families)}
 <h2>Tiles</h2>
 ${htmlTable(TileHeader, tileRows(data))}
 <h2>Files</h2><ul>${Object.entries(data.outputs)

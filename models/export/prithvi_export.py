@@ -16,8 +16,6 @@ reshape to (B, 6, 3, 224, 224) inside, as the source's test pipeline does.
 
 from __future__ import annotations
 
-import argparse
-import hashlib
 import json
 import math
 import sys
@@ -28,6 +26,16 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
+
+from export_common import (
+    CheckpointError,
+    export_arguments,
+    export_report,
+    load_state_strict,
+    set_weights,
+    weights_note,
+    write_outputs,
+)
 
 
 @dataclass(frozen=True)
@@ -210,10 +218,6 @@ class PrithviCrop(nn.Module):
         return self.decode_head(self.neck(self.backbone(x)))
 
 
-class CheckpointError(Exception):
-    pass
-
-
 def load_checkpoint_strict(model: nn.Module, path: Path) -> dict:
     """Loads an mmseg checkpoint: every key used, none missing, shapes equal; auxiliary_head.* dropped by name."""
     try:
@@ -226,24 +230,7 @@ def load_checkpoint_strict(model: nn.Module, path: Path) -> dict:
         raise CheckpointError(f"{path}: not a state dict or an mmseg checkpoint with 'state_dict'")
     dropped = sorted(k for k in state if k.startswith("auxiliary_head."))
     state = {k: v for k, v in state.items() if not k.startswith("auxiliary_head.")}
-    wanted = model.state_dict()
-    missing = sorted(set(wanted) - set(state))
-    unexpected = sorted(set(state) - set(wanted))
-    shapes = sorted(
-        f"{k}: checkpoint {list(state[k].shape)}, model {list(wanted[k].shape)}"
-        for k in set(state) & set(wanted)
-        if tuple(state[k].shape) != tuple(wanted[k].shape)
-    )
-    problems = []
-    if missing:
-        problems.append(f"missing keys ({len(missing)}): {', '.join(missing)}")
-    if unexpected:
-        problems.append(f"unexpected keys ({len(unexpected)}): {', '.join(unexpected)}")
-    if shapes:
-        problems.append(f"shape mismatches ({len(shapes)}): {'; '.join(shapes)}")
-    if problems:
-        raise CheckpointError(f"{path}: " + " | ".join(problems))
-    model.load_state_dict(state, strict=True)
+    load_state_strict(model, state, path)
     return {"keys": len(state), "droppedAuxiliary": len(dropped)}
 
 
@@ -296,14 +283,6 @@ def flops_per_window(a: Arch) -> int:
     return 2 * macs
 
 
-def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def parity(model: nn.Module, onnx_path: Path, a: Arch, batches: list[int], seed: int) -> dict:
     import onnxruntime as ort
 
@@ -326,32 +305,15 @@ def parity(model: nn.Module, onnx_path: Path, a: Arch, batches: list[int], seed:
 
 
 def main() -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--out", required=True, type=Path)
-    p.add_argument("--checkpoint", type=Path)
-    p.add_argument("--size", choices=sorted(ARCHS), default="full")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--name", required=True)
-    p.add_argument("--manifest-template", required=True, type=Path)
-    p.add_argument("--parity-batches", default="2,1", help="batch sizes of the parity check, comma separated")
-    p.add_argument("--tolerance", type=float, default=1e-4)
-    p.add_argument("--write-checkpoint", type=Path, help="also write the weights as an mmseg-layout checkpoint")
-    args = p.parse_args()
+    args = export_arguments(__doc__.split("\n")[0], "also write the weights as an mmseg-layout checkpoint").parse_args()
 
     torch.set_num_threads(max(1, torch.get_num_threads()))
     a = ARCHS[args.size]
     model = PrithviCrop(a).eval()
     started = time.time()
-    if args.checkpoint:
-        try:
-            loaded = load_checkpoint_strict(model, args.checkpoint)
-        except CheckpointError as error:
-            print(f"crop-map: checkpoint refused: {error}", file=sys.stderr)
-            return 2
-        source = {"checkpoint": str(args.checkpoint), "checkpointSha256": sha256_of(args.checkpoint), **loaded}
-    else:
-        randomize(model, args.seed)
-        source = {"randomWeights": True, "seed": args.seed}
+    source = set_weights(args, model, load_checkpoint_strict, randomize)
+    if source is None:
+        return 2
     if args.write_checkpoint:
         torch.save(synthetic_checkpoint(model, args.seed), args.write_checkpoint)
 
@@ -380,39 +342,20 @@ def main() -> int:
         )
         return 1
 
-    sha256 = sha256_of(onnx_path)
     template = json.loads(args.manifest_template.read_text())
-    weights = (
-        f"weights from {args.checkpoint.name} (sha256 {source['checkpointSha256'][:12]})"
-        if args.checkpoint
-        else f"SEEDED RANDOM WEIGHTS (seed {args.seed}): the architecture only, its maps mean nothing"
-    )
     arch_note = "" if args.size == "full" else f", reduced architecture {asdict(a)}"
-    manifest = {
-        **template,
-        "name": args.name,
-        "description": f"Prithvi-100M crop classification architecture exported to ONNX (opset 17, dynamic batch, "
-        f"18-to-(6, 3) reshape inside the graph){arch_note}; {weights}. "
-        f"Parity with PyTorch: max |dlogit| {check['maxAbsLogitDiff']:.2e}.",
-        "onnx": onnx_path.name,
-        "sha256": sha256,
-    }
-    (args.out / f"{args.name}.json").write_text(json.dumps(manifest, indent=2) + "\n")
-    params = sum(t.numel() for t in model.state_dict().values())
-    report = {
-        "name": args.name,
-        "onnx": str(onnx_path),
-        "sha256": sha256,
-        "bytes": onnx_path.stat().st_size,
-        "arch": asdict(a),
-        "parameters": params,
-        "flopsPerWindow": flops_per_window(a),
-        "parity": check,
-        "source": source,
-        "seconds": round(time.time() - started, 1),
-    }
-    (args.out / f"{args.name}.export.json").write_text(json.dumps(report, indent=2) + "\n")
-    print(json.dumps(report))
+    description = (
+        f"Prithvi-100M crop classification architecture exported to ONNX (opset 17, dynamic batch, "
+        f"18-to-(6, 3) reshape inside the graph){arch_note}; {weights_note(args, source)}. "
+        f"Parity with PyTorch: max |dlogit| {check['maxAbsLogitDiff']:.2e}."
+    )
+    write_outputs(
+        args,
+        template,
+        description,
+        onnx_path,
+        export_report(a, model, check, source, started, flopsPerWindow=flops_per_window(a)),
+    )
     return 0
 
 

@@ -1,12 +1,15 @@
 import { existsSync } from "node:fs";
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import type { Command } from "commander";
-import { ensureExportEnv, runExportScript } from "../../infra/export.env.ts";
+import { ExportDir, ensureExportEnv, runExportScript } from "../../infra/export.env.ts";
 import { ModelsDir } from "../../lib/model/model.manifest.ts";
 import { InputError } from "../cli.errors.ts";
 
-/** Architectures the export script builds; the name is the manifest it fills in. */
-const Exportable = ["prithvi-crop-100m"];
+/** Architectures an export script builds, by the manifest it fills in. */
+const Exportable: Record<string, string> = {
+  "prithvi-crop-100m": "prithvi_export.py",
+  "sits-former": "sits_former_export.py",
+};
 
 export interface ExportOptions {
   checkpoint?: string;
@@ -20,14 +23,16 @@ export interface ExportOptions {
 
 /** The model name an export gets: random weights and reduced sizes are never the real model's name. */
 export function exportedName(model: string, options: Pick<ExportOptions, "checkpoint" | "size">): string {
-  const base = options.size === "reduced" ? model.replace(/-100m$/, "-reduced") : model;
+  const reduced = model.endsWith("-100m") ? model.replace(/-100m$/, "-reduced") : `${model}-reduced`;
+  const base = options.size === "reduced" ? reduced : model;
   return options.checkpoint ? base : `${base}-random`;
 }
 
 /** Exports a model to ONNX with its parity check and manifest; returns the export report (JSON). */
 export async function exportModel(model: string, options: ExportOptions, log: (line: string) => void) {
-  if (!Exportable.includes(model))
-    throw new InputError(`model '${model}': the export builds ${Exportable.join(", ")}`);
+  const script = Exportable[model];
+  if (!script)
+    throw new InputError(`model '${model}': the export builds ${Object.keys(Exportable).join(", ")}`);
   if (options.checkpoint && !existsSync(options.checkpoint))
     throw new InputError(`--checkpoint ${options.checkpoint}: no such file`);
   const python = await ensureExportEnv(log);
@@ -47,7 +52,7 @@ export async function exportModel(model: string, options: ExportOptions, log: (l
   if (options.checkpoint) args.push("--checkpoint", resolve(options.checkpoint));
   if (options.parityBatches) args.push("--parity-batches", options.parityBatches);
   if (options.writeCheckpoint) args.push("--write-checkpoint", resolve(options.writeCheckpoint));
-  const { code, stdout, stderr } = await runExportScript(args, python);
+  const { code, stdout, stderr } = await runExportScript(args, python, join(ExportDir, script));
   const why =
     stderr
       .trim()
@@ -61,7 +66,8 @@ export async function exportModel(model: string, options: ExportOptions, log: (l
     onnx: string;
     sha256: string;
     parity: { maxAbsLogitDiff: number; argmaxAgreement: number };
-    flopsPerWindow: number;
+    /** Prithvi's exports only. */
+    flopsPerWindow?: number;
   };
 }
 
@@ -82,7 +88,7 @@ export function registerModelCommand(program: Command): void {
     .requiredOption("--out <dir>", "folder for <name>.onnx, <name>.json and <name>.export.json")
     .option(
       "--checkpoint <pth>",
-      "the official checkpoint (multi_temporal_crop_classification_Prithvi_100M.pth)",
+      "prithvi-crop-100m: the official multi_temporal_crop_classification_Prithvi_100M.pth; sits-former: a fine-tuned BERTClassification state dict for HLS's six bands",
     )
     .option(
       "--size <size>",

@@ -2,9 +2,10 @@ import type { Config } from "../../lib/config/config.schema.ts";
 import { tilesForRegion } from "../../lib/grid/tile.cover.ts";
 import { HlsProducts } from "../../lib/hls/granule.id.ts";
 import type { HlsArchive } from "../../lib/hls/hls.archive.ts";
-import { loadModelManifest, ModelManifestError } from "../../lib/model/model.manifest.ts";
+import { ModelManifestError } from "../../lib/model/model.manifest.ts";
 import { OutputPrefixParser, type RunInput, RunYearParser } from "../../lib/pipeline/run.input.ts";
 import { type RegionSpec, resolveRegion } from "../../lib/region/region.ts";
+import { pipelineShape } from "../../lib/series/series.manifest.ts";
 import { FirstHlsYear } from "../../lib/synth/world.spec.ts";
 import { InputError } from "../cli.errors.ts";
 
@@ -61,9 +62,9 @@ export async function buildRunInput(
   if (tiles.length === 0)
     throw new InputError(`${resolved.name} touches no HLS tile in the shipped tile table (US only)`);
   const year = parseYear(options.year);
-  let chip: RunInput["chip"];
+  let shape: Awaited<ReturnType<typeof pipelineShape>>;
   try {
-    chip = (await loadModelManifest(options.model)).chip;
+    shape = await pipelineShape(options.model);
   } catch (error) {
     if (error instanceof ModelManifestError) throw new InputError(error.message);
     throw error;
@@ -88,7 +89,7 @@ export async function buildRunInput(
     region,
     year,
     model: options.model,
-    chip,
+    ...shape,
     ...(options.outputPrefix ? { outputPrefix: options.outputPrefix } : {}),
     ...(maxTilesInFlight ? { maxTilesInFlight } : {}),
     ...(retryRounds !== undefined ? { retryRounds } : {}),

@@ -3,9 +3,10 @@ import type { Command } from "commander";
 import { loadConfig } from "../../lib/config/config.load.ts";
 import type { Config } from "../../lib/config/config.schema.ts";
 import { findTile } from "../../lib/grid/tile.table.ts";
-import { loadModelManifest, ModelManifestError } from "../../lib/model/model.manifest.ts";
+import { ModelManifestError } from "../../lib/model/model.manifest.ts";
 import { DefaultSelectionLimits } from "../../lib/pipeline/granule.select.ts";
 import { DefaultSeasonWindows } from "../../lib/pipeline/season.windows.ts";
+import { pipelineShape } from "../../lib/series/series.manifest.ts";
 import { FirstHlsYear } from "../../lib/synth/world.spec.ts";
 import type { TileWorkflowInput } from "../../workflows/tile.workflow.ts";
 import { uiLink, withClient } from "../cli.client.ts";
@@ -22,9 +23,9 @@ export async function tileWorkflowInput(
   if (!Number.isInteger(year) || year < FirstHlsYear || year > new Date().getUTCFullYear()) {
     throw new InputError(`year '${year}': HLS v2.0 covers ${FirstHlsYear} to this year`);
   }
-  let chip: TileWorkflowInput["chip"];
+  let shape: Awaited<ReturnType<typeof pipelineShape>>;
   try {
-    chip = (await loadModelManifest(modelName)).chip;
+    shape = await pipelineShape(modelName);
   } catch (error) {
     if (error instanceof ModelManifestError) throw new InputError(error.message);
     throw error;
@@ -35,7 +36,7 @@ export async function tileWorkflowInput(
     model: modelName,
     windows: DefaultSeasonWindows,
     ...DefaultSelectionLimits,
-    chip,
+    ...shape,
     outputPrefix,
     inferenceQueue: config.taskQueues.inference,
   };

@@ -1,0 +1,106 @@
+import { z } from "zod";
+import {
+  ModelBandsParser,
+  ModelClassesParser,
+  type ModelManifest,
+  ModelManifestError,
+  ModelManifestParser,
+  ModelNameParser,
+  ModelsDir,
+  manifestFamily,
+  NormalizationParser,
+  readManifestFile,
+  Sha256Parser,
+} from "../model/model.manifest.ts";
+
+/** Rows and columns of the staged series' chunks: small, as every date's chunk row is held at once. */
+export const SeriesChunk = 64;
+
+/**
+ * A time-series model (SITS-Former style): every clear observation of the season, each a small
+ * patch around the pixel with its day of year, one class for the patch's centre pixel. Inputs:
+ * `series` [B, maxDates, 6, patch, patch] normalised per band, `doy` [B, maxDates] (day of year,
+ * 0 where padded), `mask` [B, maxDates] (1 for a clear observation of the centre pixel, 0 for a
+ * cloudy or padded date); output [B, classes] logits.
+ */
+export const SeriesManifestParser = z
+  .object({
+    family: z.literal("series"),
+    name: ModelNameParser,
+    description: z.string(),
+    /** ONNX file: a path (relative to models/) or an s3:// URL. */
+    onnx: z.string().min(1),
+    /** sha256 of the ONNX file, checked on load; "unset" for a model not exported yet. */
+    sha256: Sha256Parser,
+    inputs: z.object({ series: z.string().min(1), doy: z.string().min(1), mask: z.string().min(1) }).strict(),
+    output: z.object({ name: z.string().min(1), classes: z.number().int().positive() }).strict(),
+    /**
+     * T: dates per pixel the model takes. A season with fewer clear observations is padded and
+     * masked; one with more keeps the T with the most clear pixels (the tile manifest says which).
+     */
+    maxDates: z.number().int().min(1).max(512),
+    /** Side of the square patch around each pixel (odd, so the pixel is its centre). */
+    patch: z
+      .number()
+      .int()
+      .min(1)
+      .max(15)
+      .refine((k) => k % 2 === 1, "must be odd"),
+    bands: ModelBandsParser,
+    normalization: NormalizationParser,
+    classes: ModelClassesParser,
+  })
+  .strict()
+  .superRefine((m, ctx) => {
+    if (m.classes.length !== m.output.classes) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["classes"],
+        message: `lists ${m.classes.length} classes, output has ${m.output.classes}`,
+      });
+    }
+  });
+export type SeriesManifest = z.infer<typeof SeriesManifestParser>;
+
+export type AnyModelManifest = ({ family?: "chip" } & ModelManifest) | SeriesManifest;
+
+export function isSeries(manifest: AnyModelManifest): manifest is SeriesManifest {
+  return manifest.family === "series";
+}
+
+/** A series-family manifest; a manifest of another family is refused, naming it. */
+export async function loadSeriesManifest(name: string, dir = ModelsDir): Promise<SeriesManifest> {
+  return readManifestFile(name, dir, (json) => {
+    const family = manifestFamily(json);
+    if (family !== "series")
+      throw new ModelManifestError(`model '${name}' is of the ${family} family, not a series model`);
+    return SeriesManifestParser;
+  });
+}
+
+/** Any family's manifest, by the family it declares. */
+export async function loadAnyManifest(name: string, dir = ModelsDir): Promise<AnyModelManifest> {
+  return readManifestFile(name, dir, (json) => {
+    const family = manifestFamily(json);
+    if (family === "series") return SeriesManifestParser;
+    if (family === "chip") return ModelManifestParser;
+    throw new ModelManifestError(`model '${name}': unknown family '${family}' (chip or series)`);
+  });
+}
+
+/**
+ * What the workflows need of a model: the staging chip and, for a series model, its dates. For a
+ * series model the "chip" is the staged grid's least size and chunk (patches are cut per pixel).
+ */
+export async function pipelineShape(
+  name: string,
+  dir = ModelsDir,
+): Promise<{ chip: { size: number; stride: number }; series?: { maxDates: number } }> {
+  const manifest = await loadAnyManifest(name, dir);
+  if (isSeries(manifest))
+    return {
+      chip: { size: Math.max(manifest.patch, SeriesChunk), stride: SeriesChunk },
+      series: { maxDates: manifest.maxDates },
+    };
+  return { chip: manifest.chip };
+}

@@ -1,0 +1,113 @@
+"""What the model export scripts share: their command line, the strict state-dict check, and the
+manifest and report they write beside the ONNX file."""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Callable
+
+from torch import nn
+
+
+class CheckpointError(Exception):
+    pass
+
+
+def export_arguments(description: str, write_checkpoint_help: str) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("--out", required=True, type=Path)
+    p.add_argument("--checkpoint", type=Path)
+    p.add_argument("--size", choices=["full", "reduced"], default="full")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--name", required=True)
+    p.add_argument("--manifest-template", required=True, type=Path)
+    p.add_argument("--parity-batches", default="2,1", help="batch sizes of the parity check, comma separated")
+    p.add_argument("--tolerance", type=float, default=1e-4)
+    p.add_argument("--write-checkpoint", type=Path, help=write_checkpoint_help)
+    return p
+
+
+def load_state_strict(model: nn.Module, state: dict, path: Path) -> None:
+    """Every key of `state` used, none missing, shapes equal; else CheckpointError listing them."""
+    wanted = model.state_dict()
+    missing = sorted(set(wanted) - set(state))
+    unexpected = sorted(set(state) - set(wanted))
+    shapes = sorted(
+        f"{k}: checkpoint {list(state[k].shape)}, model {list(wanted[k].shape)}"
+        for k in set(state) & set(wanted)
+        if tuple(state[k].shape) != tuple(wanted[k].shape)
+    )
+    problems = []
+    if missing:
+        problems.append(f"missing keys ({len(missing)}): {', '.join(missing)}")
+    if unexpected:
+        problems.append(f"unexpected keys ({len(unexpected)}): {', '.join(unexpected)}")
+    if shapes:
+        problems.append(f"shape mismatches ({len(shapes)}): {'; '.join(shapes)}")
+    if problems:
+        raise CheckpointError(f"{path}: " + " | ".join(problems))
+    model.load_state_dict(state, strict=True)
+
+
+def sha256_of(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def weights_note(args: argparse.Namespace, source: dict) -> str:
+    return (
+        f"weights from {args.checkpoint.name} (sha256 {source['checkpointSha256'][:12]})"
+        if args.checkpoint
+        else f"SEEDED RANDOM WEIGHTS (seed {args.seed}): the architecture only, its maps mean nothing"
+    )
+
+
+def write_outputs(args: argparse.Namespace, template: dict, description: str, onnx_path: Path, report: dict) -> None:
+    """The manifest (the template with name, description, file and sha256) and the export report,
+    printed last on stdout as one JSON line for `crop-map model export`."""
+    sha256 = sha256_of(onnx_path)
+    manifest = {**template, "name": args.name, "description": description, "onnx": onnx_path.name, "sha256": sha256}
+    (args.out / f"{args.name}.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    full = {"name": args.name, "onnx": str(onnx_path), "sha256": sha256, "bytes": onnx_path.stat().st_size, **report}
+    (args.out / f"{args.name}.export.json").write_text(json.dumps(full, indent=2) + "\n")
+    print(json.dumps(full))
+
+
+def set_weights(
+    args: argparse.Namespace,
+    model: nn.Module,
+    load_checkpoint: Callable[[nn.Module, Path], dict],
+    randomize: Callable[[nn.Module, int], None],
+) -> dict | None:
+    """The checkpoint's weights, loaded strictly, or seeded random ones; where they came from, or
+    None (having said why on stderr) when the checkpoint is refused."""
+    if not args.checkpoint:
+        randomize(model, args.seed)
+        return {"randomWeights": True, "seed": args.seed}
+    try:
+        loaded = load_checkpoint(model, args.checkpoint)
+    except CheckpointError as error:
+        print(f"crop-map: checkpoint refused: {error}", file=sys.stderr)
+        return None
+    return {"checkpoint": str(args.checkpoint), "checkpointSha256": sha256_of(args.checkpoint), **loaded}
+
+
+def export_report(arch, model: nn.Module, check: dict, source: dict, started: float, **extra) -> dict:
+    """The figures every export reports beside its file: architecture, size, parity, weights, time."""
+    return {
+        "arch": asdict(arch),
+        "parameters": sum(t.numel() for t in model.state_dict().values()),
+        **extra,
+        "parity": check,
+        "source": source,
+        "seconds": round(time.time() - started, 1),
+    }

@@ -1,0 +1,70 @@
+import type { LabelGrid } from "../activities/labels.activities.ts";
+import type { SeriesTileManifest } from "../activities/tile.output.activities.ts";
+import type {
+  GranuleActivities,
+  SeriesPredictActivities,
+  SeriesStageActivities,
+  TileOutputActivities,
+} from "../workers/activity.types.ts";
+import type { TileWorkflowSpec } from "./tile.workflow.ts";
+
+type CpuActivities = GranuleActivities & SeriesStageActivities & TileOutputActivities;
+
+/**
+ * The time-series family's steps of a tile: every clear observation of the season, staged date by
+ * date, then per-pixel inference on the inference pool, and the manifest last (as the chip path).
+ */
+export async function seriesTile(
+  input: TileWorkflowSpec & { series: { maxDates: number } },
+  labelGrid: LabelGrid,
+  cpu: CpuActivities,
+  predict: Pick<SeriesPredictActivities, "predictSeriesTile">,
+): Promise<SeriesTileManifest> {
+  const selection = await cpu.selectSeason({
+    tileId: input.tileId,
+    year: input.year,
+    windows: input.windows,
+    maxDates: input.series.maxDates,
+  });
+  const staged = await cpu.stageSeries({
+    tileId: input.tileId,
+    year: input.year,
+    granules: selection.granules.map((g) => g.id),
+    labelGrid: { epsg: labelGrid.epsg, origin: labelGrid.origin, pixelSize: labelGrid.pixelSize },
+    chip: input.chip,
+  });
+  const predicted = await predict.predictSeriesTile({
+    tileId: input.tileId,
+    seriesKey: staged.seriesKey,
+    model: input.model,
+    outputPrefix: input.outputPrefix,
+  });
+  const kept = new Set(staged.index.dates.map((d) => d.granule));
+  return cpu.writeTileManifest<SeriesTileManifest>({
+    outputPrefix: input.outputPrefix,
+    manifest: {
+      tileId: input.tileId,
+      year: input.year,
+      model: predicted.model,
+      labelGrid: labelGrid.source,
+      granules: selection.granules.filter((g) => kept.has(g.id)),
+      candidates: selection.candidates,
+      skipped: selection.skipped,
+      grid: staged.index.grid,
+      pixels: { ...predicted.pixels, clearOnce: staged.index.pixels.clearOnce },
+      series: {
+        ...predicted.series,
+        usable: selection.usable,
+        overMaxDates: selection.overMaxDates,
+        dropped: staged.index.dropped,
+      },
+      outputs: { classes: predicted.classes, confidence: predicted.confidence },
+      files: predicted.files,
+      timings: {
+        selectSeconds: selection.seconds,
+        stageSeconds: staged.seconds,
+        predictSeconds: predicted.seconds,
+      },
+    },
+  });
+}
