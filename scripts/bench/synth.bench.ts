@@ -13,12 +13,13 @@ import { deflate } from "node:zlib";
 import { stackConfigOverrides, startStack, stopStack } from "../../infra/stack.ts";
 import { loadConfig } from "../../lib/config/config.load.ts";
 import { createS3Client } from "../../lib/storage/s3.client.ts";
+import { encodeGranule } from "../../lib/synth/granule.encode.ts";
 import { createGround } from "../../lib/synth/ground.ts";
 import { profileForState } from "../../lib/synth/profiles.ts";
 import { granuleIdFor } from "../../lib/synth/schedule.ts";
 import { prepareTileGround, renderGranule } from "../../lib/synth/tile.render.ts";
 import { planWorld } from "../../lib/synth/world.plan.ts";
-import { encodeGranule, uploadGranule } from "../../lib/synth/world.writer.ts";
+import { uploadGranule } from "../../lib/synth/world.writer.ts";
 
 const { values } = parseArgs({ options: { granules: { type: "string", default: "6" } } });
 const count = Number(values.granules);
