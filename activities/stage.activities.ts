@@ -8,17 +8,18 @@ import { transform } from "../lib/grid/crs.ts";
 import { densify, ringBounds } from "../lib/grid/planar.ts";
 import { TileIdParser } from "../lib/grid/tile.table.ts";
 import { ArchiveAccessError, isTransientArchiveError } from "../lib/hls/archive.errors.ts";
-import { FmaskBit, FmaskFill, HlsFill } from "../lib/hls/fmask.ts";
 import { parseGranuleId } from "../lib/hls/granule.id.ts";
 import { createS3Archive, type HlsArchive } from "../lib/hls/hls.archive.ts";
 import { bandKey, ModelBands } from "../lib/hls/lpdaac.keys.ts";
 import { encodeStack, StackNodata } from "../lib/pipeline/stack.format.ts";
 import { readStackHeader } from "../lib/pipeline/stack.reader.ts";
-import { planWarp, type TargetGrid, type WarpPlan, warpBand } from "../lib/pipeline/warp.ts";
+import type { MaskJob, WarpJob } from "../lib/pipeline/warp.tasks.ts";
+import { planWarp, type TargetGrid, type WarpPlan } from "../lib/pipeline/warp.ts";
 import { readRaster } from "../lib/raster/cog.reader.ts";
 import { UnsupportedCrsError } from "../lib/raster/geokeys.ts";
 import type { Raster } from "../lib/raster/raster.types.ts";
 import { isNotFound, objectSize, ref } from "../lib/storage/s3.objects.ts";
+import { createTaskPool, sharedArray, type TaskPool } from "../lib/threads/task.pool.ts";
 import { nonRetryable, parseInput } from "./activity.failures.ts";
 
 export const StageTileInputParser = z
@@ -49,8 +50,12 @@ export interface StagedTile {
   seconds: number;
 }
 
-/** Pixels that are clear, inside the swath and valid in every band. */
-const Unusable = FmaskBit.Cloud | FmaskBit.Adjacent | FmaskBit.Shadow;
+/** Masks and warps run on task threads, shared by every staging activity in the process. */
+let stagePool: TaskPool | undefined;
+function warpPool(): TaskPool {
+  stagePool ??= createTaskPool(new URL("../lib/pipeline/warp.tasks.ts", import.meta.url));
+  return stagePool;
+}
 
 /** The label-grid box over a granule's footprint, snapped outward and at least one chip wide. */
 export function targetGridFor(source: Raster, label: StageTileInput["labelGrid"], chip: number): TargetGrid {
@@ -125,6 +130,28 @@ export function createStageActivities(
     }
   }
 
+  /** A granule's six model bands and Fmask (last), refused unless all are on one grid. */
+  async function readGranule(granuleId: string): Promise<Raster[]> {
+    const product = parseGranuleId(granuleId).product;
+    const names = [...ModelBands[product], "Fmask"];
+    const rasters = await Promise.all(names.map((band) => readBand(granuleId, band)));
+    const fmask = rasters[6] as Raster;
+    for (const [i, r] of rasters.entries()) {
+      if (
+        r.width !== fmask.width ||
+        r.height !== fmask.height ||
+        r.geo.origin.join() !== fmask.geo.origin.join() ||
+        r.geo.epsg !== fmask.geo.epsg
+      ) {
+        throw nonRetryable(
+          "BadData",
+          `granule ${granuleId}: band ${names[i]} is not on the same grid as its Fmask`,
+        );
+      }
+    }
+    return rasters;
+  }
+
   return {
     /**
      * Reads the chosen granules' six bands and Fmask with ranged GETs, masks cloud, adjacent cloud,
@@ -148,28 +175,21 @@ export function createStageActivities(
         };
       }
 
+      const pool = warpPool();
       let grid: TargetGrid | undefined;
       const plans = new Map<string, WarpPlan>();
       const planes: Int16Array[] = [];
       let validEverywhere: Uint8Array | undefined;
-      for (const granuleId of input.granules) {
-        const product = parseGranuleId(granuleId).product;
-        const names = [...ModelBands[product], "Fmask"];
-        const rasters = await Promise.all(names.map((band) => readBand(granuleId, band)));
-        const fmask = rasters[6] as Raster;
-        for (const [i, r] of rasters.entries()) {
-          if (
-            r.width !== fmask.width ||
-            r.height !== fmask.height ||
-            r.geo.origin.join() !== fmask.geo.origin.join() ||
-            r.geo.epsg !== fmask.geo.epsg
-          ) {
-            throw nonRetryable(
-              "BadData",
-              `granule ${granuleId}: band ${names[i]} is not on the same grid as its Fmask`,
-            );
-          }
+      // The next granule's GETs run while this one is masked and warped on the task threads.
+      let next = readGranule(input.granules[0] as string);
+      for (const [g, granuleId] of input.granules.entries()) {
+        const rasters = await next;
+        if (g + 1 < input.granules.length) {
+          next = readGranule(input.granules[g + 1] as string);
+          // Rethrown when awaited; held so a failure met first here is not an unhandled rejection.
+          next.catch(() => undefined);
         }
+        const fmask = rasters[6] as Raster;
         grid ??= targetGridFor(fmask, input.labelGrid, input.chip.size);
         const geometry = `${fmask.geo.epsg}:${fmask.geo.origin.join()}:${fmask.width}x${fmask.height}`;
         let plan = plans.get(geometry);
@@ -177,24 +197,40 @@ export function createStageActivities(
           plan = planWarp({ ...fmask.geo, width: fmask.width, height: fmask.height }, grid);
           plans.set(geometry, plan);
         }
-        const valid = new Uint8Array(fmask.width * fmask.height);
-        const mask = fmask.data as Uint8Array;
-        for (let i = 0; i < valid.length; i++) {
-          const m = mask[i] as number;
-          let ok = m !== FmaskFill && (m & Unusable) === 0;
-          for (let b = 0; ok && b < 6; b++) ok = ((rasters[b] as Raster).data[i] as number) !== HlsFill;
-          valid[i] = ok ? 1 : 0;
-        }
-        for (let b = 0; b < 6; b++)
-          planes.push(warpBand(plan, (rasters[b] as Raster).data as Int16Array, valid, StackNodata));
-        const warped = planes[planes.length - 1] as Int16Array;
-        if (!validEverywhere) validEverywhere = new Uint8Array(warped.length).fill(1);
-        for (let i = 0; i < warped.length; i++) if (warped[i] === StackNodata) validEverywhere[i] = 0;
+        const bands = rasters.slice(0, 6).map((r) => r.data as Int16Array);
+        const valid = sharedArray(Uint8Array, fmask.width * fmask.height);
+        const half = Math.ceil(valid.length / 2);
+        await Promise.all(
+          [0, half].map((from) =>
+            pool.run<void>("maskValid", {
+              bands,
+              fmask: fmask.data as Uint8Array,
+              valid,
+              from,
+              to: Math.min(valid.length, from + half),
+            } satisfies MaskJob),
+          ),
+        );
+        const warpPlan = plan;
+        const warped = await Promise.all(
+          bands.map((band) =>
+            pool.run<Int16Array>("warpBandTask", {
+              plan: warpPlan,
+              band,
+              valid,
+              nodata: StackNodata,
+            } satisfies WarpJob),
+          ),
+        );
+        planes.push(...warped);
+        const last = warped[warped.length - 1] as Int16Array;
+        if (!validEverywhere) validEverywhere = new Uint8Array(last.length).fill(1);
+        for (let i = 0; i < last.length; i++) if (last[i] === StackNodata) validEverywhere[i] = 0;
         heartbeat({ staged: granuleId });
       }
       const target = grid as TargetGrid;
       const validPixels = (validEverywhere ?? new Uint8Array()).reduce((n, v) => n + v, 0);
-      const body = encodeStack(planes, target, input.chip.stride, validPixels);
+      const body = await encodeStack(planes, target, input.chip.stride, validPixels);
       await new Upload({
         client: s3,
         params: { Bucket: stackRef.bucket, Key: stackRef.key, Body: body },

@@ -1,5 +1,6 @@
 import { pixelCentresIn, transform } from "../grid/crs.ts";
 import type { GridGeo } from "../raster/raster.types.ts";
+import { sharedArray } from "../threads/task.pool.ts";
 
 /** A north-up target grid. */
 export interface TargetGrid extends GridGeo {
@@ -10,7 +11,7 @@ export interface TargetGrid extends GridGeo {
 /**
  * For each target pixel, where its centre falls in the source grid: the four bilinear neighbours'
  * index and weights, and the nearest source pixel. Computed once per source geometry and reused
- * for every band of every date on it.
+ * for every band of every date on it, by every warp thread: it sits on shared memory.
  */
 export interface WarpPlan {
   target: TargetGrid;
@@ -27,10 +28,10 @@ export function planWarp(source: GridGeo & { width: number; height: number }, ta
   const toSource = transform(target.epsg, source.epsg);
   const { x, y } = pixelCentresIn(target, toSource);
   const n = target.width * target.height;
-  const corner = new Int32Array(n).fill(-1);
-  const nearest = new Int32Array(n).fill(-1);
-  const fx = new Float32Array(n);
-  const fy = new Float32Array(n);
+  const corner = sharedArray(Int32Array, n).fill(-1);
+  const nearest = sharedArray(Int32Array, n).fill(-1);
+  const fx = sharedArray(Float32Array, n);
+  const fy = sharedArray(Float32Array, n);
   const [ox, oy] = source.origin;
   for (let i = 0; i < n; i++) {
     // Continuous pixel coordinates with pixel centres on integers.

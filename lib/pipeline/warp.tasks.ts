@@ -1,0 +1,39 @@
+/**
+ * Task-thread side of staging (see lib/threads/task.pool.ts): a granule's validity mask and its
+ * bands' warps, each band on its own thread. Sources, masks and plans sit on shared memory and are
+ * read in place; a warped band comes back moved, not copied.
+ */
+import { FmaskBit, FmaskFill, HlsFill } from "../hls/fmask.ts";
+import { type WarpPlan, warpBand } from "./warp.ts";
+
+/** Pixels that are clear, inside the swath and valid in every band. */
+const Unusable = FmaskBit.Cloud | FmaskBit.Adjacent | FmaskBit.Shadow;
+
+export interface MaskJob {
+  bands: Int16Array[];
+  fmask: Uint8Array;
+  /** Written for pixels [from, to): 1 where clear and valid in every band. */
+  valid: Uint8Array;
+  from: number;
+  to: number;
+}
+
+export function maskValid({ bands, fmask, valid, from, to }: MaskJob): void {
+  for (let i = from; i < to; i++) {
+    const m = fmask[i] as number;
+    let ok = m !== FmaskFill && (m & Unusable) === 0;
+    for (let b = 0; ok && b < bands.length; b++) ok = (bands[b] as Int16Array)[i] !== HlsFill;
+    valid[i] = ok ? 1 : 0;
+  }
+}
+
+export interface WarpJob {
+  plan: WarpPlan;
+  band: Int16Array;
+  valid: Uint8Array;
+  nodata: number;
+}
+
+export function warpBandTask({ plan, band, valid, nodata }: WarpJob): Int16Array {
+  return warpBand(plan, band, valid, nodata);
+}

@@ -1,0 +1,79 @@
+/**
+ * For the read and stage benchmarks: a stack of their own on free ports, holding a few full-size
+ * (3660 px) granules of one synthetic tile, one per season window as granule choice would pick.
+ */
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { S3Client } from "@aws-sdk/client-s3";
+import { stackConfigOverrides, startStack, stopStack } from "../../infra/stack.ts";
+import { loadConfig } from "../../lib/config/config.load.ts";
+import type { Config } from "../../lib/config/config.schema.ts";
+import { formatGranuleId, type GranuleId } from "../../lib/hls/granule.id.ts";
+import { createS3Client } from "../../lib/storage/s3.client.ts";
+import { encodeGranule } from "../../lib/synth/granule.encode.ts";
+import { createGround } from "../../lib/synth/ground.ts";
+import { profileForState } from "../../lib/synth/profiles.ts";
+import { granuleIdFor } from "../../lib/synth/schedule.ts";
+import { prepareTileGround, renderGranule } from "../../lib/synth/tile.render.ts";
+import { planWorld } from "../../lib/synth/world.plan.ts";
+import { uploadGranule } from "../../lib/synth/world.writer.ts";
+
+export interface BenchWorld {
+  config: Config;
+  s3: S3Client;
+  tileId: string;
+  /** Granule ids in date order. */
+  granules: string[];
+  ids: GranuleId[];
+  stop(): Promise<void>;
+}
+
+export async function startBenchWorld(tileId = "19TCG", count = 3): Promise<BenchWorld> {
+  const dir = await mkdtemp(join(tmpdir(), "crop-map-bench-"));
+  const state = await startStack({ dir, config: loadConfig({ env: {} }), ports: "free", detached: false });
+  const config = loadConfig({ env: {}, overrides: stackConfigOverrides(state) });
+  const s3 = createS3Client(config);
+  const plan = planWorld({
+    state: "RI",
+    year: 2022,
+    scale: "full",
+    seed: 1,
+    season: { start: "04-01", end: "10-31" },
+  });
+  const planned = plan.tiles.find((t) => t.tile.tileId === tileId);
+  if (!planned) throw new Error(`tile ${tileId} is not in the bench world`);
+  // Clear, whole-swath dates spread over the season: the first, middle and last such.
+  const clear = planned.acquisitions.filter((a) => !a.swath && a.cloudTarget === 0);
+  const chosen = Array.from(
+    { length: count },
+    (_, k) => clear[Math.round((k * (clear.length - 1)) / Math.max(1, count - 1))],
+  );
+  const prepared = prepareTileGround(planned.window, createGround(profileForState("RI"), 1));
+  const ids: GranuleId[] = [];
+  for (const acquisition of chosen) {
+    if (!acquisition) continue;
+    const id = granuleIdFor(planned.tile, 2022, acquisition, planned.centreLon);
+    const rendered = renderGranule(prepared, acquisition);
+    await uploadGranule(
+      { s3, config },
+      id,
+      planned.window,
+      rendered,
+      await encodeGranule(id, planned.window, rendered),
+    );
+    ids.push(id);
+  }
+  return {
+    config,
+    s3,
+    tileId,
+    granules: ids.map(formatGranuleId),
+    ids,
+    async stop() {
+      s3.destroy();
+      await stopStack(state);
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
