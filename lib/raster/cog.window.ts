@@ -1,6 +1,6 @@
 import type { GeoTIFFImage } from "geotiff";
 import { createTaskPool, type TaskPool } from "../threads/task.pool.ts";
-import type { DecodeJob } from "./cog.decode.tasks.ts";
+import type { DecodeJob, RangeTile } from "./cog.decode.tasks.ts";
 import type { PixelArray } from "./raster.types.ts";
 
 type Window = [number, number, number, number];
@@ -11,7 +11,7 @@ interface ImageInternals {
   littleEndian: boolean;
   fileDirectory: {
     getValue(name: string): unknown;
-    loadValueIndexed(name: string, index: number): Promise<number | bigint>;
+    loadValue(name: string): Promise<ArrayLike<number | bigint>>;
   };
   getArrayForSample(sample: number, sizeOrData: number | ArrayBufferLike): PixelArray;
 }
@@ -25,6 +25,8 @@ export type FetchRange = (offset: number, length: number) => Promise<Uint8Array>
 const CoalesceGap = 64 << 10;
 /** The largest GET: big enough that a band is a few requests, small enough to decode as they land. */
 const MaxRange = 8 << 20;
+/** Compressed bytes a decode task takes: small enough that every thread has a share of a range. */
+const DecodePiece = 1 << 20;
 
 let pool: TaskPool | undefined;
 /** One decode pool per process, shared by every reader: threads start on the first read. */
@@ -101,16 +103,15 @@ export async function readWindowFast(
   const kind = internals.getArrayForSample(0, 0).constructor as new (buffer: SharedArrayBuffer) => PixelArray;
   const out = new kind(new SharedArrayBuffer(width * (r1 - r0) * bytes));
   const nodata = image.getGDALNoData();
+  // The whole index at once: loading it entry by entry costs more than the pixels on GDAL's 256 px files.
+  const [offsets, lengths] = await Promise.all([fd.loadValue("TileOffsets"), fd.loadValue("TileByteCounts")]);
   const stored: { offset: number; length: number; tx: number; ty: number }[] = [];
   for (let ty = Math.floor(r0 / th); ty < Math.ceil(r1 / th); ty++) {
     for (let tx = Math.floor(c0 / tw); tx < Math.ceil(c1 / tw); tx++) {
       const index = ty * across + tx;
-      const [offset, length] = await Promise.all([
-        fd.loadValueIndexed("TileOffsets", index),
-        fd.loadValueIndexed("TileByteCounts", index),
-      ]);
-      if (Number(length) > 0) {
-        stored.push({ offset: Number(offset), length: Number(length), tx, ty });
+      const length = Number(lengths[index] ?? 0);
+      if (length > 0) {
+        stored.push({ offset: Number(offsets[index]), length, tx, ty });
         continue;
       }
       // A tile GDAL left out: all nodata, as geotiff.js fills it.
@@ -120,28 +121,42 @@ export async function readWindowFast(
       }
     }
   }
+  const deflate = Deflate.has(compression);
   await Promise.all(
     coalesce(stored).map(async (range) => {
       const fetched = await fetchRange(range.offset, range.length);
-      // The pool thread gets the bytes themselves; a view into a larger buffer is copied first.
-      const whole = fetched.byteOffset === 0 && fetched.byteLength === fetched.buffer.byteLength;
-      const owned = whole && fetched.buffer instanceof ArrayBuffer ? fetched : fetched.slice();
-      const job: DecodeJob = {
-        bytes: owned,
-        tiles: range.tiles.map((t) => ({
+      // Shared, so the range's pieces go to the threads without a copy each.
+      const bytes = new Uint8Array(new SharedArrayBuffer(fetched.length));
+      bytes.set(fetched);
+      const pieces: RangeTile[][] = [[]];
+      let pieceBytes = 0;
+      for (const t of range.tiles) {
+        if (pieceBytes >= DecodePiece) {
+          pieces.push([]);
+          pieceBytes = 0;
+        }
+        (pieces[pieces.length - 1] as RangeTile[]).push({
           at: t.offset - range.offset,
           length: t.length,
           tx: t.tx,
           ty: t.ty,
-        })),
-        deflate: Deflate.has(compression),
-        predictor: predictor as 1 | 2,
-        tileWidth: tw,
-        tileHeight: th,
-        window,
-        out,
-      };
-      await decodePool().run("decodeTiles", job, [owned.buffer as ArrayBuffer]);
+        });
+        pieceBytes += t.length;
+      }
+      await Promise.all(
+        pieces.map((tiles) =>
+          decodePool().run("decodeTiles", {
+            bytes,
+            tiles,
+            deflate,
+            predictor: predictor as 1 | 2,
+            tileWidth: tw,
+            tileHeight: th,
+            window,
+            out,
+          } satisfies DecodeJob),
+        ),
+      );
     }),
   );
   return Object.assign(out, { width, height: r1 - r0 });
