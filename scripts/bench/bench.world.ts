@@ -16,12 +16,41 @@ import { createGround } from "../../lib/synth/ground.ts";
 import { profileForState } from "../../lib/synth/profiles.ts";
 import { granuleIdFor } from "../../lib/synth/schedule.ts";
 import { prepareTileGround, renderGranule } from "../../lib/synth/tile.render.ts";
-import { planWorld } from "../../lib/synth/world.plan.ts";
+import { type PlannedTile, planWorld } from "../../lib/synth/world.plan.ts";
 import { uploadGranule } from "../../lib/synth/world.writer.ts";
 
-export interface BenchWorld {
+export interface BenchStack {
   config: Config;
   s3: S3Client;
+  stop(): Promise<void>;
+}
+
+/** Temporal and S3 on free ports, in a temporary folder removed on stop. */
+export async function startBenchStack(): Promise<BenchStack> {
+  const dir = await mkdtemp(join(tmpdir(), "crop-map-bench-"));
+  const state = await startStack({ dir, config: loadConfig({ env: {} }), ports: "free", detached: false });
+  const config = loadConfig({ env: {}, overrides: stackConfigOverrides(state) });
+  const s3 = createS3Client(config);
+  return {
+    config,
+    s3,
+    async stop() {
+      s3.destroy();
+      await stopStack(state);
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The full-scale Rhode Island world the benchmarks draw on (seed 1), and one tile of it. */
+export function benchTile(tileId: string, season = { start: "04-01", end: "10-31" }): PlannedTile {
+  const plan = planWorld({ state: "RI", year: 2022, scale: "full", seed: 1, season });
+  const planned = plan.tiles.find((t) => t.tile.tileId === tileId);
+  if (!planned) throw new Error(`tile ${tileId} is not in the bench world`);
+  return planned;
+}
+
+export interface BenchWorld extends BenchStack {
   tileId: string;
   /** Granule ids in date order. */
   granules: string[];
@@ -30,19 +59,9 @@ export interface BenchWorld {
 }
 
 export async function startBenchWorld(tileId = "19TCG", count = 3): Promise<BenchWorld> {
-  const dir = await mkdtemp(join(tmpdir(), "crop-map-bench-"));
-  const state = await startStack({ dir, config: loadConfig({ env: {} }), ports: "free", detached: false });
-  const config = loadConfig({ env: {}, overrides: stackConfigOverrides(state) });
-  const s3 = createS3Client(config);
-  const plan = planWorld({
-    state: "RI",
-    year: 2022,
-    scale: "full",
-    seed: 1,
-    season: { start: "04-01", end: "10-31" },
-  });
-  const planned = plan.tiles.find((t) => t.tile.tileId === tileId);
-  if (!planned) throw new Error(`tile ${tileId} is not in the bench world`);
+  const stack = await startBenchStack();
+  const { s3, config } = stack;
+  const planned = benchTile(tileId);
   // Clear, whole-swath dates spread over the season: the first, middle and last such.
   const clear = planned.acquisitions.filter((a) => !a.swath && a.cloudTarget === 0);
   const chosen = Array.from(
@@ -64,16 +83,5 @@ export async function startBenchWorld(tileId = "19TCG", count = 3): Promise<Benc
     );
     ids.push(id);
   }
-  return {
-    config,
-    s3,
-    tileId,
-    granules: ids.map(formatGranuleId),
-    ids,
-    async stop() {
-      s3.destroy();
-      await stopStack(state);
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
+  return { ...stack, tileId, granules: ids.map(formatGranuleId), ids };
 }

@@ -18,6 +18,7 @@ import { parseArgs, promisify } from "node:util";
 import { LocalS3Credentials } from "../../infra/s3.server.ts";
 import { bandKey, ModelBands } from "../../lib/hls/lpdaac.keys.ts";
 import { openCog, readRaster } from "../../lib/raster/cog.reader.ts";
+import { HlsGdalCogOptions } from "../../lib/raster/gdal.hls.ts";
 import { getBytes, type ObjectRef, putBytes, ref } from "../../lib/storage/s3.objects.ts";
 import { startBenchWorld } from "./bench.world.ts";
 
@@ -38,19 +39,7 @@ try {
     const source = join(dir, `${k}.tif`);
     const target = join(dir, `${k}.gdal.tif`);
     await writeFile(source, await getBytes(world.s3, object));
-    await run("gdal_translate", [
-      "-q",
-      "-of",
-      "COG",
-      "-co",
-      "COMPRESS=DEFLATE",
-      "-co",
-      "PREDICTOR=2",
-      "-co",
-      "BLOCKSIZE=256",
-      source,
-      target,
-    ]);
+    await run("gdal_translate", ["-q", ...HlsGdalCogOptions, source, target]);
     const copy = { bucket: object.bucket, key: object.key.replace(/\.tif$/, ".gdal.tif") };
     await putBytes(world.s3, copy, await readFile(target), "image/tiff");
     gdalWritten.push(copy);

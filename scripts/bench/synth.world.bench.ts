@@ -7,15 +7,11 @@
  *   npx tsx scripts/bench/synth.world.bench.ts [--scale full|small] [--reference /work/main]
  */
 import { spawn } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
-import { stackConfigOverrides, startStack, stopStack } from "../../infra/stack.ts";
-import { loadConfig } from "../../lib/config/config.load.ts";
-import { createS3Client } from "../../lib/storage/s3.client.ts";
 import { DefaultThreads } from "../../lib/threads/task.pool.ts";
+import { startBenchStack } from "./bench.world.ts";
 
 const { values } = parseArgs({
   options: {
@@ -80,10 +76,7 @@ function synth(variant: Variant, env: NodeJS.ProcessEnv): Promise<number> {
   });
 }
 
-const dir = await mkdtemp(join(tmpdir(), "crop-map-bench-"));
-const state = await startStack({ dir, config: loadConfig({ env: {} }), ports: "free", detached: false });
-const config = loadConfig({ env: {}, overrides: stackConfigOverrides(state) });
-const s3 = createS3Client(config);
+const { config, s3, stop } = await startBenchStack();
 try {
   const results: { variant: Variant; seconds: number; objects: Map<string, string> }[] = [];
   for (const [k, variant] of variants.entries()) {
@@ -118,7 +111,5 @@ try {
   );
   if (differing.length > 0 || ours.objects.size !== reference.objects.size) process.exitCode = 1;
 } finally {
-  s3.destroy();
-  await stopStack(state);
-  await rm(dir, { recursive: true, force: true });
+  await stop();
 }
