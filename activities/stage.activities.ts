@@ -199,26 +199,37 @@ export function createStageActivities(
         }
         const bands = rasters.slice(0, 6).map((r) => r.data as Int16Array);
         const valid = sharedArray(Uint8Array, fmask.width * fmask.height);
-        const half = Math.ceil(valid.length / 2);
+        const warpPlan = plan;
+        const warped = bands.map(() => sharedArray(Int16Array, warpPlan.corner.length));
+        // Shares of the pixels, a few per thread so a thread slowed by other work holds no one up.
+        const shares = (n: number): [number, number][] => {
+          const count = pool.size * 4;
+          return Array.from({ length: count }, (_, k) => [
+            Math.floor((k * n) / count),
+            Math.floor(((k + 1) * n) / count),
+          ]);
+        };
         await Promise.all(
-          [0, half].map((from) =>
+          shares(valid.length).map(([from, to]) =>
             pool.run<void>("maskValid", {
               bands,
               fmask: fmask.data as Uint8Array,
               valid,
               from,
-              to: Math.min(valid.length, from + half),
+              to,
             } satisfies MaskJob),
           ),
         );
-        const warpPlan = plan;
-        const warped = await Promise.all(
-          bands.map((band) =>
-            pool.run<Int16Array>("warpBandTask", {
+        await Promise.all(
+          shares(warpPlan.corner.length).map(([from, to]) =>
+            pool.run<void>("warpRows", {
               plan: warpPlan,
-              band,
+              bands,
               valid,
               nodata: StackNodata,
+              outs: warped,
+              from,
+              to,
             } satisfies WarpJob),
           ),
         );

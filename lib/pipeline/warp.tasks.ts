@@ -1,10 +1,10 @@
 /**
- * Task-thread side of staging (see lib/threads/task.pool.ts): a granule's validity mask and its
- * bands' warps, each band on its own thread. Sources, masks and plans sit on shared memory and are
- * read in place; a warped band comes back moved, not copied.
+ * Task-thread side of staging (see lib/threads/task.pool.ts): a granule's validity mask and the
+ * warp of its six bands, each thread a share of the pixels. Sources, masks, plans and the warped
+ * planes sit on shared memory: read and written in place, nothing copied back.
  */
 import { FmaskBit, FmaskFill, HlsFill } from "../hls/fmask.ts";
-import { type WarpPlan, warpBand } from "./warp.ts";
+import { type WarpPlan, warpBands } from "./warp.ts";
 
 /** Pixels that are clear, inside the swath and valid in every band. */
 const Unusable = FmaskBit.Cloud | FmaskBit.Adjacent | FmaskBit.Shadow;
@@ -29,11 +29,15 @@ export function maskValid({ bands, fmask, valid, from, to }: MaskJob): void {
 
 export interface WarpJob {
   plan: WarpPlan;
-  band: Int16Array;
+  bands: Int16Array[];
   valid: Uint8Array;
   nodata: number;
+  /** On shared memory: this job writes target pixels [from, to) of each. */
+  outs: Int16Array[];
+  from: number;
+  to: number;
 }
 
-export function warpBandTask({ plan, band, valid, nodata }: WarpJob): Int16Array {
-  return warpBand(plan, band, valid, nodata);
+export function warpRows({ plan, bands, valid, nodata, outs, from, to }: WarpJob): void {
+  warpBands(plan, bands, valid, nodata, outs, from, to);
 }
