@@ -1,24 +1,39 @@
 import { ArchiveAccessError, isTransientArchiveError } from "../lib/hls/archive.errors.ts";
-import { FmaskBit, FmaskFill, HlsFill } from "../lib/hls/fmask.ts";
 import { parseGranuleId } from "../lib/hls/granule.id.ts";
 import type { HlsArchive } from "../lib/hls/hls.archive.ts";
 import { bandKey, ModelBands } from "../lib/hls/lpdaac.keys.ts";
 import { StackNodata } from "../lib/pipeline/stack.format.ts";
-import { planWarp, type TargetGrid, type WarpPlan, warpBand } from "../lib/pipeline/warp.ts";
+import type { MaskJob, WarpJob } from "../lib/pipeline/warp.tasks.ts";
+import { planWarp, type TargetGrid, type WarpPlan } from "../lib/pipeline/warp.ts";
 import { readRaster } from "../lib/raster/cog.reader.ts";
 import { UnsupportedCrsError } from "../lib/raster/geokeys.ts";
 import type { Raster } from "../lib/raster/raster.types.ts";
 import { isNotFound } from "../lib/storage/s3.objects.ts";
+import { createTaskPool, sharedArray, type TaskPool } from "../lib/threads/task.pool.ts";
 import { nonRetryable } from "./activity.failures.ts";
 
-/** Pixels that are clear, inside the swath and valid in every band. */
-const Unusable = FmaskBit.Cloud | FmaskBit.Adjacent | FmaskBit.Shadow;
+/** Masks and warps run on task threads, shared by every staging activity in the process. */
+let stagePool: TaskPool | undefined;
+function warpPool(): TaskPool {
+  stagePool ??= createTaskPool(new URL("../lib/pipeline/warp.tasks.ts", import.meta.url));
+  return stagePool;
+}
+
+/** Pixel ranges [from, to) over n, a few per thread so a thread slowed by other work holds no one up. */
+function shares(n: number, threads: number): [number, number][] {
+  const count = threads * 4;
+  return Array.from({ length: count }, (_, k) => [
+    Math.floor((k * n) / count),
+    Math.floor(((k + 1) * n) / count),
+  ]);
+}
 
 /**
  * Reads granules' six model bands and Fmask with ranged GETs, masks cloud, adjacent cloud, shadow
  * and fill per pixel, and warps them onto one label-grid box (bilinear for reflectance, nearest
  * for the mask, as the training chips were made). The first granule fixes the box (`gridFor` its
- * Fmask); warp plans are reused for every granule on the same source grid.
+ * Fmask); warp plans are reused for every granule on the same source grid. Masks and warps run on
+ * task threads, a share of the pixels each, while the next granule's GETs run.
  */
 export class GranuleWarp {
   grid: TargetGrid | undefined;
@@ -48,8 +63,8 @@ export class GranuleWarp {
     }
   }
 
-  /** The granule's six bands on the box, StackNodata where the pixel is not clear. */
-  async warp(granuleId: string): Promise<Int16Array[]> {
+  /** A granule's six model bands and Fmask (last), refused unless all are on one grid. */
+  private async read(granuleId: string): Promise<Raster[]> {
     const product = parseGranuleId(granuleId).product;
     const names = [...ModelBands[product], "Fmask"];
     const rasters = await Promise.all(names.map((band) => this.readBand(granuleId, band)));
@@ -67,6 +82,30 @@ export class GranuleWarp {
         );
       }
     }
+    return rasters;
+  }
+
+  /**
+   * Each granule's six bands on the box, StackNodata where the pixel is not clear, in the order
+   * given; the next granule is read while one is masked and warped.
+   */
+  async *warpEach(granuleIds: readonly string[]): AsyncGenerator<[string, Int16Array[]]> {
+    if (granuleIds.length === 0) return;
+    let next = this.read(granuleIds[0] as string);
+    for (const [g, granuleId] of granuleIds.entries()) {
+      const rasters = await next;
+      if (g + 1 < granuleIds.length) {
+        next = this.read(granuleIds[g + 1] as string);
+        // Rethrown when awaited; held so a failure met first here is not an unhandled rejection.
+        next.catch(() => undefined);
+      }
+      yield [granuleId, await this.warpRasters(rasters)];
+    }
+  }
+
+  private async warpRasters(rasters: Raster[]): Promise<Int16Array[]> {
+    const pool = warpPool();
+    const fmask = rasters[6] as Raster;
     this.grid ??= this.gridFor(fmask);
     const geometry = `${fmask.geo.epsg}:${fmask.geo.origin.join()}:${fmask.width}x${fmask.height}`;
     let plan = this.plans.get(geometry);
@@ -74,17 +113,34 @@ export class GranuleWarp {
       plan = planWarp({ ...fmask.geo, width: fmask.width, height: fmask.height }, this.grid);
       this.plans.set(geometry, plan);
     }
-    const valid = new Uint8Array(fmask.width * fmask.height);
-    const mask = fmask.data as Uint8Array;
-    for (let i = 0; i < valid.length; i++) {
-      const m = mask[i] as number;
-      let ok = m !== FmaskFill && (m & Unusable) === 0;
-      for (let b = 0; ok && b < 6; b++) ok = ((rasters[b] as Raster).data[i] as number) !== HlsFill;
-      valid[i] = ok ? 1 : 0;
-    }
-    const planes: Int16Array[] = [];
-    for (let b = 0; b < 6; b++)
-      planes.push(warpBand(plan, (rasters[b] as Raster).data as Int16Array, valid, StackNodata));
-    return planes;
+    const bands = rasters.slice(0, 6).map((r) => r.data as Int16Array);
+    const valid = sharedArray(Uint8Array, fmask.width * fmask.height);
+    const warpPlan = plan;
+    const warped = bands.map(() => sharedArray(Int16Array, warpPlan.corner.length));
+    await Promise.all(
+      shares(valid.length, pool.size).map(([from, to]) =>
+        pool.run<void>("maskValid", {
+          bands,
+          fmask: fmask.data as Uint8Array,
+          valid,
+          from,
+          to,
+        } satisfies MaskJob),
+      ),
+    );
+    await Promise.all(
+      shares(warpPlan.corner.length, pool.size).map(([from, to]) =>
+        pool.run<void>("warpRows", {
+          plan: warpPlan,
+          bands,
+          valid,
+          nodata: StackNodata,
+          outs: warped,
+          from,
+          to,
+        } satisfies WarpJob),
+      ),
+    );
+    return warped;
   }
 }

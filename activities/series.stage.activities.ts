@@ -55,11 +55,10 @@ export function createSeriesStageActivities(
       const dates: SeriesIndex["dates"] = [];
       const dropped: string[] = [];
       let clearOnce: Uint8Array | undefined;
-      for (const granule of input.granules) {
+      for await (const [granule, planes] of warp.warpEach(input.granules)) {
         const key = `${seriesKey}${granule}.stack`;
         const dateRef = ref(work, key);
         const doy = parseGranuleId(granule).doy;
-        const planes = await warp.warp(granule);
         const clear = planes[0] as Int16Array;
         clearOnce ??= new Uint8Array(clear.length);
         let clearPixels = 0;
@@ -71,7 +70,7 @@ export function createSeriesStageActivities(
         if (clearPixels === 0) dropped.push(granule);
         else {
           if ((await objectSize(s3, dateRef)) === undefined) {
-            const body = encodeStack(
+            const body = await encodeStack(
               planes,
               warp.grid as NonNullable<typeof warp.grid>,
               input.chip.stride,

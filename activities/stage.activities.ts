@@ -130,8 +130,8 @@ export function createStageActivities(
       );
       const planes: Int16Array[] = [];
       let validEverywhere: Uint8Array | undefined;
-      for (const granuleId of input.granules) {
-        planes.push(...(await warp.warp(granuleId)));
+      for await (const [granuleId, bands] of warp.warpEach(input.granules)) {
+        planes.push(...bands);
         const warped = planes[planes.length - 1] as Int16Array;
         if (!validEverywhere) validEverywhere = new Uint8Array(warped.length).fill(1);
         for (let i = 0; i < warped.length; i++) if (warped[i] === StackNodata) validEverywhere[i] = 0;
@@ -139,7 +139,7 @@ export function createStageActivities(
       }
       const target = warp.grid as TargetGrid;
       const validPixels = (validEverywhere ?? new Uint8Array()).reduce((n, v) => n + v, 0);
-      const body = encodeStack(planes, target, input.chip.stride, validPixels);
+      const body = await encodeStack(planes, target, input.chip.stride, validPixels);
       await new Upload({
         client: s3,
         params: { Bucket: stackRef.bucket, Key: stackRef.key, Body: body },

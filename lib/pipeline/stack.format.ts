@@ -1,5 +1,6 @@
 import { promisify } from "node:util";
-import { deflateSync, inflate } from "node:zlib";
+
+import { deflate, inflate } from "node:zlib";
 import { z } from "zod";
 
 const inflateAsync = promisify(inflate);
@@ -37,17 +38,24 @@ export const StackHeaderParser = z
   .strict();
 export type StackHeader = z.infer<typeof StackHeaderParser>;
 
-/** Encodes planes (each width x height int16, StackNodata where invalid) as a stack file. */
-export function encodeStack(
+const deflateAsync = promisify(deflate);
+
+/**
+ * Encodes planes (each width x height int16, StackNodata where invalid) as a stack file. A row of
+ * chunks is compressed at a time on libuv's threads, so every core deflates and the raw blocks
+ * held at once stay one row.
+ */
+export async function encodeStack(
   planes: Int16Array[],
   grid: StackHeader["grid"],
   chunk: number,
   validPixels: number,
-): Buffer {
+): Promise<Buffer> {
   const across = Math.ceil(grid.width / chunk);
   const down = Math.ceil(grid.height / chunk);
   const bodies: Buffer[] = [];
   for (let cy = 0; cy < down; cy++) {
+    const row: Promise<Buffer>[] = [];
     for (let cx = 0; cx < across; cx++) {
       const block = new Int16Array(planes.length * chunk * chunk).fill(StackNodata);
       planes.forEach((plane, c) => {
@@ -57,8 +65,9 @@ export function encodeStack(
           block.set(plane.subarray(row, row + w), c * chunk * chunk + y * chunk);
         }
       });
-      bodies.push(deflateSync(Buffer.from(block.buffer), { level: 1 }));
+      row.push(deflateAsync(Buffer.from(block.buffer), { level: 1 }));
     }
+    bodies.push(...(await Promise.all(row)));
   }
   const header = (chunks: [number, number][]) =>
     Buffer.from(

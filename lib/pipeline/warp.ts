@@ -1,5 +1,6 @@
 import { pixelCentresIn, transform } from "../grid/crs.ts";
 import type { GridGeo } from "../raster/raster.types.ts";
+import { sharedArray } from "../threads/task.pool.ts";
 
 /** A north-up target grid. */
 export interface TargetGrid extends GridGeo {
@@ -10,7 +11,7 @@ export interface TargetGrid extends GridGeo {
 /**
  * For each target pixel, where its centre falls in the source grid: the four bilinear neighbours'
  * index and weights, and the nearest source pixel. Computed once per source geometry and reused
- * for every band of every date on it.
+ * for every band of every date on it, by every warp thread: it sits on shared memory.
  */
 export interface WarpPlan {
   target: TargetGrid;
@@ -27,10 +28,10 @@ export function planWarp(source: GridGeo & { width: number; height: number }, ta
   const toSource = transform(target.epsg, source.epsg);
   const { x, y } = pixelCentresIn(target, toSource);
   const n = target.width * target.height;
-  const corner = new Int32Array(n).fill(-1);
-  const nearest = new Int32Array(n).fill(-1);
-  const fx = new Float32Array(n);
-  const fy = new Float32Array(n);
+  const corner = sharedArray(Int32Array, n).fill(-1);
+  const nearest = sharedArray(Int32Array, n).fill(-1);
+  const fx = sharedArray(Float32Array, n);
+  const fy = sharedArray(Float32Array, n);
   const [ox, oy] = source.origin;
   for (let i = 0; i < n; i++) {
     // Continuous pixel coordinates with pixel centres on integers.
@@ -50,41 +51,52 @@ export function planWarp(source: GridGeo & { width: number; height: number }, ta
 }
 
 /**
- * Warps one band: bilinear over the valid neighbours (weights renormalised, as GDAL does with
- * nodata), and valid only where the nearest source pixel is valid (masks resample by nearest).
+ * Warps bands of one source grid over target pixels [from, to) into `outs`: bilinear over the valid
+ * neighbours (weights renormalised, as GDAL does with nodata), and valid only where the nearest
+ * source pixel is valid (masks resample by nearest). The plan, weights and validity are read once
+ * a pixel for all the bands; a thread can take a share of the rows.
  */
-export function warpBand(plan: WarpPlan, band: Int16Array, valid: Uint8Array, nodata: number): Int16Array {
-  const out = new Int16Array(plan.corner.length).fill(nodata);
+export function warpBands(
+  plan: WarpPlan,
+  bands: Int16Array[],
+  valid: Uint8Array,
+  nodata: number,
+  outs: Int16Array[],
+  from = 0,
+  to = plan.corner.length,
+): void {
   const w = plan.sourceWidth;
-  for (let i = 0; i < out.length; i++) {
-    const near = plan.nearest[i] as number;
-    if (near < 0 || !valid[near]) continue;
-    const c = plan.corner[i] as number;
-    const fx = plan.fx[i] as number;
-    const fy = plan.fy[i] as number;
+  const { corner, fx: fxs, fy: fys, nearest } = plan;
+  for (let i = from; i < to; i++) {
+    const near = nearest[i] as number;
+    if (near < 0 || !valid[near]) {
+      for (const out of outs) out[i] = nodata;
+      continue;
+    }
+    const c = corner[i] as number;
+    const fx = fxs[i] as number;
+    const fy = fys[i] as number;
     const w00 = (1 - fx) * (1 - fy);
     const w10 = fx * (1 - fy);
     const w01 = (1 - fx) * fy;
     const w11 = fx * fy;
-    let sum = 0;
+    const v00 = valid[c] === 1;
+    const v10 = valid[c + 1] === 1;
+    const v01 = valid[c + w] === 1;
+    const v11 = valid[c + w + 1] === 1;
     let weight = 0;
-    if (valid[c]) {
-      sum += (band[c] as number) * w00;
-      weight += w00;
+    if (v00) weight += w00;
+    if (v10) weight += w10;
+    if (v01) weight += w01;
+    if (v11) weight += w11;
+    for (let b = 0; b < bands.length; b++) {
+      const band = bands[b] as Int16Array;
+      let sum = 0;
+      if (v00) sum += (band[c] as number) * w00;
+      if (v10) sum += (band[c + 1] as number) * w10;
+      if (v01) sum += (band[c + w] as number) * w01;
+      if (v11) sum += (band[c + w + 1] as number) * w11;
+      (outs[b] as Int16Array)[i] = weight > 0 ? Math.round(sum / weight) : (band[near] as number);
     }
-    if (valid[c + 1]) {
-      sum += (band[c + 1] as number) * w10;
-      weight += w10;
-    }
-    if (valid[c + w]) {
-      sum += (band[c + w] as number) * w01;
-      weight += w01;
-    }
-    if (valid[c + w + 1]) {
-      sum += (band[c + w + 1] as number) * w11;
-      weight += w11;
-    }
-    out[i] = weight > 0 ? Math.round(sum / weight) : (band[near] as number);
   }
-  return out;
 }

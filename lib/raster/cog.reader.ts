@@ -103,6 +103,15 @@ class S3RangeClient extends RangeClient {
   }
 }
 
+/** One ranged GET through the client, outside geotiff.js's block cache (the pixels are read once). */
+async function fetchRange(client: RangeClient, offset: number, length: number): Promise<Uint8Array> {
+  const response = await client.request({ headers: { range: `bytes=${offset}-${offset + length - 1}` } });
+  const data = new Uint8Array(await response.getData());
+  if (data.length !== length)
+    throw new Error(`${client.url}: asked for ${length} bytes at ${offset}, got ${data.length}`);
+  return data;
+}
+
 /**
  * A COG read through a geotiff.js client with ranged GETs: the header first, then only the tiles
  * asked for. The default 4 MiB blocks turn a whole-band read into a handful of large GETs rather
@@ -119,7 +128,9 @@ export async function openCogWith(
     surfacing(client, async () => {
       const window = options.window ?? [0, 0, image.getWidth(), image.getHeight()];
       const fast = isPlainRead(options)
-        ? await readWindowFast(image, window as [number, number, number, number])
+        ? await readWindowFast(image, window as [number, number, number, number], (offset, length) =>
+            fetchRange(client, offset, length),
+          )
         : undefined;
       return fast ?? readRasters(options);
     })) as typeof image.readRasters;

@@ -1,5 +1,6 @@
-import { inflateSync } from "node:zlib";
 import type { GeoTIFFImage } from "geotiff";
+import { createTaskPool, type TaskPool } from "../threads/task.pool.ts";
+import type { DecodeJob, RangeTile } from "./cog.decode.tasks.ts";
 import type { PixelArray } from "./raster.types.ts";
 
 type Window = [number, number, number, number];
@@ -10,30 +11,46 @@ interface ImageInternals {
   littleEndian: boolean;
   fileDirectory: {
     getValue(name: string): unknown;
-    loadValueIndexed(name: string, index: number): Promise<number | bigint>;
+    loadValue(name: string): Promise<ArrayLike<number | bigint>>;
   };
-  source: { fetch(slices: { offset: number; length: number }[]): Promise<ArrayBuffer[]> };
   getArrayForSample(sample: number, sizeOrData: number | ArrayBufferLike): PixelArray;
 }
 
 const Deflate = new Set([8, 32946]);
 
-/** Undoes TIFF predictor 2 on rows [y0, y1) of a tile: each sample was stored as its left neighbour's difference. */
-function undoHorizontalPredictor(tile: PixelArray, tileWidth: number, y0: number, y1: number): void {
-  for (let y = y0; y < y1; y++) {
-    const row = y * tileWidth;
-    for (let x = 1; x < tileWidth; x++)
-      tile[row + x] = (tile[row + x] as number) + (tile[row + x - 1] as number);
-  }
+/** Fetches `length` bytes at `offset` of the file with one ranged GET. */
+export type FetchRange = (offset: number, length: number) => Promise<Uint8Array>;
+
+/** Tiles closer than this in the file are fetched with the GET of their neighbours, gap and all. */
+const CoalesceGap = 64 << 10;
+/** The largest GET: big enough that a band is a few requests, small enough to decode as they land. */
+const MaxRange = 8 << 20;
+/** Compressed bytes a decode task takes: small enough that every thread has a share of a range. */
+const DecodePiece = 1 << 20;
+
+let pool: TaskPool | undefined;
+/** One decode pool per process, shared by every reader: threads start on the first read. */
+function decodePool(): TaskPool {
+  pool ??= createTaskPool(new URL("./cog.decode.tasks.ts", import.meta.url));
+  return pool;
 }
 
-/**
- * A window of the first sample of a tiled, single-sample, little-endian image compressed with
- * deflate (or not at all) and predictor 1 or 2, decoded with native zlib and copied a tile row at a
- * time with TypedArray.set. geotiff.js reads the same pixels one DataView call each, which made it
- * the largest cost of staging and mosaicking. Undefined for any other layout, which geotiff.js
- * then reads itself.
- */
+/** Tiles in file order, grouped into ranges of adjacent bytes. */
+export function coalesce<T extends { offset: number; length: number }>(
+  tiles: T[],
+): { offset: number; length: number; tiles: T[] }[] {
+  const ranges: { offset: number; length: number; tiles: T[] }[] = [];
+  for (const tile of [...tiles].sort((a, b) => a.offset - b.offset)) {
+    const last = ranges[ranges.length - 1];
+    const end = tile.offset + tile.length;
+    if (last && tile.offset - (last.offset + last.length) <= CoalesceGap && end - last.offset <= MaxRange) {
+      last.length = Math.max(last.length, end - last.offset);
+      last.tiles.push(tile);
+    } else ranges.push({ offset: tile.offset, length: tile.length, tiles: [tile] });
+  }
+  return ranges;
+}
+
 /** Whether readRasters options ask for what readWindowFast gives: one sample, interleaved, no resampling. */
 export function isPlainRead(options: Record<string, unknown>): boolean {
   const samples = options.samples as number[] | undefined;
@@ -48,7 +65,20 @@ export function isPlainRead(options: Record<string, unknown>): boolean {
   );
 }
 
-export async function readWindowFast(image: GeoTIFFImage, window: Window): Promise<PixelArray | undefined> {
+/**
+ * A window of the first sample of a tiled, single-sample, little-endian image compressed with
+ * deflate (or not at all) and predictor 1 or 2. Its tiles are fetched with few, large ranged GETs
+ * (neighbours in the file coalesced) and decoded on the decode threads (native zlib, the predictor
+ * on typed arrays, rows copied with TypedArray.set) as each GET lands, so both cores decode while
+ * the other GETs are under way. geotiff.js reads the same pixels one DataView call each, which made
+ * it the largest cost of staging and mosaicking. Undefined for any other layout, which geotiff.js
+ * then reads itself.
+ */
+export async function readWindowFast(
+  image: GeoTIFFImage,
+  window: Window,
+  fetchRange: FetchRange,
+): Promise<PixelArray | undefined> {
   const internals = image as unknown as ImageInternals;
   const fd = internals.fileDirectory;
   const compression = Number(fd.getValue("Compression") ?? 1);
@@ -69,49 +99,65 @@ export async function readWindowFast(image: GeoTIFFImage, window: Window): Promi
   const th = image.getTileHeight();
   const across = Math.ceil(image.getWidth() / tw);
   const width = c1 - c0;
-  const out = internals.getArrayForSample(0, width * (r1 - r0));
+  // On shared memory: the decode threads write their tiles' rows straight into it.
+  const kind = internals.getArrayForSample(0, 0).constructor as new (buffer: SharedArrayBuffer) => PixelArray;
+  const out = new kind(new SharedArrayBuffer(width * (r1 - r0) * bytes));
   const nodata = image.getGDALNoData();
-  const jobs: Promise<void>[] = [];
+  // The whole index at once: loading it entry by entry costs more than the pixels on GDAL's 256 px files.
+  const [offsets, lengths] = await Promise.all([fd.loadValue("TileOffsets"), fd.loadValue("TileByteCounts")]);
+  const stored: { offset: number; length: number; tx: number; ty: number }[] = [];
   for (let ty = Math.floor(r0 / th); ty < Math.ceil(r1 / th); ty++) {
     for (let tx = Math.floor(c0 / tw); tx < Math.ceil(c1 / tw); tx++) {
-      jobs.push(
-        (async () => {
-          const index = ty * across + tx;
-          const offset = Number(await fd.loadValueIndexed("TileOffsets", index));
-          const length = Number(await fd.loadValueIndexed("TileByteCounts", index));
-          const y0 = Math.max(r0, ty * th) - ty * th;
-          const y1 = Math.min(r1, (ty + 1) * th) - ty * th;
-          const x0 = Math.max(c0, tx * tw) - tx * tw;
-          const x1 = Math.min(c1, (tx + 1) * tw) - tx * tw;
-          if (length === 0) {
-            // A tile GDAL left out: all nodata, as geotiff.js fills it.
-            for (let y = y0; y < y1; y++) {
-              const at = (ty * th + y - r0) * width + (tx * tw + x0 - c0);
-              out.fill(nodata ?? 0, at, at + x1 - x0);
-            }
-            return;
-          }
-          const [compressed] = await internals.source.fetch([{ offset, length }]);
-          const raw = Deflate.has(compression)
-            ? inflateSync(new Uint8Array(compressed as ArrayBuffer))
-            : new Uint8Array(compressed as ArrayBuffer);
-          if (raw.length < tw * th * bytes)
-            throw new Error(`tile ${index} decodes to ${raw.length} bytes, not ${tw * th * bytes}`);
-          const tile = internals.getArrayForSample(
-            0,
-            raw.buffer.slice(raw.byteOffset, raw.byteOffset + tw * th * bytes),
-          );
-          if (predictor === 2) undoHorizontalPredictor(tile, tw, y0, y1);
-          for (let y = y0; y < y1; y++) {
-            out.set(
-              tile.subarray(y * tw + x0, y * tw + x1),
-              (ty * th + y - r0) * width + (tx * tw + x0 - c0),
-            );
-          }
-        })(),
-      );
+      const index = ty * across + tx;
+      const length = Number(lengths[index] ?? 0);
+      if (length > 0) {
+        stored.push({ offset: Number(offsets[index]), length, tx, ty });
+        continue;
+      }
+      // A tile GDAL left out: all nodata, as geotiff.js fills it.
+      for (let y = Math.max(r0, ty * th); y < Math.min(r1, (ty + 1) * th); y++) {
+        const at = (y - r0) * width + Math.max(c0, tx * tw) - c0;
+        out.fill(nodata ?? 0, at, at + Math.min(c1, (tx + 1) * tw) - Math.max(c0, tx * tw));
+      }
     }
   }
-  await Promise.all(jobs);
+  const deflate = Deflate.has(compression);
+  await Promise.all(
+    coalesce(stored).map(async (range) => {
+      const fetched = await fetchRange(range.offset, range.length);
+      // Shared, so the range's pieces go to the threads without a copy each.
+      const bytes = new Uint8Array(new SharedArrayBuffer(fetched.length));
+      bytes.set(fetched);
+      const pieces: RangeTile[][] = [[]];
+      let pieceBytes = 0;
+      for (const t of range.tiles) {
+        if (pieceBytes >= DecodePiece) {
+          pieces.push([]);
+          pieceBytes = 0;
+        }
+        (pieces[pieces.length - 1] as RangeTile[]).push({
+          at: t.offset - range.offset,
+          length: t.length,
+          tx: t.tx,
+          ty: t.ty,
+        });
+        pieceBytes += t.length;
+      }
+      await Promise.all(
+        pieces.map((tiles) =>
+          decodePool().run("decodeTiles", {
+            bytes,
+            tiles,
+            deflate,
+            predictor: predictor as 1 | 2,
+            tileWidth: tw,
+            tileHeight: th,
+            window,
+            out,
+          } satisfies DecodeJob),
+        ),
+      );
+    }),
+  );
   return Object.assign(out, { width, height: r1 - r0 });
 }

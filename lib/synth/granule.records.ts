@@ -2,7 +2,7 @@ import { transform } from "../grid/crs.ts";
 import { acquisitionDate, formatGranuleId, type GranuleId } from "../hls/granule.id.ts";
 import { ModelBands } from "../hls/lpdaac.keys.ts";
 import { CogContentType } from "../raster/cog.writer.ts";
-import type { RenderedGranule, TileWindow } from "./tile.render.ts";
+import type { GranuleCover, TileWindow } from "./tile.render.ts";
 
 /**
  * The catalogue records the synthetic world writes beside each granule's COGs, in the forms the
@@ -25,7 +25,7 @@ function footprint(window: TileWindow): number[][] {
 }
 
 /** The catalogue entry of a granule, as CMR-STAC would serve it. */
-export function stacItem(id: GranuleId, window: TileWindow, rendered: RenderedGranule) {
+export function stacItem(id: GranuleId, window: TileWindow, cover: GranuleCover) {
   const name = formatGranuleId(id);
   const bands = [...ModelBands[id.product], "Fmask"];
   return {
@@ -41,8 +41,8 @@ export function stacItem(id: GranuleId, window: TileWindow, rendered: RenderedGr
     properties: {
       datetime: acquisitionDate(id).toISOString(),
       platform: id.product === "S30" ? "sentinel-2" : "landsat-8",
-      "eo:cloud_cover": rendered.cloudCover,
-      "hls:spatial_coverage": rendered.spatialCoverage,
+      "eo:cloud_cover": cover.cloudCover,
+      "hls:spatial_coverage": cover.spatialCoverage,
       "proj:epsg": window.epsg,
       "proj:shape": [window.height, window.width],
       "proj:transform": [
@@ -68,7 +68,7 @@ export function stacItem(id: GranuleId, window: TileWindow, rendered: RenderedGr
  * GPolygon and the HLS attributes. S30 records start with an XML declaration and L30 ones do not,
  * as both forms occur in the archive.
  */
-export function cmrXml(id: GranuleId, window: TileWindow, rendered: RenderedGranule): string {
+export function cmrXml(id: GranuleId, window: TileWindow, cover: GranuleCover): string {
   const name = formatGranuleId(id);
   const time = acquisitionDate(id).toISOString();
   const attribute = (n: string, ...values: (string | number)[]) =>
@@ -86,8 +86,8 @@ export function cmrXml(id: GranuleId, window: TileWindow, rendered: RenderedGran
     `  <Temporal><RangeDateTime><BeginningDateTime>${time}</BeginningDateTime><EndingDateTime>${time}</EndingDateTime></RangeDateTime></Temporal>`,
     `  <Spatial><HorizontalSpatialDomain><Geometry><GPolygon><Boundary>${points.join("")}</Boundary></GPolygon></Geometry></HorizontalSpatialDomain></Spatial>`,
     "  <AdditionalAttributes>",
-    attribute("CLOUD_COVERAGE", rendered.cloudCover),
-    attribute("SPATIAL_COVERAGE", rendered.spatialCoverage),
+    attribute("CLOUD_COVERAGE", cover.cloudCover),
+    attribute("SPATIAL_COVERAGE", cover.spatialCoverage),
     attribute("MGRS_TILE_ID", id.tileId),
     attribute("SENSING_TIME", time),
     attribute("HORIZONTAL_CS_NAME", `UTM, WGS84, UTM ZONE ${window.epsg % 100}`),

@@ -2,6 +2,7 @@ import type { ClassId } from "../cdl/classes.ts";
 import { Class } from "../cdl/classes.ts";
 import { CdlEpsg, pixelCentresIn, transform } from "../grid/crs.ts";
 import { FmaskBit, FmaskFill, HlsFill } from "../hls/fmask.ts";
+import { sharedArray } from "../threads/task.pool.ts";
 import type { Ground } from "./ground.ts";
 import { fbm, latticeHash, mix32, unit, valueNoise } from "./hash.ts";
 import type { Acquisition } from "./schedule.ts";
@@ -33,7 +34,10 @@ export const FieldVariation = {
 } as const;
 const MaxShift = FieldVariation.maxShift;
 
-/** What the ground under each pixel of a window is; computed once per tile, reused for every date. */
+/**
+ * What the ground under each pixel of a window is; computed once per tile, reused for every date.
+ * Held in shared memory, so the task threads that render the tile's granules read it in place.
+ */
 export interface TileGround {
   window: TileWindow;
   classes: Uint8Array;
@@ -54,11 +58,11 @@ export function prepareTileGround(window: TileWindow, ground: Ground): TileGroun
   const toAlbers = transform(window.epsg, CdlEpsg);
   const { x, y } = pixelCentresIn(window, toAlbers);
   const n = width * height;
-  const classes = new Uint8Array(n);
-  const shift = new Int8Array(n);
-  const amplitude = new Float32Array(n);
-  const brightness = new Float32Array(n);
-  const cell = new Uint32Array(n);
+  const classes = sharedArray(Uint8Array, n);
+  const shift = sharedArray(Int8Array, n);
+  const amplitude = sharedArray(Float32Array, n);
+  const brightness = sharedArray(Float32Array, n);
+  const cell = sharedArray(Uint32Array, n);
   for (let i = 0; i < n; i++) {
     const gx = x[i] as number;
     const gy = y[i] as number;
@@ -76,8 +80,8 @@ export function prepareTileGround(window: TileWindow, ground: Ground): TileGroun
   }
   const blocksX = Math.ceil(width / Block);
   const blocksY = Math.ceil(height / Block);
-  const blockX = new Float64Array(blocksX * blocksY);
-  const blockY = new Float64Array(blocksX * blocksY);
+  const blockX = sharedArray(Float64Array, blocksX * blocksY);
+  const blockY = sharedArray(Float64Array, blocksX * blocksY);
   for (let by = 0; by < blocksY; by++) {
     for (let bx = 0; bx < blocksX; bx++) {
       const px = Math.min(width - 1, bx * Block + Block / 2);
@@ -89,14 +93,18 @@ export function prepareTileGround(window: TileWindow, ground: Ground): TileGroun
   return { window, classes, shift, amplitude, brightness, cell, blocksX, blocksY, blockX, blockY };
 }
 
-export interface RenderedGranule {
-  /** Six model bands, int16 reflectance x 10000, HlsFill outside the swath. */
-  bands: Int16Array[];
-  fmask: Uint8Array;
+/** What the catalogue says of a granule's pixels. */
+export interface GranuleCover {
   /** Percent of valid pixels under cloud or cloud shadow, as the HLS catalogue reports it. */
   cloudCover: number;
   /** Percent of the window inside the swath. */
   spatialCoverage: number;
+}
+
+export interface RenderedGranule extends GranuleCover {
+  /** Six model bands, int16 reflectance x 10000, HlsFill outside the swath. */
+  bands: Int16Array[];
+  fmask: Uint8Array;
 }
 
 /** Fraction quantiles of the cloud noise, to turn a target cloud share into a threshold. */
@@ -161,6 +169,10 @@ function greennessTable(doy: number): Float32Array {
   return table;
 }
 
+function clampReflectance(value: number): number {
+  return Math.max(-100, Math.min(16000, Math.round(value)));
+}
+
 /** One granule over a window: six bands and Fmask, from the prepared ground and the date's sky. */
 export function renderGranule(tg: TileGround, acquisition: Acquisition): RenderedGranule {
   const { width, height } = tg.window;
@@ -169,45 +181,67 @@ export function renderGranule(tg: TileGround, acquisition: Acquisition): Rendere
   const fmask = new Uint8Array(n);
   const sky = skyBlocks(tg, acquisition);
   const g = greennessTable(acquisition.doy);
-  const bare = Array.from({ length: 14 }, (_, c) =>
-    c === 0 ? [0, 0, 0, 0, 0, 0] : bareSpectrum(c as ClassId),
-  );
-  const green = Array.from({ length: 14 }, (_, c) =>
-    c === 0 ? [0, 0, 0, 0, 0, 0] : greenSpectrum(c as ClassId),
-  );
+  // Per class and band, flat: the ground value is bare + (green - bare) x greenness, x brightness.
+  const bare = new Float64Array(14 * 6);
+  const span = new Float64Array(14 * 6);
+  for (let c = 1; c <= 13; c++) {
+    const lo = bareSpectrum(c as ClassId);
+    const hi = greenSpectrum(c as ClassId);
+    for (let b = 0; b < 6; b++) {
+      bare[c * 6 + b] = lo[b] as number;
+      span[c * 6 + b] = (hi[b] as number) - (lo[b] as number);
+    }
+  }
   const dateSalt = acquisition.salt;
+  const shifts = 2 * MaxShift + 1;
+  // Locals, not property reads: this loop runs for every pixel of every granule.
+  const { classes, shift, amplitude, brightness, cell, blocksX } = tg;
+  const [b0, b1, b2, b3, b4, b5] = bands as [
+    Int16Array,
+    Int16Array,
+    Int16Array,
+    Int16Array,
+    Int16Array,
+    Int16Array,
+  ];
+  const value = new Float64Array(6);
   let valid = 0;
   let cloudy = 0;
   for (let py = 0; py < height; py++) {
-    const rowBlock = Math.floor(py / Block) * tg.blocksX;
+    const rowBlock = Math.floor(py / Block) * blocksX;
     for (let px = 0; px < width; px++) {
       const i = py * width + px;
-      const state = sky[rowBlock + Math.floor(px / Block)] as Sky;
+      const state = sky[rowBlock + ((px / Block) | 0)] as Sky;
       if (state === Sky.Fill) {
-        for (const band of bands) band[i] = HlsFill;
+        b0[i] = b1[i] = b2[i] = b3[i] = b4[i] = b5[i] = HlsFill;
         fmask[i] = FmaskFill;
         continue;
       }
       valid++;
-      const c = tg.classes[i] as number;
+      const c = classes[i] as number;
       const greenShare =
-        (g[c * (2 * MaxShift + 1) + (tg.shift[i] as number) + MaxShift] as number) *
-        (tg.amplitude[i] as number);
-      const bright = tg.brightness[i] as number;
-      const lo = bare[c] as readonly number[];
-      const hi = green[c] as readonly number[];
+        (g[c * shifts + (shift[i] as number) + MaxShift] as number) * (amplitude[i] as number);
+      const bright = brightness[i] as number;
       // Sensor noise: 2 bits a band from one hash of the ground cell and the date, +-1.5 x 1e-4. Small on
       // purpose: noise is what makes COGs big and slow to compress, and the model needs none.
-      const noiseBits = mix32((tg.cell[i] as number) ^ dateSalt);
+      const noiseBits = mix32((cell[i] as number) ^ dateSalt);
       for (let b = 0; b < 6; b++) {
-        const ground = ((lo[b] as number) + ((hi[b] as number) - (lo[b] as number)) * greenShare) * bright;
+        const k = c * 6 + b;
+        const ground = ((bare[k] as number) + (span[k] as number) * greenShare) * bright;
         const noise = ((noiseBits >>> (b * 2)) & 3) - 1.5;
-        let value = ground + noise;
-        if (state === Sky.Cloud) value = (CloudSpectrum[b] as number) + noise * 8;
-        else if (state === Sky.Adjacent) value = 0.6 * ground + 0.4 * (CloudSpectrum[b] as number) + noise;
-        else if (state === Sky.Shadow) value = 0.45 * ground + noise;
-        (bands[b] as Int16Array)[i] = Math.max(-100, Math.min(16000, Math.round(value)));
+        let v: number;
+        if (state === Sky.Clear) v = ground + noise;
+        else if (state === Sky.Cloud) v = (CloudSpectrum[b] as number) + noise * 8;
+        else if (state === Sky.Adjacent) v = 0.6 * ground + 0.4 * (CloudSpectrum[b] as number) + noise;
+        else v = 0.45 * ground + noise;
+        value[b] = v;
       }
+      b0[i] = clampReflectance(value[0] as number);
+      b1[i] = clampReflectance(value[1] as number);
+      b2[i] = clampReflectance(value[2] as number);
+      b3[i] = clampReflectance(value[3] as number);
+      b4[i] = clampReflectance(value[4] as number);
+      b5[i] = clampReflectance(value[5] as number);
       let mask = FmaskBit.AerosolLow;
       if (c === Class.Water) mask |= FmaskBit.Water;
       if (state === Sky.Cloud) mask |= FmaskBit.Cloud;

@@ -8,23 +8,41 @@ import type { Config } from "../../lib/config/config.schema.ts";
 import { closeModels } from "../../lib/model/model.session.ts";
 import { createS3Client } from "../../lib/storage/s3.client.ts";
 
-/**
- * Runs `work` against a private Temporal and S3 on free ports, in a temporary folder (`dir`, for
- * the work's own files too), and removes it all after, model threads included.
- */
-export async function withPrivateStack<T>(
-  work: (config: Config, s3: S3Client, dir: string) => Promise<T>,
-): Promise<T> {
+export interface BenchStack {
+  config: Config;
+  s3: S3Client;
+  /** A temporary folder for the stack and the bench's own files, removed on stop. */
+  dir: string;
+  stop(): Promise<void>;
+}
+
+/** Temporal and S3 on free ports, in a temporary folder; `stop` removes it all, model threads included. */
+export async function startBenchStack(): Promise<BenchStack> {
   const dir = await mkdtemp(join(tmpdir(), "crop-map-bench-"));
   const state = await startStack({ dir, config: loadConfig({ env: {} }), ports: "free", detached: false });
   const config = loadConfig({ env: {}, overrides: stackConfigOverrides(state) });
   const s3 = createS3Client(config);
+  return {
+    config,
+    s3,
+    dir,
+    async stop() {
+      await closeModels();
+      s3.destroy();
+      await stopStack(state);
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Runs `work` against a private stack (see startBenchStack) and removes it after. */
+export async function withPrivateStack<T>(
+  work: (config: Config, s3: S3Client, dir: string) => Promise<T>,
+): Promise<T> {
+  const stack = await startBenchStack();
   try {
-    return await work(config, s3, dir);
+    return await work(stack.config, stack.s3, stack.dir);
   } finally {
-    await closeModels();
-    s3.destroy();
-    await stopStack(state);
-    await rm(dir, { recursive: true, force: true });
+    await stack.stop();
   }
 }

@@ -123,7 +123,7 @@ const config = await withPrivateStack(async (config, s3, dir) => {
   await putBytes(
     s3,
     ref(config.storage.work, stackKey),
-    encodeStack(planes, grid, tiny.chip.stride, valid),
+    await encodeStack(planes, grid, tiny.chip.stride, valid),
     "application/octet-stream",
   );
   const header = await readStackHeader(s3, ref(config.storage.work, stackKey));

@@ -5,39 +5,24 @@
  *
  *   npx tsx scripts/bench/synth.bench.ts [--granules 6] [--json <file>]
  */
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { parseArgs, promisify } from "node:util";
 import { deflate } from "node:zlib";
-import { stackConfigOverrides, startStack, stopStack } from "../../infra/stack.ts";
-import { loadConfig } from "../../lib/config/config.load.ts";
-import { createS3Client } from "../../lib/storage/s3.client.ts";
+import { encodeGranule } from "../../lib/synth/granule.encode.ts";
 import { createGround } from "../../lib/synth/ground.ts";
 import { profileForState } from "../../lib/synth/profiles.ts";
 import { granuleIdFor } from "../../lib/synth/schedule.ts";
 import { prepareTileGround, renderGranule } from "../../lib/synth/tile.render.ts";
-import { planWorld } from "../../lib/synth/world.plan.ts";
-import { encodeGranule, uploadGranule } from "../../lib/synth/world.writer.ts";
+import { uploadGranule } from "../../lib/synth/world.writer.ts";
 import { JsonOption, ratioFigure, writeBenchRecord } from "./bench.record.ts";
+import { startBenchStack } from "./bench.stack.ts";
+import { benchTile } from "./bench.world.ts";
 
 const { values } = parseArgs({ options: { granules: { type: "string", default: "6" }, ...JsonOption } });
 const count = Number(values.granules);
 
-const dir = await mkdtemp(join(tmpdir(), "crop-map-bench-"));
-const state = await startStack({ dir, config: loadConfig({ env: {} }), ports: "free", detached: false });
-const config = loadConfig({ env: {}, overrides: stackConfigOverrides(state) });
-const s3 = createS3Client(config);
+const { config, s3, stop } = await startBenchStack();
 try {
-  const plan = planWorld({
-    state: "RI",
-    year: 2022,
-    scale: "full",
-    seed: 1,
-    season: { start: "06-01", end: "10-31" },
-  });
-  const planned =
-    plan.tiles.find((t) => t.tile.tileId === "19TCG") ?? (plan.tiles[0] as (typeof plan.tiles)[number]);
+  const planned = benchTile("19TCG", { start: "06-01", end: "10-31" });
   const clear = planned.acquisitions.filter((a) => !a.swath).slice(0, count);
   const seconds = (from: number) => (performance.now() - from) / 1000;
 
@@ -103,7 +88,5 @@ try {
     ],
   });
 } finally {
-  s3.destroy();
-  await stopStack(state);
-  await rm(dir, { recursive: true, force: true });
+  await stop();
 }

@@ -1,10 +1,12 @@
 import type { Command } from "commander";
+import { z } from "zod";
 import { describeIssues, loadConfig } from "../../lib/config/config.load.ts";
 import { createProgress } from "../../lib/progress.ts";
 import { createS3Client } from "../../lib/storage/s3.client.ts";
 import { planWorld } from "../../lib/synth/world.plan.ts";
 import { DefaultSeason, type SynthInput, SynthInputParser } from "../../lib/synth/world.spec.ts";
 import { WorldConflictError, writeWorld } from "../../lib/synth/world.writer.ts";
+import { DefaultThreads } from "../../lib/threads/task.pool.ts";
 import { InputError } from "../cli.errors.ts";
 
 interface SynthOptions {
@@ -13,6 +15,17 @@ interface SynthOptions {
   scale: string;
   seed: string;
   season: string;
+  threads: string;
+}
+
+/** Task threads: a whole number from 1 up; the machine's cores by default. */
+const ThreadsParser = z.coerce.number().int().min(1).max(256);
+
+function parseThreads(value: string): number {
+  const parsed = ThreadsParser.safeParse(value);
+  if (!parsed.success)
+    throw new InputError(`synth: --threads must be a whole number from 1 to 256, not '${value}'`);
+  return parsed.data;
 }
 
 function parseInput(options: SynthOptions): SynthInput {
@@ -48,8 +61,14 @@ export function registerSynthCommand(program: Command): void {
       "first and last day of acquisitions",
       `${DefaultSeason.start},${DefaultSeason.end}`,
     )
+    .option(
+      "--threads <n>",
+      "worker threads rendering and encoding granules (the bytes do not depend on it)",
+      String(DefaultThreads),
+    )
     .action(async (options: SynthOptions) => {
       const input = parseInput(options);
+      const threads = parseThreads(options.threads);
       const plan = planWorld(input);
       const config = loadConfig();
       const s3 = createS3Client(config);
@@ -61,7 +80,7 @@ export function registerSynthCommand(program: Command): void {
       const started = Date.now();
       const progress = createProgress("synth", granules + 1, "granules");
       try {
-        const { manifest, url, skipped } = await writeWorld(plan, { s3, config }, progress);
+        const { manifest, url, skipped } = await writeWorld(plan, { s3, config, threads }, progress);
         progress.done();
         const written = manifest.tiles.reduce((n, t) => n + t.granules.length, 0);
         console.log(`labels    ${manifest.cdl.url}`);

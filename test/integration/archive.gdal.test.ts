@@ -16,6 +16,7 @@ import { loadModelManifest } from "../../lib/model/model.manifest.ts";
 import { DefaultSelectionLimits } from "../../lib/pipeline/granule.select.ts";
 import { DefaultSeasonWindows } from "../../lib/pipeline/season.windows.ts";
 import { openCog } from "../../lib/raster/cog.reader.ts";
+import { HlsGdalCogOptions } from "../../lib/raster/gdal.hls.ts";
 import { createS3Client } from "../../lib/storage/s3.client.ts";
 import { getBytes, objectSize, putBytes, ref } from "../../lib/storage/s3.objects.ts";
 import { planWorld } from "../../lib/synth/world.plan.ts";
@@ -78,14 +79,7 @@ async function gdalRewrite(key: string, zone: number): Promise<void> {
   await writeFile(source, await getBytes(s3, ref(original.storage.hls, key)));
   await run("gdal_translate", [
     "-q",
-    "-of",
-    "COG",
-    "-co",
-    "COMPRESS=DEFLATE",
-    "-co",
-    "PREDICTOR=2",
-    "-co",
-    "BLOCKSIZE=256",
+    ...HlsGdalCogOptions,
     "-a_srs",
     `+proj=utm +zone=${zone} +ellps=WGS84 +units=m +no_defs`,
     source,

@@ -47,6 +47,24 @@ async function readImage(key: string, location = config.storage.hls) {
   return { bytes, tiff, image: await tiff.getImage() };
 }
 
+/** Every key under the world's locations, relative to them, in order. */
+async function listWorld(at = config): Promise<{ location: "hls" | "cdl"; key: string }[]> {
+  const keys: { location: "hls" | "cdl"; key: string }[] = [];
+  for (const location of ["hls", "cdl"] as const) {
+    const { bucket, prefix } = at.storage[location];
+    let token: string | undefined;
+    do {
+      const page = await s3.send(
+        new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
+      );
+      for (const o of page.Contents ?? [])
+        keys.push({ location, key: (o.Key as string).slice(prefix.length) });
+      token = page.NextContinuationToken;
+    } while (token);
+  }
+  return keys.sort((a, b) => `${a.location}/${a.key}`.localeCompare(`${b.location}/${b.key}`));
+}
+
 async function countObjects(): Promise<number> {
   let total = 0;
   for (const location of [config.storage.hls, config.storage.cdl]) {
@@ -68,7 +86,7 @@ async function countObjects(): Promise<number> {
 
 beforeAll(async () => {
   plan = planWorld({ ...input });
-  ({ manifest } = await writeWorld(plan, { s3, config }));
+  ({ manifest } = await writeWorld(plan, { s3, config, threads: 2 }));
 });
 afterAll(() => s3.destroy());
 
@@ -226,6 +244,31 @@ describe("synthetic world on S3", () => {
     expect(compared).toBeGreaterThan(300);
   });
 
+  it("writes the same bytes on one task thread as on two", async () => {
+    const single = testConfig("synth-one-thread");
+    const again = await writeWorld(planWorld({ ...input }), { s3, config: single, threads: 1 });
+    const keys = await listWorld();
+    expect(await listWorld(single)).toEqual(keys);
+    let cogs = 0;
+    for (const { location, key } of keys) {
+      const [a, b] = await Promise.all([
+        getBytes(s3, ref(config.storage[location], key)),
+        getBytes(s3, ref(single.storage[location], key)),
+      ]);
+      // The manifest says when it was made and where the labels are; the rest of it must agree.
+      if (key.startsWith("_synthetic/")) {
+        const { createdAt: _a, cdl: cdlA, ...restA } = JSON.parse(Buffer.from(a).toString());
+        const { createdAt: _b, cdl: cdlB, ...restB } = JSON.parse(Buffer.from(b).toString());
+        expect({ ...restB, cdl: { ...cdlB, url: cdlA.url } }).toEqual({ ...restA, cdl: cdlA });
+        continue;
+      }
+      expect(Buffer.compare(Buffer.from(a), Buffer.from(b)), key).toBe(0);
+      if (key.endsWith(".tif")) cogs++;
+    }
+    expect(again.manifest.objects).toBe(manifest.objects);
+    expect(cogs).toBeGreaterThan(100);
+  });
+
   it("writes nothing new when run again", async () => {
     const before = await countObjects();
     const again = await writeWorld(planWorld({ ...input }), { s3, config });
@@ -249,6 +292,10 @@ describe("crop-map synth input checks", () => {
     [["--state", "RI", "--year", "2099"], "year=2099: is in the future"],
     [["--state", "RI", "--year", "2022", "--scale", "huge"], 'scale="huge"'],
     [["--state", "RI", "--year", "2022", "--season", "09-01,05-01"], "ends before it starts"],
+    [
+      ["--state", "RI", "--year", "2022", "--threads", "0"],
+      "--threads must be a whole number from 1 to 256, not '0'",
+    ],
   ])("exits 2 with one line and writes nothing for %j", async (args, message) => {
     const result = await promisify(execFile)("node", [bin, "synth", ...args], { env }).catch((e) => e);
     expect(result.code).toBe(2);

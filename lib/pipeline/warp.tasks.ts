@@ -1,0 +1,43 @@
+/**
+ * Task-thread side of staging (see lib/threads/task.pool.ts): a granule's validity mask and the
+ * warp of its six bands, each thread a share of the pixels. Sources, masks, plans and the warped
+ * planes sit on shared memory: read and written in place, nothing copied back.
+ */
+import { FmaskBit, FmaskFill, HlsFill } from "../hls/fmask.ts";
+import { type WarpPlan, warpBands } from "./warp.ts";
+
+/** Pixels that are clear, inside the swath and valid in every band. */
+const Unusable = FmaskBit.Cloud | FmaskBit.Adjacent | FmaskBit.Shadow;
+
+export interface MaskJob {
+  bands: Int16Array[];
+  fmask: Uint8Array;
+  /** Written for pixels [from, to): 1 where clear and valid in every band. */
+  valid: Uint8Array;
+  from: number;
+  to: number;
+}
+
+export function maskValid({ bands, fmask, valid, from, to }: MaskJob): void {
+  for (let i = from; i < to; i++) {
+    const m = fmask[i] as number;
+    let ok = m !== FmaskFill && (m & Unusable) === 0;
+    for (let b = 0; ok && b < bands.length; b++) ok = (bands[b] as Int16Array)[i] !== HlsFill;
+    valid[i] = ok ? 1 : 0;
+  }
+}
+
+export interface WarpJob {
+  plan: WarpPlan;
+  bands: Int16Array[];
+  valid: Uint8Array;
+  nodata: number;
+  /** On shared memory: this job writes target pixels [from, to) of each. */
+  outs: Int16Array[];
+  from: number;
+  to: number;
+}
+
+export function warpRows({ plan, bands, valid, nodata, outs, from, to }: WarpJob): void {
+  warpBands(plan, bands, valid, nodata, outs, from, to);
+}

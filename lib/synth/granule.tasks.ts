@@ -1,0 +1,28 @@
+/**
+ * Task-thread side of the synthetic world (see lib/threads/task.pool.ts): a granule rendered and
+ * encoded off the main thread, which only uploads. Each granule is a pure function of the tile's
+ * ground and its acquisition, so the bytes do not depend on which thread made them.
+ */
+import type { GranuleId } from "../hls/granule.id.ts";
+import { type BandCog, encodeGranule } from "./granule.encode.ts";
+import type { Acquisition } from "./schedule.ts";
+import { type GranuleCover, renderGranule, type TileGround } from "./tile.render.ts";
+
+export interface GranuleJob {
+  id: GranuleId;
+  /** On shared memory: read in place, not copied to the thread. */
+  ground: TileGround;
+  acquisition: Acquisition;
+}
+
+/** The granule's COGs, none when its swath misses the window (no granule, as in the real archive). */
+export interface GranuleFiles extends GranuleCover {
+  cogs: BandCog[];
+}
+
+export async function renderGranuleFiles({ id, ground, acquisition }: GranuleJob): Promise<GranuleFiles> {
+  const rendered = renderGranule(ground, acquisition);
+  const cover = { cloudCover: rendered.cloudCover, spatialCoverage: rendered.spatialCoverage };
+  if (rendered.spatialCoverage === 0) return { ...cover, cogs: [] };
+  return { ...cover, cogs: await encodeGranule(id, ground.window, rendered) };
+}
