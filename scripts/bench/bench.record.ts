@@ -66,6 +66,13 @@ export function ratioFigure(
   };
 }
 
+/** `work`'s result and the seconds it took. */
+export async function timed<T>(work: () => Promise<T>): Promise<[T, number]> {
+  const t = performance.now();
+  const result = await work();
+  return [result, (performance.now() - t) / 1000];
+}
+
 export function peakRssMb(): number {
   return process.resourceUsage().maxRSS / 1024;
 }

@@ -20,9 +20,10 @@ import { bandKey, ModelBands } from "../../lib/hls/lpdaac.keys.ts";
 import { openCog, readRaster } from "../../lib/raster/cog.reader.ts";
 import { HlsGdalCogOptions } from "../../lib/raster/gdal.hls.ts";
 import { getBytes, type ObjectRef, putBytes, ref } from "../../lib/storage/s3.objects.ts";
+import { type BenchFigure, JsonOption, ratioFigure, writeBenchRecord } from "./bench.record.ts";
 import { startBenchWorld } from "./bench.world.ts";
 
-const { values } = parseArgs({ options: { repeat: { type: "string", default: "3" } } });
+const { values } = parseArgs({ options: { repeat: { type: "string", default: "3" }, ...JsonOption } });
 const repeat = Number(values.repeat);
 const run = promisify(execFile);
 
@@ -83,6 +84,7 @@ try {
 
   const { stdout } = await run("gdalinfo", ["--version"]);
   console.log(`COG read + decode, 7 COGs of one 3660 x 3660 granule, all at once, from S3; ${stdout.trim()}`);
+  const figures: BenchFigure[] = [];
   for (const [label, files] of [
     ["our files (512 px tiles)", ours],
     ["GDAL-written (256 px blocks)", gdalWritten],
@@ -98,7 +100,21 @@ try {
       `    GDAL gdal_translate -of MEM ${rate(gdal).toFixed(1)} MB/s (${gdal.seconds.toFixed(2)} s)`,
     );
     console.log(`    ratio ours / GDAL           ${(gdal.seconds / mine.seconds).toFixed(2)}`);
+    figures.push(
+      ratioFigure(
+        `COG read + decode, ${label}`,
+        rate(mine),
+        "MB/s",
+        { name: "GDAL gdal_translate -of MEM, same COGs", value: rate(gdal) },
+        ">= 1.0",
+      ),
+    );
   }
+  await writeBenchRecord(values.json, {
+    bench: "cog.read.bench.ts",
+    setup: `7 COGs of one 3660 px granule read at once from S3, best of ${values.repeat}; ${stdout.trim()}`,
+    figures,
+  });
 } finally {
   await rm(dir, { recursive: true, force: true });
   await world.stop();

@@ -28,6 +28,7 @@ const Root = join(BenchDir, "..", "..");
 
 /** Arguments that keep each script to a minute or two here; scripts not named run with their defaults. */
 const SmallArgs: Record<string, string[]> = {
+  "cog.read.bench.ts": ["--repeat", "1"],
   "inference.bench.ts": ["--px", "2240"],
   "mosaic.bench.ts": ["--sizes", "1x1,2x2"],
   "prithvi.bench.ts": ["--batches", "1"],

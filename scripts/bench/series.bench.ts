@@ -9,11 +9,9 @@
  *     memory first, only session.run timed (and, apart, the time cutting those patches took);
  * and the process's peak RSS after the pipeline ran.
  *
- *   npx tsx scripts/bench/series.bench.ts [--model sits-tiny] [--rows 2]
+ *   npx tsx scripts/bench/series.bench.ts [--model sits-tiny] [--rows 2] [--json <file>]
  */
-import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import { MockActivityEnvironment } from "@temporalio/testing";
 import * as ort from "onnxruntime-node";
@@ -24,39 +22,29 @@ import {
   type PredictedSeries,
 } from "../../activities/series.predict.activities.ts";
 import { createSeriesStageActivities, type StagedSeries } from "../../activities/series.stage.activities.ts";
-import { stackConfigOverrides, startStack, stopStack } from "../../infra/stack.ts";
-import { loadConfig } from "../../lib/config/config.load.ts";
 import { onnxLocation } from "../../lib/model/model.manifest.ts";
-import { closeModels } from "../../lib/model/model.session.ts";
 import { DefaultSeasonWindows } from "../../lib/pipeline/season.windows.ts";
 import { readChunkRow, readStackHeader } from "../../lib/pipeline/stack.reader.ts";
 import { fillPixel, loadStrips, type SeriesDate } from "../../lib/series/series.input.ts";
 import { loadSeriesManifest, pipelineShape } from "../../lib/series/series.manifest.ts";
-import { createS3Client } from "../../lib/storage/s3.client.ts";
 import { ref } from "../../lib/storage/s3.objects.ts";
 import { writeIowaTile } from "../../test/support/series.world.ts";
+import { JsonOption, peakRssMb, ratioFigure, timed, writeBenchRecord } from "./bench.record.ts";
+import { startBenchStack } from "./bench.stack.ts";
 
 const { values } = parseArgs({
   options: {
     model: { type: "string", default: "sits-tiny" },
     /** Chunk rows of pixels the bare reference runs. */
     rows: { type: "string", default: "2" },
+    ...JsonOption,
   },
 });
 const TileId = "15TVG";
 const model = values.model as string;
-const dir = await mkdtemp(join(tmpdir(), "series-bench-"));
-const base = loadConfig({ env: {} });
-const stack = await startStack({ dir, config: base, ports: "free", detached: false });
+const { config, s3, stop } = await startBenchStack();
 try {
-  const config = loadConfig({ env: {}, overrides: stackConfigOverrides(stack) });
-  const s3 = createS3Client(config);
   const env = new MockActivityEnvironment();
-  const time = async <T>(work: () => Promise<T>): Promise<[T, number]> => {
-    const t = performance.now();
-    const result = await work();
-    return [result, (performance.now() - t) / 1000];
-  };
   await writeIowaTile(s3, config, TileId);
   const labelGrid = (await env.run(createLabelActivities(s3, config).labelGrid, {
     year: 2022,
@@ -69,7 +57,7 @@ try {
     windows: DefaultSeasonWindows,
     maxDates: manifest.maxDates,
   })) as GranuleSelection;
-  const [staged, stageSeconds] = await time(
+  const [staged, stageSeconds] = await timed(
     () =>
       env.run(createSeriesStageActivities(s3, config).stageSeries, {
         tileId: TileId,
@@ -79,7 +67,7 @@ try {
         chip: shape.chip,
       }) as Promise<StagedSeries>,
   );
-  const [predicted, predictSeconds] = await time(
+  const [predicted, predictSeconds] = await timed(
     () =>
       env.run(createSeriesPredictActivities(s3, config).predictSeriesTile, {
         tileId: TileId,
@@ -88,7 +76,7 @@ try {
         outputPrefix: `${TileId}/`,
       }) as Promise<PredictedSeries>,
   );
-  const peakRssMb = process.resourceUsage().maxRSS / 1024;
+  const pipelineRss = peakRssMb();
   const pipelineRate = predicted.pixels.mapped / predictSeconds;
 
   // Bare onnxruntime on this thread: batches of the same pixels, prepared first, only run timed.
@@ -141,7 +129,7 @@ try {
       mask: new Float32Array(batch.mask.length),
     };
   };
-  const [, cutSeconds] = await time(async () => {
+  const [, cutSeconds] = await timed(async () => {
     loadStrips(dates, 0, rows * chunk, (k - 1) / 2, manifest.normalization);
     for (let y = 0; y < rows * chunk; y++)
       for (let x = 0; x < width; x++) {
@@ -150,7 +138,7 @@ try {
       }
     push();
   });
-  const [, bareSeconds] = await time(async () => {
+  const [, bareSeconds] = await timed(async () => {
     for (const feed of feeds) await session.run(feed);
   });
   const bareRate = pixels / bareSeconds;
@@ -168,10 +156,22 @@ try {
   console.log(`  bare onnxruntime, same batches ${bareRate.toFixed(0)} pixels/s (${pixels} pixels)`);
   console.log(`  ratio pipeline / bare          ${(pipelineRate / bareRate).toFixed(2)}`);
   console.log(`  cutting patches alone (JS)     ${(pixels / cutSeconds).toFixed(0)} pixels/s`);
-  console.log(`  peak RSS                       ${peakRssMb.toFixed(0)} MB`);
-  s3.destroy();
-  await closeModels();
+  console.log(`  peak RSS                       ${pipelineRss.toFixed(0)} MB`);
+  await writeBenchRecord(values.json, {
+    bench: "series.bench.ts",
+    setup: `tile ${TileId} (synthetic Iowa, small), ${manifest.name}, ${staged.index.dates.length} dates (T ${T}, patch ${k})`,
+    figures: [
+      ratioFigure("per-pixel path, predictSeriesTile", pipelineRate, "pixels/s", {
+        name: "bare onnxruntime, same batches",
+        value: bareRate,
+      }),
+      ratioFigure("cutting patches alone (JS)", pixels / cutSeconds, "pixels/s", {
+        name: "bare onnxruntime, same batches",
+        value: bareRate,
+      }),
+    ],
+    peakRssMb: pipelineRss,
+  });
 } finally {
-  await stopStack(stack);
-  await rm(dir, { recursive: true, force: true });
+  await stop();
 }

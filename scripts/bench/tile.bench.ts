@@ -32,7 +32,7 @@ import { type ChunkRows, fillWindow } from "../../lib/pipeline/window.input.ts";
 import { openCog, readRaster } from "../../lib/raster/cog.reader.ts";
 import { createS3Client } from "../../lib/storage/s3.client.ts";
 import { ref } from "../../lib/storage/s3.objects.ts";
-import { type BenchFigure, JsonOption, ratioFigure, writeBenchRecord } from "./bench.record.ts";
+import { type BenchFigure, JsonOption, ratioFigure, timed, writeBenchRecord } from "./bench.record.ts";
 
 const { values } = parseArgs({
   options: {
@@ -59,11 +59,6 @@ const config = loadConfig({
 });
 const s3 = createS3Client(config);
 const env = new MockActivityEnvironment();
-const time = async <T>(work: () => Promise<T>): Promise<[T, number]> => {
-  const t = performance.now();
-  const result = await work();
-  return [result, (performance.now() - t) / 1000];
-};
 
 const manifest = await loadModelManifest(values.model as string);
 const labels = createLabelActivities(s3, config);
@@ -71,16 +66,16 @@ const archive = createHlsArchive(config);
 const granules = createGranuleActivities(s3, config, archive);
 const stage = createStageActivities(s3, config, archive);
 const predict = createPredictActivities(s3, config);
-const [grid, labelSeconds] = await time(
+const [grid, labelSeconds] = await timed(
   () => env.run(labels.labelGrid, { year }) as ReturnType<typeof labels.labelGrid>,
 );
-const [selection, selectSeconds] = await time(
+const [selection, selectSeconds] = await timed(
   () =>
     env.run(granules.selectGranules, { tileId, year, windows: DefaultSeasonWindows }) as ReturnType<
       typeof granules.selectGranules
     >,
 );
-const [staged, stageSeconds] = await time(
+const [staged, stageSeconds] = await timed(
   () =>
     env.run(stage.stageTile, {
       tileId,
@@ -90,7 +85,7 @@ const [staged, stageSeconds] = await time(
       chip: manifest.chip,
     }) as ReturnType<typeof stage.stageTile>,
 );
-const [predicted, predictSeconds] = await time(
+const [predicted, predictSeconds] = await timed(
   () =>
     env.run(predict.predictTile, {
       tileId,
@@ -130,7 +125,7 @@ for (const y0 of ys.slice(0, Math.min(ys.length, 6))) {
     windows += slice.length;
   }
 }
-const [, bareSeconds] = await time(async () => {
+const [, bareSeconds] = await timed(async () => {
   for (const tensor of batches) await session.run({ [manifest.input.name]: tensor });
 });
 const bareRate = windows / bareSeconds;
@@ -141,7 +136,7 @@ const keys = [...ModelBands[first.product], "Fmask"].map((band) =>
   ref(config.storage.hls, bandKey(first, band)),
 );
 let decodedBytes = 0;
-const [, readSeconds] = await time(async () => {
+const [, readSeconds] = await timed(async () => {
   for (const key of keys) decodedBytes += (await readRaster(await openCog(s3, key))).data.byteLength;
 });
 let gdalLine = "  GDAL: gdal-bin not installed, no comparison";
@@ -161,7 +156,7 @@ if (gdal && config.s3.endpoint) {
     AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY ?? LocalS3Credentials.secretAccessKey,
     GDAL_DISABLE_READDIR_ON_OPEN: "EMPTY_DIR",
   };
-  const [, gdalSeconds] = await time(async () => {
+  const [, gdalSeconds] = await timed(async () => {
     for (const key of keys)
       await promisify(execFile)("gdalinfo", ["-checksum", `/vsis3/${key.bucket}/${key.key}`], {
         env: gdalEnv,
