@@ -71,9 +71,12 @@ export function createTaskPool(module: URL, size = DefaultThreads): TaskPool {
     });
     // A thread that dies (out of memory, a failed load) fails what it held and leaves the pool.
     const fail = (error: Error) => {
+      // A thread that errs also exits: the second call finds it gone already.
+      const index = workers.indexOf(worker);
+      if (index < 0) return;
+      workers.splice(index, 1);
       const job = held.get(worker);
       held.delete(worker);
-      workers.splice(workers.indexOf(worker), 1);
       const at = idle.indexOf(worker);
       if (at >= 0) idle.splice(at, 1);
       job?.reject(error);
