@@ -1,7 +1,7 @@
 /**
  * The per-pixel end of sliding-window inference: summed logits divided by their window count,
- * then argmax and softmax confidence. Plain JavaScript so that the emit threads (emit.thread.mjs)
- * load it without a TypeScript loader, and the main thread runs the very same code.
+ * then argmax and softmax confidence. The emit threads (row.emitter.ts) and the main thread run the
+ * very same code.
  *
  * A row of sums is planar, [class][x]: a window adds each class's logits as one contiguous run.
  */

@@ -1,15 +1,11 @@
 import { availableParallelism } from "node:os";
-import { Worker } from "node:worker_threads";
+import { createTaskPool, type TaskPool } from "../threads/task.pool.ts";
 import { emitRows, type FinishedRows } from "./row.emit.mjs";
 
 export interface EmittedRows {
   classes: Uint8Array;
   confidence: Uint8Array;
 }
-
-type Reply = { id: number; error?: string } & Partial<EmittedRows>;
-
-const ThreadScript = new URL("./emit.thread.mjs", import.meta.url);
 
 /**
  * Emit threads to use when the config does not say: one per core beyond the main thread's, at
@@ -20,71 +16,28 @@ export function defaultEmitThreads(): number {
 }
 
 /**
- * Turns finished logit rows into map values on worker threads, round robin; with no threads, on
- * the calling thread. The rows' buffers move to the thread (no copy) and are gone from the caller.
+ * Turns finished logit rows into map values (row.emit.mjs): the softmax's exp per class and pixel
+ * is the largest per-pixel cost of inference on the host, so it runs on task threads while the main
+ * thread fills and accumulates the next windows; with no threads, on the calling thread. The rows'
+ * buffers move to the thread (no copy) and are gone from the caller.
  */
 export class RowEmitter {
-  private readonly waiting = new Map<
-    number,
-    { resolve: (r: EmittedRows) => void; reject: (e: Error) => void }
-  >();
-  /** Jobs on each thread: a thread with work holds the process open, an idle one does not. */
-  private readonly busy = new Map<Worker, number>();
-  private next = 1;
-  private failure: Error | undefined;
-
-  private constructor(private readonly workers: Worker[]) {
-    for (const worker of workers) {
-      worker.on("message", (reply: Reply) => {
-        const job = this.waiting.get(reply.id);
-        if (!job) return;
-        this.waiting.delete(reply.id);
-        this.settle(worker);
-        if (reply.error !== undefined || !reply.classes || !reply.confidence)
-          job.reject(new Error(`emit thread: ${reply.error}`));
-        else job.resolve({ classes: reply.classes, confidence: reply.confidence });
-      });
-      // A dead thread fails what it held; the activity's retry starts from the last checkpoint.
-      worker.on("error", (error) => this.failAll(error));
-      worker.on("exit", (code) => this.failAll(new Error(`emit thread exited with code ${code}`)));
-      worker.unref();
-    }
-  }
-
-  private settle(worker: Worker): void {
-    const left = (this.busy.get(worker) ?? 1) - 1;
-    this.busy.set(worker, left);
-    if (left === 0) worker.unref();
-  }
-
-  private failAll(error: Error): void {
-    this.failure = error;
-    for (const [threads, emitter] of shared) if (emitter === this) shared.delete(threads);
-    for (const job of this.waiting.values()) job.reject(error);
-    this.waiting.clear();
-    for (const worker of this.workers) worker.unref();
-  }
+  private constructor(private readonly pool: TaskPool | undefined) {}
 
   get threads(): number {
-    return this.workers.length;
+    return this.pool?.size ?? 0;
   }
 
   static start(threads: number): RowEmitter {
-    return new RowEmitter(Array.from({ length: threads }, () => new Worker(ThreadScript)));
+    return new RowEmitter(
+      threads > 0 ? createTaskPool(new URL("./row.emit.mjs", import.meta.url), threads) : undefined,
+    );
   }
 
   emit(rows: FinishedRows): Promise<EmittedRows> {
-    if (this.workers.length === 0) return Promise.resolve(emitRows(rows));
-    if (this.failure) return Promise.reject(this.failure);
-    const id = this.next++;
-    const worker = this.workers[id % this.workers.length] as Worker;
-    return new Promise<EmittedRows>((resolve, reject) => {
-      this.waiting.set(id, { resolve, reject });
-      this.busy.set(worker, (this.busy.get(worker) ?? 0) + 1);
-      worker.ref();
-      const buffers = [...rows.sums, ...rows.counts, rows.valid].map((a) => a.buffer as ArrayBuffer);
-      worker.postMessage({ id, ...rows }, buffers);
-    });
+    if (!this.pool) return Promise.resolve(emitRows(rows));
+    const buffers = [...rows.sums, ...rows.counts, rows.valid].map((a) => a.buffer as ArrayBuffer);
+    return this.pool.run<EmittedRows>("emitRows", rows, buffers);
   }
 }
 
