@@ -109,7 +109,7 @@ export function registerDevCommand(program: Command): void {
   dev
     .command("check")
     .description(
-      "run a workflow whose activities write, read and delete a probe object in every storage location",
+      "run a workflow whose activities list and read the input locations (HLS, CDL) and write, read and delete a probe object in the work and output locations",
     )
     .action(async () => {
       const config = loadConfig();
@@ -129,7 +129,9 @@ export function registerDevCommand(program: Command): void {
           }),
         );
         for (const r of results)
-          console.log(`${r.location.padEnd(8)} ${r.url.padEnd(28)} ok  ${r.roundTripMs} ms`);
+          console.log(
+            `${r.location.padEnd(8)} ${r.url.padEnd(28)} ${r.access.padEnd(10)} ok  ${r.roundTripMs} ms`,
+          );
       } finally {
         await client.connection.close();
         await connection.close();
