@@ -121,6 +121,7 @@ export function createReportActivities(s3: S3Client, config: Config) {
         accuracyCsv: `${prefix}accuracy.csv`,
         mapPng: `${prefix}map.png`,
         disagreementPng: `${prefix}disagreement.png`,
+        labelsPng: `${prefix}labels.png`,
         reportMarkdown: `${prefix}report.md`,
         reportHtml: `${prefix}report.html`,
       });
@@ -188,9 +189,12 @@ export function createReportActivities(s3: S3Client, config: Config) {
       const images = {
         map: mapQuicklook(sample.classes, sample.width, sample.height, ClassPalette),
         disagreement: disagreementQuicklook(sample.classes, sample.labels, sample.width, sample.height),
+        // The CDL classes the map was scored against, on the same sampling: the viewer's labels layer.
+        labels: mapQuicklook(sample.labels, sample.width, sample.height, ClassPalette),
       };
       await putBytes(s3, ref(outputs, key("mapPng")), images.map, "image/png");
       await putBytes(s3, ref(outputs, key("disagreementPng")), images.disagreement, "image/png");
+      await putBytes(s3, ref(outputs, key("labelsPng")), images.labels, "image/png");
       const yearRasters =
         labelRasters.length > 0
           ? []

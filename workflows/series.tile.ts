@@ -1,5 +1,5 @@
-import type { LabelGrid } from "../activities/labels.activities.ts";
 import type { SeriesTileManifest } from "../activities/tile.output.activities.ts";
+import type { LabelGrid } from "../lib/accuracy/label.grid.ts";
 import type {
   GranuleActivities,
   SeriesPredictActivities,

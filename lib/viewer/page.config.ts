@@ -20,8 +20,10 @@ export async function pageConfig(
   const map = run.hasMap ? await runMap(s3, config, run.runId) : undefined;
   const grid = map?.grid;
   const extent = grid && quicklookExtent(grid);
-  const disagreement =
-    grid && (await objectSize(s3, ref(config.storage.outputs, `${runPrefix(run.runId)}disagreement.png`)));
+  const has = async (file: string) =>
+    grid !== undefined &&
+    (await objectSize(s3, ref(config.storage.outputs, `${runPrefix(run.runId)}${file}`))) !== undefined;
+  const [labels, disagreement] = await Promise.all([has("labels.png"), has("disagreement.png")]);
   const [ox, oy] = grid?.origin ?? [0, 0];
   return {
     runId: run.runId,
@@ -40,7 +42,7 @@ export async function pageConfig(
       : null,
     overlays: extent
       ? [
-          ...(map?.key === "map.tif" ? [{ id: "labels" as const, url: `${base}/labels.png`, extent }] : []),
+          ...(labels ? [{ id: "labels" as const, url: `${base}/files/labels.png`, extent }] : []),
           ...(disagreement
             ? [{ id: "disagreement" as const, url: `${base}/files/disagreement.png`, extent }]
             : []),

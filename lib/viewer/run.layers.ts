@@ -1,6 +1,5 @@
 import type { S3Client } from "@aws-sdk/client-s3";
 import type { GeoTIFFImage } from "geotiff";
-import { createLabelActivities } from "../../activities/labels.activities.ts";
 import type { PartRollups } from "../../activities/mosaic.activities.ts";
 import { labelWindow } from "../accuracy/label.window.ts";
 import { ClassPalette, CropClasses } from "../cdl/classes.ts";
@@ -59,23 +58,6 @@ export function quicklookExtent(grid: MapGrid): Extent {
   const span = s * grid.pixelSize;
   const [ox, oy] = grid.origin;
   return [ox, oy - Math.ceil(grid.height / s) * span, ox + Math.ceil(grid.width / s) * span, oy];
-}
-
-/**
- * The year's CDL labels under the map, as classes in the class palette: a PNG made here, on the
- * map's grid and sampled as disagreement.png is, so the two line up and the browser needs no CDL
- * code table. Undefined when no CDL raster of the year is published.
- */
-export async function labelsQuicklook(
-  s3: S3Client,
-  config: Config,
-  year: number,
-  grid: MapGrid,
-): Promise<Buffer | undefined> {
-  const { rasters } = await createLabelActivities(s3, config).labelGrid({ year });
-  if (rasters.length === 0) return undefined;
-  const { classes } = await labelWindow(s3, rasters, grid);
-  return mapQuicklook(classes, grid.width, grid.height, ClassPalette);
 }
 
 /** A tile's footprint (its UTM square) in EPSG:5070, edges densified so they curve as they should. */

@@ -11,7 +11,7 @@ import { proxyObject } from "./object.proxy.ts";
 import { BundleFiles, ensurePageBundle } from "./page.bundle.ts";
 import { pageConfig } from "./page.config.ts";
 import { listRunIds, type RunEntry, readRun, runPrefix } from "./run.catalogue.ts";
-import { labelsQuicklook, pixelAt, runMap } from "./run.layers.ts";
+import { pixelAt, runMap } from "./run.layers.ts";
 import { mapPage, notFoundPage, runsPage } from "./viewer.pages.ts";
 
 /** The port is taken: the caller names it to the person who chose it. */
@@ -47,13 +47,12 @@ function listen(server: Server, host: string, port: number): Promise<void> {
 
 /**
  * The viewer's HTTP server: the runs list, a run's map page, and what the page reads (the run's
- * files through a ranged proxy to S3, a labels quicklook, the pixel under a click). Listens first,
+ * files through a ranged proxy to S3, the pixel under a click). Listens first,
  * so a taken port is told at once, then checks that S3 answers and that the page bundle exists.
  */
 export async function startViewer(config: Config, { host, port }: { host: string; port: number }) {
   const s3 = createS3Client(config);
   const live = createLiveStatus(config);
-  const labels = new Map<string, Promise<Buffer | undefined>>();
   let bundleDir = "";
 
   async function runOr404(runId: string): Promise<RunEntry> {
@@ -65,19 +64,6 @@ export async function startViewer(config: Config, { host, port }: { host: string
   async function allRuns(): Promise<RunEntry[]> {
     const runs = await Promise.all((await listRunIds(s3, config)).map((id) => readRun(s3, config, live, id)));
     return runs.filter((r) => r !== undefined);
-  }
-
-  function labelsPng(run: RunEntry): Promise<Buffer | undefined> {
-    let png = labels.get(run.runId);
-    if (!png) {
-      // On map.tif's grid only: a regional overview's coarse pixels have no CDL raster to match.
-      png = runMap(s3, config, run.runId).then((map) =>
-        map?.key === "map.tif" ? labelsQuicklook(s3, config, run.year, map.grid) : undefined,
-      );
-      png.catch(() => labels.delete(run.runId));
-      labels.set(run.runId, png);
-    }
-    return png;
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -134,11 +120,6 @@ export async function startViewer(config: Config, { host, port }: { host: string
     const run = await runOr404(runId);
     if (rest === "")
       return void send(res, 200, "text/html; charset=utf-8", mapPage(run, await pageConfig(s3, config, run)));
-    if (rest === "labels.png") {
-      const png = await labelsPng(run);
-      if (!png) throw new HttpError(404, `no CDL labels for ${run.year}, or no map.tif yet`);
-      return void send(res, 200, "image/png", png);
-    }
     throw new HttpError(404, `nothing at ${path}`);
   }
 

@@ -16,12 +16,13 @@ import { parseArgs } from "node:util";
 import { MockActivityEnvironment } from "@temporalio/testing";
 import * as ort from "onnxruntime-node";
 import { createGranuleActivities, type GranuleSelection } from "../../activities/granules.activities.ts";
-import { createLabelActivities, type LabelGrid } from "../../activities/labels.activities.ts";
+import { createLabelActivities } from "../../activities/labels.activities.ts";
 import {
   createSeriesPredictActivities,
   type PredictedSeries,
 } from "../../activities/series.predict.activities.ts";
 import { createSeriesStageActivities, type StagedSeries } from "../../activities/series.stage.activities.ts";
+import type { LabelGrid } from "../../lib/accuracy/label.grid.ts";
 import { onnxLocation } from "../../lib/model/model.manifest.ts";
 import { DefaultSeasonWindows } from "../../lib/pipeline/season.windows.ts";
 import { readChunkRow, readStackHeader } from "../../lib/pipeline/stack.reader.ts";

@@ -4,7 +4,7 @@ import type { NativeConnection } from "@temporalio/worker";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { GranuleSelection } from "../../activities/granules.activities.ts";
 import { createGranuleActivities } from "../../activities/granules.activities.ts";
-import { createLabelActivities, type LabelGrid } from "../../activities/labels.activities.ts";
+import { createLabelActivities } from "../../activities/labels.activities.ts";
 import {
   createSeriesPredictActivities,
   type PredictedSeries,
@@ -12,6 +12,7 @@ import {
 import { createSeriesStageActivities, type StagedSeries } from "../../activities/series.stage.activities.ts";
 import type { SeriesTileManifest, TileManifest } from "../../activities/tile.output.activities.ts";
 import { accumulate, emptyConfusion, metrics } from "../../lib/accuracy/confusion.ts";
+import type { LabelGrid } from "../../lib/accuracy/label.grid.ts";
 import { labelClassesFor } from "../../lib/accuracy/label.window.ts";
 import type { RunInput } from "../../lib/pipeline/run.input.ts";
 import { DefaultSeasonWindows } from "../../lib/pipeline/season.windows.ts";

@@ -21,6 +21,7 @@ import { connectClient, connectWorker } from "../../lib/temporal/connection.ts";
 import { bundleWorkflows, createCpuWorker, createInferenceWorker } from "../../workers/worker.factory.ts";
 import { configEnv } from "../support/child.worker.ts";
 import { cli } from "../support/cli.run.ts";
+import { decodeOwnPng } from "../support/png.decode.ts";
 import { testConfig } from "../support/test.config.ts";
 import { startServe } from "../support/viewer.process.ts";
 
@@ -126,14 +127,31 @@ describe("crop-map serve over HTTP", () => {
     expect((await fetch(`${serve.url}runs/${runId}/files/no-such-file.tif`)).status).toBe(404);
   });
 
-  it("makes the CDL labels layer on the grid and sampling of disagreement.png", async () => {
-    const response = await fetch(`${serve.url}runs/${runId}/labels.png`);
+  it("draws the CDL labels layer the report wrote, on the sampling of map.png and disagreement.png", async () => {
+    const page = await (await fetch(`${serve.url}runs/${runId}`)).text();
+    expect(page).toContain(`/runs/${runId}/files/labels.png`);
+    const response = await fetch(`${serve.url}runs/${runId}/files/labels.png`);
     expect(response.status).toBe(200);
-    expect(response.headers.get("content-type")).toBe("image/png");
-    const labels = Buffer.from(await response.arrayBuffer());
-    const disagreement = Buffer.from(await getBytes(s3, runFile("disagreement.png")));
-    // Width and height from each PNG's IHDR: equal sizes over the same extent line up pixel for pixel.
-    expect(labels.subarray(16, 24).equals(disagreement.subarray(16, 24))).toBe(true);
+    const labels = decodeOwnPng(Buffer.from(await response.arrayBuffer()));
+    const map = decodeOwnPng(await getBytes(s3, runFile("map.png")));
+    const disagreement = decodeOwnPng(await getBytes(s3, runFile("disagreement.png")));
+    expect([labels.width, labels.height]).toEqual([map.width, map.height]);
+    expect([labels.width, labels.height]).toEqual([disagreement.width, disagreement.height]);
+    // Pixel for pixel: the labels equal the map where disagreement.png is grey, differ where red.
+    const counts = { agree: 0, disagree: 0 };
+    const px = (image: { rgba: Uint8Array }, i: number) => [...image.rgba.subarray(i * 4, i * 4 + 4)].join();
+    for (let i = 0; i < labels.width * labels.height; i++) {
+      const d = px(disagreement, i);
+      if (d === "200,200,200,255") {
+        counts.agree++;
+        expect(px(labels, i)).toBe(px(map, i));
+      } else if (d === "220,30,30,255") {
+        counts.disagree++;
+        expect(px(labels, i)).not.toBe(px(map, i));
+        expect(labels.rgba[i * 4 + 3]).toBe(255);
+      }
+    }
+    expect(counts.agree).toBeGreaterThan(counts.disagree);
   });
 
   it("answers the pixel under a point from map.tif and confidence.tif", async () => {

@@ -1,8 +1,9 @@
 import type { S3Client } from "@aws-sdk/client-s3";
 import { MockActivityEnvironment } from "@temporalio/testing";
 import { createGranuleActivities, type GranuleSelection } from "../../activities/granules.activities.ts";
-import { createLabelActivities, type LabelGrid } from "../../activities/labels.activities.ts";
+import { createLabelActivities } from "../../activities/labels.activities.ts";
 import { createStageActivities, type StagedTile } from "../../activities/stage.activities.ts";
+import type { LabelGrid } from "../../lib/accuracy/label.grid.ts";
 import type { Config } from "../../lib/config/config.schema.ts";
 import type { HlsArchive } from "../../lib/hls/hls.archive.ts";
 import { loadModelManifest } from "../../lib/model/model.manifest.ts";
