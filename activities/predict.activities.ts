@@ -4,7 +4,7 @@ import { z } from "zod";
 import type { Config } from "../lib/config/config.schema.ts";
 import { TileIdParser } from "../lib/grid/tile.table.ts";
 import { loadModelManifest, type ModelManifest, ModelsDir } from "../lib/model/model.manifest.ts";
-import { type LoadedModel, loadModel, runBatchLending } from "../lib/model/model.session.ts";
+import { type LoadedModel, loadModel, runBatchShared } from "../lib/model/model.session.ts";
 import { defaultEmitThreads, rowEmitter } from "../lib/pipeline/row.emitter.ts";
 import { RowAccumulator, windowStarts } from "../lib/pipeline/sliding.window.ts";
 import type { StackHeader } from "../lib/pipeline/stack.format.ts";
@@ -155,7 +155,7 @@ export function createPredictActivities(s3: S3Client, config: Config, options: P
         accumulator,
         emitter: rowEmitter(emitThreads),
         readChunkRow: (cy) => readChunkRow(s3, stackRef, header, cy),
-        runBatch: (data, windows) => asModelFailure(runBatchLending(loaded, data, windows)),
+        runBatch: (data, windows) => asModelFailure(runBatchShared(loaded, data, windows)),
         // Cancellation is seen between batches (a batch on the model thread cannot be interrupted).
         beforeBatch: () => {
           if (signal.aborted) throw signal.reason;

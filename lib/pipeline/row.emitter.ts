@@ -18,8 +18,9 @@ export function defaultEmitThreads(): number {
 /**
  * Turns finished logit rows into map values (row.emit.mjs): the softmax's exp per class and pixel
  * is the largest per-pixel cost of inference on the host, so it runs on task threads while the main
- * thread fills and accumulates the next windows; with no threads, on the calling thread. The rows'
- * buffers move to the thread (no copy) and are gone from the caller.
+ * thread fills and accumulates the next windows; with no threads, on the calling thread. Rows on
+ * shared memory are read where they are; other buffers move to the thread (no copy) and are gone
+ * from the caller.
  */
 export class RowEmitter {
   private constructor(private readonly pool: TaskPool | undefined) {}
@@ -36,8 +37,10 @@ export class RowEmitter {
 
   emit(rows: FinishedRows): Promise<EmittedRows> {
     if (!this.pool) return Promise.resolve(emitRows(rows));
-    const buffers = [...rows.sums, ...rows.counts, rows.valid].map((a) => a.buffer as ArrayBuffer);
-    return this.pool.run<EmittedRows>("emitRows", rows, buffers);
+    const buffers = [...rows.sums, ...rows.counts, rows.valid]
+      .map((a) => a.buffer)
+      .filter((b): b is ArrayBuffer => !(b instanceof SharedArrayBuffer));
+    return this.pool.run<EmittedRows>("emitRows", rows, [...new Set(buffers)]);
   }
 }
 

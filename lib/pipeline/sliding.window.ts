@@ -15,9 +15,14 @@ export function windowStarts(length: number, size: number, stride: number): numb
   return [...new Set(starts)];
 }
 
-/** [class][x] to [x][class], or back with `back`. */
-function transpose(from: Float32Array, classes: number, width: number, back = false): Float32Array {
-  const to = new Float32Array(from.length);
+/** [class][x] to [x][class], or back with `back`, into `to`. */
+function transpose(
+  from: Float32Array,
+  classes: number,
+  width: number,
+  back = false,
+  to: Float32Array = new Float32Array(from.length),
+): Float32Array {
   for (let c = 0; c < classes; c++)
     for (let x = 0; x < width; x++)
       if (back) to[c * width + x] = from[x * classes + c] as number;
@@ -25,23 +30,45 @@ function transpose(from: Float32Array, classes: number, width: number, back = fa
   return to;
 }
 
+/** One row of summed logits ([class][x]) and of how many windows added to each pixel. */
+export interface LogitRow {
+  sum: Float32Array;
+  count: Uint16Array;
+}
+
 /**
  * Accumulates window logits row by row, so that only the rows some window still covers are held
  * in memory: at most one window height of float rows, however large the raster. Rows are held
- * planar ([class][x]), so a window adds each class as one contiguous run.
+ * planar ([class][x]), so a window adds each class as one contiguous run. They sit on shared
+ * memory, so emit threads read them where they are, and a released row comes back through
+ * `recycle` to be used again: a new row per output row would be a stream of garbage.
  */
 export class RowAccumulator {
-  private readonly rows = new Map<number, { sum: Float32Array; count: Uint16Array }>();
+  private readonly rows = new Map<number, LogitRow>();
+  private readonly spare: LogitRow[] = [];
 
   constructor(
     readonly width: number,
     readonly classes: number,
   ) {}
 
-  private row(y: number) {
+  private fresh(): LogitRow {
+    const row = this.spare.pop();
+    if (row) {
+      row.sum.fill(0);
+      row.count.fill(0);
+      return row;
+    }
+    return {
+      sum: new Float32Array(new SharedArrayBuffer(this.width * this.classes * 4)),
+      count: new Uint16Array(new SharedArrayBuffer(this.width * 2)),
+    };
+  }
+
+  private row(y: number): LogitRow {
     let r = this.rows.get(y);
     if (!r) {
-      r = { sum: new Float32Array(this.width * this.classes), count: new Uint16Array(this.width) };
+      r = this.fresh();
       this.rows.set(y, r);
     }
     return r;
@@ -62,14 +89,19 @@ export class RowAccumulator {
     }
   }
 
-  /** A finished row's sums ([class][x]) and counts, removed from memory; pixels no window covered have count 0. */
-  release(y: number): { sum: Float32Array; count: Uint16Array } {
-    const r = this.rows.get(y) ?? {
-      sum: new Float32Array(this.width * this.classes),
-      count: new Uint16Array(this.width),
-    };
+  /**
+   * A finished row's sums ([class][x]) and counts, no longer held; pixels no window covered have
+   * count 0. The caller hands it to `recycle` once it has read it.
+   */
+  release(y: number): LogitRow {
+    const r = this.rows.get(y) ?? this.fresh();
     this.rows.delete(y);
     return r;
+  }
+
+  /** Released rows, read and no longer needed: they are used again for later rows. */
+  recycle(rows: readonly LogitRow[]): void {
+    this.spare.push(...rows);
   }
 
   /** Averaged logits of a finished row, [x][class], removed from memory; pixels no window covered have count 0. */
@@ -93,9 +125,13 @@ export class RowAccumulator {
   }
 
   restore(rows: { y: number; sum: Float32Array; count: Uint16Array }[]): void {
+    this.recycle([...this.rows.values()]);
     this.rows.clear();
-    for (const { y, sum, count } of rows)
-      this.rows.set(y, { sum: transpose(sum, this.classes, this.width, true), count });
+    for (const { y, sum, count } of rows) {
+      const r = this.row(y);
+      transpose(sum, this.classes, this.width, true, r.sum);
+      r.count.set(count);
+    }
   }
 }
 

@@ -1,5 +1,5 @@
 import type { EmittedRows, RowEmitter } from "./row.emitter.ts";
-import type { RowAccumulator } from "./sliding.window.ts";
+import type { LogitRow, RowAccumulator } from "./sliding.window.ts";
 import { windowStarts } from "./sliding.window.ts";
 import type { StackHeader } from "./stack.format.ts";
 import { type ChunkRow, type ChunkRows, fillWindow, validityRows } from "./window.input.ts";
@@ -31,8 +31,11 @@ export interface SlideJob {
   accumulator: RowAccumulator;
   emitter: RowEmitter;
   readChunkRow(cy: number): Promise<ChunkRow>;
-  /** Runs one batch; the input's buffer is lent to the model and handed back with the logits. */
-  runBatch(input: Float32Array, windows: number): Promise<{ logits: Float32Array; buffer: ArrayBuffer }>;
+  /**
+   * Runs one batch; the input's buffer (shared memory) is handed back with the logits, which may
+   * lie in it: it is filled again only once they are added.
+   */
+  runBatch(input: Float32Array, windows: number): Promise<{ logits: Float32Array; buffer: ArrayBufferLike }>;
   /** Before each batch goes to the model: throws to stop (a cancelled activity). */
   beforeBatch(): void;
   /**
@@ -47,7 +50,7 @@ type Queued =
       kind: "batch";
       y0: number;
       xs: number[];
-      result: Promise<{ logits: Float32Array; buffer: ArrayBuffer }>;
+      result: Promise<{ logits: Float32Array; buffer: ArrayBufferLike }>;
     }
   | { kind: "row"; r: number; skipped: number };
 
@@ -84,7 +87,9 @@ export async function slideTile(job: SlideJob): Promise<void> {
       if (!fetching.has(cy)) fetching.set(cy, later(job.readChunkRow(cy)));
   };
 
-  const free: ArrayBuffer[] = [];
+  const free: ArrayBufferLike[] = [];
+  // Normalised chunks of chunk rows no longer read, to normalise later rows into.
+  const spare: Float32Array[] = [];
   const queue: Queued[] = [];
   let batchesQueued = 0;
   const emitting: Promise<void>[] = [];
@@ -92,17 +97,15 @@ export async function slideTile(job: SlideJob): Promise<void> {
 
   const emitUntil = (until: number) => {
     const from = state.emitted;
-    const sums: Float32Array[] = [];
-    const counts: Uint16Array[] = [];
-    for (let y = from; y < until; y++) {
-      const { sum, count } = accumulator.release(y);
-      sums.push(sum);
-      counts.push(count);
-    }
+    const released: LogitRow[] = [];
+    for (let y = from; y < until; y++) released.push(accumulator.release(y));
+    const sums = released.map((r) => r.sum);
+    const counts = released.map((r) => r.count);
     const valid = validityRows(rows, header, from, until);
     const put = ({ classes, confidence }: EmittedRows) => {
       state.classes.set(classes, from * width);
       state.confidence.set(confidence, from * width);
+      accumulator.recycle(released);
     };
     emitting.push(
       later(
@@ -122,11 +125,11 @@ export async function slideTile(job: SlideJob): Promise<void> {
     if (item.kind === "batch") {
       batchesQueued--;
       const { logits, buffer } = await item.result;
-      free.push(buffer);
       const perWindow = job.classes * size * size;
       item.xs.forEach((x0, i) => {
         accumulator.add(logits.subarray(i * perWindow, (i + 1) * perWindow), x0, item.y0, size);
       });
+      free.push(buffer);
       state.run += item.xs.length;
       return;
     }
@@ -138,6 +141,7 @@ export async function slideTile(job: SlideJob): Promise<void> {
     // Chunk rows below the next window row are no longer read (the emitted rows' validity is taken).
     for (const cy of [...rows.keys()])
       if (next === undefined || cy < Math.floor(next / k)) {
+        spare.push(...(rows.get(cy)?.normalized ?? []));
         rows.delete(cy);
         fetching.delete(cy);
       }
@@ -166,10 +170,20 @@ export async function slideTile(job: SlideJob): Promise<void> {
       if (!rows.has(cy)) rows.set(cy, await (fetching.get(cy) as Promise<ChunkRow>));
     let skipped = 0;
     for (const x0 of xs) {
-      batch ??= new Float32Array(free.pop() ?? new ArrayBuffer(batchSize * windowValues * 4));
+      batch ??= new Float32Array(free.pop() ?? new SharedArrayBuffer(batchSize * windowValues * 4));
       // Filled straight into its batch slot; a window without one valid pixel gives its slot back.
       if (
-        fillWindow(batch, pending.length * windowValues, rows, header, x0, y0, size, job.normalization) === 0
+        fillWindow(
+          batch,
+          pending.length * windowValues,
+          rows,
+          header,
+          x0,
+          y0,
+          size,
+          job.normalization,
+          spare,
+        ) === 0
       ) {
         skipped++;
         continue;
