@@ -1,10 +1,47 @@
 /**
- * The per-pixel end of sliding-window inference: summed logits divided by their window count,
- * then argmax and softmax confidence. The emit threads (row.emitter.ts) and the main thread run the
- * very same code.
+ * The per-pixel work of sliding-window inference: window logits added into rows, summed logits
+ * divided by their window count, then argmax and softmax confidence. The emit threads
+ * (row.emitter.ts) and the main thread run the very same code.
  *
  * A row of sums is planar, [class][x]: a window adds each class's logits as one contiguous run.
  */
+
+/**
+ * Adds one window's logits ([class][y][x], size x size, at column x0) into the rows it covers:
+ * `sums[dy]` ([class][x]) and `counts[dy]` for each of its rows.
+ * @param {Float32Array[]} sums
+ * @param {Uint16Array[]} counts
+ * @param {Float32Array} logits
+ * @param {number} x0
+ * @param {number} size
+ * @param {number} classes
+ */
+export function addWindow(sums, counts, logits, x0, size, classes) {
+  const plane = size * size;
+  for (let dy = 0; dy < size; dy++) {
+    const sum = /** @type {Float32Array} */ (sums[dy]);
+    const count = /** @type {Uint16Array} */ (counts[dy]);
+    const width = count.length;
+    for (let x = x0; x < x0 + size; x++) count[x] = /** @type {number} */ (count[x]) + 1;
+    for (let c = 0; c < classes; c++) {
+      const from = c * plane + dy * size - x0;
+      for (let x = x0, at = c * width + x0; x < x0 + size; x++, at++)
+        sum[at] = /** @type {number} */ (sum[at]) + /** @type {number} */ (logits[from + x]);
+    }
+  }
+}
+
+/**
+ * A batch's windows added in batch order (the order that makes the sums what they are), each
+ * `perWindow` logits after the last, at columns `xs`, into the rows of their window row.
+ * @param {{ logits: Float32Array, xs: number[], sums: Float32Array[], counts: Uint16Array[], size: number, classes: number }} batch
+ */
+export function addWindows({ logits, xs, sums, counts, size, classes }) {
+  const perWindow = classes * size * size;
+  xs.forEach((x0, i) => {
+    addWindow(sums, counts, logits.subarray(i * perWindow, (i + 1) * perWindow), x0, size, classes);
+  });
+}
 
 /**
  * Turns a row's sums into means in place (float32, as the sums are stored); pixels covered once

@@ -1,6 +1,6 @@
 import { availableParallelism } from "node:os";
 import { createTaskPool, type TaskPool } from "../threads/task.pool.ts";
-import { emitRows, type FinishedRows } from "./row.emit.mjs";
+import { type AddedWindows, addWindows, emitRows, type FinishedRows } from "./row.emit.mjs";
 
 export interface EmittedRows {
   classes: Uint8Array;
@@ -33,6 +33,16 @@ export class RowEmitter {
     return new RowEmitter(
       threads > 0 ? createTaskPool(new URL("./row.emit.mjs", import.meta.url), threads) : undefined,
     );
+  }
+
+  /**
+   * Adds a batch's windows into their rows (addWindows), on a thread when there are some: the rows
+   * and, from the model thread, the logits sit on shared memory, so nothing is copied. The caller
+   * keeps the order: one batch's addition finishes before the next one's starts.
+   */
+  add(batch: AddedWindows): Promise<void> {
+    if (!this.pool) return Promise.resolve(addWindows(batch));
+    return this.pool.run<void>("addWindows", batch);
   }
 
   emit(rows: FinishedRows): Promise<EmittedRows> {

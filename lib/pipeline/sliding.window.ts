@@ -3,7 +3,7 @@
  * does it: windows every `stride` pixels, the last one moved back to end at the edge, the logits
  * of overlapping windows summed and divided by how many windows cover each pixel.
  */
-import { meanInPlace, pixelArgmax } from "./row.emit.mjs";
+import { addWindow, meanInPlace, pixelArgmax } from "./row.emit.mjs";
 
 /** Start offsets of windows of `size` along an axis of `length` (length >= size). */
 export function windowStarts(length: number, size: number, stride: number): number[] {
@@ -74,19 +74,16 @@ export class RowAccumulator {
     return r;
   }
 
+  /** The rows y0 .. y0 + size - 1, held from now on, for windows to be added to (see addWindow). */
+  rowsOf(y0: number, size: number): { sums: Float32Array[]; counts: Uint16Array[] } {
+    const rows = Array.from({ length: size }, (_, dy) => this.row(y0 + dy));
+    return { sums: rows.map((r) => r.sum), counts: rows.map((r) => r.count) };
+  }
+
   /** Adds one window's logits, laid out [class][y][x] for a size x size window at (x0, y0). */
   add(logits: Float32Array, x0: number, y0: number, size: number): void {
-    const plane = size * size;
-    const { classes, width } = this;
-    for (let dy = 0; dy < size; dy++) {
-      const { sum, count } = this.row(y0 + dy);
-      for (let x = x0; x < x0 + size; x++) count[x] = (count[x] as number) + 1;
-      for (let c = 0; c < classes; c++) {
-        const from = c * plane + dy * size - x0;
-        for (let x = x0, at = c * width + x0; x < x0 + size; x++, at++)
-          sum[at] = (sum[at] as number) + (logits[from + x] as number);
-      }
-    }
+    const { sums, counts } = this.rowsOf(y0, size);
+    addWindow(sums, counts, logits, x0, size, this.classes);
   }
 
   /**

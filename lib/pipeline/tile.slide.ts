@@ -63,9 +63,11 @@ function later<T>(promise: Promise<T>): Promise<T> {
 /**
  * Sliding-window inference over a staged tile from `state.row` on, exactly as mmsegmentation's
  * slide inference (see sliding.window.ts), with the host's work overlapped with the model's:
- * while one batch runs, the next is already queued on the model thread, the main thread
- * accumulates the batch before and fills the one after, the next window row's chunks are read
- * and inflated, and finished rows are argmaxed on emit threads. Everything lands in the same
+ * while one batch runs, the next is already queued on the model thread, an emit thread adds the
+ * batch before into its rows while the main thread fills the one after, the next window row's
+ * chunks are read and inflated, and finished rows are argmaxed on emit threads. Batches and rows
+ * sit on shared memory, used again and again, so none of this copies or makes garbage of them.
+ * Everything lands in the same
  * order as one batch at a time would: batches never span window rows, logits are added in batch
  * order, and a row's checkpoint sees exactly the batches of the rows before it, so a resumed tile
  * is byte-identical to a clean one.
@@ -94,6 +96,8 @@ export async function slideTile(job: SlideJob): Promise<void> {
   let batchesQueued = 0;
   const emitting: Promise<void>[] = [];
   const maxEmitting = 2 * Math.max(1, job.emitter.threads);
+  // The last batch's addition into its rows, on an emit thread while this one fills the next.
+  let adding: Promise<void> = Promise.resolve();
 
   const emitUntil = (until: number) => {
     const from = state.emitted;
@@ -107,14 +111,15 @@ export async function slideTile(job: SlideJob): Promise<void> {
       state.confidence.set(confidence, from * width);
       accumulator.recycle(released);
     };
-    emitting.push(
-      later(
-        job.emitter.emit({ sums, counts, valid, classes: job.classes, classIds: job.classIds }).then(put),
-      ),
+    // Emitted once every batch before has been added.
+    const emitted = adding.then(() =>
+      job.emitter.emit({ sums, counts, valid, classes: job.classes, classIds: job.classIds }),
     );
+    emitting.push(later(emitted.then(put)));
     state.emitted = until;
   };
   const settled = async () => {
+    await adding;
     while (emitting.length > 0) await emitting.shift();
   };
 
@@ -125,11 +130,14 @@ export async function slideTile(job: SlideJob): Promise<void> {
     if (item.kind === "batch") {
       batchesQueued--;
       const { logits, buffer } = await item.result;
-      const perWindow = job.classes * size * size;
-      item.xs.forEach((x0, i) => {
-        accumulator.add(logits.subarray(i * perWindow, (i + 1) * perWindow), x0, item.y0, size);
-      });
-      free.push(buffer);
+      // One addition at a time, in batch order: the sums of a pixel are added in that order.
+      await adding;
+      const { sums, counts } = accumulator.rowsOf(item.y0, size);
+      adding = later(
+        job.emitter.add({ logits, xs: item.xs, sums, counts, size, classes: job.classes }).then(() => {
+          free.push(buffer);
+        }),
+      );
       state.run += item.xs.length;
       return;
     }
