@@ -3,6 +3,7 @@
  * does it: windows every `stride` pixels, the last one moved back to end at the edge, the logits
  * of overlapping windows summed and divided by how many windows cover each pixel.
  */
+import { giveShared, takeShared } from "../threads/shared.spares.ts";
 import { addWindow, meanInPlace, pixelArgmax } from "./row.emit.mjs";
 
 /** Start offsets of windows of `size` along an axis of `length` (length >= size). */
@@ -41,11 +42,11 @@ export interface LogitRow {
  * in memory: at most one window height of float rows, however large the raster. Rows are held
  * planar ([class][x]), so a window adds each class as one contiguous run. They sit on shared
  * memory, so emit threads read them where they are, and a released row comes back through
- * `recycle` to be used again: a new row per output row would be a stream of garbage.
+ * `recycle` to be used again (by this tile or a later one): a new row per output row would be a
+ * stream of garbage.
  */
 export class RowAccumulator {
   private readonly rows = new Map<number, LogitRow>();
-  private readonly spare: LogitRow[] = [];
 
   constructor(
     readonly width: number,
@@ -53,15 +54,9 @@ export class RowAccumulator {
   ) {}
 
   private fresh(): LogitRow {
-    const row = this.spare.pop();
-    if (row) {
-      row.sum.fill(0);
-      row.count.fill(0);
-      return row;
-    }
     return {
-      sum: new Float32Array(new SharedArrayBuffer(this.width * this.classes * 4)),
-      count: new Uint16Array(new SharedArrayBuffer(this.width * 2)),
+      sum: new Float32Array(takeShared(this.width * this.classes * 4)).fill(0),
+      count: new Uint16Array(takeShared(this.width * 2)).fill(0),
     };
   }
 
@@ -98,7 +93,8 @@ export class RowAccumulator {
 
   /** Released rows, read and no longer needed: they are used again for later rows. */
   recycle(rows: readonly LogitRow[]): void {
-    this.spare.push(...rows);
+    for (const { sum, count } of rows)
+      for (const { buffer } of [sum, count]) if (buffer instanceof SharedArrayBuffer) giveShared(buffer);
   }
 
   /** Averaged logits of a finished row, [x][class], removed from memory; pixels no window covered have count 0. */

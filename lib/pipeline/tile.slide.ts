@@ -1,3 +1,4 @@
+import { giveShared, takeShared } from "../threads/shared.spares.ts";
 import type { EmittedRows, RowEmitter } from "./row.emitter.ts";
 import type { LogitRow, RowAccumulator } from "./sliding.window.ts";
 import { windowStarts } from "./sliding.window.ts";
@@ -170,38 +171,43 @@ export async function slideTile(job: SlideJob): Promise<void> {
     while (batchesQueued > 1) await settleOne();
   };
 
-  for (let r = state.row; r < ys.length; r++) {
-    const y0 = ys[r] as number;
-    fetchRowsOf(r);
-    fetchRowsOf(r + 1);
-    for (let cy = Math.floor(y0 / k); cy <= Math.floor((y0 + size - 1) / k); cy++)
-      if (!rows.has(cy)) rows.set(cy, await (fetching.get(cy) as Promise<ChunkRow>));
-    let skipped = 0;
-    for (const x0 of xs) {
-      batch ??= new Float32Array(free.pop() ?? new SharedArrayBuffer(batchSize * windowValues * 4));
-      // Filled straight into its batch slot; a window without one valid pixel gives its slot back.
-      if (
-        fillWindow(
-          batch,
-          pending.length * windowValues,
-          rows,
-          header,
-          x0,
-          y0,
-          size,
-          job.normalization,
-          spare,
-        ) === 0
-      ) {
-        skipped++;
-        continue;
+  try {
+    for (let r = state.row; r < ys.length; r++) {
+      const y0 = ys[r] as number;
+      fetchRowsOf(r);
+      fetchRowsOf(r + 1);
+      for (let cy = Math.floor(y0 / k); cy <= Math.floor((y0 + size - 1) / k); cy++)
+        if (!rows.has(cy)) rows.set(cy, await (fetching.get(cy) as Promise<ChunkRow>));
+      let skipped = 0;
+      for (const x0 of xs) {
+        batch ??= new Float32Array(free.pop() ?? takeShared(batchSize * windowValues * 4));
+        // Filled straight into its batch slot; a window without one valid pixel gives its slot back.
+        if (
+          fillWindow(
+            batch,
+            pending.length * windowValues,
+            rows,
+            header,
+            x0,
+            y0,
+            size,
+            job.normalization,
+            spare,
+          ) === 0
+        ) {
+          skipped++;
+          continue;
+        }
+        pending.push(x0);
+        if (pending.length === batchSize) await submit(y0);
       }
-      pending.push(x0);
-      if (pending.length === batchSize) await submit(y0);
+      await submit(y0);
+      queue.push({ kind: "row", r, skipped });
     }
-    await submit(y0);
-    queue.push({ kind: "row", r, skipped });
+    while (queue.length > 0) await settleOne();
+    await settled();
+  } finally {
+    // Slots no thread holds any more go back for later tiles (one the model still has is dropped).
+    for (const slot of [...free, batch?.buffer]) if (slot instanceof SharedArrayBuffer) giveShared(slot);
   }
-  while (queue.length > 0) await settleOne();
-  await settled();
 }
