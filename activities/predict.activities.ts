@@ -4,7 +4,7 @@ import { z } from "zod";
 import type { Config } from "../lib/config/config.schema.ts";
 import { TileIdParser } from "../lib/grid/tile.table.ts";
 import { loadModelManifest, type ModelManifest, ModelsDir } from "../lib/model/model.manifest.ts";
-import { type LoadedModel, loadModel, runBatchLending } from "../lib/model/model.session.ts";
+import { type LoadedModel, loadModel, runBatchShared } from "../lib/model/model.session.ts";
 import { defaultEmitThreads, rowEmitter } from "../lib/pipeline/row.emitter.ts";
 import { RowAccumulator, windowStarts } from "../lib/pipeline/sliding.window.ts";
 import type { StackHeader } from "../lib/pipeline/stack.format.ts";
@@ -49,12 +49,15 @@ const PredictedTileParser = z.custom<PredictedTile>(
 );
 
 /**
- * Memory of a tile's inference (see slideTile): per window, its input in three batches (filled,
- * queued, running) and its logits in two; fixed, the logit rows held, the rows being emitted, the
- * chunk rows of this window row and the next (int16, and float32 once normalised), and the two maps.
+ * Memory of a tile's inference (see slideTile): per window, its input in four batches (filled,
+ * queued, running, being added: the logits are written over the input where they fit, else held
+ * beside it in two) and the model thread's own copies of two; fixed, the logit rows held, the rows
+ * being emitted, the chunk rows of this window row and the next (int16, and float32 once
+ * normalised), and the two maps.
  */
 function bytesOf(header: StackHeader, classes: number, size: number, emitThreads: number) {
-  const perWindow = (3 * header.channels + 2 * classes) * size * size * 4;
+  const apart = classes > header.channels ? 2 * classes : 0;
+  const perWindow = (6 * header.channels + apart) * size * size * 4;
   const held = size * header.grid.width * (classes * 4 + 2);
   const emitting = 2 * Math.max(1, emitThreads) * header.chunk * header.grid.width * (classes * 4 + 3);
   const chunkRows =
@@ -155,7 +158,7 @@ export function createPredictActivities(s3: S3Client, config: Config, options: P
         accumulator,
         emitter: rowEmitter(emitThreads),
         readChunkRow: (cy) => readChunkRow(s3, stackRef, header, cy),
-        runBatch: (data, windows) => asModelFailure(runBatchLending(loaded, data, windows)),
+        runBatch: (data, windows) => asModelFailure(runBatchShared(loaded, data, windows)),
         // Cancellation is seen between batches (a batch on the model thread cannot be interrupted).
         beforeBatch: () => {
           if (signal.aborted) throw signal.reason;

@@ -86,44 +86,33 @@ export function checkBatchOutput(manifest: ModelManifest, batch: number, result:
   }
 }
 
-async function runChecked(loaded: LoadedModel, input: Float32Array, batch: number, lend: boolean) {
+async function runChecked(loaded: LoadedModel, input: Float32Array, batch: number, shared: boolean) {
   const { manifest } = loaded;
-  const result = await loaded.thread.run(
-    input,
-    [batch, manifest.input.channels, manifest.chip.size, manifest.chip.size],
-    manifest.input.name,
-    manifest.output.name,
-    lend,
-  );
+  const dims = [batch, manifest.input.channels, manifest.chip.size, manifest.chip.size];
+  const { name } = manifest.input;
+  const result = shared
+    ? await loaded.thread.runShared(input, dims, name, manifest.output.name)
+    : await loaded.thread.run(input, dims, name, manifest.output.name);
   checkBatchOutput(manifest, batch, result);
-  return result;
+  return result.data;
 }
 
 /** Runs one batch on the model's thread and checks the shape of what comes back. */
-export async function runBatch(
-  loaded: LoadedModel,
-  input: Float32Array,
-  batch: number,
-): Promise<Float32Array> {
-  return (await runChecked(loaded, input, batch, false)).data;
+export function runBatch(loaded: LoadedModel, input: Float32Array, batch: number): Promise<Float32Array> {
+  return runChecked(loaded, input, batch, false);
 }
 
 /**
- * `runBatch` without copying the input: its buffer is moved to the model's thread (unusable here
- * meanwhile) and handed back with the logits, so the caller can fill it again.
+ * `runBatch` on an input that sits on a SharedArrayBuffer (see ModelThread.runShared): the logits
+ * come back over it when they fit, and its buffer is handed back for the caller to fill again once
+ * they are read.
  */
-export async function runBatchLending(
+export async function runBatchShared(
   loaded: LoadedModel,
   input: Float32Array,
   batch: number,
-): Promise<{ logits: Float32Array; buffer: ArrayBuffer }> {
-  const bytes = input.buffer.byteLength;
-  const result = await runChecked(loaded, input, batch, true);
-  // A graph whose output is its input's memory cannot hand both back: a new buffer replaces it.
-  return {
-    logits: result.data,
-    buffer: (result.inputs?.[0]?.buffer as ArrayBuffer) ?? new ArrayBuffer(bytes),
-  };
+): Promise<{ logits: Float32Array; buffer: ArrayBufferLike }> {
+  return { logits: await runChecked(loaded, input, batch, true), buffer: input.buffer };
 }
 
 async function readModelBytes(

@@ -19,13 +19,11 @@ export interface Feed {
 export interface BatchResult {
   data: Float32Array;
   dims: number[];
-  /** The inputs, handed back when they were lent (see `runFeeds`). */
-  inputs?: Float32Array[];
 }
 
 type Reply =
   | { type: "loaded"; graph: GraphInfo }
-  | { type: "result"; id: number; data: Float32Array; dims: number[]; inputs?: Float32Array[] }
+  | { type: "result"; id: number; data?: Float32Array; dims: number[] }
   | { type: "error"; id?: number; message: string };
 
 const ThreadScript = new URL("./model.thread.mjs", import.meta.url);
@@ -40,7 +38,7 @@ export const InferenceCounters = { batchesStarted: 0, batchesRunning: 0 };
 export class ModelThread {
   private readonly pending = new Map<
     number,
-    { resolve: (r: BatchResult) => void; reject: (e: Error) => void }
+    { resolve: (r: Reply & { type: "result" }) => void; reject: (e: Error) => void }
   >();
   private next = 1;
   private failure: Error | undefined;
@@ -55,12 +53,7 @@ export class ModelThread {
       if (!waiting) return;
       this.pending.delete(reply.id);
       InferenceCounters.batchesRunning--;
-      if (reply.type === "result")
-        waiting.resolve({
-          data: reply.data,
-          dims: reply.dims,
-          ...(reply.inputs ? { inputs: reply.inputs } : {}),
-        });
+      if (reply.type === "result") waiting.resolve(reply);
       else waiting.reject(new Error(reply.message));
     });
     // A thread that dies (out of memory, a native crash) fails what it held; the activity retries.
@@ -99,27 +92,45 @@ export class ModelThread {
   }
 
   /** Runs one batch of a graph with one input (see `runFeeds`). */
-  run(input: Float32Array, dims: number[], inputName: string, outputName: string, lend = false) {
-    return this.runFeeds([{ name: inputName, data: input, dims }], outputName, lend);
+  run(input: Float32Array, dims: number[], inputName: string, outputName: string) {
+    return this.runFeeds([{ name: inputName, data: input, dims }], outputName);
+  }
+
+  /** Runs one batch; the inputs are copied to the thread, the output comes back without a copy. */
+  async runFeeds(feeds: Feed[], outputName: string): Promise<BatchResult> {
+    const sent = feeds.map((f) => ({ name: f.name, data: f.data.slice(), dims: f.dims }));
+    const reply = await this.post(
+      sent,
+      outputName,
+      false,
+      sent.map((f) => f.data.buffer as ArrayBuffer),
+    );
+    return { data: reply.data as Float32Array, dims: reply.dims };
   }
 
   /**
-   * Runs one batch; the output comes back without a copy. The inputs are copied to the thread, or
-   * with `lend` moved there (unusable here meanwhile: no copy of a whole batch) and handed back in
-   * the result.
+   * Runs one batch whose input sits on a SharedArrayBuffer: nothing is copied or moved here, and
+   * the output comes back written over the input (a view of its buffer) when it fits there; so
+   * batch after batch, no buffer is made or handed over on this thread, which would otherwise
+   * cost garbage collections of tens of MB a batch. The input must not be touched until then.
    */
-  runFeeds(feeds: Feed[], outputName: string, lend = false): Promise<BatchResult> {
+  async runShared(input: Float32Array, dims: number[], inputName: string, outputName: string) {
+    const reply = await this.post([{ name: inputName, data: input, dims }], outputName, true, []);
+    const length = reply.dims.reduce((a, b) => a * b, 1);
+    return {
+      data: reply.data ?? new Float32Array(input.buffer, input.byteOffset, length),
+      dims: reply.dims,
+    };
+  }
+
+  private post(feeds: Feed[], outputName: string, shared: boolean, transfer: ArrayBuffer[]) {
     if (this.failure) return Promise.reject(this.failure);
     const id = this.next++;
-    const sent = lend ? feeds : feeds.map((f) => ({ name: f.name, data: f.data.slice(), dims: f.dims }));
-    return new Promise<BatchResult>((resolve, reject) => {
+    return new Promise<Reply & { type: "result" }>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       InferenceCounters.batchesStarted++;
       InferenceCounters.batchesRunning++;
-      this.worker.postMessage(
-        { type: "run", id, feeds: sent, outputName, lend },
-        sent.map((f) => f.data.buffer as ArrayBuffer),
-      );
+      this.worker.postMessage({ type: "run", id, feeds, outputName, shared }, transfer);
     });
   }
 

@@ -1,3 +1,23 @@
+export function addWindow(
+  sums: Float32Array[],
+  counts: Uint16Array[],
+  logits: Float32Array,
+  x0: number,
+  size: number,
+  classes: number,
+): void;
+export interface AddedWindows {
+  /** The batch's logits, [window][class][y][x]. */
+  logits: Float32Array;
+  /** Column of each window, in batch order. */
+  xs: number[];
+  /** The window row's rows, planar [class][x], and their counts. */
+  sums: Float32Array[];
+  counts: Uint16Array[];
+  size: number;
+  classes: number;
+}
+export function addWindows(batch: AddedWindows): void;
 export function meanInPlace(sum: Float32Array, count: Uint16Array, classes: number): void;
 export function pixelArgmax(
   logits: Float32Array,

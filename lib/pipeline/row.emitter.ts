@@ -1,6 +1,6 @@
 import { availableParallelism } from "node:os";
 import { createTaskPool, type TaskPool } from "../threads/task.pool.ts";
-import { emitRows, type FinishedRows } from "./row.emit.mjs";
+import { type AddedWindows, addWindows, emitRows, type FinishedRows } from "./row.emit.mjs";
 
 export interface EmittedRows {
   classes: Uint8Array;
@@ -18,8 +18,9 @@ export function defaultEmitThreads(): number {
 /**
  * Turns finished logit rows into map values (row.emit.mjs): the softmax's exp per class and pixel
  * is the largest per-pixel cost of inference on the host, so it runs on task threads while the main
- * thread fills and accumulates the next windows; with no threads, on the calling thread. The rows'
- * buffers move to the thread (no copy) and are gone from the caller.
+ * thread fills and accumulates the next windows; with no threads, on the calling thread. Rows on
+ * shared memory are read where they are; other buffers move to the thread (no copy) and are gone
+ * from the caller.
  */
 export class RowEmitter {
   private constructor(private readonly pool: TaskPool | undefined) {}
@@ -34,10 +35,22 @@ export class RowEmitter {
     );
   }
 
+  /**
+   * Adds a batch's windows into their rows (addWindows), on a thread when there are some: the rows
+   * and, from the model thread, the logits sit on shared memory, so nothing is copied. The caller
+   * keeps the order: one batch's addition finishes before the next one's starts.
+   */
+  add(batch: AddedWindows): Promise<void> {
+    if (!this.pool) return Promise.resolve(addWindows(batch));
+    return this.pool.run<void>("addWindows", batch);
+  }
+
   emit(rows: FinishedRows): Promise<EmittedRows> {
     if (!this.pool) return Promise.resolve(emitRows(rows));
-    const buffers = [...rows.sums, ...rows.counts, rows.valid].map((a) => a.buffer as ArrayBuffer);
-    return this.pool.run<EmittedRows>("emitRows", rows, buffers);
+    const buffers = [...rows.sums, ...rows.counts, rows.valid]
+      .map((a) => a.buffer)
+      .filter((b): b is ArrayBuffer => !(b instanceof SharedArrayBuffer));
+    return this.pool.run<EmittedRows>("emitRows", rows, [...new Set(buffers)]);
   }
 }
 

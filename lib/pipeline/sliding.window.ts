@@ -3,7 +3,8 @@
  * does it: windows every `stride` pixels, the last one moved back to end at the edge, the logits
  * of overlapping windows summed and divided by how many windows cover each pixel.
  */
-import { meanInPlace, pixelArgmax } from "./row.emit.mjs";
+import { giveShared, takeShared } from "../threads/shared.spares.ts";
+import { addWindow, meanInPlace, pixelArgmax } from "./row.emit.mjs";
 
 /** Start offsets of windows of `size` along an axis of `length` (length >= size). */
 export function windowStarts(length: number, size: number, stride: number): number[] {
@@ -15,9 +16,14 @@ export function windowStarts(length: number, size: number, stride: number): numb
   return [...new Set(starts)];
 }
 
-/** [class][x] to [x][class], or back with `back`. */
-function transpose(from: Float32Array, classes: number, width: number, back = false): Float32Array {
-  const to = new Float32Array(from.length);
+/** [class][x] to [x][class], or back with `back`, into `to`. */
+function transpose(
+  from: Float32Array,
+  classes: number,
+  width: number,
+  back = false,
+  to: Float32Array = new Float32Array(from.length),
+): Float32Array {
   for (let c = 0; c < classes; c++)
     for (let x = 0; x < width; x++)
       if (back) to[c * width + x] = from[x * classes + c] as number;
@@ -25,51 +31,70 @@ function transpose(from: Float32Array, classes: number, width: number, back = fa
   return to;
 }
 
+/** One row of summed logits ([class][x]) and of how many windows added to each pixel. */
+export interface LogitRow {
+  sum: Float32Array;
+  count: Uint16Array;
+}
+
 /**
  * Accumulates window logits row by row, so that only the rows some window still covers are held
  * in memory: at most one window height of float rows, however large the raster. Rows are held
- * planar ([class][x]), so a window adds each class as one contiguous run.
+ * planar ([class][x]), so a window adds each class as one contiguous run. They sit on shared
+ * memory, so emit threads read them where they are, and a released row comes back through
+ * `recycle` to be used again (by this tile or a later one): a new row per output row would be a
+ * stream of garbage.
  */
 export class RowAccumulator {
-  private readonly rows = new Map<number, { sum: Float32Array; count: Uint16Array }>();
+  private readonly rows = new Map<number, LogitRow>();
 
   constructor(
     readonly width: number,
     readonly classes: number,
   ) {}
 
-  private row(y: number) {
+  private fresh(): LogitRow {
+    return {
+      sum: new Float32Array(takeShared(this.width * this.classes * 4)).fill(0),
+      count: new Uint16Array(takeShared(this.width * 2)).fill(0),
+    };
+  }
+
+  private row(y: number): LogitRow {
     let r = this.rows.get(y);
     if (!r) {
-      r = { sum: new Float32Array(this.width * this.classes), count: new Uint16Array(this.width) };
+      r = this.fresh();
       this.rows.set(y, r);
     }
     return r;
   }
 
-  /** Adds one window's logits, laid out [class][y][x] for a size x size window at (x0, y0). */
-  add(logits: Float32Array, x0: number, y0: number, size: number): void {
-    const plane = size * size;
-    const { classes, width } = this;
-    for (let dy = 0; dy < size; dy++) {
-      const { sum, count } = this.row(y0 + dy);
-      for (let x = x0; x < x0 + size; x++) count[x] = (count[x] as number) + 1;
-      for (let c = 0; c < classes; c++) {
-        const from = c * plane + dy * size - x0;
-        for (let x = x0, at = c * width + x0; x < x0 + size; x++, at++)
-          sum[at] = (sum[at] as number) + (logits[from + x] as number);
-      }
-    }
+  /** The rows y0 .. y0 + size - 1, held from now on, for windows to be added to (see addWindow). */
+  rowsOf(y0: number, size: number): { sums: Float32Array[]; counts: Uint16Array[] } {
+    const rows = Array.from({ length: size }, (_, dy) => this.row(y0 + dy));
+    return { sums: rows.map((r) => r.sum), counts: rows.map((r) => r.count) };
   }
 
-  /** A finished row's sums ([class][x]) and counts, removed from memory; pixels no window covered have count 0. */
-  release(y: number): { sum: Float32Array; count: Uint16Array } {
-    const r = this.rows.get(y) ?? {
-      sum: new Float32Array(this.width * this.classes),
-      count: new Uint16Array(this.width),
-    };
+  /** Adds one window's logits, laid out [class][y][x] for a size x size window at (x0, y0). */
+  add(logits: Float32Array, x0: number, y0: number, size: number): void {
+    const { sums, counts } = this.rowsOf(y0, size);
+    addWindow(sums, counts, logits, x0, size, this.classes);
+  }
+
+  /**
+   * A finished row's sums ([class][x]) and counts, no longer held; pixels no window covered have
+   * count 0. The caller hands it to `recycle` once it has read it.
+   */
+  release(y: number): LogitRow {
+    const r = this.rows.get(y) ?? this.fresh();
     this.rows.delete(y);
     return r;
+  }
+
+  /** Released rows, read and no longer needed: they are used again for later rows. */
+  recycle(rows: readonly LogitRow[]): void {
+    for (const { sum, count } of rows)
+      for (const { buffer } of [sum, count]) if (buffer instanceof SharedArrayBuffer) giveShared(buffer);
   }
 
   /** Averaged logits of a finished row, [x][class], removed from memory; pixels no window covered have count 0. */
@@ -93,9 +118,13 @@ export class RowAccumulator {
   }
 
   restore(rows: { y: number; sum: Float32Array; count: Uint16Array }[]): void {
+    this.recycle([...this.rows.values()]);
     this.rows.clear();
-    for (const { y, sum, count } of rows)
-      this.rows.set(y, { sum: transpose(sum, this.classes, this.width, true), count });
+    for (const { y, sum, count } of rows) {
+      const r = this.row(y);
+      transpose(sum, this.classes, this.width, true, r.sum);
+      r.count.set(count);
+    }
   }
 }
 

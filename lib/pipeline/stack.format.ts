@@ -114,7 +114,11 @@ export function parseStackHeader(prefix: Uint8Array): StackHeader | { needBytes:
 
 /** Decodes one chunk into channels x chunk x chunk int16, inflating on libuv's thread pool. */
 export async function decodeChunk(header: StackHeader, bytes: Uint8Array): Promise<Int16Array> {
-  const raw = await inflateAsync(bytes);
+  // One output buffer of the chunk's size: zlib's default 16 KiB pieces cost the calling thread a
+  // callback each and a concatenation.
+  const raw = await inflateAsync(bytes, {
+    chunkSize: header.channels * header.chunk * header.chunk * 2 + 64,
+  });
   const out = new Int16Array(raw.buffer, raw.byteOffset, raw.byteLength / 2);
   if (out.length !== header.channels * header.chunk * header.chunk)
     throw new Error("chunk has the wrong size");

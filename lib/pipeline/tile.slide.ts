@@ -1,5 +1,6 @@
+import { giveShared, takeShared } from "../threads/shared.spares.ts";
 import type { EmittedRows, RowEmitter } from "./row.emitter.ts";
-import type { RowAccumulator } from "./sliding.window.ts";
+import type { LogitRow, RowAccumulator } from "./sliding.window.ts";
 import { windowStarts } from "./sliding.window.ts";
 import type { StackHeader } from "./stack.format.ts";
 import { type ChunkRow, type ChunkRows, fillWindow, validityRows } from "./window.input.ts";
@@ -31,8 +32,11 @@ export interface SlideJob {
   accumulator: RowAccumulator;
   emitter: RowEmitter;
   readChunkRow(cy: number): Promise<ChunkRow>;
-  /** Runs one batch; the input's buffer is lent to the model and handed back with the logits. */
-  runBatch(input: Float32Array, windows: number): Promise<{ logits: Float32Array; buffer: ArrayBuffer }>;
+  /**
+   * Runs one batch; the input's buffer (shared memory) is handed back with the logits, which may
+   * lie in it: it is filled again only once they are added.
+   */
+  runBatch(input: Float32Array, windows: number): Promise<{ logits: Float32Array; buffer: ArrayBufferLike }>;
   /** Before each batch goes to the model: throws to stop (a cancelled activity). */
   beforeBatch(): void;
   /**
@@ -47,7 +51,7 @@ type Queued =
       kind: "batch";
       y0: number;
       xs: number[];
-      result: Promise<{ logits: Float32Array; buffer: ArrayBuffer }>;
+      result: Promise<{ logits: Float32Array; buffer: ArrayBufferLike }>;
     }
   | { kind: "row"; r: number; skipped: number };
 
@@ -60,9 +64,11 @@ function later<T>(promise: Promise<T>): Promise<T> {
 /**
  * Sliding-window inference over a staged tile from `state.row` on, exactly as mmsegmentation's
  * slide inference (see sliding.window.ts), with the host's work overlapped with the model's:
- * while one batch runs, the next is already queued on the model thread, the main thread
- * accumulates the batch before and fills the one after, the next window row's chunks are read
- * and inflated, and finished rows are argmaxed on emit threads. Everything lands in the same
+ * while one batch runs, the next is already queued on the model thread, an emit thread adds the
+ * batch before into its rows while the main thread fills the one after, the next window row's
+ * chunks are read and inflated, and finished rows are argmaxed on emit threads. Batches and rows
+ * sit on shared memory, used again and again, so none of this copies or makes garbage of them.
+ * Everything lands in the same
  * order as one batch at a time would: batches never span window rows, logits are added in batch
  * order, and a row's checkpoint sees exactly the batches of the rows before it, so a resumed tile
  * is byte-identical to a clean one.
@@ -84,34 +90,37 @@ export async function slideTile(job: SlideJob): Promise<void> {
       if (!fetching.has(cy)) fetching.set(cy, later(job.readChunkRow(cy)));
   };
 
-  const free: ArrayBuffer[] = [];
+  const free: ArrayBufferLike[] = [];
+  // Normalised chunks of chunk rows no longer read, to normalise later rows into.
+  const spare: Float32Array[] = [];
   const queue: Queued[] = [];
   let batchesQueued = 0;
   const emitting: Promise<void>[] = [];
   const maxEmitting = 2 * Math.max(1, job.emitter.threads);
+  // The last batch's addition into its rows, on an emit thread while this one fills the next.
+  let adding: Promise<void> = Promise.resolve();
 
   const emitUntil = (until: number) => {
     const from = state.emitted;
-    const sums: Float32Array[] = [];
-    const counts: Uint16Array[] = [];
-    for (let y = from; y < until; y++) {
-      const { sum, count } = accumulator.release(y);
-      sums.push(sum);
-      counts.push(count);
-    }
+    const released: LogitRow[] = [];
+    for (let y = from; y < until; y++) released.push(accumulator.release(y));
+    const sums = released.map((r) => r.sum);
+    const counts = released.map((r) => r.count);
     const valid = validityRows(rows, header, from, until);
     const put = ({ classes, confidence }: EmittedRows) => {
       state.classes.set(classes, from * width);
       state.confidence.set(confidence, from * width);
+      accumulator.recycle(released);
     };
-    emitting.push(
-      later(
-        job.emitter.emit({ sums, counts, valid, classes: job.classes, classIds: job.classIds }).then(put),
-      ),
+    // Emitted once every batch before has been added.
+    const emitted = adding.then(() =>
+      job.emitter.emit({ sums, counts, valid, classes: job.classes, classIds: job.classIds }),
     );
+    emitting.push(later(emitted.then(put)));
     state.emitted = until;
   };
   const settled = async () => {
+    await adding;
     while (emitting.length > 0) await emitting.shift();
   };
 
@@ -122,11 +131,14 @@ export async function slideTile(job: SlideJob): Promise<void> {
     if (item.kind === "batch") {
       batchesQueued--;
       const { logits, buffer } = await item.result;
-      free.push(buffer);
-      const perWindow = job.classes * size * size;
-      item.xs.forEach((x0, i) => {
-        accumulator.add(logits.subarray(i * perWindow, (i + 1) * perWindow), x0, item.y0, size);
-      });
+      // One addition at a time, in batch order: the sums of a pixel are added in that order.
+      await adding;
+      const { sums, counts } = accumulator.rowsOf(item.y0, size);
+      adding = later(
+        job.emitter.add({ logits, xs: item.xs, sums, counts, size, classes: job.classes }).then(() => {
+          free.push(buffer);
+        }),
+      );
       state.run += item.xs.length;
       return;
     }
@@ -138,6 +150,7 @@ export async function slideTile(job: SlideJob): Promise<void> {
     // Chunk rows below the next window row are no longer read (the emitted rows' validity is taken).
     for (const cy of [...rows.keys()])
       if (next === undefined || cy < Math.floor(next / k)) {
+        spare.push(...(rows.get(cy)?.normalized ?? []));
         rows.delete(cy);
         fetching.delete(cy);
       }
@@ -158,28 +171,43 @@ export async function slideTile(job: SlideJob): Promise<void> {
     while (batchesQueued > 1) await settleOne();
   };
 
-  for (let r = state.row; r < ys.length; r++) {
-    const y0 = ys[r] as number;
-    fetchRowsOf(r);
-    fetchRowsOf(r + 1);
-    for (let cy = Math.floor(y0 / k); cy <= Math.floor((y0 + size - 1) / k); cy++)
-      if (!rows.has(cy)) rows.set(cy, await (fetching.get(cy) as Promise<ChunkRow>));
-    let skipped = 0;
-    for (const x0 of xs) {
-      batch ??= new Float32Array(free.pop() ?? new ArrayBuffer(batchSize * windowValues * 4));
-      // Filled straight into its batch slot; a window without one valid pixel gives its slot back.
-      if (
-        fillWindow(batch, pending.length * windowValues, rows, header, x0, y0, size, job.normalization) === 0
-      ) {
-        skipped++;
-        continue;
+  try {
+    for (let r = state.row; r < ys.length; r++) {
+      const y0 = ys[r] as number;
+      fetchRowsOf(r);
+      fetchRowsOf(r + 1);
+      for (let cy = Math.floor(y0 / k); cy <= Math.floor((y0 + size - 1) / k); cy++)
+        if (!rows.has(cy)) rows.set(cy, await (fetching.get(cy) as Promise<ChunkRow>));
+      let skipped = 0;
+      for (const x0 of xs) {
+        batch ??= new Float32Array(free.pop() ?? takeShared(batchSize * windowValues * 4));
+        // Filled straight into its batch slot; a window without one valid pixel gives its slot back.
+        if (
+          fillWindow(
+            batch,
+            pending.length * windowValues,
+            rows,
+            header,
+            x0,
+            y0,
+            size,
+            job.normalization,
+            spare,
+          ) === 0
+        ) {
+          skipped++;
+          continue;
+        }
+        pending.push(x0);
+        if (pending.length === batchSize) await submit(y0);
       }
-      pending.push(x0);
-      if (pending.length === batchSize) await submit(y0);
+      await submit(y0);
+      queue.push({ kind: "row", r, skipped });
     }
-    await submit(y0);
-    queue.push({ kind: "row", r, skipped });
+    while (queue.length > 0) await settleOne();
+    await settled();
+  } finally {
+    // Slots no thread holds any more go back for later tiles (one the model still has is dropped).
+    for (const slot of [...free, batch?.buffer]) if (slot instanceof SharedArrayBuffer) giveShared(slot);
   }
-  while (queue.length > 0) await settleOne();
-  await settled();
 }

@@ -53,10 +53,19 @@ export function validityRows(rows: ChunkRows, header: StackHeader, y0: number, y
   return out;
 }
 
-/** (x - mean) / std per band (the six values repeated per date) as float32; pixels without data 0 (the mean). */
-function normalize(data: Int16Array[], channels: number, normalization: Normalization): Float32Array[] {
+/**
+ * (x - mean) / std per band (the six values repeated per date) as float32; pixels without data 0
+ * (the mean). Written into `spare` arrays of the right length where there are some.
+ */
+function normalize(
+  data: Int16Array[],
+  channels: number,
+  normalization: Normalization,
+  spare: Float32Array[],
+): Float32Array[] {
   return data.map((chunk) => {
-    const out = new Float32Array(chunk.length);
+    const reuse = spare.length > 0 && spare[spare.length - 1]?.length === chunk.length;
+    const out = reuse ? (spare.pop() as Float32Array) : new Float32Array(chunk.length);
     const plane = chunk.length / channels;
     for (let c = 0; c < channels; c++) {
       const mean = normalization.mean[c % 6] as number;
@@ -78,7 +87,8 @@ export interface Normalization {
 /**
  * Writes one window, normalised per band ((x - mean) / std, the six values repeated per date) into
  * `out` at `offset` as [channel][y][x]; pixels without data become 0 (the mean). Returns how many
- * pixels of the window have data in every channel.
+ * pixels of the window have data in every channel. A chunk row is normalised on its first window,
+ * into `spare` arrays (normalised chunks no longer read) where given.
  */
 export function fillWindow(
   out: Float32Array,
@@ -89,6 +99,7 @@ export function fillWindow(
   y0: number,
   size: number,
   normalization: Normalization,
+  spare: Float32Array[] = [],
 ): number {
   const k = header.chunk;
   const plane = size * size;
@@ -96,7 +107,7 @@ export function fillWindow(
   for (let dy = 0; dy < size; dy++) {
     const y = y0 + dy;
     const r = row(rows, header, y);
-    r.normalized ??= normalize(r.data, header.channels, normalization);
+    r.normalized ??= normalize(r.data, header.channels, normalization, spare);
     const yy = (y % k) * k;
     // Runs of pixels within one chunk.
     for (let dx = 0; dx < size; ) {
