@@ -42,7 +42,12 @@ export interface StripMosaicInput {
   /** Where the COGs are written (a folder of this run's own is made under it). */
   tmpRoot: string;
   onStrip?: (rowsDone: number, rows: number) => void;
+  /** When given, milliseconds of this thread's time by phase are added to it (benchmarks). */
+  profile?: MosaicProfile;
 }
+
+/** Main-thread milliseconds by phase; `wait:` phases are time spent waiting for other threads or I/O. */
+export type MosaicProfile = Record<string, number>;
 
 export interface StripMosaic {
   /** Folder holding `map.tif` and `confidence.tif`: the caller uploads them, then removes it. */
@@ -89,6 +94,12 @@ async function readTileWindow(
  * the samples take the strip. Pixel for pixel the same as pasting whole tiles into one array.
  */
 export async function mosaicInStrips(s3: S3Client, input: StripMosaicInput): Promise<StripMosaic> {
+  let mark = performance.now();
+  const lap = (phase: string) => {
+    const now = performance.now();
+    if (input.profile) input.profile[phase] = (input.profile[phase] ?? 0) + now - mark;
+    mark = now;
+  };
   const { grid, tiles } = input;
   const stripRows = input.stripRows ?? 512;
   const dir = await mkdtemp(join(input.tmpRoot, "mosaic-"));
@@ -140,6 +151,7 @@ export async function mosaicInStrips(s3: S3Client, input: StripMosaicInput): Pro
           for (let i = 0; i < inside.length; i++) if (earlier[i]) inside[i] = 0;
         }
       }
+      lap("rasterize");
       const mosaic = createMosaic(strip);
       const reaching: { index: number; tile: MosaicTile; window: [number, number, number, number] }[] = [];
       for (const [index, tile] of tiles.entries()) {
@@ -171,10 +183,12 @@ export async function mosaicInStrips(s3: S3Client, input: StripMosaicInput): Pro
         ),
         labelWindow(s3, input.labels, strip),
       ]);
+      lap("wait:read+labels");
       for (const [k, { index }] of reaching.entries()) {
         const [classes, confidence] = windows[k] as [Raster, Raster];
         pasteTile(mosaic, inside, index, classes, confidence);
       }
+      lap("paste");
       ignored += labels.ignored;
       for (const r of labels.rasters) labelRasters.add(r);
       let stateOf: Uint8Array | undefined;
@@ -185,16 +199,20 @@ export async function mosaicInStrips(s3: S3Client, input: StripMosaicInput): Pro
           for (let i = 0; i < mask.length; i++) if (mask[i] && !stateOf[i]) stateOf[i] = s + 1;
         }
       }
+      lap("rasterize");
       rollUp(rollups, mosaic, labels.classes, inside, stateOf);
+      lap("rollup");
       // The previous strip's tiles are deflated (on libuv's threads) while this one was read and
       // pasted; waiting for them here keeps at most two strips in memory.
       await writing;
+      lap("wait:encode");
       writing = Promise.all([
         writers.classes.append(mosaic.classes),
         writers.confidence.append(mosaic.confidence),
       ]);
       // Awaited at the next strip or the end; a failure meanwhile must not count as unhandled.
       writing.catch(() => {});
+      lap("encode");
       for (let r = row0 + ((step - (row0 % step)) % step); r < row0 + rows; r += step) {
         for (let x = 0; x < sampled.width; x++) {
           const from = (r - row0) * grid.width + x * step;
@@ -204,11 +222,13 @@ export async function mosaicInStrips(s3: S3Client, input: StripMosaicInput): Pro
           sampled.labels[to] = inside[from] ? (labels.classes[from] as number) : 0;
         }
       }
+      lap("sample");
       input.onStrip?.(row0 + rows, grid.height);
     }
     await writing;
     await writers.classes.finish(join(dir, "map.tif"));
     await writers.confidence.finish(join(dir, "confidence.tif"));
+    lap("finish");
   } catch (error) {
     await writing.catch(() => {});
     await Promise.all([writers.classes.discard(), writers.confidence.discard()]);
