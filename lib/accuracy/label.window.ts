@@ -1,4 +1,5 @@
 import type { S3Client } from "@aws-sdk/client-s3";
+import type { GeoTIFFImage } from "geotiff";
 import { cdlToClassLut } from "../cdl/classes.ts";
 import {
   describeOffset,
@@ -28,6 +29,9 @@ export type LabelWindowGrid = GridGeo & { width: number; height: number };
 
 const urlOf = (raster: ObjectRef) => `s3://${raster.bucket}/${raster.key}`;
 
+/** Opens a label raster; a caller reading many windows passes one that keeps them open. */
+export type OpenLabelRaster = (raster: ObjectRef) => Promise<GeoTIFFImage>;
+
 /**
  * The CDL classes under a map's grid (same CRS and pixel size, origin on the label grid), composed
  * from every label raster that meets it: state extracts are 0 (background) outside their state, so
@@ -40,13 +44,15 @@ export async function labelWindow(
   s3: S3Client,
   rasters: readonly LabelSource[],
   grid: LabelWindowGrid,
+  open: OpenLabelRaster = (raster) => openCog(s3, raster),
 ): Promise<{ classes: Uint8Array; ignored: number; rasters: string[] }> {
   const codes = new Uint8Array(grid.width * grid.height);
   const used: string[] = [];
   const bounds = gridBounds(grid);
   for (const raster of rasters) {
     if (raster.bounds && !rectsOverlap(raster.bounds, bounds)) continue;
-    if (await composeCodes(s3, raster, grid, codes)) used.push(urlOf(raster));
+    if (await composeCodes(await open(raster), raster, grid, codes, used.length === 0))
+      used.push(urlOf(raster));
   }
   const lut = cdlToClassLut();
   const classes = new Uint8Array(codes.length);
@@ -60,15 +66,18 @@ export async function labelWindow(
   return { classes, ignored, rasters: used };
 }
 
-/** Writes a raster's nonzero codes into `codes` where it holds none yet; false when it misses the grid. */
+/**
+ * Writes a raster's nonzero codes into `codes` where it holds none yet (`first`: it holds none at
+ * all, so rows are copied whole); false when the raster misses the grid.
+ */
 async function composeCodes(
-  s3: S3Client,
+  image: GeoTIFFImage,
   raster: ObjectRef,
   grid: LabelWindowGrid,
   codes: Uint8Array,
+  first: boolean,
 ): Promise<boolean> {
   const url = urlOf(raster);
-  const image = await openCog(s3, raster);
   const own: PixelGrid & GridGeo = imageGrid(image, url);
   if (own.epsg !== grid.epsg)
     throw new LabelRasterError(`label raster ${url} is EPSG:${own.epsg}, the map EPSG:${grid.epsg}`);
@@ -89,10 +98,14 @@ async function composeCodes(
   const read = (await image.readRasters({ window, samples: [0], interleave: true })) as unknown as Uint8Array;
   const w = c1 - c0;
   for (let r = r0; r < r1; r++) {
-    for (let c = c0; c < c1; c++) {
-      const code = read[(r - r0) * w + (c - c0)] as number;
-      const at = (r - row0) * grid.width + (c - col0);
-      if (code !== 0 && codes[at] === 0) codes[at] = code;
+    const at = (r - row0) * grid.width + (c0 - col0);
+    if (first) {
+      codes.set(read.subarray((r - r0) * w, (r - r0 + 1) * w), at);
+      continue;
+    }
+    for (let c = 0; c < w; c++) {
+      const code = read[(r - r0) * w + c] as number;
+      if (code !== 0 && codes[at + c] === 0) codes[at + c] = code;
     }
   }
   return true;

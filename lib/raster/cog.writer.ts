@@ -59,8 +59,8 @@ function sampleFormat(data: PixelArray): { bits: number; format: number } {
   return { bits: 32, format: SampleFormat.Float };
 }
 
-/** Cuts one tile (padded with nodata to full size), applies the horizontal predictor, compresses. */
-export async function encodeTile(
+/** One tile's bytes before compression: cut (padded with nodata to full size), predictor applied. */
+export function cutTile(
   data: PixelArray,
   width: number,
   height: number,
@@ -69,8 +69,7 @@ export async function encodeTile(
   size: number,
   fill: number,
   predictor: boolean,
-  level: number,
-): Promise<Buffer> {
+): Buffer {
   const tile = new (data.constructor as new (n: number) => PixelArray)(size * size);
   if (fill !== 0) tile.fill(fill);
   const x0 = tx * size;
@@ -86,8 +85,22 @@ export async function encodeTile(
         tile[y * size + x] = (tile[y * size + x] as number) - (tile[y * size + x - 1] as number);
     }
   }
-  const bytes = Buffer.from(tile.buffer, tile.byteOffset, tile.byteLength);
-  return deflateAsync(bytes, { level });
+  return Buffer.from(tile.buffer, tile.byteOffset, tile.byteLength);
+}
+
+/** Cuts one tile (padded with nodata to full size), applies the horizontal predictor, compresses. */
+export async function encodeTile(
+  data: PixelArray,
+  width: number,
+  height: number,
+  tx: number,
+  ty: number,
+  size: number,
+  fill: number,
+  predictor: boolean,
+  level: number,
+): Promise<Buffer> {
+  return deflateAsync(cutTile(data, width, height, tx, ty, size, fill, predictor), { level });
 }
 
 /** The compressed tiles of `height` rows of a level, in row-major order. */

@@ -17,23 +17,41 @@ export function halve<T extends PixelArray>(
   mode: Resampling,
   nodata?: number,
 ): { data: T; width: number; height: number } {
+  const out = like(data, Math.ceil(width / 2) * Math.ceil(height / 2));
+  halveColumns(data, width, height, mode, nodata, out, 0, width);
+  return { data: out, width: Math.ceil(width / 2), height: Math.ceil(height / 2) };
+}
+
+/**
+ * halve() for the source columns [x0, x1) only (x0 even), into `out` (the whole half raster), so
+ * threads can each halve a share of the columns and the result is the same as one halve().
+ */
+export function halveColumns(
+  data: PixelArray,
+  width: number,
+  height: number,
+  mode: Resampling,
+  nodata: number | undefined,
+  out: PixelArray,
+  x0: number,
+  x1: number,
+): void {
   const w = Math.ceil(width / 2);
   const h = Math.ceil(height / 2);
-  const out = like(data, w * h);
   const round = !(data instanceof Float32Array);
   for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) {
-      const x0 = x * 2;
-      const y0 = y * 2;
-      if (mode === "nearest") {
-        out[y * w + x] = data[y0 * width + x0] as number;
-        continue;
-      }
+    const y0 = y * 2;
+    if (mode === "nearest") {
+      for (let x = x0 / 2; x < Math.ceil(x1 / 2); x++) out[y * w + x] = data[y0 * width + x * 2] as number;
+      continue;
+    }
+    for (let x = x0 / 2; x < Math.ceil(x1 / 2); x++) {
+      const xs = x * 2;
       let sum = 0;
       let n = 0;
       for (let dy = 0; dy < 2 && y0 + dy < height; dy++) {
-        for (let dx = 0; dx < 2 && x0 + dx < width; dx++) {
-          const v = data[(y0 + dy) * width + x0 + dx] as number;
+        for (let dx = 0; dx < 2 && xs + dx < width; dx++) {
+          const v = data[(y0 + dy) * width + xs + dx] as number;
           if (v === nodata || Number.isNaN(v)) continue;
           sum += v;
           n++;
@@ -42,5 +60,4 @@ export function halve<T extends PixelArray>(
       out[y * w + x] = n === 0 ? (nodata ?? 0) : round ? Math.round(sum / n) : sum / n;
     }
   }
-  return { data: out, width: w, height: h };
 }
