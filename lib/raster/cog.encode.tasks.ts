@@ -1,5 +1,5 @@
 /**
- * Task-thread side of the strip COG writer (see cog.strip.writer.ts and lib/threads/task.pool.ts):
+ * Task-thread side of the strip COG writer (see cog.strip.writer.ts and raster.tasks.ts):
  * a share of one tile row of a level cut, predicted and deflated, and the same columns halved for
  * the next level, so encoding and halving run on every core, not on the thread that mosaics.
  */

@@ -2,7 +2,6 @@ import { createReadStream, createWriteStream } from "node:fs";
 import { mkdtemp, open, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
-import { createTaskPool, type TaskPool } from "../threads/task.pool.ts";
 import type { EncodeRowJob } from "./cog.encode.tasks.ts";
 import {
   type CogOptions,
@@ -13,6 +12,7 @@ import {
   wrapTile,
 } from "./cog.writer.ts";
 import type { Resampling } from "./overviews.ts";
+import { rasterPool } from "./raster.tasks.ts";
 import type { PixelArray } from "./raster.types.ts";
 
 interface LevelState extends LevelLayout {
@@ -23,16 +23,9 @@ interface LevelState extends LevelLayout {
   handle: Awaited<ReturnType<typeof open>>;
 }
 
-let pool: TaskPool | undefined;
-/** One encode pool per process, shared by every writer: threads start on the first tile row. */
-function encodePool(): TaskPool {
-  pool ??= createTaskPool(new URL("./cog.encode.tasks.ts", import.meta.url));
-  return pool;
-}
-
 /**
  * Writes a COG too large to hold in memory, row strips (or blocks of them) at a time: each tile
- * row of a level is cut, deflated and halved for the next level on the encode threads, its tiles go
+ * row of a level is cut, deflated and halved for the next level on the raster threads, its tiles go
  * to a temporary file, and finish() lays the levels out after the header, smallest overview first.
  * The file is byte-identical to encodeCog's for the same pixels and options (overviews are halved
  * 2 x 2, so a strip of whole tile rows halves exactly as the whole raster would). Memory, whatever
@@ -82,7 +75,7 @@ export class CogStripWriter {
     return writer;
   }
 
-  /** An array of the raster's pixel type on shared memory, so the encode threads read it in place. */
+  /** An array of the raster's pixel type on shared memory, so the raster threads read it in place. */
   private shared(length: number): PixelArray {
     const kind = this.head.data.constructor as {
       new (b: SharedArrayBuffer): PixelArray;
@@ -147,14 +140,14 @@ export class CogStripWriter {
     this.encoding.catch(() => {});
   }
 
-  /** Encodes `rows` rows of a level as one tile row, on the encode threads, and hands their halves on. */
+  /** Encodes `rows` rows of a level as one tile row, on the raster threads, and hands their halves on. */
   private async encodeRow(index: number, data: PixelArray, rows: number): Promise<void> {
     const level = this.levels[index] as LevelState;
     const { width } = level;
     const next = index + 1 < this.levels.length;
     const half = next ? this.shared(Math.ceil(rows / 2) * Math.ceil(width / 2)) : undefined;
     const across = Math.ceil(width / this.size);
-    const threads = encodePool();
+    const threads = rasterPool();
     // A few tiles a task: every thread gets a share of a row.
     const share = Math.max(1, Math.ceil(across / (threads.size * 2)));
     const jobs: Promise<Uint8Array[]>[] = [];

@@ -1,6 +1,6 @@
 import type { GeoTIFFImage } from "geotiff";
-import { createTaskPool, type TaskPool } from "../threads/task.pool.ts";
 import type { DecodeJob, RangeTile } from "./cog.decode.tasks.ts";
+import { rasterPool } from "./raster.tasks.ts";
 import type { PixelArray } from "./raster.types.ts";
 
 type Window = [number, number, number, number];
@@ -27,13 +27,6 @@ const CoalesceGap = 64 << 10;
 const MaxRange = 8 << 20;
 /** Compressed bytes a decode task takes: small enough that every thread has a share of a range. */
 const DecodePiece = 1 << 20;
-
-let pool: TaskPool | undefined;
-/** One decode pool per process, shared by every reader: threads start on the first read. */
-function decodePool(): TaskPool {
-  pool ??= createTaskPool(new URL("./cog.decode.tasks.ts", import.meta.url));
-  return pool;
-}
 
 /** Tiles in file order, grouped into ranges of adjacent bytes. */
 export function coalesce<T extends { offset: number; length: number }>(
@@ -68,7 +61,7 @@ export function isPlainRead(options: Record<string, unknown>): boolean {
 /**
  * A window of the first sample of a tiled, single-sample, little-endian image compressed with
  * deflate (or not at all) and predictor 1 or 2. Its tiles are fetched with few, large ranged GETs
- * (neighbours in the file coalesced) and decoded on the decode threads (native zlib, the predictor
+ * (neighbours in the file coalesced) and decoded on the raster threads (native zlib, the predictor
  * on typed arrays, rows copied with TypedArray.set) as each GET lands, so both cores decode while
  * the other GETs are under way. geotiff.js reads the same pixels one DataView call each, which made
  * it the largest cost of staging and mosaicking. Undefined for any other layout, which geotiff.js
@@ -99,7 +92,7 @@ export async function readWindowFast(
   const th = image.getTileHeight();
   const across = Math.ceil(image.getWidth() / tw);
   const width = c1 - c0;
-  // On shared memory: the decode threads write their tiles' rows straight into it.
+  // On shared memory: the raster threads write their tiles' rows straight into it.
   const kind = internals.getArrayForSample(0, 0).constructor as new (buffer: SharedArrayBuffer) => PixelArray;
   const out = new kind(new SharedArrayBuffer(width * (r1 - r0) * bytes));
   const nodata = image.getGDALNoData();
@@ -145,7 +138,7 @@ export async function readWindowFast(
       }
       await Promise.all(
         pieces.map((tiles) =>
-          decodePool().run("decodeTiles", {
+          rasterPool().run("decodeTiles", {
             bytes,
             tiles,
             deflate,

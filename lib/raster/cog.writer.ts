@@ -59,7 +59,11 @@ function sampleFormat(data: PixelArray): { bits: number; format: number } {
   return { bits: 32, format: SampleFormat.Float };
 }
 
-/** One tile's bytes before compression: cut (padded with nodata to full size), predictor applied. */
+/**
+ * One tile's bytes before compression: cut (padded with nodata to full size) and, with the
+ * predictor, each sample stored as the difference from its left neighbour (TIFF predictor 2),
+ * computed while copying so each pixel is touched once.
+ */
 export function cutTile(
   data: PixelArray,
   width: number,
@@ -71,19 +75,34 @@ export function cutTile(
   predictor: boolean,
 ): Buffer {
   const tile = new (data.constructor as new (n: number) => PixelArray)(size * size);
-  if (fill !== 0) tile.fill(fill);
   const x0 = tx * size;
   const y0 = ty * size;
   const w = Math.min(size, width - x0);
-  for (let y = 0; y < size && y0 + y < height; y++) {
-    tile.set(data.subarray((y0 + y) * width + x0, (y0 + y) * width + x0 + w), y * size);
-  }
-  if (predictor) {
-    // TIFF predictor 2: each sample stored as the difference from its left neighbour, row by row.
-    for (let y = 0; y < size; y++) {
-      for (let x = size - 1; x > 0; x--)
-        tile[y * size + x] = (tile[y * size + x] as number) - (tile[y * size + x - 1] as number);
+  // The fill as the pixel type holds it (a differences' operand must be the stored value).
+  tile[0] = fill;
+  const stored = tile[0] as number;
+  for (let y = 0; y < size; y++) {
+    const at = y * size;
+    const from = (y0 + y) * width + x0;
+    const inside = y0 + y < height;
+    if (!predictor) {
+      if (inside) tile.set(data.subarray(from, from + w), at);
+      if (stored !== 0) tile.fill(stored, inside ? at + w : at, at + size);
+      continue;
     }
+    if (!inside) {
+      // A row of fill: the fill, then differences of 0.
+      tile[at] = stored;
+      continue;
+    }
+    let left = data[from] as number;
+    tile[at] = left;
+    for (let x = 1; x < w; x++) {
+      const v = data[from + x] as number;
+      tile[at + x] = v - left;
+      left = v;
+    }
+    if (w < size) tile[at + w] = stored - left;
   }
   return Buffer.from(tile.buffer, tile.byteOffset, tile.byteLength);
 }

@@ -39,13 +39,49 @@ export function halveColumns(
   const w = Math.ceil(width / 2);
   const h = Math.ceil(height / 2);
   const round = !(data instanceof Float32Array);
+  const from = x0 / 2;
+  const to = Math.ceil(x1 / 2);
+  // Blocks with all four pixels inside the raster: the common case, without the edge checks.
+  const whole = Math.min(to, Math.floor(width / 2));
   for (let y = 0; y < h; y++) {
     const y0 = y * 2;
+    const row = y0 * width;
+    const at = y * w;
     if (mode === "nearest") {
-      for (let x = x0 / 2; x < Math.ceil(x1 / 2); x++) out[y * w + x] = data[y0 * width + x * 2] as number;
+      for (let x = from; x < to; x++) out[at + x] = data[row + x * 2] as number;
       continue;
     }
-    for (let x = x0 / 2; x < Math.ceil(x1 / 2); x++) {
+    let x = from;
+    if (round && y0 + 1 < height) {
+      const below = row + width;
+      for (; x < whole; x++) {
+        const xs = x * 2;
+        const a = data[row + xs] as number;
+        const b = data[row + xs + 1] as number;
+        const c = data[below + xs] as number;
+        const d = data[below + xs + 1] as number;
+        let sum = 0;
+        let n = 0;
+        if (a !== nodata) {
+          sum += a;
+          n++;
+        }
+        if (b !== nodata) {
+          sum += b;
+          n++;
+        }
+        if (c !== nodata) {
+          sum += c;
+          n++;
+        }
+        if (d !== nodata) {
+          sum += d;
+          n++;
+        }
+        out[at + x] = n === 0 ? (nodata ?? 0) : Math.round(sum / n);
+      }
+    }
+    for (; x < to; x++) {
       const xs = x * 2;
       let sum = 0;
       let n = 0;
@@ -57,7 +93,7 @@ export function halveColumns(
           n++;
         }
       }
-      out[y * w + x] = n === 0 ? (nodata ?? 0) : round ? Math.round(sum / n) : sum / n;
+      out[at + x] = n === 0 ? (nodata ?? 0) : round ? Math.round(sum / n) : sum / n;
     }
   }
 }

@@ -135,6 +135,7 @@ async function runOne(spec: string): Promise<void> {
     ],
   ];
   const profile: MosaicProfile = {};
+  const cpu = process.cpuUsage();
   const started = performance.now();
   const built = await mosaicInStrips(s3, {
     grid,
@@ -150,6 +151,7 @@ async function runOne(spec: string): Promise<void> {
     profile,
   });
   const seconds = (performance.now() - started) / 1000;
+  const { user, system } = process.cpuUsage(cpu);
   await rm(built.dir, { recursive: true, force: true });
   const pixels = grid.width * grid.height;
   // Reference: confusion accumulation alone over as many pixels (at most 50 Mpx of it, scaled).
@@ -166,6 +168,8 @@ async function runOne(spec: string): Promise<void> {
       states: states.map((s) => s.name),
       mpx: pixels / 1e6,
       seconds,
+      // Every thread's: on a shared machine, what the work costs whatever share of the cores it got.
+      cpuSeconds: (user + system) / 1e6,
       mpxPerSecond: pixels / seconds / 1e6,
       bareMpxPerSecond: bare / 1e6,
       peakRssMb: process.resourceUsage().maxRSS / 1024,
@@ -231,7 +235,7 @@ if (values.one) {
         .map(([k, v]) => `${k} ${v.toFixed(0)}`)
         .join(", ");
       console.log(
-        `| ${r.size} | ${r.tiles} | ${r.mpx.toFixed(0)} | ${r.seconds.toFixed(2)} | ${r.mpxPerSecond.toFixed(1)} | ${r.bareMpxPerSecond.toFixed(0)} | ${(r.mpxPerSecond / r.bareMpxPerSecond).toFixed(3)} | ${r.peakRssMb.toFixed(0)} | ${phases} |`,
+        `| ${r.size} | ${r.tiles} | ${r.mpx.toFixed(0)} | ${r.seconds.toFixed(2)} | ${r.cpuSeconds.toFixed(1)} | ${r.mpxPerSecond.toFixed(1)} | ${r.bareMpxPerSecond.toFixed(0)} | ${(r.mpxPerSecond / r.bareMpxPerSecond).toFixed(3)} | ${r.peakRssMb.toFixed(0)} | ${phases} |`,
       );
       if (r.states.length > 0) console.log(`  states: ${r.states.join(", ")}`);
       figures.push({
