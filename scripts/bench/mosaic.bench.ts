@@ -186,11 +186,9 @@ if (values.one) {
   const sizes = (values.sizes as string).split(",");
   const figures: BenchFigure[] = [];
   await withPrivateStack(async (config, s3, dir) => {
-    const largest = sizes
-      .map((s) => s.split("x").map(Number) as [number, number])
-      .reduce((a, b) => [Math.max(a[0], b[0]), Math.max(a[1], b[1])]);
-    console.log(`writing ${largest[0] * largest[1]} synthetic ${tilePx} px tile maps and their labels ...`);
-    const all = tilesOf(`${largest[0]}x${largest[1]}`);
+    // The tiles of every size (they share the corner), and labels over their union.
+    const all = [...new Map(sizes.flatMap(tilesOf).map((t) => [t.tileId, t])).values()];
+    console.log(`writing ${all.length} synthetic ${tilePx} px tile maps and their labels ...`);
     for (const [k, { tileId, grid }] of all.entries()) {
       const [classes, confidence] = await tileMaps(k, grid);
       await putBytes(
