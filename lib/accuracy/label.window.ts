@@ -55,7 +55,8 @@ export async function labelWindow(
       used.push(urlOf(raster));
   }
   const lut = cdlToClassLut();
-  const classes = new Uint8Array(codes.length);
+  // Codes become classes in place: one array a window.
+  const classes = codes;
   let ignored = 0;
   for (let i = 0; i < codes.length; i++) {
     const code = codes[i] as number;

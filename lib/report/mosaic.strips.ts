@@ -74,6 +74,7 @@ const StripRows = 512;
 const BlockColumns = 4096;
 
 type Window = [number, number, number, number];
+type TileImages = { classes: GeoTIFFImage; confidence: GeoTIFFImage };
 
 /** A window of a tile map as a raster of its own (origin moved to the window's corner). */
 async function readTileWindow(image: GeoTIFFImage, tile: MosaicGrid, window: Window): Promise<Raster> {
@@ -165,7 +166,7 @@ export async function mosaicInStrips(s3: S3Client, input: StripMosaicInput): Pro
   };
 
   // Tile maps stay open from the first block they reach to the last; label rasters for the run.
-  const open = new Map<number, Promise<{ classes: GeoTIFFImage; confidence: GeoTIFFImage }>>();
+  const open = new Map<number, Promise<TileImages>>();
   const labelImages = new Map<string, Promise<GeoTIFFImage>>();
   const openLabel: OpenLabelRaster = (raster) => {
     const key = `${raster.bucket}/${raster.key}`;
@@ -176,8 +177,40 @@ export async function mosaicInStrips(s3: S3Client, input: StripMosaicInput): Pro
     }
     return image;
   };
-  /** The tile map windows and labels under a block, its GETs all under way at once. */
-  const readBlock = async (block: MosaicGrid) => {
+  /**
+   * Tile maps are read in bands of their own tile rows, each band once: a strip lies across two
+   * bands of a tile map whose rows are not aligned with the mosaic's, and the band it shares with
+   * the next strip is kept for it rather than decoded again. Keyed by tile, band and block column.
+   */
+  const bands = new Map<string, { bottom: number; read: Promise<[Raster, Raster]> }>();
+  const tileBands = async (index: number, window: Window, blockCol0: number, images: TileImages) => {
+    const tile = tiles[index] as MosaicTile;
+    const [c0, r0, c1, r1] = window;
+    const th = images.classes.getTileHeight();
+    // Where the tile's first row sits in the mosaic.
+    const top = windowOf(tile.grid, grid).row0;
+    const read: Promise<[Raster, Raster]>[] = [];
+    for (let ty = Math.floor(r0 / th); ty < Math.ceil(r1 / th); ty++) {
+      const key = `${index}:${ty}:${blockCol0}`;
+      let band = bands.get(key);
+      if (!band) {
+        const w: Window = [c0, ty * th, c1, Math.min((ty + 1) * th, tile.grid.height)];
+        band = {
+          bottom: top + w[3],
+          read: Promise.all([
+            readTileWindow(images.classes, tile.grid, w),
+            readTileWindow(images.confidence, tile.grid, w),
+          ]),
+        };
+        bands.set(key, band);
+      }
+      read.push(band.read);
+    }
+    return Promise.all(read);
+  };
+  /** The tile map bands and labels under a block, their GETs all under way at once. */
+  const readBlock = async (block: MosaicGrid, col0: number, row0: number) => {
+    for (const [key, band] of bands) if (band.bottom <= row0) bands.delete(key);
     const reaching: { index: number; window: Window }[] = [];
     for (const [index, tile] of tiles.entries()) {
       // The part of the block the tile covers, in the tile's own pixels.
@@ -191,7 +224,7 @@ export async function mosaicInStrips(s3: S3Client, input: StripMosaicInput): Pro
           const tile = tiles[index] as MosaicTile;
           let images = open.get(index);
           if (!images) {
-            // Small blocks: only a block's worth of each tile map is read at a time.
+            // Small blocks: only a band's worth of each tile map is read at a time.
             images = Promise.all(
               [tile.classes, tile.confidence].map((o) => openCog(s3, o, { blockSize: 256 << 10 })),
             ).then(([classes, confidence]) => ({
@@ -200,11 +233,7 @@ export async function mosaicInStrips(s3: S3Client, input: StripMosaicInput): Pro
             }));
             open.set(index, images);
           }
-          const { classes, confidence } = await images;
-          return Promise.all([
-            readTileWindow(classes, tile.grid, window),
-            readTileWindow(confidence, tile.grid, window),
-          ]);
+          return tileBands(index, window, col0, await images);
         }),
       ),
       labelWindow(s3, input.labels, block, openLabel),
@@ -224,14 +253,15 @@ export async function mosaicInStrips(s3: S3Client, input: StripMosaicInput): Pro
   let ignored = 0;
   let ahead: ReturnType<typeof readBlock> | undefined;
   try {
-    ahead = readBlock((blocks[0] as (typeof blocks)[number]).grid);
+    const first = blocks[0] as (typeof blocks)[number];
+    ahead = readBlock(first.grid, first.col0, first.row0);
     for (const [k, { col0, row0, grid: block }] of blocks.entries()) {
       const { width: cols, height: rows } = block;
       const n = cols * rows;
       const read = await (ahead as ReturnType<typeof readBlock>);
       lap("wait:read+labels");
       const next = blocks[k + 1];
-      ahead = next ? readBlock(next.grid) : undefined;
+      ahead = next ? readBlock(next.grid, next.col0, next.row0) : undefined;
       // Awaited at the next block; a failure meanwhile must not count as unhandled.
       ahead?.catch(() => {});
 
@@ -258,10 +288,9 @@ export async function mosaicInStrips(s3: S3Client, input: StripMosaicInput): Pro
         confidence: arrays.confidence.subarray(0, n).fill(255),
         owner: arrays.owner.subarray(0, n).fill(-1),
       };
-      for (const [w, { index }] of read.reaching.entries()) {
-        const [classes, confidence] = read.windows[w] as [Raster, Raster];
-        pasteTile(mosaic, inside, index, classes, confidence);
-      }
+      for (const [w, { index }] of read.reaching.entries())
+        for (const [classes, confidence] of read.windows[w] as [Raster, Raster][])
+          pasteTile(mosaic, inside, index, classes, confidence);
       lap("paste");
       const { labels } = read;
       ignored += labels.ignored;

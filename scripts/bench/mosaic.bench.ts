@@ -135,6 +135,13 @@ async function runOne(spec: string): Promise<void> {
     ],
   ];
   const profile: MosaicProfile = {};
+  // Peak RSS alone hides what it is made of: the JS heap, or buffers that wait for a collection.
+  const peaks = { heapTotal: 0, arrayBuffers: 0 };
+  const sampler = setInterval(() => {
+    const { heapTotal, arrayBuffers } = process.memoryUsage();
+    peaks.heapTotal = Math.max(peaks.heapTotal, heapTotal / 2 ** 20);
+    peaks.arrayBuffers = Math.max(peaks.arrayBuffers, arrayBuffers / 2 ** 20);
+  }, 50);
   const cpu = process.cpuUsage();
   const started = performance.now();
   const built = await mosaicInStrips(s3, {
@@ -152,6 +159,7 @@ async function runOne(spec: string): Promise<void> {
   });
   const seconds = (performance.now() - started) / 1000;
   const { user, system } = process.cpuUsage(cpu);
+  clearInterval(sampler);
   await rm(built.dir, { recursive: true, force: true });
   const pixels = grid.width * grid.height;
   // Reference: confusion accumulation alone over as many pixels (at most 50 Mpx of it, scaled).
@@ -173,6 +181,8 @@ async function runOne(spec: string): Promise<void> {
       mpxPerSecond: pixels / seconds / 1e6,
       bareMpxPerSecond: bare / 1e6,
       peakRssMb: process.resourceUsage().maxRSS / 1024,
+      peakHeapMb: peaks.heapTotal,
+      peakBuffersMb: peaks.arrayBuffers,
       labelled: built.rollups.run.labelled,
       profile,
     }),
@@ -208,9 +218,9 @@ if (values.one) {
     await putFile(s3, ref(config.storage.cdl, LabelKey), labels, "image/tiff");
     await rm(labels);
     console.log(
-      "| region | tiles | Mpx | seconds | Mpx/s | bare rollup Mpx/s | ratio | peak RSS MB | main-thread ms by phase |",
+      "| region | tiles | Mpx | seconds | CPU s | Mpx/s | bare rollup Mpx/s | ratio | peak RSS MB | peak JS heap / buffers MB | main-thread ms by phase |",
     );
-    console.log("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+    console.log("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
     for (const size of sizes) {
       const { stdout } = await promisify(execFile)(
         process.execPath,
@@ -233,7 +243,7 @@ if (values.one) {
         .map(([k, v]) => `${k} ${v.toFixed(0)}`)
         .join(", ");
       console.log(
-        `| ${r.size} | ${r.tiles} | ${r.mpx.toFixed(0)} | ${r.seconds.toFixed(2)} | ${r.cpuSeconds.toFixed(1)} | ${r.mpxPerSecond.toFixed(1)} | ${r.bareMpxPerSecond.toFixed(0)} | ${(r.mpxPerSecond / r.bareMpxPerSecond).toFixed(3)} | ${r.peakRssMb.toFixed(0)} | ${phases} |`,
+        `| ${r.size} | ${r.tiles} | ${r.mpx.toFixed(0)} | ${r.seconds.toFixed(2)} | ${r.cpuSeconds.toFixed(1)} | ${r.mpxPerSecond.toFixed(1)} | ${r.bareMpxPerSecond.toFixed(0)} | ${(r.mpxPerSecond / r.bareMpxPerSecond).toFixed(3)} | ${r.peakRssMb.toFixed(0)} | ${r.peakHeapMb.toFixed(0)} / ${r.peakBuffersMb.toFixed(0)} | ${phases} |`,
       );
       if (r.states.length > 0) console.log(`  states: ${r.states.join(", ")}`);
       figures.push({
