@@ -107,21 +107,6 @@ export function cutTile(
   return Buffer.from(tile.buffer, tile.byteOffset, tile.byteLength);
 }
 
-/** Cuts one tile (padded with nodata to full size), applies the horizontal predictor, compresses. */
-export async function encodeTile(
-  data: PixelArray,
-  width: number,
-  height: number,
-  tx: number,
-  ty: number,
-  size: number,
-  fill: number,
-  predictor: boolean,
-  level: number,
-): Promise<Buffer> {
-  return deflateAsync(cutTile(data, width, height, tx, ty, size, fill, predictor), { level });
-}
-
 /** The compressed tiles of `height` rows of a level, in row-major order. */
 export function encodeTiles(
   data: PixelArray,
@@ -137,7 +122,8 @@ export function encodeTiles(
   const jobs: Promise<Buffer>[] = [];
   for (let ty = 0; ty < down; ty++) {
     for (let tx = 0; tx < across; tx++) {
-      jobs.push(encodeTile(data, width, height, tx, ty, size, fill, predictor, options.deflateLevel ?? 6));
+      const tile = cutTile(data, width, height, tx, ty, size, fill, predictor);
+      jobs.push(deflateAsync(tile, { level: options.deflateLevel ?? 6 }));
     }
   }
   return Promise.all(jobs);

@@ -60,24 +60,10 @@ export function halveColumns(
         const b = data[row + xs + 1] as number;
         const c = data[below + xs] as number;
         const d = data[below + xs + 1] as number;
-        let sum = 0;
-        let n = 0;
-        if (a !== nodata) {
-          sum += a;
-          n++;
-        }
-        if (b !== nodata) {
-          sum += b;
-          n++;
-        }
-        if (c !== nodata) {
-          sum += c;
-          n++;
-        }
-        if (d !== nodata) {
-          sum += d;
-          n++;
-        }
+        // Integers: sums are exact in any order.
+        const n = +(a !== nodata) + +(b !== nodata) + +(c !== nodata) + +(d !== nodata);
+        const sum =
+          (a !== nodata ? a : 0) + (b !== nodata ? b : 0) + (c !== nodata ? c : 0) + (d !== nodata ? d : 0);
         out[at + x] = n === 0 ? (nodata ?? 0) : Math.round(sum / n);
       }
     }
