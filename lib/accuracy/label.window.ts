@@ -11,9 +11,10 @@ import {
   windowOf,
 } from "../grid/lattice.ts";
 import type { Rect } from "../grid/planar.ts";
-import { imageGrid, openCog } from "../raster/cog.reader.ts";
+import { imageGrid, openCog, type WindowInto } from "../raster/cog.reader.ts";
 import type { GridGeo } from "../raster/raster.types.ts";
 import type { ObjectRef } from "../storage/s3.objects.ts";
+import { giveShared, takeShared } from "../threads/shared.buffers.ts";
 
 /** A label raster, with its bounds (EPSG:5070 metres) when already known from its header. */
 export interface LabelSource extends ObjectRef {
@@ -96,8 +97,16 @@ async function composeCodes(
   const { col0, row0, window } = windowOf(grid, own);
   if (!window) return false;
   const [c0, r0, c1, r1] = window;
-  const read = (await image.readRasters({ window, samples: [0], interleave: true })) as unknown as Uint8Array;
   const w = c1 - c0;
+  // Read into a reused buffer: the window is copied into `codes` at once.
+  const into = takeShared(w * (r1 - r0));
+  const options: Parameters<GeoTIFFImage["readRasters"]>[0] & WindowInto = {
+    window,
+    samples: [0],
+    interleave: true,
+    into,
+  };
+  const read = (await image.readRasters(options)) as unknown as Uint8Array;
   for (let r = r0; r < r1; r++) {
     const at = (r - row0) * grid.width + (c0 - col0);
     if (first) {
@@ -109,6 +118,7 @@ async function composeCodes(
       if (code !== 0 && codes[at + c] === 0) codes[at + c] = code;
     }
   }
+  giveShared(into);
   return true;
 }
 

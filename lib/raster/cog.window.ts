@@ -1,4 +1,5 @@
 import type { GeoTIFFImage } from "geotiff";
+import { giveShared, takeShared } from "../threads/shared.buffers.ts";
 import type { DecodeJob, RangeTile } from "./cog.decode.tasks.ts";
 import { rasterPool } from "./raster.tasks.ts";
 import type { PixelArray } from "./raster.types.ts";
@@ -71,6 +72,7 @@ export async function readWindowFast(
   image: GeoTIFFImage,
   window: Window,
   fetchRange: FetchRange,
+  into?: SharedArrayBuffer,
 ): Promise<PixelArray | undefined> {
   const internals = image as unknown as ImageInternals;
   const fd = internals.fileDirectory;
@@ -93,8 +95,16 @@ export async function readWindowFast(
   const across = Math.ceil(image.getWidth() / tw);
   const width = c1 - c0;
   // On shared memory: the raster threads write their tiles' rows straight into it.
-  const kind = internals.getArrayForSample(0, 0).constructor as new (buffer: SharedArrayBuffer) => PixelArray;
-  const out = new kind(new SharedArrayBuffer(width * (r1 - r0) * bytes));
+  const kind = internals.getArrayForSample(0, 0).constructor as new (
+    buffer: SharedArrayBuffer,
+    offset?: number,
+    length?: number,
+  ) => PixelArray;
+  const length = width * (r1 - r0);
+  const out =
+    into && into.byteLength >= length * bytes
+      ? new kind(into, 0, length)
+      : new kind(new SharedArrayBuffer(length * bytes));
   const nodata = image.getGDALNoData();
   // The whole index at once: loading it entry by entry costs more than the pixels on GDAL's 256 px files.
   const [offsets, lengths] = await Promise.all([fd.loadValue("TileOffsets"), fd.loadValue("TileByteCounts")]);
@@ -118,8 +128,9 @@ export async function readWindowFast(
   await Promise.all(
     coalesce(stored).map(async (range) => {
       const fetched = await fetchRange(range.offset, range.length);
-      // Shared, so the range's pieces go to the threads without a copy each.
-      const bytes = new Uint8Array(new SharedArrayBuffer(fetched.length));
+      // Shared, so the range's pieces go to the threads without a copy each; reused once decoded.
+      const shared = takeShared(fetched.length);
+      const bytes = new Uint8Array(shared, 0, fetched.length);
       bytes.set(fetched);
       const pieces: RangeTile[][] = [[]];
       let pieceBytes = 0;
@@ -136,7 +147,7 @@ export async function readWindowFast(
         });
         pieceBytes += t.length;
       }
-      await Promise.all(
+      const decoded = await Promise.allSettled(
         pieces.map((tiles) =>
           rasterPool().run("decodeTiles", {
             bytes,
@@ -150,6 +161,9 @@ export async function readWindowFast(
           } satisfies DecodeJob),
         ),
       );
+      // Every piece is done with the bytes, failed or not, before another read may have them.
+      giveShared(shared);
+      for (const piece of decoded) if (piece.status === "rejected") throw piece.reason;
     }),
   );
   return Object.assign(out, { width, height: r1 - r0 });

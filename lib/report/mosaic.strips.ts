@@ -6,12 +6,13 @@ import { type LabelSource, labelWindow, type OpenLabelRaster } from "../accuracy
 import { ClassPalette, CropClasses } from "../cdl/classes.ts";
 import { windowOf } from "../grid/lattice.ts";
 import type { Ring } from "../grid/planar.ts";
-import { openCog } from "../raster/cog.reader.ts";
+import { openCog, type WindowInto } from "../raster/cog.reader.ts";
 import { CogStripWriter } from "../raster/cog.strip.writer.ts";
 import type { Raster } from "../raster/raster.types.ts";
 import { ringEdges, scanSpans } from "../raster/rasterize.ts";
 import { fillSpans, intersectSpans, type RowSpans, subtractSpans } from "../raster/row.spans.ts";
 import type { ObjectRef } from "../storage/s3.objects.ts";
+import { giveShared, takeShared } from "../threads/shared.buffers.ts";
 import { emptyRollups, type Mosaic, type MosaicGrid, pasteTile, type Rollups, rollUp } from "./mosaic.ts";
 
 export interface MosaicTile {
@@ -76,10 +77,21 @@ const BlockColumns = 4096;
 type Window = [number, number, number, number];
 type TileImages = { classes: GeoTIFFImage; confidence: GeoTIFFImage };
 
-/** A window of a tile map as a raster of its own (origin moved to the window's corner). */
-async function readTileWindow(image: GeoTIFFImage, tile: MosaicGrid, window: Window): Promise<Raster> {
+/** A window of a tile map as a raster of its own (origin moved to the window's corner), read `into` a buffer. */
+async function readTileWindow(
+  image: GeoTIFFImage,
+  tile: MosaicGrid,
+  window: Window,
+  into: SharedArrayBuffer,
+): Promise<Raster> {
   const [c0, r0, c1, r1] = window;
-  const data = (await image.readRasters({ window, samples: [0], interleave: true })) as unknown as Uint8Array;
+  const options: Parameters<GeoTIFFImage["readRasters"]>[0] & WindowInto = {
+    window,
+    samples: [0],
+    interleave: true,
+    into,
+  };
+  const data = (await image.readRasters(options)) as unknown as Uint8Array;
   const p = tile.pixelSize;
   return {
     width: c1 - c0,
@@ -182,7 +194,12 @@ export async function mosaicInStrips(s3: S3Client, input: StripMosaicInput): Pro
    * bands of a tile map whose rows are not aligned with the mosaic's, and the band it shares with
    * the next strip is kept for it rather than decoded again. Keyed by tile, band and block column.
    */
-  const bands = new Map<string, { bottom: number; read: Promise<[Raster, Raster]> }>();
+  const bands = new Map<
+    string,
+    { bottom: number; buffers: SharedArrayBuffer[]; read: Promise<[Raster, Raster]> }
+  >();
+  /** Buffers of bands no later block needs, given back once the block being computed is pasted. */
+  let retired: SharedArrayBuffer[] = [];
   const tileBands = async (index: number, window: Window, blockCol0: number, images: TileImages) => {
     const tile = tiles[index] as MosaicTile;
     const [c0, r0, c1, r1] = window;
@@ -195,11 +212,13 @@ export async function mosaicInStrips(s3: S3Client, input: StripMosaicInput): Pro
       let band = bands.get(key);
       if (!band) {
         const w: Window = [c0, ty * th, c1, Math.min((ty + 1) * th, tile.grid.height)];
+        const buffers = [takeShared((c1 - c0) * (w[3] - w[1])), takeShared((c1 - c0) * (w[3] - w[1]))];
         band = {
           bottom: top + w[3],
+          buffers,
           read: Promise.all([
-            readTileWindow(images.classes, tile.grid, w),
-            readTileWindow(images.confidence, tile.grid, w),
+            readTileWindow(images.classes, tile.grid, w, buffers[0] as SharedArrayBuffer),
+            readTileWindow(images.confidence, tile.grid, w, buffers[1] as SharedArrayBuffer),
           ]),
         };
         bands.set(key, band);
@@ -210,7 +229,11 @@ export async function mosaicInStrips(s3: S3Client, input: StripMosaicInput): Pro
   };
   /** The tile map bands and labels under a block, their GETs all under way at once. */
   const readBlock = async (block: MosaicGrid, col0: number, row0: number) => {
-    for (const [key, band] of bands) if (band.bottom <= row0) bands.delete(key);
+    for (const [key, band] of bands)
+      if (band.bottom <= row0) {
+        bands.delete(key);
+        retired.push(...band.buffers);
+      }
     const reaching: { index: number; window: Window }[] = [];
     for (const [index, tile] of tiles.entries()) {
       // The part of the block the tile covers, in the tile's own pixels.
@@ -291,6 +314,8 @@ export async function mosaicInStrips(s3: S3Client, input: StripMosaicInput): Pro
       for (const [w, { index }] of read.reaching.entries())
         for (const [classes, confidence] of read.windows[w] as [Raster, Raster][])
           pasteTile(mosaic, inside, index, classes, confidence);
+      for (const buffer of retired) giveShared(buffer);
+      retired = [];
       lap("paste");
       const { labels } = read;
       ignored += labels.ignored;
