@@ -55,17 +55,25 @@ export async function labelWindow(
     if (await composeCodes(await open(raster), raster, grid, codes, used.length === 0))
       used.push(urlOf(raster));
   }
-  const lut = cdlToClassLut();
   // Codes become classes in place: one array a window.
-  const classes = codes;
+  const ignored = codesToClasses(codes);
+  return { classes: codes, ignored, rasters: used };
+}
+
+/**
+ * CDL codes to class ids, in place; how many nonzero codes have no class. A plain function of its
+ * own, so the loop is optimised apart from the async code around it.
+ */
+function codesToClasses(codes: Uint8Array): number {
+  const lut = cdlToClassLut();
   let ignored = 0;
   for (let i = 0; i < codes.length; i++) {
     const code = codes[i] as number;
     const classId = lut[code] as number;
     if (code !== 0 && classId === 0) ignored++;
-    classes[i] = classId;
+    codes[i] = classId;
   }
-  return { classes, ignored, rasters: used };
+  return ignored;
 }
 
 /**

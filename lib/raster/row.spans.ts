@@ -46,7 +46,7 @@ export function subtractSpans(a: RowSpans, b: RowSpans): RowSpans {
 
 /**
  * Sets `value` in a block of `mask` (`width` columns from column `col0` of the spans' raster, as
- * many rows as the block holds) where spans cover it; with `onlyEmpty`, only where it holds 0.
+ * many rows as the block holds) where spans cover it.
  */
 export function fillSpans(
   mask: Uint8Array,
@@ -54,7 +54,6 @@ export function fillSpans(
   col0: number,
   width: number,
   value: number,
-  onlyEmpty = false,
 ): void {
   const rows = Math.min(spans.length, mask.length / width);
   for (let r = 0; r < rows; r++) {
@@ -62,10 +61,7 @@ export function fillSpans(
     for (let k = 0; k < row.length; k += 2) {
       const from = Math.max(row[k] as number, col0) - col0;
       const to = Math.min(row[k + 1] as number, col0 + width) - col0;
-      if (to <= from) continue;
-      const at = r * width;
-      if (!onlyEmpty) mask.fill(value, at + from, at + to);
-      else for (let i = at + from; i < at + to; i++) if (mask[i] === 0) mask[i] = value;
+      if (to > from) mask.fill(value, r * width + from, r * width + to);
     }
   }
 }

@@ -293,7 +293,9 @@ export async function mosaicInStrips(s3: S3Client, input: StripMosaicInput): Pro
         let inside = scanSpans(outlines.region, strip);
         if (outlines.within) inside = intersectSpans(inside, scanSpans(outlines.within, strip));
         for (const earlier of outlines.without) inside = subtractSpans(inside, scanSpans(earlier, strip));
-        spans = { inside, states: outlines.states.map((s) => scanSpans(s, strip)) };
+        // Each pixel in one state: the first listed keeps a shared border pixel.
+        const states = outlines.states.map((s) => scanSpans(s, strip));
+        spans = { inside, states: states.map((own, s) => states.slice(0, s).reduce(subtractSpans, own)) };
       }
       const current = spans as NonNullable<typeof spans>;
       const inside = arrays.inside.subarray(0, n).fill(0);
@@ -301,7 +303,7 @@ export async function mosaicInStrips(s3: S3Client, input: StripMosaicInput): Pro
       let stateOf: Uint8Array | undefined;
       if (current.states.length > 0) {
         stateOf = arrays.stateOf.subarray(0, n).fill(0);
-        for (const [s, state] of current.states.entries()) fillSpans(stateOf, state, col0, cols, s + 1, true);
+        for (const [s, state] of current.states.entries()) fillSpans(stateOf, state, col0, cols, s + 1);
       }
       lap("rasterize");
 

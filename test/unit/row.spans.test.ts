@@ -59,11 +59,11 @@ describe("row spans", () => {
     expect(maskOf(intersectSpans(a, b)).some((v) => v === 1)).toBe(true);
   });
 
-  it("fill only empty pixels when asked, so the first polygon keeps a shared pixel", () => {
+  it("give each pixel to the first of overlapping polygons when the earlier ones are subtracted", () => {
     const mask = new Uint8Array(grid.width * grid.height);
     const [a, b] = [polygon(2), polygon(3)].map((p) => scanSpans(ringEdges(p), grid)) as [RowSpans, RowSpans];
-    fillSpans(mask, a, 0, grid.width, 1, true);
-    fillSpans(mask, b, 0, grid.width, 2, true);
+    fillSpans(mask, a, 0, grid.width, 1);
+    fillSpans(mask, subtractSpans(b, a), 0, grid.width, 2);
     const [ma, mb] = [maskOf(a), maskOf(b)];
     expect(mask).toEqual(ma.map((v, i) => (v ? 1 : mb[i] ? 2 : 0)));
   });
