@@ -11,7 +11,7 @@ import {
   windowOf,
 } from "../grid/lattice.ts";
 import type { Rect } from "../grid/planar.ts";
-import { imageGrid, openCog, type WindowInto } from "../raster/cog.reader.ts";
+import { imageGrid, openCog, readWindowInto } from "../raster/cog.reader.ts";
 import type { GridGeo } from "../raster/raster.types.ts";
 import type { ObjectRef } from "../storage/s3.objects.ts";
 import { giveShared, takeShared } from "../threads/shared.buffers.ts";
@@ -108,13 +108,7 @@ async function composeCodes(
   const w = c1 - c0;
   // Read into a reused buffer: the window is copied into `codes` at once.
   const into = takeShared(w * (r1 - r0));
-  const options: Parameters<GeoTIFFImage["readRasters"]>[0] & WindowInto = {
-    window,
-    samples: [0],
-    interleave: true,
-    into,
-  };
-  const read = (await image.readRasters(options)) as unknown as Uint8Array;
+  const read = (await readWindowInto(image, window, into)) as Uint8Array;
   for (let r = r0; r < r1; r++) {
     const at = (r - row0) * grid.width + (c0 - col0);
     if (first) {

@@ -116,7 +116,22 @@ async function fetchRange(client: RangeClient, offset: number, length: number): 
  * readRasters's options may also name a shared buffer to read a plain window into (one sample,
  * interleaved), which the caller reuses; other reads ignore it.
  */
-export type WindowInto = { into?: SharedArrayBuffer };
+type WindowInto = { into?: SharedArrayBuffer };
+
+/** The first sample of a window of an image opened by openCog, in `into` where it fits (see WindowInto). */
+export async function readWindowInto(
+  image: GeoTIFFImage,
+  window: [number, number, number, number],
+  into: SharedArrayBuffer,
+): Promise<PixelArray> {
+  const options: Parameters<GeoTIFFImage["readRasters"]>[0] & WindowInto = {
+    window,
+    samples: [0],
+    interleave: true,
+    into,
+  };
+  return (await image.readRasters(options)) as unknown as PixelArray;
+}
 
 /**
  * A COG read through a geotiff.js client with ranged GETs: the header first, then only the tiles

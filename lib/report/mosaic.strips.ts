@@ -6,7 +6,7 @@ import { type LabelSource, labelWindow, type OpenLabelRaster } from "../accuracy
 import { ClassPalette, CropClasses } from "../cdl/classes.ts";
 import { windowOf } from "../grid/lattice.ts";
 import type { Ring } from "../grid/planar.ts";
-import { openCog, type WindowInto } from "../raster/cog.reader.ts";
+import { openCog, readWindowInto } from "../raster/cog.reader.ts";
 import { CogStripWriter } from "../raster/cog.strip.writer.ts";
 import type { Raster } from "../raster/raster.types.ts";
 import { ringEdges, scanSpans } from "../raster/rasterize.ts";
@@ -85,13 +85,7 @@ async function readTileWindow(
   into: SharedArrayBuffer,
 ): Promise<Raster> {
   const [c0, r0, c1, r1] = window;
-  const options: Parameters<GeoTIFFImage["readRasters"]>[0] & WindowInto = {
-    window,
-    samples: [0],
-    interleave: true,
-    into,
-  };
-  const data = (await image.readRasters(options)) as unknown as Uint8Array;
+  const data = (await readWindowInto(image, window, into)) as Uint8Array;
   const p = tile.pixelSize;
   return {
     width: c1 - c0,
