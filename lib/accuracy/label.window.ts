@@ -1,4 +1,5 @@
 import type { S3Client } from "@aws-sdk/client-s3";
+import type { GeoTIFFImage } from "geotiff";
 import { cdlToClassLut } from "../cdl/classes.ts";
 import {
   describeOffset,
@@ -10,9 +11,10 @@ import {
   windowOf,
 } from "../grid/lattice.ts";
 import type { Rect } from "../grid/planar.ts";
-import { imageGrid, openCog } from "../raster/cog.reader.ts";
+import { imageGrid, openCog, readWindowInto } from "../raster/cog.reader.ts";
 import type { GridGeo } from "../raster/raster.types.ts";
 import type { ObjectRef } from "../storage/s3.objects.ts";
+import { giveShared, takeShared } from "../threads/shared.buffers.ts";
 
 /** A label raster, with its bounds (EPSG:5070 metres) when already known from its header. */
 export interface LabelSource extends ObjectRef {
@@ -28,6 +30,9 @@ export type LabelWindowGrid = GridGeo & { width: number; height: number };
 
 const urlOf = (raster: ObjectRef) => `s3://${raster.bucket}/${raster.key}`;
 
+/** Opens a label raster; a caller reading many windows passes one that keeps them open. */
+export type OpenLabelRaster = (raster: ObjectRef) => Promise<GeoTIFFImage>;
+
 /**
  * The CDL classes under a map's grid (same CRS and pixel size, origin on the label grid), composed
  * from every label raster that meets it: state extracts are 0 (background) outside their state, so
@@ -40,35 +45,49 @@ export async function labelWindow(
   s3: S3Client,
   rasters: readonly LabelSource[],
   grid: LabelWindowGrid,
+  open: OpenLabelRaster = (raster) => openCog(s3, raster),
 ): Promise<{ classes: Uint8Array; ignored: number; rasters: string[] }> {
   const codes = new Uint8Array(grid.width * grid.height);
   const used: string[] = [];
   const bounds = gridBounds(grid);
   for (const raster of rasters) {
     if (raster.bounds && !rectsOverlap(raster.bounds, bounds)) continue;
-    if (await composeCodes(s3, raster, grid, codes)) used.push(urlOf(raster));
+    if (await composeCodes(await open(raster), raster, grid, codes, used.length === 0))
+      used.push(urlOf(raster));
   }
+  // Codes become classes in place: one array a window.
+  const ignored = codesToClasses(codes);
+  return { classes: codes, ignored, rasters: used };
+}
+
+/**
+ * CDL codes to class ids, in place; how many nonzero codes have no class. A plain function of its
+ * own, so the loop is optimised apart from the async code around it.
+ */
+function codesToClasses(codes: Uint8Array): number {
   const lut = cdlToClassLut();
-  const classes = new Uint8Array(codes.length);
   let ignored = 0;
   for (let i = 0; i < codes.length; i++) {
     const code = codes[i] as number;
     const classId = lut[code] as number;
     if (code !== 0 && classId === 0) ignored++;
-    classes[i] = classId;
+    codes[i] = classId;
   }
-  return { classes, ignored, rasters: used };
+  return ignored;
 }
 
-/** Writes a raster's nonzero codes into `codes` where it holds none yet; false when it misses the grid. */
+/**
+ * Writes a raster's nonzero codes into `codes` where it holds none yet (`first`: it holds none at
+ * all, so rows are copied whole); false when the raster misses the grid.
+ */
 async function composeCodes(
-  s3: S3Client,
+  image: GeoTIFFImage,
   raster: ObjectRef,
   grid: LabelWindowGrid,
   codes: Uint8Array,
+  first: boolean,
 ): Promise<boolean> {
   const url = urlOf(raster);
-  const image = await openCog(s3, raster);
   const own: PixelGrid & GridGeo = imageGrid(image, url);
   if (own.epsg !== grid.epsg)
     throw new LabelRasterError(`label raster ${url} is EPSG:${own.epsg}, the map EPSG:${grid.epsg}`);
@@ -86,15 +105,22 @@ async function composeCodes(
   const { col0, row0, window } = windowOf(grid, own);
   if (!window) return false;
   const [c0, r0, c1, r1] = window;
-  const read = (await image.readRasters({ window, samples: [0], interleave: true })) as unknown as Uint8Array;
   const w = c1 - c0;
+  // Read into a reused buffer: the window is copied into `codes` at once.
+  const into = takeShared(w * (r1 - r0));
+  const read = (await readWindowInto(image, window, into)) as Uint8Array;
   for (let r = r0; r < r1; r++) {
-    for (let c = c0; c < c1; c++) {
-      const code = read[(r - r0) * w + (c - c0)] as number;
-      const at = (r - row0) * grid.width + (c - col0);
-      if (code !== 0 && codes[at] === 0) codes[at] = code;
+    const at = (r - row0) * grid.width + (c0 - col0);
+    if (first) {
+      codes.set(read.subarray((r - r0) * w, (r - r0 + 1) * w), at);
+      continue;
+    }
+    for (let c = 0; c < w; c++) {
+      const code = read[(r - r0) * w + c] as number;
+      if (code !== 0 && codes[at + c] === 0) codes[at + c] = code;
     }
   }
+  giveShared(into);
   return true;
 }
 

@@ -113,6 +113,27 @@ async function fetchRange(client: RangeClient, offset: number, length: number): 
 }
 
 /**
+ * readRasters's options may also name a shared buffer to read a plain window into (one sample,
+ * interleaved), which the caller reuses; other reads ignore it.
+ */
+type WindowInto = { into?: SharedArrayBuffer };
+
+/** The first sample of a window of an image opened by openCog, in `into` where it fits (see WindowInto). */
+export async function readWindowInto(
+  image: GeoTIFFImage,
+  window: [number, number, number, number],
+  into: SharedArrayBuffer,
+): Promise<PixelArray> {
+  const options: Parameters<GeoTIFFImage["readRasters"]>[0] & WindowInto = {
+    window,
+    samples: [0],
+    interleave: true,
+    into,
+  };
+  return (await image.readRasters(options)) as unknown as PixelArray;
+}
+
+/**
  * A COG read through a geotiff.js client with ranged GETs: the header first, then only the tiles
  * asked for. The default 4 MiB blocks turn a whole-band read into a handful of large GETs rather
  * than one per tile; a caller that reads only the header asks for small blocks instead.
@@ -128,8 +149,11 @@ export async function openCogWith(
     surfacing(client, async () => {
       const window = options.window ?? [0, 0, image.getWidth(), image.getHeight()];
       const fast = isPlainRead(options)
-        ? await readWindowFast(image, window as [number, number, number, number], (offset, length) =>
-            fetchRange(client, offset, length),
+        ? await readWindowFast(
+            image,
+            window as [number, number, number, number],
+            (offset, length) => fetchRange(client, offset, length),
+            (options as WindowInto).into,
           )
         : undefined;
       return fast ?? readRasters(options);

@@ -2,38 +2,48 @@ import { createReadStream, createWriteStream } from "node:fs";
 import { mkdtemp, open, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
+import type { EncodeRowJob } from "./cog.encode.tasks.ts";
 import {
   type CogOptions,
   cogHeader,
-  encodeTiles,
   type LevelLayout,
   levelSizes,
   type RasterHead,
   wrapTile,
 } from "./cog.writer.ts";
-import { halve, type Resampling } from "./overviews.ts";
+import type { Resampling } from "./overviews.ts";
+import { rasterPool } from "./raster.tasks.ts";
 import type { PixelArray } from "./raster.types.ts";
 
 interface LevelState extends LevelLayout {
-  /** Rows received and not yet encoded (fewer than one tile row). */
+  /** Rows received and not yet encoded (fewer than one tile row), on shared memory. */
   rows: PixelArray;
+  /** Where a tile row's halves go on their way to the next level (none for the last level). */
+  half?: PixelArray;
   filled: number;
   file: string;
   handle: Awaited<ReturnType<typeof open>>;
 }
 
 /**
- * Writes a COG too large to hold in memory, row strips at a time: each level keeps at most one
- * tile row of pixels, its encoded tiles go to a temporary file, and finish() lays the levels out
- * after the header, smallest overview first. The file is byte-identical to encodeCog's for the same
- * pixels and options (overviews are halved 2 x 2, so a strip of whole tile rows halves exactly as
- * the whole raster would). Memory: about two tile rows of the full width, whatever the height.
+ * Writes a COG too large to hold in memory, row strips (or blocks of them) at a time: each tile
+ * row of a level is cut, deflated and halved for the next level on the raster threads, its tiles go
+ * to a temporary file, and finish() lays the levels out after the header, smallest overview first.
+ * The file is byte-identical to encodeCog's for the same pixels and options (overviews are halved
+ * 2 x 2, so a strip of whole tile rows halves exactly as the whole raster would). Memory, whatever
+ * the height: two full-width tile rows of the full resolution (one filling while the other is
+ * encoded), one of each overview, and half of one per level for the halves on their way down:
+ * about three and a half tile rows of the full width in all (for a uint8 raster 40,000 px wide, 70 MB).
  */
 export class CogStripWriter {
   private readonly size: number;
   private readonly fill: number;
   private levels: LevelState[] = [];
   private received = 0;
+  /** The full resolution's other tile row: free once `encoding` is done. */
+  private spare: PixelArray;
+  /** The encoding of the last full-resolution tile row handed off, and of the overviews it fed. */
+  private encoding: Promise<void> = Promise.resolve();
 
   private constructor(
     private readonly head: RasterHead & { width: number; height: number },
@@ -42,6 +52,7 @@ export class CogStripWriter {
   ) {
     this.size = options.tileSize ?? 512;
     this.fill = head.nodata ?? 0;
+    this.spare = this.shared(head.width * this.size);
   }
 
   /** A writer for a raster of the given size; `head.data` only gives the pixel type (may be empty). */
@@ -58,7 +69,11 @@ export class CogStripWriter {
         width,
         height,
         tileLengths: [],
-        rows: writer.like(width * writer.size),
+        rows: writer.shared(width * writer.size),
+        // Reused for every tile row: levels encode one row at a time, and push copies the halves.
+        ...(l + 1 < sizes.length
+          ? { half: writer.shared(Math.ceil(writer.size / 2) * Math.ceil(width / 2)) }
+          : {}),
         filled: 0,
         file,
         handle: await open(file, "w"),
@@ -67,21 +82,113 @@ export class CogStripWriter {
     return writer;
   }
 
-  private like(length: number): PixelArray {
-    return new (this.head.data.constructor as new (n: number) => PixelArray)(length);
+  /** An array of the raster's pixel type on shared memory, so the raster threads read it in place. */
+  private shared(length: number): PixelArray {
+    const kind = this.head.data.constructor as {
+      new (b: SharedArrayBuffer): PixelArray;
+      BYTES_PER_ELEMENT: number;
+    };
+    return new kind(new SharedArrayBuffer(length * kind.BYTES_PER_ELEMENT));
   }
 
   /** Appends whole rows (full width) below those already written. */
   async append(rows: PixelArray): Promise<void> {
-    const count = rows.length / this.head.width;
+    const width = this.head.width;
+    const count = rows.length / width;
     if (!Number.isInteger(count) || this.received + count > this.head.height)
       throw new Error(
         `strip of ${rows.length} pixels is not whole rows within the raster's ${this.head.height}`,
       );
-    this.received += count;
-    await this.push(0, rows);
+    for (let from = 0; from < count; ) {
+      const take = Math.min(this.size - (this.levels[0] as LevelState).filled, count - from);
+      await this.appendBlock(rows.subarray(from * width, (from + take) * width), 0, width);
+      from += take;
+    }
   }
 
+  /**
+   * Appends a block of the next rows: columns [col0, col0 + blockWidth), as many rows as it holds.
+   * A band of rows comes as blocks left to right, all of the same rows and within one tile row; the
+   * rows count as written with the block that reaches the right edge.
+   */
+  async appendBlock(block: PixelArray, col0: number, blockWidth: number): Promise<void> {
+    const level = this.levels[0] as LevelState;
+    const { width } = level;
+    const rows = block.length / blockWidth;
+    if (
+      !Number.isInteger(rows) ||
+      col0 < 0 ||
+      col0 + blockWidth > width ||
+      level.filled + rows > this.size ||
+      this.received + rows > this.head.height
+    )
+      throw new Error(
+        `block of ${block.length} pixels at column ${col0}, ${blockWidth} wide, is not whole rows within the raster's ${width} x ${this.head.height} and the tile row`,
+      );
+    for (let r = 0; r < rows; r++)
+      level.rows.set(block.subarray(r * blockWidth, (r + 1) * blockWidth), (level.filled + r) * width + col0);
+    if (col0 + blockWidth < width) return;
+    this.received += rows;
+    level.filled += rows;
+    if (level.filled === this.size) await this.handOff();
+  }
+
+  /** Starts encoding the full resolution's tile row and fills the other one meanwhile. */
+  private async handOff(): Promise<void> {
+    const level = this.levels[0] as LevelState;
+    await this.encoding;
+    const rows = level.rows;
+    const filled = level.filled;
+    level.rows = this.spare;
+    level.filled = 0;
+    this.spare = rows;
+    this.encoding = this.encodeRow(0, rows, filled);
+    // Awaited at the next hand-off or at finish; a failure meanwhile must not count as unhandled.
+    this.encoding.catch(() => {});
+  }
+
+  /** Encodes `rows` rows of a level as one tile row, on the raster threads, and hands their halves on. */
+  private async encodeRow(index: number, data: PixelArray, rows: number): Promise<void> {
+    const level = this.levels[index] as LevelState;
+    const { width } = level;
+    const half = level.half?.subarray(0, Math.ceil(rows / 2) * Math.ceil(width / 2));
+    const across = Math.ceil(width / this.size);
+    const threads = rasterPool();
+    // A few tiles a task: every thread gets a share of a row.
+    const share = Math.max(1, Math.ceil(across / (threads.size * 2)));
+    const jobs: Promise<Uint8Array[]>[] = [];
+    for (let tx0 = 0; tx0 < across; tx0 += share) {
+      const job: EncodeRowJob = {
+        data: data.subarray(0, rows * width),
+        width,
+        rows,
+        size: this.size,
+        fill: this.fill,
+        predictor: !(data instanceof Float32Array),
+        level: this.options.deflateLevel ?? 6,
+        tx0,
+        tx1: Math.min(across, tx0 + share),
+        ...(half
+          ? {
+              half: {
+                out: half,
+                mode: this.options.overviews as Resampling,
+                ...(this.head.nodata === undefined ? {} : { nodata: this.head.nodata }),
+              },
+            }
+          : {}),
+      };
+      jobs.push(threads.run<Uint8Array[]>("encodeRow", job));
+    }
+    const tiles = (await Promise.all(jobs)).flat();
+    for (const tile of tiles) level.tileLengths.push(tile.length);
+    await level.handle.write(
+      Buffer.concat(tiles.map((t) => wrapTile(Buffer.from(t.buffer, t.byteOffset, t.byteLength)))),
+    );
+    if (half) await this.push(index + 1, half);
+  }
+
+  /** Adds halved rows to an overview level, encoding its tile row whenever it fills. */
   private async push(index: number, rows: PixelArray): Promise<void> {
     const level = this.levels[index] as LevelState;
     const width = level.width;
@@ -92,26 +199,11 @@ export class CogStripWriter {
       level.rows.set(rows.subarray(from * width, (from + take) * width), level.filled * width);
       level.filled += take;
       from += take;
-      if (level.filled === this.size) await this.flush(index);
+      if (level.filled === this.size) {
+        await this.encodeRow(index, level.rows, level.filled);
+        level.filled = 0;
+      }
     }
-  }
-
-  /** Encodes the level's buffered rows as one tile row and hands their halves to the next level. */
-  private async flush(index: number): Promise<void> {
-    const level = this.levels[index] as LevelState;
-    if (level.filled === 0) return;
-    const rows = level.rows.subarray(0, level.filled * level.width);
-    const tiles = await encodeTiles(rows, level.width, level.filled, this.size, this.fill, this.options);
-    for (const tile of tiles) {
-      level.tileLengths.push(tile.length);
-      await level.handle.write(wrapTile(tile));
-    }
-    const next = index + 1 < this.levels.length;
-    const half = next
-      ? halve(rows, level.width, level.filled, this.options.overviews as Resampling, this.head.nodata)
-      : undefined;
-    level.filled = 0;
-    if (half) await this.push(index + 1, half.data);
   }
 
   /** Writes the COG to `path` and removes the temporary files. */
@@ -119,7 +211,14 @@ export class CogStripWriter {
     try {
       if (this.received !== this.head.height)
         throw new Error(`${this.received} of ${this.head.height} rows written`);
-      for (const [l] of this.levels.entries()) await this.flush(l);
+      await this.encoding;
+      for (const level of this.levels.entries()) {
+        const [l, state] = level;
+        if (state.filled === 0) continue;
+        const filled = state.filled;
+        state.filled = 0;
+        await this.encodeRow(l, state.rows, filled);
+      }
       for (const level of this.levels) await level.handle.close();
       const { header, bytes } = cogHeader(this.head, this.levels, this.size, this.options);
       const out = createWriteStream(path);
@@ -135,6 +234,7 @@ export class CogStripWriter {
 
   /** Removes the temporary files (after finish, or when the work is abandoned). */
   async discard(): Promise<void> {
+    await this.encoding.catch(() => {});
     for (const level of this.levels) await level.handle.close().catch(() => {});
     await rm(this.dir, { recursive: true, force: true });
   }

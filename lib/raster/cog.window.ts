@@ -1,6 +1,7 @@
 import type { GeoTIFFImage } from "geotiff";
-import { createTaskPool, type TaskPool } from "../threads/task.pool.ts";
+import { giveShared, takeShared } from "../threads/shared.buffers.ts";
 import type { DecodeJob, RangeTile } from "./cog.decode.tasks.ts";
+import { rasterPool } from "./raster.tasks.ts";
 import type { PixelArray } from "./raster.types.ts";
 
 type Window = [number, number, number, number];
@@ -27,13 +28,6 @@ const CoalesceGap = 64 << 10;
 const MaxRange = 8 << 20;
 /** Compressed bytes a decode task takes: small enough that every thread has a share of a range. */
 const DecodePiece = 1 << 20;
-
-let pool: TaskPool | undefined;
-/** One decode pool per process, shared by every reader: threads start on the first read. */
-function decodePool(): TaskPool {
-  pool ??= createTaskPool(new URL("./cog.decode.tasks.ts", import.meta.url));
-  return pool;
-}
 
 /** Tiles in file order, grouped into ranges of adjacent bytes. */
 export function coalesce<T extends { offset: number; length: number }>(
@@ -68,7 +62,7 @@ export function isPlainRead(options: Record<string, unknown>): boolean {
 /**
  * A window of the first sample of a tiled, single-sample, little-endian image compressed with
  * deflate (or not at all) and predictor 1 or 2. Its tiles are fetched with few, large ranged GETs
- * (neighbours in the file coalesced) and decoded on the decode threads (native zlib, the predictor
+ * (neighbours in the file coalesced) and decoded on the raster threads (native zlib, the predictor
  * on typed arrays, rows copied with TypedArray.set) as each GET lands, so both cores decode while
  * the other GETs are under way. geotiff.js reads the same pixels one DataView call each, which made
  * it the largest cost of staging and mosaicking. Undefined for any other layout, which geotiff.js
@@ -78,6 +72,7 @@ export async function readWindowFast(
   image: GeoTIFFImage,
   window: Window,
   fetchRange: FetchRange,
+  into?: SharedArrayBuffer,
 ): Promise<PixelArray | undefined> {
   const internals = image as unknown as ImageInternals;
   const fd = internals.fileDirectory;
@@ -99,9 +94,17 @@ export async function readWindowFast(
   const th = image.getTileHeight();
   const across = Math.ceil(image.getWidth() / tw);
   const width = c1 - c0;
-  // On shared memory: the decode threads write their tiles' rows straight into it.
-  const kind = internals.getArrayForSample(0, 0).constructor as new (buffer: SharedArrayBuffer) => PixelArray;
-  const out = new kind(new SharedArrayBuffer(width * (r1 - r0) * bytes));
+  // On shared memory: the raster threads write their tiles' rows straight into it.
+  const kind = internals.getArrayForSample(0, 0).constructor as new (
+    buffer: SharedArrayBuffer,
+    offset?: number,
+    length?: number,
+  ) => PixelArray;
+  const length = width * (r1 - r0);
+  const out =
+    into && into.byteLength >= length * bytes
+      ? new kind(into, 0, length)
+      : new kind(new SharedArrayBuffer(length * bytes));
   const nodata = image.getGDALNoData();
   // The whole index at once: loading it entry by entry costs more than the pixels on GDAL's 256 px files.
   const [offsets, lengths] = await Promise.all([fd.loadValue("TileOffsets"), fd.loadValue("TileByteCounts")]);
@@ -125,8 +128,9 @@ export async function readWindowFast(
   await Promise.all(
     coalesce(stored).map(async (range) => {
       const fetched = await fetchRange(range.offset, range.length);
-      // Shared, so the range's pieces go to the threads without a copy each.
-      const bytes = new Uint8Array(new SharedArrayBuffer(fetched.length));
+      // Shared, so the range's pieces go to the threads without a copy each; reused once decoded.
+      const shared = takeShared(fetched.length);
+      const bytes = new Uint8Array(shared, 0, fetched.length);
       bytes.set(fetched);
       const pieces: RangeTile[][] = [[]];
       let pieceBytes = 0;
@@ -143,9 +147,9 @@ export async function readWindowFast(
         });
         pieceBytes += t.length;
       }
-      await Promise.all(
+      const decoded = await Promise.allSettled(
         pieces.map((tiles) =>
-          decodePool().run("decodeTiles", {
+          rasterPool().run("decodeTiles", {
             bytes,
             tiles,
             deflate,
@@ -157,6 +161,9 @@ export async function readWindowFast(
           } satisfies DecodeJob),
         ),
       );
+      // Every piece is done with the bytes, failed or not, before another read may have them.
+      giveShared(shared);
+      for (const piece of decoded) if (piece.status === "rejected") throw piece.reason;
     }),
   );
   return Object.assign(out, { width, height: r1 - r0 });

@@ -59,8 +59,12 @@ function sampleFormat(data: PixelArray): { bits: number; format: number } {
   return { bits: 32, format: SampleFormat.Float };
 }
 
-/** Cuts one tile (padded with nodata to full size), applies the horizontal predictor, compresses. */
-export async function encodeTile(
+/**
+ * One tile's bytes before compression: cut (padded with nodata to full size) and, with the
+ * predictor, each sample stored as the difference from its left neighbour (TIFF predictor 2),
+ * computed while copying so each pixel is touched once.
+ */
+export function cutTile(
   data: PixelArray,
   width: number,
   height: number,
@@ -69,25 +73,38 @@ export async function encodeTile(
   size: number,
   fill: number,
   predictor: boolean,
-  level: number,
-): Promise<Buffer> {
+): Buffer {
   const tile = new (data.constructor as new (n: number) => PixelArray)(size * size);
-  if (fill !== 0) tile.fill(fill);
   const x0 = tx * size;
   const y0 = ty * size;
   const w = Math.min(size, width - x0);
-  for (let y = 0; y < size && y0 + y < height; y++) {
-    tile.set(data.subarray((y0 + y) * width + x0, (y0 + y) * width + x0 + w), y * size);
-  }
-  if (predictor) {
-    // TIFF predictor 2: each sample stored as the difference from its left neighbour, row by row.
-    for (let y = 0; y < size; y++) {
-      for (let x = size - 1; x > 0; x--)
-        tile[y * size + x] = (tile[y * size + x] as number) - (tile[y * size + x - 1] as number);
+  // The fill as the pixel type holds it (a differences' operand must be the stored value).
+  tile[0] = fill;
+  const stored = tile[0] as number;
+  for (let y = 0; y < size; y++) {
+    const at = y * size;
+    const from = (y0 + y) * width + x0;
+    const inside = y0 + y < height;
+    if (!predictor) {
+      if (inside) tile.set(data.subarray(from, from + w), at);
+      if (stored !== 0) tile.fill(stored, inside ? at + w : at, at + size);
+      continue;
     }
+    if (!inside) {
+      // A row of fill: the fill, then differences of 0.
+      tile[at] = stored;
+      continue;
+    }
+    let left = data[from] as number;
+    tile[at] = left;
+    for (let x = 1; x < w; x++) {
+      const v = data[from + x] as number;
+      tile[at + x] = v - left;
+      left = v;
+    }
+    if (w < size) tile[at + w] = stored - left;
   }
-  const bytes = Buffer.from(tile.buffer, tile.byteOffset, tile.byteLength);
-  return deflateAsync(bytes, { level });
+  return Buffer.from(tile.buffer, tile.byteOffset, tile.byteLength);
 }
 
 /** The compressed tiles of `height` rows of a level, in row-major order. */
@@ -105,7 +122,8 @@ export function encodeTiles(
   const jobs: Promise<Buffer>[] = [];
   for (let ty = 0; ty < down; ty++) {
     for (let tx = 0; tx < across; tx++) {
-      jobs.push(encodeTile(data, width, height, tx, ty, size, fill, predictor, options.deflateLevel ?? 6));
+      const tile = cutTile(data, width, height, tx, ty, size, fill, predictor);
+      jobs.push(deflateAsync(tile, { level: options.deflateLevel ?? 6 }));
     }
   }
   return Promise.all(jobs);

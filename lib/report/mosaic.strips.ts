@@ -2,16 +2,18 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { S3Client } from "@aws-sdk/client-s3";
 import type { GeoTIFFImage } from "geotiff";
-import { type LabelSource, labelWindow } from "../accuracy/label.window.ts";
+import { type LabelSource, labelWindow, type OpenLabelRaster } from "../accuracy/label.window.ts";
 import { ClassPalette, CropClasses } from "../cdl/classes.ts";
 import { windowOf } from "../grid/lattice.ts";
 import type { Ring } from "../grid/planar.ts";
-import { openCog } from "../raster/cog.reader.ts";
+import { openCog, readWindowInto } from "../raster/cog.reader.ts";
 import { CogStripWriter } from "../raster/cog.strip.writer.ts";
 import type { Raster } from "../raster/raster.types.ts";
-import { rasterizeRings } from "../raster/rasterize.ts";
+import { ringEdges, scanSpans } from "../raster/rasterize.ts";
+import { fillSpans, intersectSpans, type RowSpans, subtractSpans } from "../raster/row.spans.ts";
 import type { ObjectRef } from "../storage/s3.objects.ts";
-import { createMosaic, emptyRollups, type MosaicGrid, pasteTile, type Rollups, rollUp } from "./mosaic.ts";
+import { giveShared, takeShared } from "../threads/shared.buffers.ts";
+import { emptyRollups, type Mosaic, type MosaicGrid, pasteTile, type Rollups, rollUp } from "./mosaic.ts";
 
 export interface MosaicTile {
   tileId: string;
@@ -35,14 +37,19 @@ export interface StripMosaicInput {
   labels: LabelSource[];
   /** States to roll accuracy up by (outlines in the grid's CRS); empty for none. */
   states: { name: string; rings: Ring[] }[];
-  /** Rows per strip: a multiple of the COG tile size (512). */
-  stripRows?: number;
+  /** Columns per block (a multiple of the COG tile size, 512): memory follows the block, not the width. */
+  blockColumns?: number;
   /** Every n-th pixel goes into `sampled`; by default n keeps the longer side at most 1024. */
   sampleStep?: number;
   /** Where the COGs are written (a folder of this run's own is made under it). */
   tmpRoot: string;
   onStrip?: (rowsDone: number, rows: number) => void;
+  /** When given, milliseconds of this thread's time by phase are added to it (benchmarks). */
+  profile?: MosaicProfile;
 }
+
+/** Main-thread milliseconds by phase; `wait:` phases are time spent waiting for other threads or I/O. */
+export type MosaicProfile = Record<string, number>;
 
 export interface StripMosaic {
   /** Folder holding `map.tif` and `confidence.tif`: the caller uploads them, then removes it. */
@@ -63,15 +70,22 @@ export interface StripMosaic {
 
 /** Longer side of the sampled quicklook arrays, in pixels. */
 const QuicklookSide = 1024;
+/** Rows per strip: one COG tile row. */
+const StripRows = 512;
+const BlockColumns = 4096;
 
-/** A window of a tile map as a raster of its own (origin moved to the window's corner). */
+type Window = [number, number, number, number];
+type TileImages = { classes: GeoTIFFImage; confidence: GeoTIFFImage };
+
+/** A window of a tile map as a raster of its own (origin moved to the window's corner), read `into` a buffer. */
 async function readTileWindow(
   image: GeoTIFFImage,
   tile: MosaicGrid,
-  window: [number, number, number, number],
+  window: Window,
+  into: SharedArrayBuffer,
 ): Promise<Raster> {
   const [c0, r0, c1, r1] = window;
-  const data = (await image.readRasters({ window, samples: [0], interleave: true })) as unknown as Uint8Array;
+  const data = (await readWindowInto(image, window, into)) as Uint8Array;
   const p = tile.pixelSize;
   return {
     width: c1 - c0,
@@ -81,16 +95,48 @@ async function readTileWindow(
   };
 }
 
+/** The part of `grid` at rows [row0, row0 + rows) and columns [col0, col0 + cols). */
+function subGrid(grid: MosaicGrid, col0: number, row0: number, cols: number, rows: number): MosaicGrid {
+  const p = grid.pixelSize;
+  return {
+    ...grid,
+    origin: [grid.origin[0] + col0 * p, grid.origin[1] - row0 * p],
+    width: cols,
+    height: rows,
+  };
+}
+
+/** The per-pixel arrays of one block, allocated once at the largest block's size and reused. */
+function blockArrays(length: number) {
+  return {
+    inside: new Uint8Array(length),
+    stateOf: new Uint8Array(length),
+    classes: new Uint8Array(length),
+    confidence: new Uint8Array(length),
+    owner: new Int16Array(length),
+  };
+}
+
 /**
- * The region's mosaic, accuracy and quicklook samples, built strip by strip so memory follows the
- * strip (rows x the region's width), never the region: for each strip the tile maps that reach it
- * are read with windows and pasted (the more confident prediction wins; ties to the earlier tile),
- * the labels under it are composed from every label raster, and the rollups, the COG writers and
- * the samples take the strip. Pixel for pixel the same as pasting whole tiles into one array.
+ * The region's mosaic, accuracy and quicklook samples, built block by block (512-row strips cut
+ * into blocks of `blockColumns`), so the pixels held follow the block, never the region; only the
+ * COG writers hold full-width tile rows (see CogStripWriter). For each block the tile maps that
+ * reach it are read with windows (decoded on the COG reader's threads) and pasted (the more
+ * confident prediction wins; ties to the earlier tile), the labels under it are composed from
+ * every label raster, and the rollups, the COG writers (encoding on threads of their own) and the
+ * samples take the block; the next block is read while this one is computed. The region, clip
+ * and state outlines are scanned once per strip as row spans, only their edges that reach it.
+ * Pixel for pixel the same as pasting whole tiles into one array.
  */
 export async function mosaicInStrips(s3: S3Client, input: StripMosaicInput): Promise<StripMosaic> {
   const { grid, tiles } = input;
-  const stripRows = input.stripRows ?? 512;
+  let mark = performance.now();
+  const lap = (phase: string) => {
+    const now = performance.now();
+    if (input.profile) input.profile[phase] = (input.profile[phase] ?? 0) + now - mark;
+    mark = now;
+  };
+  const blockColumns = Math.min(grid.width, input.blockColumns ?? BlockColumns);
   const dir = await mkdtemp(join(input.tmpRoot, "mosaic-"));
   const geo = { epsg: grid.epsg, origin: grid.origin, pixelSize: grid.pixelSize };
   const size = { width: grid.width, height: grid.height };
@@ -118,99 +164,184 @@ export async function mosaicInStrips(s3: S3Client, input: StripMosaicInput): Pro
   };
   const rollups = emptyRollups(tiles.length, input.states.length, CropClasses.length);
   const labelRasters = new Set<string>();
-  const open = new Map<number, { classes: GeoTIFFImage; confidence: GeoTIFFImage }>();
+  const outlines = {
+    region: ringEdges(input.rings),
+    within: input.clip?.within ? ringEdges(input.clip.within) : undefined,
+    without: (input.clip?.without ?? []).map(ringEdges),
+    states: input.states.map((s) => ringEdges(s.rings)),
+  };
+
+  // Tile maps stay open from the first block they reach to the last; label rasters for the run.
+  const open = new Map<number, Promise<TileImages>>();
+  const labelImages = new Map<string, Promise<GeoTIFFImage>>();
+  const openLabel: OpenLabelRaster = (raster) => {
+    const key = `${raster.bucket}/${raster.key}`;
+    let image = labelImages.get(key);
+    if (!image) {
+      image = openCog(s3, raster, { blockSize: 256 << 10 });
+      labelImages.set(key, image);
+    }
+    return image;
+  };
+  /**
+   * Tile maps are read in bands of their own tile rows, each band once: a strip lies across two
+   * bands of a tile map whose rows are not aligned with the mosaic's, and the band it shares with
+   * the next strip is kept for it rather than decoded again. Keyed by tile, band and block column.
+   */
+  const bands = new Map<
+    string,
+    { bottom: number; buffers: SharedArrayBuffer[]; read: Promise<[Raster, Raster]> }
+  >();
+  /** Buffers of bands no later block needs, given back once the block being computed is pasted. */
+  let retired: SharedArrayBuffer[] = [];
+  const tileBands = async (index: number, window: Window, blockCol0: number, images: TileImages) => {
+    const tile = tiles[index] as MosaicTile;
+    const [c0, r0, c1, r1] = window;
+    const th = images.classes.getTileHeight();
+    // Where the tile's first row sits in the mosaic.
+    const top = windowOf(tile.grid, grid).row0;
+    const read: Promise<[Raster, Raster]>[] = [];
+    for (let ty = Math.floor(r0 / th); ty < Math.ceil(r1 / th); ty++) {
+      const key = `${index}:${ty}:${blockCol0}`;
+      let band = bands.get(key);
+      if (!band) {
+        const w: Window = [c0, ty * th, c1, Math.min((ty + 1) * th, tile.grid.height)];
+        const buffers = [takeShared((c1 - c0) * (w[3] - w[1])), takeShared((c1 - c0) * (w[3] - w[1]))];
+        band = {
+          bottom: top + w[3],
+          buffers,
+          read: Promise.all([
+            readTileWindow(images.classes, tile.grid, w, buffers[0] as SharedArrayBuffer),
+            readTileWindow(images.confidence, tile.grid, w, buffers[1] as SharedArrayBuffer),
+          ]),
+        };
+        bands.set(key, band);
+      }
+      read.push(band.read);
+    }
+    return Promise.all(read);
+  };
+  /** The tile map bands and labels under a block, their GETs all under way at once. */
+  const readBlock = async (block: MosaicGrid, col0: number, row0: number) => {
+    for (const [key, band] of bands)
+      if (band.bottom <= row0) {
+        bands.delete(key);
+        retired.push(...band.buffers);
+      }
+    const reaching: { index: number; window: Window }[] = [];
+    for (const [index, tile] of tiles.entries()) {
+      // The part of the block the tile covers, in the tile's own pixels.
+      const { window } = windowOf(block, tile.grid);
+      if (window) reaching.push({ index, window });
+      else if (windowOf(tile.grid, block).row0 + tile.grid.height <= 0) open.delete(index);
+    }
+    const [windows, labels] = await Promise.all([
+      Promise.all(
+        reaching.map(async ({ index, window }) => {
+          const tile = tiles[index] as MosaicTile;
+          let images = open.get(index);
+          if (!images) {
+            // Small blocks: only a band's worth of each tile map is read at a time.
+            images = Promise.all(
+              [tile.classes, tile.confidence].map((o) => openCog(s3, o, { blockSize: 256 << 10 })),
+            ).then(([classes, confidence]) => ({
+              classes: classes as GeoTIFFImage,
+              confidence: confidence as GeoTIFFImage,
+            }));
+            open.set(index, images);
+          }
+          return tileBands(index, window, col0, await images);
+        }),
+      ),
+      labelWindow(s3, input.labels, block, openLabel),
+    ]);
+    return { reaching, windows, labels };
+  };
+
+  const blocks: { col0: number; row0: number; grid: MosaicGrid }[] = [];
+  for (let row0 = 0; row0 < grid.height; row0 += StripRows)
+    for (let col0 = 0; col0 < grid.width; col0 += blockColumns) {
+      const rows = Math.min(StripRows, grid.height - row0);
+      const cols = Math.min(blockColumns, grid.width - col0);
+      blocks.push({ col0, row0, grid: subGrid(grid, col0, row0, cols, rows) });
+    }
+  const arrays = blockArrays(StripRows * blockColumns);
+  let spans: { inside: RowSpans; states: RowSpans[] } | undefined;
   let ignored = 0;
-  let writing: Promise<unknown> = Promise.resolve();
+  let ahead: ReturnType<typeof readBlock> | undefined;
   try {
-    for (let row0 = 0; row0 < grid.height; row0 += stripRows) {
-      const rows = Math.min(stripRows, grid.height - row0);
-      const strip: MosaicGrid = {
-        ...grid,
-        origin: [grid.origin[0], grid.origin[1] - row0 * grid.pixelSize],
-        height: rows,
+    const first = blocks[0] as (typeof blocks)[number];
+    ahead = readBlock(first.grid, first.col0, first.row0);
+    for (const [k, { col0, row0, grid: block }] of blocks.entries()) {
+      const { width: cols, height: rows } = block;
+      const n = cols * rows;
+      const read = await (ahead as ReturnType<typeof readBlock>);
+      lap("wait:read+labels");
+      const next = blocks[k + 1];
+      ahead = next ? readBlock(next.grid, next.col0, next.row0) : undefined;
+      // Awaited at the next block; a failure meanwhile must not count as unhandled.
+      ahead?.catch(() => {});
+
+      if (col0 === 0) {
+        const strip = subGrid(grid, 0, row0, grid.width, rows);
+        let inside = scanSpans(outlines.region, strip);
+        if (outlines.within) inside = intersectSpans(inside, scanSpans(outlines.within, strip));
+        for (const earlier of outlines.without) inside = subtractSpans(inside, scanSpans(earlier, strip));
+        // Each pixel in one state: the first listed keeps a shared border pixel.
+        const states = outlines.states.map((s) => scanSpans(s, strip));
+        spans = { inside, states: states.map((own, s) => states.slice(0, s).reduce(subtractSpans, own)) };
+      }
+      const current = spans as NonNullable<typeof spans>;
+      const inside = arrays.inside.subarray(0, n).fill(0);
+      fillSpans(inside, current.inside, col0, cols, 1);
+      let stateOf: Uint8Array | undefined;
+      if (current.states.length > 0) {
+        stateOf = arrays.stateOf.subarray(0, n).fill(0);
+        for (const [s, state] of current.states.entries()) fillSpans(stateOf, state, col0, cols, s + 1);
+      }
+      lap("rasterize");
+
+      const mosaic: Mosaic = {
+        grid: block,
+        classes: arrays.classes.subarray(0, n).fill(0),
+        confidence: arrays.confidence.subarray(0, n).fill(255),
+        owner: arrays.owner.subarray(0, n).fill(-1),
       };
-      const inside = rasterizeRings(input.rings, strip);
-      if (input.clip) {
-        if (input.clip.within) {
-          const within = rasterizeRings(input.clip.within, strip);
-          for (let i = 0; i < inside.length; i++) if (!within[i]) inside[i] = 0;
-        }
-        for (const rings of input.clip.without) {
-          const earlier = rasterizeRings(rings, strip);
-          for (let i = 0; i < inside.length; i++) if (earlier[i]) inside[i] = 0;
-        }
-      }
-      const mosaic = createMosaic(strip);
-      const reaching: { index: number; tile: MosaicTile; window: [number, number, number, number] }[] = [];
-      for (const [index, tile] of tiles.entries()) {
-        // The part of the strip the tile covers, in the tile's own pixels.
-        const { window } = windowOf(strip, tile.grid);
-        if (window) reaching.push({ index, tile, window });
-        else if (open.has(index) && windowOf(tile.grid, strip).row0 + tile.grid.height <= 0)
-          open.delete(index);
-      }
-      // The tiles under the strip and its labels are read at once, so their GETs overlap; pasting
-      // goes in tile order, which breaks confidence ties.
-      const [windows, labels] = await Promise.all([
-        Promise.all(
-          reaching.map(async ({ index, tile, window }) => {
-            let images = open.get(index);
-            if (!images) {
-              // Small blocks: only a strip's worth of each tile map is read at a time.
-              const [classes, confidence] = await Promise.all(
-                [tile.classes, tile.confidence].map((o) => openCog(s3, o, { blockSize: 256 << 10 })),
-              );
-              images = { classes: classes as GeoTIFFImage, confidence: confidence as GeoTIFFImage };
-              open.set(index, images);
-            }
-            return Promise.all([
-              readTileWindow(images.classes, tile.grid, window),
-              readTileWindow(images.confidence, tile.grid, window),
-            ]);
-          }),
-        ),
-        labelWindow(s3, input.labels, strip),
-      ]);
-      for (const [k, { index }] of reaching.entries()) {
-        const [classes, confidence] = windows[k] as [Raster, Raster];
-        pasteTile(mosaic, inside, index, classes, confidence);
-      }
+      for (const [w, { index }] of read.reaching.entries())
+        for (const [classes, confidence] of read.windows[w] as [Raster, Raster][])
+          pasteTile(mosaic, inside, index, classes, confidence);
+      for (const buffer of retired) giveShared(buffer);
+      retired = [];
+      lap("paste");
+      const { labels } = read;
       ignored += labels.ignored;
       for (const r of labels.rasters) labelRasters.add(r);
-      let stateOf: Uint8Array | undefined;
-      if (input.states.length > 0) {
-        stateOf = new Uint8Array(grid.width * rows);
-        for (const [s, state] of input.states.entries()) {
-          const mask = rasterizeRings(state.rings, strip);
-          for (let i = 0; i < mask.length; i++) if (mask[i] && !stateOf[i]) stateOf[i] = s + 1;
-        }
-      }
       rollUp(rollups, mosaic, labels.classes, inside, stateOf);
-      // The previous strip's tiles are deflated (on libuv's threads) while this one was read and
-      // pasted; waiting for them here keeps at most two strips in memory.
-      await writing;
-      writing = Promise.all([
-        writers.classes.append(mosaic.classes),
-        writers.confidence.append(mosaic.confidence),
-      ]);
-      // Awaited at the next strip or the end; a failure meanwhile must not count as unhandled.
-      writing.catch(() => {});
-      for (let r = row0 + ((step - (row0 % step)) % step); r < row0 + rows; r += step) {
-        for (let x = 0; x < sampled.width; x++) {
-          const from = (r - row0) * grid.width + x * step;
-          const to = (r / step) * sampled.width + x;
-          sampled.classes[to] = mosaic.classes[from] as number;
-          sampled.confidence[to] = mosaic.confidence[from] as number;
-          sampled.labels[to] = inside[from] ? (labels.classes[from] as number) : 0;
+      lap("rollup");
+      for (let r = (step - (row0 % step)) % step; r < rows; r += step) {
+        const to = ((row0 + r) / step) * sampled.width;
+        for (let c = (step - (col0 % step)) % step; c < cols; c += step) {
+          const from = r * cols + c;
+          const at = to + (col0 + c) / step;
+          sampled.classes[at] = mosaic.classes[from] as number;
+          sampled.confidence[at] = mosaic.confidence[from] as number;
+          sampled.labels[at] = inside[from] ? (labels.classes[from] as number) : 0;
         }
       }
-      input.onStrip?.(row0 + rows, grid.height);
+      lap("sample");
+      // The writers copy the block; they wait only while both of a level's tile rows are busy.
+      await Promise.all([
+        writers.classes.appendBlock(mosaic.classes, col0, cols),
+        writers.confidence.appendBlock(mosaic.confidence, col0, cols),
+      ]);
+      lap("wait:encode");
+      if (col0 + cols === grid.width) input.onStrip?.(row0 + rows, grid.height);
     }
-    await writing;
     await writers.classes.finish(join(dir, "map.tif"));
     await writers.confidence.finish(join(dir, "confidence.tif"));
+    lap("finish");
   } catch (error) {
-    await writing.catch(() => {});
+    await ahead?.catch(() => {});
     await Promise.all([writers.classes.discard(), writers.confidence.discard()]);
     await rm(dir, { recursive: true, force: true });
     throw error;

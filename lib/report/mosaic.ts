@@ -97,21 +97,28 @@ export function pasteTile(
   const { grid } = mosaic;
   const col0 = Math.round((classes.geo.origin[0] - grid.origin[0]) / grid.pixelSize);
   const row0 = Math.round((grid.origin[1] - classes.geo.origin[1]) / grid.pixelSize);
-  for (let r = 0; r < classes.height; r++) {
-    const row = row0 + r;
-    if (row < 0 || row >= grid.height) continue;
-    for (let c = 0; c < classes.width; c++) {
-      const col = col0 + c;
-      if (col < 0 || col >= grid.width) continue;
-      const at = row * grid.width + col;
-      const value = classes.data[r * classes.width + c] as number;
+  // The tile's columns and rows that land in the grid.
+  const c0 = Math.max(0, -col0);
+  const c1 = Math.min(classes.width, grid.width - col0);
+  const r0 = Math.max(0, -row0);
+  const r1 = Math.min(classes.height, grid.height - row0);
+  const values = classes.data;
+  const confidences = confidence.data;
+  const { classes: held, confidence: heldConfidence, owner } = mosaic;
+  for (let r = r0; r < r1; r++) {
+    const from = r * classes.width;
+    const fromConfidence = r * confidence.width;
+    const to = (row0 + r) * grid.width + col0;
+    for (let c = c0; c < c1; c++) {
+      const value = values[from + c] as number;
+      const at = to + c;
       if (value === 0 || !inside[at]) continue;
-      const conf = confidence.data[r * confidence.width + c] as number;
-      const held = mosaic.confidence[at] as number;
-      if ((mosaic.owner[at] as number) >= 0 && held !== 255 && held >= conf) continue;
-      mosaic.classes[at] = value;
-      mosaic.confidence[at] = conf;
-      mosaic.owner[at] = index;
+      const conf = confidences[fromConfidence + c] as number;
+      const was = heldConfidence[at] as number;
+      if ((owner[at] as number) >= 0 && was !== 255 && was >= conf) continue;
+      held[at] = value;
+      heldConfidence[at] = conf;
+      owner[at] = index;
     }
   }
 }
@@ -131,19 +138,23 @@ export function emptyRollups(tiles: number, states: number, classes: number): Ro
   };
 }
 
-function count(c: Confusion, label: number, prediction: number): void {
-  c.labelled++;
+/** Predictions counted per label in a flat array: values up to this are counted there, any above one by one. */
+const Predictions = 16;
+
+function count(c: Confusion, label: number, prediction: number, n = 1): void {
+  c.labelled += n;
   if (prediction === 0) return;
-  c.mapped++;
+  c.mapped += n;
   const row = c.matrix[label - 1] as number[];
-  row[prediction - 1] = (row[prediction - 1] as number) + 1;
+  row[prediction - 1] = (row[prediction - 1] as number) + n;
 }
 
 /**
  * Adds a mosaic (or a strip of one) to the rollups, each labelled pixel of the region counted once:
  * in the run, in the state `stateOf` puts it in (1-based, 0 for none), and in the tile that owns
  * it in the mosaic. Labelled pixels nobody mapped count as coverage of the run and the state, and
- * of no tile.
+ * of no tile. Pixels are counted into one flat array (run, states, tiles), folded into the
+ * matrices at the end: a matrix row per pixel was the largest cost of the mosaic.
  */
 export function rollUp(
   rollups: Rollups,
@@ -153,14 +164,35 @@ export function rollUp(
   stateOf?: Uint8Array,
 ): void {
   const classes = rollups.run.classes;
+  const perTarget = (classes + 1) * Predictions;
+  const states = rollups.perState.length;
+  const targets = [rollups.run, ...rollups.perState, ...rollups.perTile];
+  const counts = new Float64Array(targets.length * perTarget);
+  const { classes: predictions, owner } = mosaic;
   for (let i = 0; i < labels.length; i++) {
     const l = labels[i] as number;
     if (l === 0 || l > classes || !inside[i]) continue;
-    const p = mosaic.classes[i] as number;
-    count(rollups.run, l, p);
+    const p = predictions[i] as number;
     const state = stateOf ? (stateOf[i] as number) : 0;
-    if (state > 0) count(rollups.perState[state - 1] as Confusion, l, p);
-    const owner = mosaic.owner[i] as number;
-    if (owner >= 0 && p !== 0) count(rollups.perTile[owner] as Confusion, l, p);
+    const tile = owner[i] as number;
+    if (p >= Predictions) {
+      count(rollups.run, l, p);
+      if (state > 0) count(rollups.perState[state - 1] as Confusion, l, p);
+      if (tile >= 0) count(rollups.perTile[tile] as Confusion, l, p);
+      continue;
+    }
+    const cell = l * Predictions + p;
+    counts[cell] = (counts[cell] as number) + 1;
+    if (state > 0) counts[state * perTarget + cell] = (counts[state * perTarget + cell] as number) + 1;
+    if (tile >= 0 && p !== 0) {
+      const at = (1 + states + tile) * perTarget + cell;
+      counts[at] = (counts[at] as number) + 1;
+    }
   }
+  for (const [t, target] of targets.entries())
+    for (let l = 1; l <= classes; l++)
+      for (let p = 0; p < Predictions; p++) {
+        const n = counts[t * perTarget + l * Predictions + p] as number;
+        if (n > 0) count(target, l, p, n);
+      }
 }

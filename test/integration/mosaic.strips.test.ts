@@ -53,7 +53,7 @@ function tileRasters(seed: number, grid: MosaicGrid) {
 }
 
 describe("the windowed mosaic", () => {
-  it("is byte for byte and count for count the whole-array mosaic, a strip at a time", async () => {
+  it("is byte for byte and count for count the whole-array mosaic, a strip or a block at a time", async () => {
     const rasters = tiles.map((t, i) => tileRasters(i + 1, t.grid));
     for (const [i, t] of tiles.entries()) {
       const r = rasters[i] as (typeof rasters)[number];
@@ -94,19 +94,24 @@ describe("the windowed mosaic", () => {
       { name: "West", rings: [[at(-10, -10), at(750, -10), at(750, 1400), at(-10, 1400)]] as Ring[] },
       { name: "East", rings: [[at(750, -10), at(1600, -10), at(1600, 1400), at(750, 1400)]] as Ring[] },
     ];
-    const built = await mosaicInStrips(s3, {
-      grid,
-      rings: region,
-      tiles: tiles.map((t) => ({
-        tileId: t.tileId,
-        grid: t.grid,
-        classes: ref(config.storage.outputs, `t/${t.tileId}/classes.tif`),
-        confidence: ref(config.storage.outputs, `t/${t.tileId}/confidence.tif`),
-      })),
-      labels,
-      states,
-      tmpRoot: tmpdir(),
-    });
+    const build = (blockColumns?: number) =>
+      mosaicInStrips(s3, {
+        grid,
+        rings: region,
+        tiles: tiles.map((t) => ({
+          tileId: t.tileId,
+          grid: t.grid,
+          classes: ref(config.storage.outputs, `t/${t.tileId}/classes.tif`),
+          confidence: ref(config.storage.outputs, `t/${t.tileId}/confidence.tif`),
+        })),
+        labels,
+        states,
+        tmpRoot: tmpdir(),
+        ...(blockColumns ? { blockColumns } : {}),
+      });
+    const built = await build();
+    // The same again in blocks of 512 columns (three per strip, the last one narrower).
+    const blocks = await build(512);
     try {
       // Reference: everything in memory at once, as the report did before.
       const inside = rasterizeRings(region, grid);
@@ -137,6 +142,10 @@ describe("the windowed mosaic", () => {
       expect((await readFile(join(built.dir, "map.tif"))).equals(expectedMap)).toBe(true);
       expect((await readFile(join(built.dir, "confidence.tif"))).equals(expectedConfidence)).toBe(true);
       expect((await readdir(built.dir)).sort()).toEqual(["confidence.tif", "map.tif"]);
+      expect(blocks.rollups).toEqual(rollups);
+      expect(blocks.sampled).toEqual(built.sampled);
+      expect((await readFile(join(blocks.dir, "map.tif"))).equals(expectedMap)).toBe(true);
+      expect((await readFile(join(blocks.dir, "confidence.tif"))).equals(expectedConfidence)).toBe(true);
       // Quicklook samples: every n-th pixel of map and region labels, n from the longer side.
       const step = Math.ceil(Math.max(grid.width, grid.height) / 1024);
       expect(step).toBe(2);
@@ -150,6 +159,7 @@ describe("the windowed mosaic", () => {
         }
     } finally {
       await rm(built.dir, { recursive: true, force: true });
+      await rm(blocks.dir, { recursive: true, force: true });
     }
   });
 

@@ -151,4 +151,35 @@ describe("COG writer", () => {
       }
     },
   );
+
+  it("writes blocks of a tile row (left to right, the last narrower) byte-identical to encodeCog, and refuses a block across a tile row", async () => {
+    const [width, height, tileSize, blockWidth] = [1000, 700, 256, 384];
+    const random = seededRandom(5);
+    const data = new Uint8Array(width * height).map(() =>
+      random() < 0.05 ? 255 : Math.floor(random() * 100),
+    );
+    const raster = { width, height, data, geo, nodata: 255 };
+    const options = { tileSize, overviews: "average" } as const;
+    const dir = await mkdtemp(join(tmpdir(), "blocks-"));
+    try {
+      const writer = await CogStripWriter.create({ ...raster, data: new Uint8Array(0) }, options, dir);
+      await expect(writer.appendBlock(new Uint8Array(300 * 10), 0, 10)).rejects.toThrow(
+        "is not whole rows within the raster's 1000 x 700 and the tile row",
+      );
+      for (let row0 = 0; row0 < height; row0 += tileSize)
+        for (let col0 = 0; col0 < width; col0 += blockWidth) {
+          const rows = Math.min(tileSize, height - row0);
+          const cols = Math.min(blockWidth, width - col0);
+          const block = new Uint8Array(rows * cols);
+          for (let r = 0; r < rows; r++)
+            block.set(data.subarray((row0 + r) * width + col0, (row0 + r) * width + col0 + cols), r * cols);
+          await writer.appendBlock(block, col0, cols);
+        }
+      const path = join(dir, "out.tif");
+      await writer.finish(path);
+      expect((await readFile(path)).equals(await encodeCog(raster, options))).toBe(true);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });
