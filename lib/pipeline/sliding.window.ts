@@ -3,7 +3,7 @@
  * does it: windows every `stride` pixels, the last one moved back to end at the edge, the logits
  * of overlapping windows summed and divided by how many windows cover each pixel.
  */
-import { giveShared, takeShared } from "../threads/shared.spares.ts";
+import { giveShared, takeShared } from "../threads/shared.buffers.ts";
 import { addWindow, meanInPlace, pixelArgmax } from "./row.emit.mjs";
 
 /** Start offsets of windows of `size` along an axis of `length` (length >= size). */
@@ -55,8 +55,8 @@ export class RowAccumulator {
 
   private fresh(): LogitRow {
     return {
-      sum: new Float32Array(takeShared(this.width * this.classes * 4)).fill(0),
-      count: new Uint16Array(takeShared(this.width * 2)).fill(0),
+      sum: new Float32Array(takeShared(this.width * this.classes * 4), 0, this.width * this.classes).fill(0),
+      count: new Uint16Array(takeShared(this.width * 2), 0, this.width).fill(0),
     };
   }
 

@@ -1,4 +1,4 @@
-import { giveShared, takeShared } from "../threads/shared.spares.ts";
+import { giveShared, takeShared } from "../threads/shared.buffers.ts";
 import type { EmittedRows, RowEmitter } from "./row.emitter.ts";
 import type { LogitRow, RowAccumulator } from "./sliding.window.ts";
 import { windowStarts } from "./sliding.window.ts";
@@ -180,7 +180,11 @@ export async function slideTile(job: SlideJob): Promise<void> {
         if (!rows.has(cy)) rows.set(cy, await (fetching.get(cy) as Promise<ChunkRow>));
       let skipped = 0;
       for (const x0 of xs) {
-        batch ??= new Float32Array(free.pop() ?? takeShared(batchSize * windowValues * 4));
+        batch ??= new Float32Array(
+          free.pop() ?? takeShared(batchSize * windowValues * 4),
+          0,
+          batchSize * windowValues,
+        );
         // Filled straight into its batch slot; a window without one valid pixel gives its slot back.
         if (
           fillWindow(
