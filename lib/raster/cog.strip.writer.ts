@@ -1,7 +1,6 @@
-import { createReadStream, createWriteStream } from "node:fs";
+import { createReadStream } from "node:fs";
 import { mkdtemp, open, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { pipeline } from "node:stream/promises";
 import type { EncodeRowJob } from "./cog.encode.tasks.ts";
 import {
   type CogOptions,
@@ -221,11 +220,16 @@ export class CogStripWriter {
       }
       for (const level of this.levels) await level.handle.close();
       const { header, bytes } = cogHeader(this.head, this.levels, this.size, this.options);
-      const out = createWriteStream(path);
-      await new Promise<void>((resolve, reject) => out.write(header, (e) => (e ? reject(e) : resolve())));
-      for (const level of [...this.levels].reverse())
-        await pipeline(createReadStream(level.file), out, { end: false });
-      await new Promise<void>((resolve) => out.end(resolve));
+      // Appended level by level through one handle (a piped stream per level would pile listeners
+      // on one write stream: a state mosaic has a dozen levels).
+      const out = await open(path, "w");
+      try {
+        await out.write(header);
+        for (const level of [...this.levels].reverse())
+          for await (const chunk of createReadStream(level.file)) await out.write(chunk as Buffer);
+      } finally {
+        await out.close();
+      }
       return { bytes };
     } finally {
       await this.discard();
