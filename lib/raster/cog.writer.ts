@@ -59,7 +59,12 @@ function sampleFormat(data: PixelArray): { bits: number; format: number } {
   return { bits: 32, format: SampleFormat.Float };
 }
 
-/** Cuts one tile (padded with nodata to full size), applies the horizontal predictor, compresses. */
+/**
+ * Cuts one tile (padded with nodata to full size), applies the horizontal predictor, compresses.
+ * Cut and predictor are one pass over the source (TIFF predictor 2: each sample stored as the
+ * difference from its left neighbour, row by row, wrapping at the sample's width); padding after
+ * a row's first fill sample is all zero differences, so it is left as allocated.
+ */
 export async function encodeTile(
   data: PixelArray,
   width: number,
@@ -72,19 +77,26 @@ export async function encodeTile(
   level: number,
 ): Promise<Buffer> {
   const tile = new (data.constructor as new (n: number) => PixelArray)(size * size);
-  if (fill !== 0) tile.fill(fill);
   const x0 = tx * size;
   const y0 = ty * size;
   const w = Math.min(size, width - x0);
-  for (let y = 0; y < size && y0 + y < height; y++) {
-    tile.set(data.subarray((y0 + y) * width + x0, (y0 + y) * width + x0 + w), y * size);
-  }
-  if (predictor) {
-    // TIFF predictor 2: each sample stored as the difference from its left neighbour, row by row.
-    for (let y = 0; y < size; y++) {
-      for (let x = size - 1; x > 0; x--)
-        tile[y * size + x] = (tile[y * size + x] as number) - (tile[y * size + x - 1] as number);
+  const h = Math.min(size, height - y0);
+  for (let y = 0; y < size; y++) {
+    const d = y * size;
+    if (y >= h) {
+      if (predictor) tile[d] = fill;
+      else tile.fill(fill, d, d + size);
+      continue;
     }
+    const s = (y0 + y) * width + x0;
+    if (!predictor) {
+      tile.set(data.subarray(s, s + w), d);
+      if (w < size) tile.fill(fill, d + w, d + size);
+      continue;
+    }
+    tile[d] = data[s] as number;
+    for (let x = 1; x < w; x++) tile[d + x] = (data[s + x] as number) - (data[s + x - 1] as number);
+    if (w < size) tile[d + w] = fill - (data[s + w - 1] as number);
   }
   const bytes = Buffer.from(tile.buffer, tile.byteOffset, tile.byteLength);
   return deflateAsync(bytes, { level });
