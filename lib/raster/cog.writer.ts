@@ -1,5 +1,5 @@
 import { promisify } from "node:util";
-import { deflate } from "node:zlib";
+import { deflate, deflateSync } from "node:zlib";
 import { halve, type Resampling } from "./overviews.ts";
 import type { PixelArray, Raster } from "./raster.types.ts";
 import {
@@ -34,6 +34,12 @@ export interface CogOptions {
   scale?: number;
   offset?: number;
   deflateLevel?: number;
+  /**
+   * Compress on the calling thread. Right on a task thread, whose parallelism is its pool's: the
+   * default hands every tile to libuv's pool, which costs a thread hop per 16 KB of output (about
+   * a fifth of level 1's time); the bytes are the same either way.
+   */
+  syncDeflate?: boolean;
 }
 
 interface Entry {
@@ -74,7 +80,7 @@ export async function encodeTile(
   size: number,
   fill: number,
   predictor: boolean,
-  level: number,
+  options: Pick<CogOptions, "deflateLevel" | "syncDeflate">,
 ): Promise<Buffer> {
   const tile = new (data.constructor as new (n: number) => PixelArray)(size * size);
   const x0 = tx * size;
@@ -99,7 +105,8 @@ export async function encodeTile(
     if (w < size) tile[d + w] = fill - (data[s + w - 1] as number);
   }
   const bytes = Buffer.from(tile.buffer, tile.byteOffset, tile.byteLength);
-  return deflateAsync(bytes, { level });
+  const level = options.deflateLevel ?? 6;
+  return options.syncDeflate ? deflateSync(bytes, { level }) : deflateAsync(bytes, { level });
 }
 
 /** The compressed tiles of `height` rows of a level, in row-major order. */
@@ -117,7 +124,7 @@ export function encodeTiles(
   const jobs: Promise<Buffer>[] = [];
   for (let ty = 0; ty < down; ty++) {
     for (let tx = 0; tx < across; tx++) {
-      jobs.push(encodeTile(data, width, height, tx, ty, size, fill, predictor, options.deflateLevel ?? 6));
+      jobs.push(encodeTile(data, width, height, tx, ty, size, fill, predictor, options));
     }
   }
   return Promise.all(jobs);

@@ -30,7 +30,7 @@ export async function renderGranuleFiles({ id, ground, acquisition }: GranuleJob
   const rendered = renderGranule(ground, acquisition);
   const cover = { cloudCover: rendered.cloudCover, spatialCoverage: rendered.spatialCoverage };
   if (rendered.spatialCoverage === 0) return { ...cover, cogs: [] };
-  return { ...cover, cogs: await encodeGranule(id, ground.window, rendered) };
+  return { ...cover, cogs: await encodeGranule(id, ground.window, rendered, true) };
 }
 
 /** The CDL-like label COG of the world (`s3://<cdl>/<year>/CDL_<year>_<fips>.tif`). */
@@ -39,5 +39,6 @@ export async function renderLabelFile(plan: WorldPlan): Promise<Uint8Array> {
   return encodeCog(renderCdl(plan, ground), {
     overviews: "nearest",
     metadata: { source: "crop-map synthetic world" },
+    syncDeflate: true,
   });
 }
