@@ -5,16 +5,11 @@ import { createGround } from "../../lib/synth/ground.ts";
 import { profileForState } from "../../lib/synth/profiles.ts";
 import { prepareTileGround, renderGranule, storedReflectance } from "../../lib/synth/tile.render.ts";
 import { planWorld } from "../../lib/synth/world.plan.ts";
+import { DefaultSeason } from "../../lib/synth/world.spec.ts";
 
 describe("granule render", () => {
   it("renders the bytes it rendered before it was made fast (every sky state, water and fill)", () => {
-    const plan = planWorld({
-      state: "RI",
-      year: 2022,
-      scale: "small",
-      seed: 7,
-      season: { start: "04-01", end: "10-31" },
-    });
+    const plan = planWorld({ state: "RI", year: 2022, scale: "small", seed: 7, season: DefaultSeason });
     const planned = plan.tiles.find((t) => t.tile.tileId === "19TCF");
     if (!planned) throw new Error("19TCF is not in the Rhode Island world");
     const prepared = prepareTileGround(planned.window, createGround(profileForState("RI"), 7));
