@@ -1,5 +1,5 @@
 import { promisify } from "node:util";
-import { deflate } from "node:zlib";
+import { deflate, deflateSync } from "node:zlib";
 import { halve, type Resampling } from "./overviews.ts";
 import type { PixelArray, Raster } from "./raster.types.ts";
 import {
@@ -34,6 +34,12 @@ export interface CogOptions {
   scale?: number;
   offset?: number;
   deflateLevel?: number;
+  /**
+   * Compress on the calling thread. Right on a task thread, whose parallelism is its pool's: the
+   * default hands every tile to libuv's pool, which costs a thread hop per 16 KB of output (about
+   * a fifth of level 1's time); the bytes are the same either way.
+   */
+  syncDeflate?: boolean;
 }
 
 interface Entry {
@@ -123,7 +129,10 @@ export function encodeTiles(
   for (let ty = 0; ty < down; ty++) {
     for (let tx = 0; tx < across; tx++) {
       const tile = cutTile(data, width, height, tx, ty, size, fill, predictor);
-      jobs.push(deflateAsync(tile, { level: options.deflateLevel ?? 6 }));
+      const level = options.deflateLevel ?? 6;
+      jobs.push(
+        options.syncDeflate ? Promise.resolve(deflateSync(tile, { level })) : deflateAsync(tile, { level }),
+      );
     }
   }
   return Promise.all(jobs);

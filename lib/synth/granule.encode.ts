@@ -10,11 +10,12 @@ export interface BandCog {
   bytes: Uint8Array;
 }
 
-/** The seven COGs of a granule: six bands and Fmask. */
+/** The seven COGs of a granule: six bands and Fmask; `syncDeflate` on a task thread (see CogOptions). */
 export async function encodeGranule(
   id: GranuleId,
   window: TileWindow,
   rendered: RenderedGranule,
+  syncDeflate = false,
 ): Promise<BandCog[]> {
   const geo = { epsg: window.epsg, origin: window.origin, pixelSize: window.pixelSize };
   const metadata = { scale_factor: String(HlsScale), add_offset: "0", _FillValue: String(HlsFill) };
@@ -29,12 +30,18 @@ export async function encodeGranule(
           geo,
           nodata: HlsFill,
         },
-        { metadata: { ...metadata, long_name: band }, scale: HlsScale, offset: 0, deflateLevel: 1 },
+        {
+          metadata: { ...metadata, long_name: band },
+          scale: HlsScale,
+          offset: 0,
+          deflateLevel: 1,
+          syncDeflate,
+        },
       ).then((bytes) => ({ band: band as string, bytes })),
     ),
     encodeCog(
       { width: window.width, height: window.height, data: rendered.fmask, geo, nodata: 255 },
-      { metadata: { long_name: "Fmask" }, deflateLevel: 1 },
+      { metadata: { long_name: "Fmask" }, deflateLevel: 1, syncDeflate },
     ).then((bytes) => ({ band: "Fmask", bytes })),
   ]);
 }

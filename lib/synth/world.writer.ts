@@ -4,14 +4,12 @@ import type { Config } from "../config/config.schema.ts";
 import { formatGranuleId, type GranuleId } from "../hls/granule.id.ts";
 import { bandKey, cmrXmlKey, stacItemKey } from "../hls/lpdaac.keys.ts";
 import type { Progress } from "../progress.ts";
-import { CogContentType, encodeCog } from "../raster/cog.writer.ts";
+import { CogContentType } from "../raster/cog.writer.ts";
 import { deleteObject, getJson, objectSize, putBytes, putJson, ref } from "../storage/s3.objects.ts";
 import { formatS3Url } from "../storage/s3.url.ts";
 import { createTaskPool, type TaskPool } from "../threads/task.pool.ts";
-import { renderCdl } from "./cdl.render.ts";
 import type { BandCog } from "./granule.encode.ts";
 import { cmrXml, stacItem } from "./granule.records.ts";
-import type { GranuleFiles, GranuleJob } from "./granule.tasks.ts";
 import { createGround, type Ground } from "./ground.ts";
 import { profileForState } from "./profiles.ts";
 import { granuleIdFor } from "./schedule.ts";
@@ -23,6 +21,7 @@ import {
   worldManifestKey,
 } from "./world.manifest.ts";
 import type { WorldPlan } from "./world.plan.ts";
+import type { GranuleFiles, GranuleJob } from "./world.tasks.ts";
 
 /** A different world already sits where this one would go. */
 export class WorldConflictError extends Error {}
@@ -30,11 +29,11 @@ export class WorldConflictError extends Error {}
 export interface WorldDeps {
   s3: S3Client;
   config: Config;
-  /** Task threads rendering and encoding granules; every core by default. */
+  /** Task threads rendering and encoding granules and labels; every core by default. */
   threads?: number;
 }
 
-const GranuleTasks = new URL("./granule.tasks.ts", import.meta.url);
+const WorldTasks = new URL("./world.tasks.ts", import.meta.url);
 
 interface Tally {
   objects: number;
@@ -61,8 +60,9 @@ export async function uploadGranule(
 
 /**
  * Every tile's granules, rendered and encoded on the task threads while this thread uploads. A
- * tile's ground is prepared when its first missing granule is due, so it overlaps the previous
- * tile's last granules; at most one granule per thread waits beyond those being made.
+ * tile's ground is prepared when its first missing granule is due, on this thread: two granules
+ * per thread are asked for ahead, so the threads stay busy with the previous tile's last granules
+ * meanwhile.
  */
 async function writeTiles(
   deps: WorldDeps,
@@ -119,7 +119,7 @@ async function writeTiles(
           failure ??= error;
         }),
       );
-      if (inFlight.length > pool.size) await inFlight.shift();
+      if (inFlight.length >= 2 * pool.size) await inFlight.shift();
       if (failure !== undefined) break;
     }
     if (failure !== undefined) break;
@@ -161,20 +161,21 @@ export async function writeWorld(
   const ground = createGround(profileForState(plan.postal), plan.input.seed);
   const tally: Tally = { objects: 0, bytes: 0, skipped: 0 };
   const cdlRef = ref(cdl, stateCdlKey(plan.input.year, plan.fips));
-  if ((await objectSize(deps.s3, cdlRef)) === undefined) {
-    const labels = renderCdl(plan, ground);
-    const bytes = await encodeCog(labels, {
-      overviews: "nearest",
-      metadata: { source: "crop-map synthetic world" },
-    });
-    await putBytes(deps.s3, cdlRef, bytes, CogContentType);
-    tally.objects++;
-    tally.bytes += bytes.length;
-  } else tally.skipped++;
-  progress?.tick(1, "labels");
-
-  const pool = createTaskPool(GranuleTasks, deps.threads);
-  const granules = await writeTiles(deps, plan, ground, pool, progress, tally).finally(() => pool.close());
+  const pool = createTaskPool(WorldTasks, deps.threads);
+  // The labels are made on a task thread too, beside the first granules rather than before them.
+  const labels = (async () => {
+    if ((await objectSize(deps.s3, cdlRef)) === undefined) {
+      const bytes = await pool.run<Uint8Array>("renderLabelFile", plan);
+      await putBytes(deps.s3, cdlRef, bytes, CogContentType);
+      tally.objects++;
+      tally.bytes += bytes.length;
+    } else tally.skipped++;
+    progress?.tick(1, "labels");
+  })();
+  const [granules] = await Promise.all([
+    writeTiles(deps, plan, ground, pool, progress, tally),
+    labels,
+  ]).finally(() => pool.close());
   const tiles: WorldManifest["tiles"] = [];
   for (const [t, planned] of plan.tiles.entries()) {
     tiles.push({
