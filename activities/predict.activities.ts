@@ -10,13 +10,13 @@ import { RowAccumulator, windowStarts } from "../lib/pipeline/sliding.window.ts"
 import type { StackHeader } from "../lib/pipeline/stack.format.ts";
 import { readChunkRow, readStackHeader } from "../lib/pipeline/stack.reader.ts";
 import { slideTile } from "../lib/pipeline/tile.slide.ts";
-import { deleteObject, getJson, objectSize, putBytes, putJson, ref } from "../lib/storage/s3.objects.ts";
+import { deleteObject, objectSize, putBytes, putJson, ref } from "../lib/storage/s3.objects.ts";
 import { formatS3Url } from "../lib/storage/s3.url.ts";
 import { nonRetryable, parseInput } from "./activity.failures.ts";
 import { heartbeating } from "./activity.heartbeat.ts";
 import { type MapFiles, writeClassMaps } from "./class.maps.ts";
 import { asModelFailure } from "./model.failures.ts";
-import { encodeCheckpoint, startingState } from "./predict.checkpoint.ts";
+import { encodeCheckpoint, finishedPrediction, startingState } from "./predict.checkpoint.ts";
 
 export const PredictTileInputParser = z
   .object({
@@ -94,16 +94,8 @@ export function createPredictActivities(s3: S3Client, config: Config, options: P
     const input = parseInput(PredictTileInputParser, raw, "predictTile");
     const summaryRef = ref(outputs, `${input.outputPrefix}predict.json`);
     const wanted = await manifestOf(input.model);
-    // Finished output counts only if the same model file made it: a re-exported model under the
-    // same name maps the tile again.
-    const done = await getJson(s3, summaryRef);
-    if (done !== undefined) {
-      const summary = PredictedTileParser.parse(done);
-      if (summary.model.sha256 === wanted.sha256) return summary;
-      log.info(
-        `Tile:Predict:Stale tile=${input.tileId} model=${wanted.name} was=${summary.model.sha256.slice(0, 12)} now=${wanted.sha256.slice(0, 12)}`,
-      );
-    }
+    const done = await finishedPrediction(s3, summaryRef, PredictedTileParser, input.tileId, wanted);
+    if (done) return done;
 
     const loaded = await model(wanted);
     const { manifest } = loaded;

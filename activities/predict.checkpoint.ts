@@ -1,6 +1,29 @@
 import type { S3Client } from "@aws-sdk/client-s3";
+import { log } from "@temporalio/activity";
+import type { z } from "zod";
 import type { SlideState } from "../lib/pipeline/tile.slide.ts";
-import { getBytes, type ObjectRef, objectSize } from "../lib/storage/s3.objects.ts";
+import { getBytes, getJson, type ObjectRef, objectSize } from "../lib/storage/s3.objects.ts";
+
+/**
+ * A tile's finished prediction (its summary, written last) for either model family, if the same
+ * model file made it: a re-exported model under the same name maps the tile again.
+ */
+export async function finishedPrediction<T extends { model: { sha256: string } }>(
+  s3: S3Client,
+  summary: ObjectRef,
+  parser: z.ZodType<T>,
+  tileId: string,
+  wanted: { name: string; sha256: string },
+): Promise<T | undefined> {
+  const done = await getJson(s3, summary);
+  if (done === undefined) return undefined;
+  const found = parser.parse(done);
+  if (found.model.sha256 === wanted.sha256) return found;
+  log.info(
+    `Tile:Predict:Stale tile=${tileId} model=${wanted.name} was=${found.model.sha256.slice(0, 12)} now=${wanted.sha256.slice(0, 12)}`,
+  );
+  return undefined;
+}
 
 /** What a tile's inference has done so far; enough to continue from the next window row. */
 export interface PredictCheckpoint extends SlideState {

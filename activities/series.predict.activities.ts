@@ -18,7 +18,7 @@ import { heartbeating } from "./activity.heartbeat.ts";
 import { writeClassMaps } from "./class.maps.ts";
 import { asModelFailure } from "./model.failures.ts";
 import type { PredictedTile, PredictOptions } from "./predict.activities.ts";
-import { encodeCheckpoint, startingState } from "./predict.checkpoint.ts";
+import { encodeCheckpoint, finishedPrediction, startingState } from "./predict.checkpoint.ts";
 
 export const PredictSeriesInputParser = z
   .object({
@@ -84,11 +84,8 @@ export function createSeriesPredictActivities(s3: S3Client, config: Config, opti
       const input = parseInput(PredictSeriesInputParser, raw, "predictSeriesTile");
       const summaryRef = ref(outputs, `${input.outputPrefix}predict.json`);
       const wanted = await manifestOf(input.model);
-      const done = await getJson(s3, summaryRef);
-      if (done !== undefined) {
-        const summary = PredictedSeriesParser.parse(done);
-        if (summary.model.sha256 === wanted.sha256) return summary;
-      }
+      const done = await finishedPrediction(s3, summaryRef, PredictedSeriesParser, input.tileId, wanted);
+      if (done) return done;
       const loaded = await model(wanted);
       const { manifest } = loaded;
 

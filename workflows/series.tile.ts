@@ -6,6 +6,7 @@ import type {
   SeriesStageActivities,
   TileOutputActivities,
 } from "../workers/activity.types.ts";
+import { recordOf, stagingOf } from "./tile.record.ts";
 import type { TileWorkflowSpec } from "./tile.workflow.ts";
 
 type CpuActivities = GranuleActivities & SeriesStageActivities & TileOutputActivities;
@@ -26,13 +27,13 @@ export async function seriesTile(
     windows: input.windows,
     maxDates: input.series.maxDates,
   });
-  const staged = await cpu.stageSeries({
-    tileId: input.tileId,
-    year: input.year,
-    granules: selection.granules.map((g) => g.id),
-    labelGrid: { epsg: labelGrid.epsg, origin: labelGrid.origin, pixelSize: labelGrid.pixelSize },
-    chip: input.chip,
-  });
+  const staged = await cpu.stageSeries(
+    stagingOf(
+      input,
+      labelGrid,
+      selection.granules.map((g) => g.id),
+    ),
+  );
   const predicted = await predict.predictSeriesTile({
     tileId: input.tileId,
     seriesKey: staged.seriesKey,
@@ -43,13 +44,13 @@ export async function seriesTile(
   return cpu.writeTileManifest<SeriesTileManifest>({
     outputPrefix: input.outputPrefix,
     manifest: {
-      tileId: input.tileId,
-      year: input.year,
-      model: predicted.model,
-      labelGrid: labelGrid.source,
-      granules: selection.granules.filter((g) => kept.has(g.id)),
-      candidates: selection.candidates,
-      skipped: selection.skipped,
+      ...recordOf(
+        input,
+        labelGrid,
+        { ...selection, granules: selection.granules.filter((g) => kept.has(g.id)) },
+        staged,
+        predicted,
+      ),
       grid: staged.index.grid,
       pixels: { ...predicted.pixels, clearOnce: staged.index.pixels.clearOnce },
       series: {
@@ -57,13 +58,6 @@ export async function seriesTile(
         usable: selection.usable,
         overMaxDates: selection.overMaxDates,
         dropped: staged.index.dropped,
-      },
-      outputs: { classes: predicted.classes, confidence: predicted.confidence },
-      files: predicted.files,
-      timings: {
-        selectSeconds: selection.seconds,
-        stageSeconds: staged.seconds,
-        predictSeconds: predicted.seconds,
       },
     },
   });

@@ -12,6 +12,7 @@ import type {
   TileOutputActivities,
 } from "../workers/activity.types.ts";
 import { seriesTile } from "./series.tile.ts";
+import { recordOf, stagingOf } from "./tile.record.ts";
 
 /** One tile of one season with one model, written under `outputPrefix` (relative to the outputs location). */
 export const TileWorkflowInputParser = z
@@ -79,13 +80,13 @@ export async function tileWorkflow(raw: TileWorkflowInput) {
     maxCloudCover: input.maxCloudCover,
     minSpatialCoverage: input.minSpatialCoverage,
   });
-  const staged = await cpu.stageTile({
-    tileId: input.tileId,
-    year: input.year,
-    granules: selection.granules.map((g) => g.id),
-    labelGrid: { epsg: labelGrid.epsg, origin: labelGrid.origin, pixelSize: labelGrid.pixelSize },
-    chip: input.chip,
-  });
+  const staged = await cpu.stageTile(
+    stagingOf(
+      input,
+      labelGrid,
+      selection.granules.map((g) => g.id),
+    ),
+  );
   const predicted = await predictTile({
     tileId: input.tileId,
     stackKey: staged.stackKey,
@@ -95,24 +96,10 @@ export async function tileWorkflow(raw: TileWorkflowInput) {
   return cpu.writeTileManifest<TileManifest>({
     outputPrefix: input.outputPrefix,
     manifest: {
-      tileId: input.tileId,
-      year: input.year,
-      model: predicted.model,
-      labelGrid: labelGrid.source,
-      granules: selection.granules,
-      candidates: selection.candidates,
-      skipped: selection.skipped,
+      ...recordOf(input, labelGrid, selection, staged, predicted),
       grid: staged.grid,
       windows: predicted.windows,
       pixels: { ...predicted.pixels, validInAllDates: staged.validPixels },
-      outputs: { classes: predicted.classes, confidence: predicted.confidence },
-      // A prediction finished before checksums were recorded has none: the catalogue reads the maps.
-      ...(predicted.files ? { files: predicted.files } : {}),
-      timings: {
-        selectSeconds: selection.seconds,
-        stageSeconds: staged.seconds,
-        predictSeconds: predicted.seconds,
-      },
     },
   });
 }

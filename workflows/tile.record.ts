@@ -1,0 +1,49 @@
+import type { PredictedTile } from "../activities/predict.activities.ts";
+import type { StageTileInput } from "../activities/stage.activities.ts";
+import type { TileManifest } from "../activities/tile.output.activities.ts";
+import type { LabelGrid } from "../lib/accuracy/label.grid.ts";
+import type { TileWorkflowSpec } from "./tile.workflow.ts";
+
+/** What a tile's staging is made from, for either model family: its granules on the year's label grid. */
+export function stagingOf(input: TileWorkflowSpec, labelGrid: LabelGrid, granules: string[]): StageTileInput {
+  return {
+    tileId: input.tileId,
+    year: input.year,
+    granules,
+    labelGrid: { epsg: labelGrid.epsg, origin: labelGrid.origin, pixelSize: labelGrid.pixelSize },
+    chip: input.chip,
+  };
+}
+
+type CommonFields = "tileId" | "year" | "model" | "labelGrid" | "granules" | "candidates" | "skipped";
+
+/** The fields of a finished tile's manifest that both model families record alike. */
+export function recordOf(
+  input: TileWorkflowSpec,
+  labelGrid: LabelGrid,
+  selection: Pick<TileManifest, "granules" | "candidates" | "skipped"> & { seconds: number },
+  staged: { seconds: number },
+  predicted: Pick<PredictedTile, "model" | "classes" | "confidence" | "seconds"> & {
+    files?: PredictedTile["files"];
+  },
+): Pick<TileManifest, CommonFields | "files" | "timings"> & {
+  outputs: Omit<TileManifest["outputs"], "manifest">;
+} {
+  return {
+    tileId: input.tileId,
+    year: input.year,
+    model: predicted.model,
+    labelGrid: labelGrid.source,
+    granules: selection.granules,
+    candidates: selection.candidates,
+    skipped: selection.skipped,
+    outputs: { classes: predicted.classes, confidence: predicted.confidence },
+    // A prediction finished before checksums were recorded has none: the catalogue reads the maps.
+    ...(predicted.files ? { files: predicted.files } : {}),
+    timings: {
+      selectSeconds: selection.seconds,
+      stageSeconds: staged.seconds,
+      predictSeconds: predicted.seconds,
+    },
+  };
+}
