@@ -125,7 +125,8 @@ export function planParts(
       tiles: reaching,
     });
   }
-  if (spec.kind !== "states") parts.push(...outsideParts(spec, grid, states, tiles, prefix));
+  if (spec.kind === "bbox" || spec.kind === "polygon")
+    parts.push(...outsideParts(spec, grid, states, tiles, prefix));
   return { grid, sampleStep: overviewStep(grid), parts };
 }
 

@@ -44,7 +44,8 @@ describe("cutting a run's map into parts", () => {
 
   it("gives a bbox's pixels outside every state (a lake, over the border) parts of their own, each pixel in one part", () => {
     // Along Lake Erie from Michigan and Ohio past Ontario's shore: two cells of 4096 px hold water or Canada.
-    const spec: RegionSpec = { kind: "bbox", bbox: [-83.3, 41.95, -80.6, 42.1] };
+    const [w, s, e, n] = [-83.3, 41.95, -80.6, 42.1];
+    const spec: RegionSpec = { kind: "bbox", bbox: [w, s, e, n] };
     const rings = regionRings(spec);
     const grid: MosaicGrid = { epsg: CdlEpsg, ...snapToNationalGrid(ringBounds(rings.flat())) };
     const plan = planParts(spec, grid, [{ tileId: "17TLG", grid }], "runs/erie/");
@@ -77,6 +78,21 @@ describe("cutting a run's map into parts", () => {
     for (let i = 0; i < region.length; i++) if (claims[i] !== region[i]) wrong++;
     expect(wrong).toBe(0);
     expect(byOutside.reduce((n, v) => n + v, 0)).toBeGreaterThan(1_000_000);
+    // A polygon is cut the same way.
+    const ring: [number, number][] = [
+      [w, s],
+      [e, s],
+      [e, n],
+      [w, n],
+      [w, s],
+    ];
+    const polygon = planParts(
+      { kind: "polygon", name: "erie", coordinates: [[ring]] },
+      grid,
+      [{ tileId: "17TLG", grid }],
+      "runs/erie/",
+    );
+    expect(polygon.parts).toEqual(plan.parts);
   });
 
   it("keeps a state run in one part where its map always was", () => {
