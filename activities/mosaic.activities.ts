@@ -55,6 +55,7 @@ export const MosaicPartParser = z
     grid: MosaicGridParser,
     exclude: z.array(z.string()),
     tiles: z.array(z.string()).min(1),
+    outside: z.literal(true).optional(),
   })
   .strict();
 export const ReportPlanParser = z
@@ -125,7 +126,8 @@ export function createMosaicActivities(s3: S3Client, config: Config) {
   return {
     /**
      * How the run's map is cut into parts mosaicked in parallel: one for a state run, one per state
-     * for larger regions. Refuses a run without a finished tile and tile maps on different grids.
+     * for larger regions, and for a bbox or polygon one per cell of what lies outside every state
+     * (lib/report/mosaic.parts.ts). Refuses a run without a finished tile and tile maps on different grids.
      */
     async planReport(raw: z.input<typeof PlanReportInputParser>): Promise<ReportPlan> {
       const input = parseInput(PlanReportInputParser, raw, "planReport");

@@ -44,6 +44,8 @@ export interface RunReport {
 }
 
 const finite = (v: number) => (Number.isFinite(v) ? v : null);
+/** The per-state table's row for what a bbox or polygon maps outside every state (CDL is background there). */
+const OutsideRow = "Outside the states";
 
 export function createReportActivities(s3: S3Client, config: Config) {
   const { outputs } = config.storage;
@@ -99,13 +101,17 @@ export function createReportActivities(s3: S3Client, config: Config) {
       const runMetrics = metrics(run);
       const ignored = parts.reduce((n, p) => n + p.rollups.ignored, 0);
       const labelRasters = [...new Set(parts.flatMap((p) => p.rollups.labelRasters))].sort();
+      // What a bbox or polygon holds outside every state is one row, named as such, after the states.
+      const outside = parts.filter((p) => p.part.outside);
+      const outsideRun = emptyConfusion(classes);
+      for (const { rollups } of outside) addConfusion(outsideRun, rollups.run);
       const perState = byState
-        ? parts.map((p) => ({
-            id: p.part.id,
-            state: p.part.name,
-            confusion: p.rollups.run,
-            metrics: metrics(p.rollups.run),
-          }))
+        ? [
+            ...parts
+              .filter((p) => !p.part.outside)
+              .map((p) => ({ id: p.part.id, state: p.part.name, confusion: p.rollups.run })),
+            ...(outside.length > 0 ? [{ id: "outside", state: OutsideRow, confusion: outsideRun }] : []),
+          ].map((s) => ({ ...s, metrics: metrics(s.confusion) }))
         : [];
 
       const files: Record<string, string> = byState
@@ -280,12 +286,14 @@ export function createReportActivities(s3: S3Client, config: Config) {
               classes: fileOf(parts[0]?.rollups.files.classes as PartRollups["files"]["classes"]),
               confidence: fileOf(parts[0]?.rollups.files.confidence as PartRollups["files"]["confidence"]),
             },
-        states: byState
-          ? parts.map((p, i) => ({
+        parts: byState
+          ? parts.map((p) => ({
               id: p.part.id,
               name: p.part.name,
+              // states/<postal> or outside/<row>-<col>, as under the run's folder.
+              item: p.part.prefix.slice(prefix.length, -1),
               grid: p.part.grid,
-              accuracy: accuracyOf((perState[i] as (typeof perState)[number]).metrics),
+              accuracy: accuracyOf(metrics(p.rollups.run)),
               classes: fileOf(p.rollups.files.classes),
               confidence: fileOf(p.rollups.files.confidence),
             }))

@@ -6,15 +6,17 @@ import { resolveRegion } from "../region/region.ts";
 import { type StateExtent, stateExtent } from "../region/state.extent.ts";
 import { allStates, findState } from "../region/us.states.ts";
 import type { MosaicGrid } from "./mosaic.ts";
+import { outsideCells } from "./outside.cells.ts";
 import { quicklookStep } from "./quicklook.ts";
 
 /**
- * One mosaic activity's share of a run's map: the whole region (a state run), or one state of a
- * larger region. Small enough to travel through Temporal: outlines are rebuilt from the region spec
- * and the state's postal code where the part is mosaicked.
+ * One mosaic activity's share of a run's map: the whole region (a state run), one state of a
+ * larger region, or what a bbox or polygon region holds outside every state in one cell of its
+ * grid. Small enough to travel through Temporal: outlines are rebuilt from the region spec and
+ * the states' postal codes where the part is mosaicked.
  */
 export interface MosaicPart {
-  /** `region` for a run mosaicked in one part, else the state's postal code. */
+  /** `region` for a run mosaicked in one part, the state's postal code, or `outside-<row>-<col>`. */
   id: string;
   name: string;
   /** Where its map.tif, confidence.tif and rollups go, under the outputs location, ending in "/". */
@@ -25,6 +27,8 @@ export interface MosaicPart {
   exclude: string[];
   /** The finished tiles whose maps reach the part. */
   tiles: string[];
+  /** Set on a part outside every state: it comes after them all, so `exclude` is every state meeting it. */
+  outside?: true;
 }
 
 export interface ReportPlan {
@@ -70,7 +74,10 @@ function overviewStep(grid: MosaicGrid): number {
 /**
  * How a run's report is cut: a state run is one part written where the run's map always was; any
  * other region is one part per state it meets (under `states/<postal>/`), each mosaicked by an
- * activity of its own, then assembled. Parts without a tile are left out.
+ * activity of its own, then assembled. A bbox or polygon may also hold pixels outside every state
+ * (coasts, lakes, over a national border): they are one more part per cell of OutsideCellSide
+ * pixels that holds any (under `outside/<row>-<col>/`), its grid the box of those pixels. Parts
+ * without a tile are left out.
  */
 export function planParts(
   spec: RegionSpec,
@@ -118,13 +125,60 @@ export function planParts(
       tiles: reaching,
     });
   }
+  if (spec.kind === "bbox" || spec.kind === "polygon")
+    parts.push(...outsideParts(spec, grid, states, tiles, prefix));
   return { grid, sampleStep: overviewStep(grid), parts };
 }
 
-/** The clip of a state part: inside the state, outside the earlier states that meet it. */
-export function partClip(part: MosaicPart): { within: Ring[]; without: Ring[][] } | undefined {
+/** The parts of a bbox or polygon region outside every state, one per cell that holds such pixels. */
+function outsideParts(
+  spec: RegionSpec,
+  grid: MosaicGrid,
+  states: StateExtent[],
+  tiles: { tileId: string; grid: MosaicGrid }[],
+  prefix: string,
+): MosaicPart[] {
+  const p = grid.pixelSize;
+  const cells = outsideCells(
+    grid,
+    regionRings(spec),
+    states.map((e) => e.rings.flat()),
+  );
+  return cells.flatMap(({ row, col, window }) => {
+    // Aligned like the state parts, so the part's sample lies on the run's sample lattice.
+    const col0 = Math.floor(window[0] / PartAlign) * PartAlign;
+    const row0 = Math.floor(window[1] / PartAlign) * PartAlign;
+    const part: MosaicGrid = {
+      ...grid,
+      origin: [grid.origin[0] + col0 * p, grid.origin[1] - row0 * p],
+      width: window[2] - col0,
+      height: window[3] - row0,
+    };
+    const reaching = tiles.filter((t) => windowOf(t.grid, part).window).map((t) => t.tileId);
+    if (reaching.length === 0) return [];
+    const bounds = gridBounds(part);
+    return [
+      {
+        id: `outside-${row}-${col}`,
+        name: `Outside the states (cell ${row}-${col})`,
+        prefix: `${prefix}outside/${row}-${col}/`,
+        grid: part,
+        exclude: states.filter((e) => rectsOverlap(e.bounds, bounds)).map((e) => e.state.postal),
+        tiles: reaching,
+        outside: true as const,
+      },
+    ];
+  });
+}
+
+/**
+ * The clip of a part: a state part is inside its state and outside the earlier states that meet
+ * it; an outside part is outside every state that meets it.
+ */
+export function partClip(part: MosaicPart): { within?: Ring[]; without: Ring[][] } | undefined {
   if (part.id === "region") return undefined;
   const rings = (postal: string) =>
     stateExtent(findState(postal) as NonNullable<ReturnType<typeof findState>>).rings.flat();
-  return { within: rings(part.id), without: part.exclude.map(rings) };
+  const without = part.exclude.map(rings);
+  return part.outside ? { without } : { within: rings(part.id), without };
 }

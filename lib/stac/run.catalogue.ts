@@ -49,8 +49,11 @@ export interface RunCatalogueInput {
   tileAAcc: (number | null)[];
   /** The run's map: its single COG, or (by state) the coarse overview and the VRTs. */
   mosaic: CatalogueMosaic & { vrt?: { classes: string; confidence: string } };
-  /** One per state of a run mosaicked by state; empty otherwise. */
-  states: (CatalogueMosaic & { id: string; name: string })[];
+  /**
+   * One per part of a run mosaicked by state (each state, and each cell outside every state);
+   * empty otherwise. `item` is where its Item goes under `stac/`, without `.json`.
+   */
+  parts: (CatalogueMosaic & { id: string; name: string; item: string })[];
 }
 
 /** A mosaic's grid, accuracy and files (keys under outputs, with their SHA-256 and size). */
@@ -63,7 +66,8 @@ interface CatalogueMosaic {
 
 /**
  * Writes the run's STAC catalogue under `<prefix>stac/`: collection.json, map.json (the mosaic),
- * states/<postal>.json (a run mosaicked by state) and items/<tile>.json, every href relative. Tile
+ * states/<postal>.json and outside/<row>-<col>.json (the parts of a run mosaicked by state) and
+ * items/<tile>.json, every href relative. Tile
  * maps' checksums come from their manifests (recorded as they were written); older manifests without
  * them have their maps streamed back and hashed. Mosaics' come from the files they were uploaded from.
  */
@@ -132,15 +136,16 @@ export async function writeRunCatalogue(s3: S3Client, input: RunCatalogueInput):
     { collection: "./collection.json", self: "./map.json" },
   );
   await putJson(s3, ref(outputs, `${stac}map.json`), map);
-  for (const state of input.states) {
+  for (const part of input.parts) {
+    const self = `./${part.item.slice(part.item.lastIndexOf("/") + 1)}.json`;
     const item = mosaicItem(
       run,
-      { id: state.id, title: `${state.name} ${run.year}`, grid: state.grid, accuracy: state.accuracy },
-      { classes: asset(state.classes, 2), confidence: asset(state.confidence, 2) },
-      { collection: "../collection.json", self: `./${state.id}.json` },
+      { id: part.id, title: `${part.name} ${run.year}`, grid: part.grid, accuracy: part.accuracy },
+      { classes: asset(part.classes, 2), confidence: asset(part.confidence, 2) },
+      { collection: "../collection.json", self },
     );
-    await putJson(s3, ref(outputs, `${stac}states/${state.id}.json`), item);
-    items.push(`./states/${state.id}.json`);
+    await putJson(s3, ref(outputs, `${stac}${part.item}.json`), item);
+    items.push(`./${part.item}.json`);
   }
   const bbox = [map.bbox, ...boxes].reduce((a, b) => [
     Math.min(a[0] as number, b[0] as number),

@@ -17,7 +17,8 @@ export type MapGrid = ReturnType<typeof imageGrid>;
 
 /**
  * Where a run's map is drawn from: map.tif, or for a region mosaicked state by state (which has no
- * map.tif) the regional overview, its pixels sampled from the state maps under `states/`.
+ * map.tif) the regional overview, its pixels sampled from the part maps under `states/` (and
+ * `outside/`, for a bbox or polygon reaching outside every state).
  */
 export interface RunMap {
   key: "map.tif" | "overview/map.tif";
@@ -108,17 +109,26 @@ function pixelOf(
   return col < 0 || row < 0 || col >= grid.width || row >= grid.height ? undefined : { col, row };
 }
 
-/** The state maps of a run mosaicked by state, in the order that gives a border pixel to the first. */
-async function stateMaps(s3: S3Client, config: Pick<Config, "storage">, runId: string) {
+/**
+ * The part maps of a run mosaicked by state: the states, in the order that gives a border pixel to
+ * the first, then the cells of a bbox or polygon outside every state (no pixel is in two of those).
+ */
+async function partMaps(s3: S3Client, config: Pick<Config, "storage">, runId: string) {
   const { outputs } = config.storage;
-  const base = `${outputs.prefix}${runPrefix(runId)}states/`;
-  const folders = (await listAll(s3, outputs.bucket, base, { folders: true })).sort();
+  const run = `${outputs.prefix}${runPrefix(runId)}`;
+  const folders = (
+    await Promise.all(
+      ["states/", "outside/"].map(async (group) =>
+        (await listAll(s3, outputs.bucket, `${run}${group}`, { folders: true })).sort(),
+      ),
+    )
+  ).flat();
   const parts = await Promise.all(
     folders.map(async (folder) => {
       const rollups = (await getJson(s3, { bucket: outputs.bucket, key: `${folder}rollups.json` })) as
         | PartRollups
         | undefined;
-      return rollups && { prefix: `states/${folder.slice(base.length)}`, grid: rollups.part.grid };
+      return rollups && { prefix: folder.slice(run.length), grid: rollups.part.grid };
     }),
   );
   return parts.filter((p) => p !== undefined);
@@ -127,7 +137,7 @@ async function stateMaps(s3: S3Client, config: Pick<Config, "storage">, runId: s
 /**
  * The class and confidence of the map pixel under an EPSG:5070 point, read from the full-resolution
  * maps themselves (not from what the browser drew, which may be an overview): map.tif and
- * confidence.tif, or for a run mosaicked by state the state maps under the point (the first that
+ * confidence.tif, or for a run mosaicked by state the part maps under the point (the first that
  * maps it, as the mosaic gives a border pixel to the first state). Undefined outside the map.
  */
 export async function pixelAt(
@@ -139,7 +149,7 @@ export async function pixelAt(
 ): Promise<PixelValue | undefined> {
   if (!pixelOf(map.grid, point)) return undefined;
   const sources =
-    map.key === "map.tif" ? [{ prefix: "", grid: map.grid }] : await stateMaps(s3, config, runId);
+    map.key === "map.tif" ? [{ prefix: "", grid: map.grid }] : await partMaps(s3, config, runId);
   let found: PixelValue | undefined;
   for (const source of sources) {
     const at = pixelOf(source.grid, point);

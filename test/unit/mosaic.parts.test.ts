@@ -1,9 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { CdlEpsg } from "../../lib/grid/crs.ts";
-import { snapToNationalGrid } from "../../lib/grid/lattice.ts";
+import { snapToNationalGrid, windowOf } from "../../lib/grid/lattice.ts";
 import { ringBounds } from "../../lib/grid/planar.ts";
+import { rasterizeRings } from "../../lib/raster/rasterize.ts";
 import { parseRegionName } from "../../lib/region/named.regions.ts";
-import { planParts, regionRings } from "../../lib/report/mosaic.parts.ts";
+import type { RegionSpec } from "../../lib/region/region.spec.ts";
+import { partClip, planParts, regionRings } from "../../lib/report/mosaic.parts.ts";
 import type { MosaicGrid } from "../../lib/report/mosaic.ts";
 import { composeSamples } from "../../lib/report/regional.sample.ts";
 
@@ -38,6 +40,59 @@ describe("cutting a run's map into parts", () => {
     for (const part of plan.parts)
       for (const e of part.exclude) expect(order.indexOf(e)).toBeLessThan(order.indexOf(part.id));
     expect(new Set(plan.parts.map((p) => p.prefix)).size).toBe(49);
+  });
+
+  it("gives a bbox's pixels outside every state (a lake, over the border) parts of their own, each pixel in one part", () => {
+    // Along Lake Erie from Michigan and Ohio past Ontario's shore: two cells of 4096 px hold water or Canada.
+    const [w, s, e, n] = [-83.3, 41.95, -80.6, 42.1];
+    const spec: RegionSpec = { kind: "bbox", bbox: [w, s, e, n] };
+    const rings = regionRings(spec);
+    const grid: MosaicGrid = { epsg: CdlEpsg, ...snapToNationalGrid(ringBounds(rings.flat())) };
+    const plan = planParts(spec, grid, [{ tileId: "17TLG", grid }], "runs/erie/");
+    expect(plan.parts.map((p) => p.id)).toEqual(["MI", "OH", "outside-0-0", "outside-0-1"]);
+    const outside = plan.parts.filter((p) => p.outside);
+    expect(outside.map((p) => p.prefix)).toEqual(["runs/erie/outside/0-0/", "runs/erie/outside/0-1/"]);
+    expect(outside.map((p) => p.exclude)).toEqual([["MI", "OH"], ["OH"]]);
+    // Claims of every part, with the clips the mosaic applies (region outline, then the part's clip).
+    const claims = new Uint8Array(grid.width * grid.height);
+    const byOutside = new Uint8Array(grid.width * grid.height);
+    for (const part of plan.parts) {
+      expect(Math.round((part.grid.origin[0] - grid.origin[0]) / 30) % 512, part.id).toBe(0);
+      expect(Math.round((grid.origin[1] - part.grid.origin[1]) / 30) % 512, part.id).toBe(0);
+      const clip = partClip(part) as NonNullable<ReturnType<typeof partClip>>;
+      const own = rasterizeRings(rings, part.grid);
+      const within = clip.within && rasterizeRings(clip.within, part.grid);
+      const without = clip.without.map((w) => rasterizeRings(w, part.grid));
+      const { col0, row0 } = windowOf(part.grid, grid);
+      for (let r = 0; r < part.grid.height; r++)
+        for (let c = 0; c < part.grid.width; c++) {
+          const i = r * part.grid.width + c;
+          if (!own[i] || (within && !within[i]) || without.some((w) => w[i])) continue;
+          const at = (row0 + r) * grid.width + col0 + c;
+          claims[at] = (claims[at] as number) + 1;
+          if (part.outside) byOutside[at] = 1;
+        }
+    }
+    const region = rasterizeRings(rings, grid);
+    let wrong = 0;
+    for (let i = 0; i < region.length; i++) if (claims[i] !== region[i]) wrong++;
+    expect(wrong).toBe(0);
+    expect(byOutside.reduce((n, v) => n + v, 0)).toBeGreaterThan(1_000_000);
+    // A polygon is cut the same way.
+    const ring: [number, number][] = [
+      [w, s],
+      [e, s],
+      [e, n],
+      [w, n],
+      [w, s],
+    ];
+    const polygon = planParts(
+      { kind: "polygon", name: "erie", coordinates: [[ring]] },
+      grid,
+      [{ tileId: "17TLG", grid }],
+      "runs/erie/",
+    );
+    expect(polygon.parts).toEqual(plan.parts);
   });
 
   it("keeps a state run in one part where its map always was", () => {
