@@ -1,14 +1,13 @@
 import type { S3Client } from "@aws-sdk/client-s3";
 import type { GeoTIFFImage } from "geotiff";
 import type { PartRollups } from "../../activities/mosaic.activities.ts";
-import { labelWindow } from "../accuracy/label.window.ts";
-import { ClassPalette, CropClasses } from "../cdl/classes.ts";
+import { CropClasses } from "../cdl/classes.ts";
 import type { Config } from "../config/config.schema.ts";
 import { CdlEpsg, transform } from "../grid/crs.ts";
 import { densify, type Point } from "../grid/planar.ts";
 import { findTile } from "../grid/tile.table.ts";
 import { imageGrid, openCog } from "../raster/cog.reader.ts";
-import { mapQuicklook, quicklookStep } from "../report/quicklook.ts";
+import { quicklookStep } from "../report/quicklook.ts";
 import { getJson, isNotFound, listAll, type ObjectRef, ref } from "../storage/s3.objects.ts";
 import type { Extent } from "./page/viewer.config.ts";
 import { runPrefix } from "./run.catalogue.ts";
