@@ -27,9 +27,12 @@ export interface EncodeRowJob {
 export function encodeRow(job: EncodeRowJob): Buffer[] {
   const { data, width, rows, size, half } = job;
   const tiles: Buffer[] = [];
+  const scratch = new (data.constructor as new (n: number) => PixelArray)(size * size);
   for (let tx = job.tx0; tx < job.tx1; tx++)
     tiles.push(
-      deflateSync(cutTile(data, width, rows, tx, 0, size, job.fill, job.predictor), { level: job.level }),
+      deflateSync(cutTile(data, width, rows, tx, 0, size, job.fill, job.predictor, scratch), {
+        level: job.level,
+      }),
     );
   if (half)
     halveColumns(

@@ -7,8 +7,8 @@ import {
   cogHeader,
   type LevelLayout,
   levelSizes,
+  packTiles,
   type RasterHead,
-  wrapTile,
 } from "./cog.writer.ts";
 import type { Resampling } from "./overviews.ts";
 import { rasterPool } from "./raster.tasks.ts";
@@ -181,9 +181,7 @@ export class CogStripWriter {
     }
     const tiles = (await Promise.all(jobs)).flat();
     for (const tile of tiles) level.tileLengths.push(tile.length);
-    await level.handle.write(
-      Buffer.concat(tiles.map((t) => wrapTile(Buffer.from(t.buffer, t.byteOffset, t.byteLength)))),
-    );
+    await level.handle.write(packTiles(tiles));
     if (half) await this.push(index + 1, half);
   }
 

@@ -68,7 +68,8 @@ function sampleFormat(data: PixelArray): { bits: number; format: number } {
 /**
  * One tile's bytes before compression: cut (padded with nodata to full size) and, with the
  * predictor, each sample stored as the difference from its left neighbour (TIFF predictor 2),
- * computed while copying so each pixel is touched once.
+ * computed while copying so each pixel is touched once. Into `scratch` (of the data's type, size
+ * x size) where the caller compresses each tile before cutting the next, so a level allocates one.
  */
 export function cutTile(
   data: PixelArray,
@@ -79,8 +80,9 @@ export function cutTile(
   size: number,
   fill: number,
   predictor: boolean,
+  scratch?: PixelArray,
 ): Buffer {
-  const tile = new (data.constructor as new (n: number) => PixelArray)(size * size);
+  const tile = scratch ?? new (data.constructor as new (n: number) => PixelArray)(size * size);
   const x0 = tx * size;
   const y0 = ty * size;
   const w = Math.min(size, width - x0);
@@ -93,12 +95,13 @@ export function cutTile(
     const inside = y0 + y < height;
     if (!predictor) {
       if (inside) tile.set(data.subarray(from, from + w), at);
-      if (stored !== 0) tile.fill(stored, inside ? at + w : at, at + size);
+      if (scratch || stored !== 0) tile.fill(stored, inside ? at + w : at, at + size);
       continue;
     }
     if (!inside) {
       // A row of fill: the fill, then differences of 0.
       tile[at] = stored;
+      if (scratch) tile.fill(0, at + 1, at + size);
       continue;
     }
     let left = data[from] as number;
@@ -108,7 +111,10 @@ export function cutTile(
       tile[at + x] = v - left;
       left = v;
     }
-    if (w < size) tile[at + w] = stored - left;
+    if (w < size) {
+      tile[at + w] = stored - left;
+      if (scratch) tile.fill(0, at + w + 1, at + size);
+    }
   }
   return Buffer.from(tile.buffer, tile.byteOffset, tile.byteLength);
 }
@@ -125,25 +131,38 @@ export function encodeTiles(
   const across = Math.ceil(width / size);
   const down = Math.ceil(height / size);
   const predictor = !(data instanceof Float32Array);
+  const level = options.deflateLevel ?? 6;
+  // Compressed at once, each tile is cut into the same scratch; queued to libuv, each needs its own.
+  const scratch = options.syncDeflate
+    ? new (data.constructor as new (n: number) => PixelArray)(size * size)
+    : undefined;
   const jobs: Promise<Buffer>[] = [];
   for (let ty = 0; ty < down; ty++) {
     for (let tx = 0; tx < across; tx++) {
-      const tile = cutTile(data, width, height, tx, ty, size, fill, predictor);
-      const level = options.deflateLevel ?? 6;
-      jobs.push(
-        options.syncDeflate ? Promise.resolve(deflateSync(tile, { level })) : deflateAsync(tile, { level }),
-      );
+      const tile = cutTile(data, width, height, tx, ty, size, fill, predictor, scratch);
+      jobs.push(scratch ? Promise.resolve(deflateSync(tile, { level })) : deflateAsync(tile, { level }));
     }
   }
   return Promise.all(jobs);
 }
 
-/** A tile as it sits in the file: GDAL's leader (its size) and trailer (its last 4 bytes again). */
-export function wrapTile(tile: Buffer): Buffer {
-  const out = Buffer.alloc(4 + tile.length + 4);
-  out.writeUInt32LE(tile.length, 0);
-  tile.copy(out, 4);
-  tile.copy(out, 4 + tile.length, Math.max(0, tile.length - 4));
+/**
+ * Compressed tiles as they sit in the file, one after another behind `head`: each with GDAL's
+ * leader (its size) and trailer (its last 4 bytes again). One buffer, each byte written once.
+ */
+export function packTiles(tiles: readonly Uint8Array[], head: Uint8Array = new Uint8Array(0)): Buffer {
+  const out = Buffer.allocUnsafe(tiles.reduce((n, t) => n + 4 + t.length + 4, head.length));
+  out.set(head, 0);
+  let at = head.length;
+  for (const tile of tiles) {
+    out.writeUInt32LE(tile.length, at);
+    out.set(tile, at + 4);
+    at += 4 + tile.length;
+    // A tile under 4 bytes (none that deflate writes) has its trailer padded with zeros.
+    out.fill(0, at, at + 4);
+    out.set(tile.subarray(Math.max(0, tile.length - 4)), at);
+    at += 4;
+  }
   return out;
 }
 
@@ -284,7 +303,7 @@ function writeValues(buf: Buffer, at: number, entry: Entry): void {
 /**
  * Everything before the tile data of a COG whose levels are laid out as given: header, GDAL's
  * ghost area, every IFD (full resolution first, then overviews) with its values, and the offsets
- * of tiles that follow it level by level, smallest overview first, each tile wrapped by wrapTile.
+ * of tiles that follow it level by level, smallest overview first, each tile packed by packTiles.
  * A reader of the full image then reads one contiguous run at the end.
  */
 export function cogHeader(
@@ -376,5 +395,5 @@ export async function encodeCog(raster: Raster, options: CogOptions = {}): Promi
     tileLengths: (tiles[l] as Buffer[]).map((t) => t.length),
   }));
   const { header } = cogHeader(raster, levels, size, options);
-  return Buffer.concat([header, ...tiles.reverse().flatMap((level) => level.map(wrapTile))]);
+  return packTiles(tiles.reverse().flat(), header);
 }
