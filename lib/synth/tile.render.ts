@@ -224,15 +224,29 @@ export function storedReflectance(v: number): number {
   return Math.max(-100, Math.min(16000, r));
 }
 
+/** Where a granule is rendered: six bands and Fmask of the window's size. */
+export type GranulePixels = Pick<RenderedGranule, "bands" | "fmask">;
+
+/** Arrays for a granule of `n` pixels; a caller that renders many reuses them (every pixel is written). */
+export function granulePixels(n: number): GranulePixels {
+  return { bands: Array.from({ length: 6 }, () => new Int16Array(n)), fmask: new Uint8Array(n) };
+}
+
 /**
- * One granule over a window: six bands and Fmask, from the prepared ground and the date's sky.
- * This loop runs for every pixel of every granule, so it is written for speed: locals, not property
- * reads; the sky's terms looked up once a block; the six bands unrolled; nothing allocated.
+ * One granule over a window: six bands and Fmask, from the prepared ground and the date's sky,
+ * into `into` where given (a task thread's arrays, kept from granule to granule: fresh ones are
+ * 170 MB a full granule to fault in and collect). This loop runs for every pixel of every granule,
+ * so it is written for speed: locals, not property reads; the sky's terms looked up once a block;
+ * the six bands unrolled; nothing allocated.
  */
-export function renderGranule(tg: TileGround, acquisition: Acquisition): RenderedGranule {
+export function renderGranule(
+  tg: TileGround,
+  acquisition: Acquisition,
+  into: GranulePixels = granulePixels(tg.window.width * tg.window.height),
+): RenderedGranule {
   const { width, height } = tg.window;
   const n = width * height;
-  const [b0, b1, b2, b3, b4, b5] = Array.from({ length: 6 }, () => new Int16Array(n)) as [
+  const [b0, b1, b2, b3, b4, b5] = into.bands as [
     Int16Array,
     Int16Array,
     Int16Array,
@@ -240,7 +254,9 @@ export function renderGranule(tg: TileGround, acquisition: Acquisition): Rendere
     Int16Array,
     Int16Array,
   ];
-  const fmask = new Uint8Array(n);
+  const { fmask } = into;
+  if (fmask.length !== n || into.bands.some((band) => band.length !== n))
+    throw new Error(`granule arrays of ${fmask.length} px for a window of ${n} px`);
   const sky = skyBlocks(tg, acquisition);
   const g = greennessTable(acquisition.doy);
   const dateSalt = acquisition.salt;

@@ -11,7 +11,13 @@ import { type BandCog, encodeGranule } from "./granule.encode.ts";
 import { createGround } from "./ground.ts";
 import { profileForState } from "./profiles.ts";
 import type { Acquisition } from "./schedule.ts";
-import { type GranuleCover, renderGranule, type TileGround } from "./tile.render.ts";
+import {
+  type GranuleCover,
+  type GranulePixels,
+  granulePixels,
+  renderGranule,
+  type TileGround,
+} from "./tile.render.ts";
 import type { WorldPlan } from "./world.plan.ts";
 
 export interface GranuleJob {
@@ -26,8 +32,13 @@ export interface GranuleFiles extends GranuleCover {
   cogs: BandCog[];
 }
 
+/** This thread's granule arrays: one granule at a time is rendered and encoded on a thread. */
+let pixels: GranulePixels | undefined;
+
 export async function renderGranuleFiles({ id, ground, acquisition }: GranuleJob): Promise<GranuleFiles> {
-  const rendered = renderGranule(ground, acquisition);
+  const n = ground.window.width * ground.window.height;
+  if (pixels?.fmask.length !== n) pixels = granulePixels(n);
+  const rendered = renderGranule(ground, acquisition, pixels);
   const cover = { cloudCover: rendered.cloudCover, spatialCoverage: rendered.spatialCoverage };
   if (rendered.spatialCoverage === 0) return { ...cover, cogs: [] };
   return { ...cover, cogs: await encodeGranule(id, ground.window, rendered, true) };
