@@ -10,10 +10,8 @@ import { formatS3Url } from "../storage/s3.url.ts";
 import { createTaskPool, type TaskPool } from "../threads/task.pool.ts";
 import type { BandCog } from "./granule.encode.ts";
 import { cmrXml, stacItem } from "./granule.records.ts";
-import { createGround, type Ground } from "./ground.ts";
-import { profileForState } from "./profiles.ts";
 import { granuleIdFor } from "./schedule.ts";
-import { type GranuleCover, prepareTileGround, type TileGround, type TileWindow } from "./tile.render.ts";
+import type { GranuleCover, TileGround, TileWindow } from "./tile.render.ts";
 import {
   type GranuleRecord,
   type WorldManifest,
@@ -21,7 +19,7 @@ import {
   worldManifestKey,
 } from "./world.manifest.ts";
 import type { WorldPlan } from "./world.plan.ts";
-import type { GranuleFiles, GranuleJob } from "./world.tasks.ts";
+import type { GranuleFiles, GranuleJob, GroundJob } from "./world.tasks.ts";
 
 /** A different world already sits where this one would go. */
 export class WorldConflictError extends Error {}
@@ -58,35 +56,73 @@ export async function uploadGranule(
   await putJson(deps.s3, ref(hls, stacItemKey(id)), stacItem(id, window, cover));
 }
 
+/** What a tile's granules start from: their ids, the STAC items already there, and its ground if one is missing. */
+interface TileStart {
+  ids: GranuleId[];
+  existing: ({ properties: Record<string, number> } | undefined)[];
+  ground?: Promise<TileGround>;
+}
+
 /**
- * Every tile's granules, rendered and encoded on the task threads while this thread uploads. A
- * tile's ground is prepared when its first missing granule is due, on this thread: two granules
- * per thread are asked for ahead, so the threads stay busy with the previous tile's last granules
- * meanwhile.
+ * Looks up a tile's finished granules and, where one is missing, asks a task thread for the tile's
+ * ground: prepared there, this thread stays free to hand out and upload the granules before it.
+ */
+async function startTile(
+  deps: WorldDeps,
+  plan: WorldPlan,
+  planned: WorldPlan["tiles"][number],
+  pool: TaskPool,
+): Promise<TileStart> {
+  const hls = deps.config.storage.hls;
+  const ids = planned.acquisitions.map((a) =>
+    granuleIdFor(planned.tile, plan.input.year, a, planned.centreLon),
+  );
+  const existing = (await Promise.all(
+    ids.map((id) => getJson(deps.s3, ref(hls, stacItemKey(id)))),
+  )) as TileStart["existing"];
+  if (existing.every((found) => found !== undefined)) return { ids, existing };
+  const job: GroundJob = { window: planned.window, postal: plan.postal, seed: plan.input.seed };
+  const ground = pool.run<TileGround>("prepareGround", job);
+  // Awaited with the tile's first missing granule; held here so a run that stops before it does not leave it unhandled.
+  ground.catch(() => undefined);
+  return { ids, existing, ground };
+}
+
+/**
+ * Every tile's granules, rendered and encoded on the task threads while this thread uploads. Two
+ * granules per thread are asked for ahead, and the next tile's ground is asked for once the
+ * current tile's first granule is, so a thread prepares it while the other renders.
  */
 async function writeTiles(
   deps: WorldDeps,
   plan: WorldPlan,
-  ground: Ground,
   pool: TaskPool,
   progress: Progress | undefined,
   tally: Tally,
 ): Promise<GranuleRecord[][]> {
-  const hls = deps.config.storage.hls;
   const records: (GranuleRecord | undefined)[][] = [];
   const inFlight: Promise<void>[] = [];
   let failure: unknown;
-  for (const planned of plan.tiles) {
+  const start = (t: number) => {
+    const planned = plan.tiles[t];
+    if (!planned) return undefined;
+    const started = startTile(deps, plan, planned, pool);
+    started.catch(() => undefined);
+    return started;
+  };
+  let next = start(0);
+  for (const [t, planned] of plan.tiles.entries()) {
     const tileRecords: (GranuleRecord | undefined)[] = [];
     records.push(tileRecords);
-    const ids = planned.acquisitions.map((a) =>
-      granuleIdFor(planned.tile, plan.input.year, a, planned.centreLon),
-    );
-    const existing = await Promise.all(ids.map((id) => getJson(deps.s3, ref(hls, stacItemKey(id)))));
-    let prepared: TileGround | undefined;
+    const { ids, existing, ground } = (await next) as TileStart;
+    let asked = false;
+    const askNext = () => {
+      if (!asked) next = start(t + 1);
+      asked = true;
+    };
     for (const [k, acquisition] of planned.acquisitions.entries()) {
       const id = ids[k] as GranuleId;
-      const found = existing[k] as { properties: Record<string, number> } | undefined;
+      const found = existing[k];
       if (found) {
         tileRecords[k] = {
           id: formatGranuleId(id),
@@ -97,8 +133,7 @@ async function writeTiles(
         progress?.tick(1);
         continue;
       }
-      prepared ??= prepareTileGround(planned.window, ground);
-      const job: GranuleJob = { id, ground: prepared, acquisition };
+      const job: GranuleJob = { id, ground: await (ground as Promise<TileGround>), acquisition };
       const written = pool.run<GranuleFiles>("renderGranuleFiles", job).then(async (files) => {
         // A swath that misses the tile makes no granule, as in the real archive.
         if (files.cogs.length > 0) {
@@ -113,6 +148,7 @@ async function writeTiles(
         }
         progress?.tick(1, planned.tile.tileId);
       });
+      askNext();
       // Held, not left unhandled: the first failure is thrown once the writes in flight settle.
       inFlight.push(
         written.catch((error) => {
@@ -122,6 +158,7 @@ async function writeTiles(
       if (inFlight.length >= 2 * pool.size) await inFlight.shift();
       if (failure !== undefined) break;
     }
+    askNext();
     if (failure !== undefined) break;
   }
   await Promise.all(inFlight);
@@ -158,7 +195,6 @@ export async function writeWorld(
   if (pending && JSON.stringify(pending.input) !== JSON.stringify(plan.input)) throw conflict(pending.input);
   await putJson(deps.s3, pendingRef, { input: plan.input, startedAt: new Date().toISOString() });
 
-  const ground = createGround(profileForState(plan.postal), plan.input.seed);
   const tally: Tally = { objects: 0, bytes: 0, skipped: 0 };
   const cdlRef = ref(cdl, stateCdlKey(plan.input.year, plan.fips));
   const pool = createTaskPool(WorldTasks, deps.threads);
@@ -172,10 +208,9 @@ export async function writeWorld(
     } else tally.skipped++;
     progress?.tick(1, "labels");
   })();
-  const [granules] = await Promise.all([
-    writeTiles(deps, plan, ground, pool, progress, tally),
-    labels,
-  ]).finally(() => pool.close());
+  const [granules] = await Promise.all([writeTiles(deps, plan, pool, progress, tally), labels]).finally(() =>
+    pool.close(),
+  );
   const tiles: WorldManifest["tiles"] = [];
   for (const [t, planned] of plan.tiles.entries()) {
     tiles.push({
