@@ -18,7 +18,7 @@ import {
   WorldManifestParser,
   worldManifestKey,
 } from "./world.manifest.ts";
-import type { WorldPlan } from "./world.plan.ts";
+import type { PlannedTile, WorldPlan } from "./world.plan.ts";
 import type { GranuleFiles, GranuleJob, GroundJob } from "./world.tasks.ts";
 
 /** A different world already sits where this one would go. */
@@ -56,7 +56,7 @@ export async function uploadGranule(
   await putJson(deps.s3, ref(hls, stacItemKey(id)), stacItem(id, window, cover));
 }
 
-/** What a tile's granules start from: their ids, the STAC items already there, and its ground if one is missing. */
+/** What a tile's granules start from: their ids, the STAC items already there, its ground if one is missing. */
 interface TileStart {
   ids: GranuleId[];
   existing: ({ properties: Record<string, number> } | undefined)[];
@@ -70,7 +70,7 @@ interface TileStart {
 async function startTile(
   deps: WorldDeps,
   plan: WorldPlan,
-  planned: WorldPlan["tiles"][number],
+  planned: PlannedTile,
   pool: TaskPool,
 ): Promise<TileStart> {
   const hls = deps.config.storage.hls;
@@ -83,7 +83,8 @@ async function startTile(
   if (existing.every((found) => found !== undefined)) return { ids, existing };
   const job: GroundJob = { window: planned.window, postal: plan.postal, seed: plan.input.seed };
   const ground = pool.run<TileGround>("prepareGround", job);
-  // Awaited with the tile's first missing granule; held here so a run that stops before it does not leave it unhandled.
+  // Awaited with the tile's first missing granule; held here too, so that a run stopped before
+  // then does not leave it unhandled.
   ground.catch(() => undefined);
   return { ids, existing, ground };
 }
