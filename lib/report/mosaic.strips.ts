@@ -272,9 +272,10 @@ export async function mosaicInStrips(s3: S3Client, input: StripMosaicInput): Pro
           const tile = tiles[index] as MosaicTile;
           let images = open.get(index);
           if (!images) {
-            // Small blocks: only a band's worth of each tile map is read at a time.
+            // Small blocks: geotiff.js keeps the header's block of every tile map open across the
+            // strip (its pixels are read apart), and a tile map's header is a few KB.
             images = Promise.all(
-              [tile.classes, tile.confidence].map((o) => openCog(s3, o, { blockSize: 256 << 10 })),
+              [tile.classes, tile.confidence].map((o) => openCog(s3, o, { blockSize: 64 << 10 })),
             ).then(([classes, confidence]) => ({
               classes: classes as GeoTIFFImage,
               confidence: confidence as GeoTIFFImage,

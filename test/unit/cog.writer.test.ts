@@ -212,6 +212,14 @@ describe("COG writer", () => {
         written.push(await readFile(path));
         expect((written.at(-1) as Buffer).equals(await encodeCog(raster, options))).toBe(true);
       }
+      // Halved tile rows go two to a tile row of the next level, which needs an even tile size.
+      await expect(
+        CogStripWriter.create(
+          { ...raster, data: new Uint8Array(0) },
+          { tileSize: 255, overviews: "nearest" },
+          dir,
+        ),
+      ).rejects.toThrow("tile size 255 is odd");
       const [six, one] = written as [Buffer, Buffer];
       expect(one.equals(six)).toBe(false);
       // Only the bytes differ: every level's pixels are the raster's, overviews included.
