@@ -8,7 +8,7 @@ import { type LoadedModel, loadModel, runBatchShared } from "../lib/model/model.
 import { defaultEmitThreads, rowEmitter } from "../lib/pipeline/row.emitter.ts";
 import { RowAccumulator, windowStarts } from "../lib/pipeline/sliding.window.ts";
 import type { StackHeader } from "../lib/pipeline/stack.format.ts";
-import { readChunkRow, readStackHeader } from "../lib/pipeline/stack.reader.ts";
+import { readChunks, readStackHeader } from "../lib/pipeline/stack.reader.ts";
 import { slideTile } from "../lib/pipeline/tile.slide.ts";
 import { deleteObject, getJson, objectSize, putBytes, putJson, ref } from "../lib/storage/s3.objects.ts";
 import { formatS3Url } from "../lib/storage/s3.url.ts";
@@ -157,7 +157,7 @@ export function createPredictActivities(s3: S3Client, config: Config, options: P
         state,
         accumulator,
         emitter: rowEmitter(emitThreads),
-        readChunkRow: (cy) => readChunkRow(s3, stackRef, header, cy),
+        readChunkRow: async (cy) => ({ data: await readChunks(s3, stackRef, header, cy) }),
         runBatch: (data, windows) => asModelFailure(runBatchShared(loaded, data, windows)),
         // Cancellation is seen between batches (a batch on the model thread cannot be interrupted).
         beforeBatch: () => {

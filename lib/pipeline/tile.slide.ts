@@ -3,7 +3,7 @@ import type { EmittedRows, RowEmitter } from "./row.emitter.ts";
 import type { LogitRow, RowAccumulator } from "./sliding.window.ts";
 import { windowStarts } from "./sliding.window.ts";
 import type { StackHeader } from "./stack.format.ts";
-import { type ChunkRow, type ChunkRows, fillWindow, validityRows } from "./window.input.ts";
+import { fillWindow, validityRows, type WindowRow, type WindowRows, windowRow } from "./window.input.ts";
 
 /** How far a tile's sliding-window inference has gone; advanced in place, row by row. */
 export interface SlideState {
@@ -31,7 +31,8 @@ export interface SlideJob {
   /** Holds the logit rows some window still reaches (restored from a checkpoint, if any). */
   accumulator: RowAccumulator;
   emitter: RowEmitter;
-  readChunkRow(cy: number): Promise<ChunkRow>;
+  /** A chunk row's decoded chunks (validity, if there, is made again with the normalised data). */
+  readChunkRow(cy: number): Promise<{ data: Int16Array[] }>;
   /**
    * Runs one batch; the input's buffer (shared memory) is handed back with the logits, which may
    * lie in it: it is filled again only once they are added.
@@ -81,8 +82,8 @@ export async function slideTile(job: SlideJob): Promise<void> {
   const ys = windowStarts(height, size, stride);
   const windowValues = header.channels * size * size;
 
-  const fetching = new Map<number, Promise<ChunkRow>>();
-  const rows: ChunkRows = new Map();
+  const fetching = new Map<number, Promise<{ data: Int16Array[] }>>();
+  const rows: WindowRows = new Map();
   const fetchRowsOf = (r: number) => {
     const y0 = ys[r];
     if (y0 === undefined) return;
@@ -91,8 +92,8 @@ export async function slideTile(job: SlideJob): Promise<void> {
   };
 
   const free: ArrayBufferLike[] = [];
-  // Normalised chunks of chunk rows no longer read, to normalise later rows into.
-  const spare: Float32Array[] = [];
+  // Chunk rows no longer read, to normalise later rows into.
+  const spare: WindowRow[] = [];
   const queue: Queued[] = [];
   let batchesQueued = 0;
   const emitting: Promise<void>[] = [];
@@ -150,7 +151,7 @@ export async function slideTile(job: SlideJob): Promise<void> {
     // Chunk rows below the next window row are no longer read (the emitted rows' validity is taken).
     for (const cy of [...rows.keys()])
       if (next === undefined || cy < Math.floor(next / k)) {
-        spare.push(...(rows.get(cy)?.normalized ?? []));
+        spare.push(rows.get(cy) as WindowRow);
         rows.delete(cy);
         fetching.delete(cy);
       }
@@ -177,7 +178,10 @@ export async function slideTile(job: SlideJob): Promise<void> {
       fetchRowsOf(r);
       fetchRowsOf(r + 1);
       for (let cy = Math.floor(y0 / k); cy <= Math.floor((y0 + size - 1) / k); cy++)
-        if (!rows.has(cy)) rows.set(cy, await (fetching.get(cy) as Promise<ChunkRow>));
+        if (!rows.has(cy)) {
+          const { data } = await (fetching.get(cy) as Promise<{ data: Int16Array[] }>);
+          rows.set(cy, windowRow(header, data, job.normalization, spare));
+        }
       let skipped = 0;
       for (const x0 of xs) {
         batch ??= new Float32Array(
@@ -186,19 +190,7 @@ export async function slideTile(job: SlideJob): Promise<void> {
           batchSize * windowValues,
         );
         // Filled straight into its batch slot; a window without one valid pixel gives its slot back.
-        if (
-          fillWindow(
-            batch,
-            pending.length * windowValues,
-            rows,
-            header,
-            x0,
-            y0,
-            size,
-            job.normalization,
-            spare,
-          ) === 0
-        ) {
+        if (fillWindow(batch, pending.length * windowValues, rows, header, x0, y0, size) === 0) {
           skipped++;
           continue;
         }

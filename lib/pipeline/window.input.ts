@@ -5,15 +5,23 @@ import { StackNodata } from "./stack.format.ts";
 export interface ChunkRow {
   data: Int16Array[];
   valid: Uint8Array[];
-  /**
-   * data normalised as the model takes it, made on the first window that reads the row: a pixel
-   * is in up to four windows, and each then copies runs instead of normalising again.
-   */
-  normalized?: Float32Array[];
 }
 
 /** Decoded chunk rows by chunk-row index. */
 export type ChunkRows = Map<number, ChunkRow>;
+
+/**
+ * A chunk row as windows read it: normalised[cx] as the model takes it ([channel][y][x], chunk x
+ * chunk), made once per row (a pixel is in up to four windows, each copying runs of it), and the
+ * validity masks.
+ */
+export interface WindowRow {
+  normalized: Float32Array[];
+  valid: Uint8Array[];
+}
+
+/** Chunk rows ready for windows, by chunk-row index. */
+export type WindowRows = Map<number, WindowRow>;
 
 /** Adds the per-pixel "valid in every date" masks to decoded chunks. */
 export function withValidity(header: StackHeader, data: Int16Array[]): ChunkRow {
@@ -28,7 +36,7 @@ export function withValidity(header: StackHeader, data: Int16Array[]): ChunkRow 
   return { data, valid };
 }
 
-function row(rows: ChunkRows, header: StackHeader, y: number): ChunkRow {
+function row(rows: WindowRows, header: StackHeader, y: number): WindowRow {
   const r = rows.get(Math.floor(y / header.chunk));
   if (!r) throw new Error(`chunk row ${Math.floor(y / header.chunk)} is not loaded`);
   return r;
@@ -38,7 +46,7 @@ function row(rows: ChunkRows, header: StackHeader, y: number): ChunkRow {
  * Rows y0 .. y1 - 1 of the "valid in every date" mask, one after another (width bytes each): only
  * those pixels are mapped.
  */
-export function validityRows(rows: ChunkRows, header: StackHeader, y0: number, y1: number): Uint8Array {
+export function validityRows(rows: WindowRows, header: StackHeader, y0: number, y1: number): Uint8Array {
   const { chunk: k } = header;
   const { width } = header.grid;
   const out = new Uint8Array((y1 - y0) * width);
@@ -54,29 +62,42 @@ export function validityRows(rows: ChunkRows, header: StackHeader, y0: number, y
 }
 
 /**
- * (x - mean) / std per band (the six values repeated per date) as float32; pixels without data 0
- * (the mean). Written into `spare` arrays of the right length where there are some.
+ * A decoded chunk row normalised per band ((x - mean) / std, the six values repeated per date) as
+ * float32, pixels without data 0 (the mean), and its validity masks, in one pass over the data
+ * (one pass for the masks and one to normalise cost four times as much). Written into the arrays
+ * of a `spare` row (one no window reads any more) where there is one of the right shape: a chunk
+ * row is megabytes, and new ones per row were a stream of garbage.
  */
-function normalize(
-  data: Int16Array[],
-  channels: number,
+export function windowRow(
+  header: StackHeader,
+  data: readonly Int16Array[],
   normalization: Normalization,
-  spare: Float32Array[],
-): Float32Array[] {
-  return data.map((chunk) => {
-    const reuse = spare.length > 0 && spare[spare.length - 1]?.length === chunk.length;
-    const out = reuse ? (spare.pop() as Float32Array) : new Float32Array(chunk.length);
-    const plane = chunk.length / channels;
-    for (let c = 0; c < channels; c++) {
+  spare: WindowRow[] = [],
+): WindowRow {
+  const plane = header.chunk * header.chunk;
+  const reuse = spare.findIndex(
+    (r) => r.normalized.length === data.length && r.normalized[0]?.length === data[0]?.length,
+  );
+  const into = reuse >= 0 ? (spare.splice(reuse, 1)[0] as WindowRow) : undefined;
+  const normalized = data.map((chunk, cx) => into?.normalized[cx] ?? new Float32Array(chunk.length));
+  const valid = data.map((_, cx) => into?.valid[cx] ?? new Uint8Array(plane));
+  for (let cx = 0; cx < data.length; cx++) {
+    const chunk = data[cx] as Int16Array;
+    const out = normalized[cx] as Float32Array;
+    const mask = (valid[cx] as Uint8Array).fill(1);
+    for (let c = 0; c < header.channels; c++) {
       const mean = normalization.mean[c % 6] as number;
       const scale = 1 / (normalization.std[c % 6] as number);
-      for (let i = c * plane; i < (c + 1) * plane; i++) {
-        const v = chunk[i] as number;
-        out[i] = v === StackNodata ? 0 : (v - mean) * scale;
+      for (let i = 0, at = c * plane; i < plane; i++, at++) {
+        const v = chunk[at] as number;
+        if (v === StackNodata) {
+          out[at] = 0;
+          mask[i] = 0;
+        } else out[at] = (v - mean) * scale;
       }
     }
-    return out;
-  });
+  }
+  return { normalized, valid };
 }
 
 export interface Normalization {
@@ -85,21 +106,17 @@ export interface Normalization {
 }
 
 /**
- * Writes one window, normalised per band ((x - mean) / std, the six values repeated per date) into
- * `out` at `offset` as [channel][y][x]; pixels without data become 0 (the mean). Returns how many
- * pixels of the window have data in every channel. A chunk row is normalised on its first window,
- * into `spare` arrays (normalised chunks no longer read) where given.
+ * Writes one window of normalised rows (see `windowRow`) into `out` at `offset` as
+ * [channel][y][x]. Returns how many pixels of the window have data in every channel.
  */
 export function fillWindow(
   out: Float32Array,
   offset: number,
-  rows: ChunkRows,
+  rows: WindowRows,
   header: StackHeader,
   x0: number,
   y0: number,
   size: number,
-  normalization: Normalization,
-  spare: Float32Array[] = [],
 ): number {
   const k = header.chunk;
   const plane = size * size;
@@ -107,7 +124,6 @@ export function fillWindow(
   for (let dy = 0; dy < size; dy++) {
     const y = y0 + dy;
     const r = row(rows, header, y);
-    r.normalized ??= normalize(r.data, header.channels, normalization, spare);
     const yy = (y % k) * k;
     // Runs of pixels within one chunk.
     for (let dx = 0; dx < size; ) {
