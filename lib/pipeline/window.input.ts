@@ -134,9 +134,14 @@ export function fillWindow(
       const mask = r.valid[cx] as Uint8Array;
       for (let i = from; i < from + run; i++) validPixels += mask[i] as number;
       const chunk = r.normalized[cx] as Float32Array;
+      // A copy loop, not `set` on a `subarray`: thousands of views a window were most of the main
+      // thread's garbage.
       for (let c = 0; c < header.channels; c++) {
-        const src = c * k * k + from;
-        out.set(chunk.subarray(src, src + run), offset + c * plane + dy * size + dx);
+        for (
+          let src = c * k * k + from, to = offset + c * plane + dy * size + dx, end = src + run;
+          src < end;
+        )
+          out[to++] = chunk[src++] as number;
       }
       dx += run;
     }
