@@ -3,7 +3,14 @@ import type { EmittedRows, RowEmitter } from "./row.emitter.ts";
 import type { LogitRow, RowAccumulator } from "./sliding.window.ts";
 import { windowStarts } from "./sliding.window.ts";
 import type { StackHeader } from "./stack.format.ts";
-import { fillWindow, validityRows, type WindowRow, type WindowRows, windowRow } from "./window.input.ts";
+import {
+  fillWindow,
+  validityRows,
+  type WindowRow,
+  type WindowRows,
+  windowRow,
+  windowRowOn,
+} from "./window.input.ts";
 
 /** How far a tile's sliding-window inference has gone; advanced in place, row by row. */
 export interface SlideState {
@@ -31,8 +38,12 @@ export interface SlideJob {
   /** Holds the logit rows some window still reaches (restored from a checkpoint, if any). */
   accumulator: RowAccumulator;
   emitter: RowEmitter;
-  /** A chunk row's decoded chunks (validity, if there, is made again with the normalised data). */
-  readChunkRow(cy: number): Promise<{ data: Int16Array[] }>;
+  /**
+   * A chunk row: as windowRow makes it, written into the buffer of `into` (a spare row), on a decode
+   * thread say; or its decoded chunks, which are then normalised into `into` here (validity, if
+   * given, is made again with them).
+   */
+  readChunkRow(cy: number, into: WindowRow): Promise<WindowRow | { data: Int16Array[] }>;
   /**
    * Runs one batch; the input's buffer (shared memory) is handed back with the logits, which may
    * lie in it: it is filled again only once they are added.
@@ -82,18 +93,24 @@ export async function slideTile(job: SlideJob): Promise<void> {
   const ys = windowStarts(height, size, stride);
   const windowValues = header.channels * size * size;
 
-  const fetching = new Map<number, Promise<{ data: Int16Array[] }>>();
+  const fetching = new Map<number, Promise<WindowRow>>();
   const rows: WindowRows = new Map();
+  // Chunk rows no longer read, to decode later rows into.
+  const spare: WindowRow[] = [];
   const fetchRowsOf = (r: number) => {
     const y0 = ys[r];
     if (y0 === undefined) return;
-    for (let cy = Math.floor(y0 / k); cy <= Math.floor((y0 + size - 1) / k); cy++)
-      if (!fetching.has(cy)) fetching.set(cy, later(job.readChunkRow(cy)));
+    for (let cy = Math.floor(y0 / k); cy <= Math.floor((y0 + size - 1) / k); cy++) {
+      if (fetching.has(cy)) continue;
+      const into = spare.pop() ?? windowRowOn(header);
+      const read = job
+        .readChunkRow(cy, into)
+        .then((row) => ("data" in row ? windowRow(header, row.data, job.normalization, into) : row));
+      fetching.set(cy, later(read));
+    }
   };
 
   const free: ArrayBufferLike[] = [];
-  // Chunk rows no longer read, to normalise later rows into.
-  const spare: WindowRow[] = [];
   const queue: Queued[] = [];
   let batchesQueued = 0;
   const emitting: Promise<void>[] = [];
@@ -178,10 +195,7 @@ export async function slideTile(job: SlideJob): Promise<void> {
       fetchRowsOf(r);
       fetchRowsOf(r + 1);
       for (let cy = Math.floor(y0 / k); cy <= Math.floor((y0 + size - 1) / k); cy++)
-        if (!rows.has(cy)) {
-          const { data } = await (fetching.get(cy) as Promise<{ data: Int16Array[] }>);
-          rows.set(cy, windowRow(header, data, job.normalization, spare));
-        }
+        if (!rows.has(cy)) rows.set(cy, await (fetching.get(cy) as Promise<WindowRow>));
       let skipped = 0;
       for (const x0 of xs) {
         batch ??= new Float32Array(

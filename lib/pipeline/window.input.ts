@@ -62,42 +62,83 @@ export function validityRows(rows: WindowRows, header: StackHeader, y0: number, 
 }
 
 /**
- * A decoded chunk row normalised per band ((x - mean) / std, the six values repeated per date) as
- * float32, pixels without data 0 (the mean), and its validity masks, in one pass over the data
- * (one pass for the masks and one to normalise cost four times as much). Written into the arrays
- * of a `spare` row (one no window reads any more) where there is one of the right shape: a chunk
- * row is megabytes, and new ones per row were a stream of garbage.
+ * One decoded chunk normalised per band ((x - mean) / std, the six values repeated per date) as
+ * float32 into `out`, pixels without data 0 (the mean), and its validity mask into `mask`, in one
+ * pass over the data (one pass for the mask and one to normalise cost four times as much).
+ */
+export function normalizeChunk(
+  chunk: Int16Array,
+  channels: number,
+  normalization: Normalization,
+  out: Float32Array,
+  mask: Uint8Array,
+): void {
+  const plane = chunk.length / channels;
+  mask.fill(1);
+  for (let c = 0; c < channels; c++) {
+    const mean = normalization.mean[c % 6] as number;
+    const scale = 1 / (normalization.std[c % 6] as number);
+    for (let i = 0, at = c * plane; i < plane; i++, at++) {
+      const v = chunk[at] as number;
+      if (v === StackNodata) {
+        out[at] = 0;
+        mask[i] = 0;
+      } else out[at] = (v - mean) * scale;
+    }
+  }
+}
+
+/**
+ * A window row's arrays on one buffer, `buffer` or a new one: the normalised chunks, then their
+ * masks. One buffer, so a decode thread can be handed it and hand it back filled, moved both ways
+ * rather than copied; a plain one, not shared, as copies out of shared memory (into a batch) cost
+ * three times as much.
+ */
+export function windowRowOn(
+  header: Pick<StackHeader, "channels" | "chunk" | "chunksAcross">,
+  buffer?: ArrayBuffer,
+): WindowRow {
+  const plane = header.chunk * header.chunk;
+  const values = header.channels * plane;
+  const on = buffer ?? new ArrayBuffer(header.chunksAcross * (values * 4 + plane));
+  const masks = header.chunksAcross * values * 4;
+  return {
+    normalized: Array.from(
+      { length: header.chunksAcross },
+      (_, cx) => new Float32Array(on, cx * values * 4, values),
+    ),
+    valid: Array.from(
+      { length: header.chunksAcross },
+      (_, cx) => new Uint8Array(on, masks + cx * plane, plane),
+    ),
+  };
+}
+
+/**
+ * A decoded chunk row as windows read it (see normalizeChunk), written into `into` where given
+ * (one of the same header's, see windowRowOn).
  */
 export function windowRow(
   header: StackHeader,
   data: readonly Int16Array[],
   normalization: Normalization,
-  spare: WindowRow[] = [],
+  into?: WindowRow,
 ): WindowRow {
   const plane = header.chunk * header.chunk;
-  const reuse = spare.findIndex(
-    (r) => r.normalized.length === data.length && r.normalized[0]?.length === data[0]?.length,
-  );
-  const into = reuse >= 0 ? (spare.splice(reuse, 1)[0] as WindowRow) : undefined;
-  const normalized = data.map((chunk, cx) => into?.normalized[cx] ?? new Float32Array(chunk.length));
-  const valid = data.map((_, cx) => into?.valid[cx] ?? new Uint8Array(plane));
-  for (let cx = 0; cx < data.length; cx++) {
-    const chunk = data[cx] as Int16Array;
-    const out = normalized[cx] as Float32Array;
-    const mask = (valid[cx] as Uint8Array).fill(1);
-    for (let c = 0; c < header.channels; c++) {
-      const mean = normalization.mean[c % 6] as number;
-      const scale = 1 / (normalization.std[c % 6] as number);
-      for (let i = 0, at = c * plane; i < plane; i++, at++) {
-        const v = chunk[at] as number;
-        if (v === StackNodata) {
-          out[at] = 0;
-          mask[i] = 0;
-        } else out[at] = (v - mean) * scale;
-      }
-    }
-  }
-  return { normalized, valid };
+  const row = into ?? {
+    normalized: data.map((chunk) => new Float32Array(chunk.length)),
+    valid: data.map(() => new Uint8Array(plane)),
+  };
+  data.forEach((chunk, cx) => {
+    normalizeChunk(
+      chunk,
+      header.channels,
+      normalization,
+      row.normalized[cx] as Float32Array,
+      row.valid[cx] as Uint8Array,
+    );
+  });
+  return row;
 }
 
 export interface Normalization {
@@ -134,14 +175,9 @@ export function fillWindow(
       const mask = r.valid[cx] as Uint8Array;
       for (let i = from; i < from + run; i++) validPixels += mask[i] as number;
       const chunk = r.normalized[cx] as Float32Array;
-      // A copy loop, not `set` on a `subarray`: thousands of views a window were most of the main
-      // thread's garbage.
       for (let c = 0; c < header.channels; c++) {
-        for (
-          let src = c * k * k + from, to = offset + c * plane + dy * size + dx, end = src + run;
-          src < end;
-        )
-          out[to++] = chunk[src++] as number;
+        const src = c * k * k + from;
+        out.set(chunk.subarray(src, src + run), offset + c * plane + dy * size + dx);
       }
       dx += run;
     }
