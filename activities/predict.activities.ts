@@ -160,15 +160,9 @@ export function createPredictActivities(s3: S3Client, config: Config, options: P
         emitter: rowEmitter(emitThreads),
         readChunkRow: async (cy, into) => {
           const { bytes, lengths } = await readChunkBytes(s3, stackRef, header, cy);
-          const { channels, chunk, chunksAcross } = header;
+          const { channels, chunk } = header;
           const { normalization } = manifest;
-          return decodeOnThread({
-            header: { channels, chunk, chunksAcross },
-            bytes,
-            lengths,
-            normalization,
-            into,
-          });
+          return decodeOnThread({ header: { channels, chunk }, bytes, lengths, normalization, into });
         },
         runBatch: (data, windows) => asModelFailure(runBatchShared(loaded, data, windows)),
         // Cancellation is seen between batches (a batch on the model thread cannot be interrupted).

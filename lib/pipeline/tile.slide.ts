@@ -5,11 +5,12 @@ import { windowStarts } from "./sliding.window.ts";
 import type { StackHeader } from "./stack.format.ts";
 import {
   fillWindow,
+  giveWindowRow,
+  sharedWindowRow,
   validityRows,
   type WindowRow,
   type WindowRows,
   windowRow,
-  windowRowOn,
 } from "./window.input.ts";
 
 /** How far a tile's sliding-window inference has gone; advanced in place, row by row. */
@@ -39,8 +40,8 @@ export interface SlideJob {
   accumulator: RowAccumulator;
   emitter: RowEmitter;
   /**
-   * A chunk row: as windowRow makes it, written into the buffer of `into` (a spare row), on a decode
-   * thread say; or its decoded chunks, which are then normalised into `into` here (validity, if
+   * A chunk row: as windowRow makes it, written into `into` (a spare row on shared memory), on a
+   * decode thread say; or its decoded chunks, which are then normalised into `into` here (validity, if
    * given, is made again with them).
    */
   readChunkRow(cy: number, into: WindowRow): Promise<WindowRow | { data: Int16Array[] }>;
@@ -102,7 +103,7 @@ export async function slideTile(job: SlideJob): Promise<void> {
     if (y0 === undefined) return;
     for (let cy = Math.floor(y0 / k); cy <= Math.floor((y0 + size - 1) / k); cy++) {
       if (fetching.has(cy)) continue;
-      const into = spare.pop() ?? windowRowOn(header);
+      const into = spare.pop() ?? sharedWindowRow(header);
       const read = job
         .readChunkRow(cy, into)
         .then((row) => ("data" in row ? windowRow(header, row.data, job.normalization, into) : row));
@@ -217,7 +218,9 @@ export async function slideTile(job: SlideJob): Promise<void> {
     while (queue.length > 0) await settleOne();
     await settled();
   } finally {
-    // Slots no thread holds any more go back for later tiles (one the model still has is dropped).
+    // Slots and rows no thread holds any more go back for later tiles (one the model or a decode
+    // thread still has is dropped).
     for (const slot of [...free, batch?.buffer]) if (slot instanceof SharedArrayBuffer) giveShared(slot);
+    for (const row of [...spare, ...rows.values()]) giveWindowRow(row);
   }
 }

@@ -1,3 +1,4 @@
+import { giveShared, takeShared } from "../threads/shared.buffers.ts";
 import type { StackHeader } from "./stack.format.ts";
 import { StackNodata } from "./stack.format.ts";
 
@@ -89,34 +90,37 @@ export function normalizeChunk(
 }
 
 /**
- * A window row's arrays on one buffer, `buffer` or a new one: the normalised chunks, then their
- * masks. One buffer, so a decode thread can be handed it and hand it back filled, moved both ways
- * rather than copied; a plain one, not shared, as copies out of shared memory (into a batch) cost
- * three times as much.
+ * A window row's arrays on one shared buffer (from shared.buffers.ts; `giveWindowRow` hands it
+ * back): a decode thread writes it in place, and a later chunk row, or a later tile's, reuses it.
+ * A chunk row is megabytes: new buffers per row, or buffers moved to a thread and back, count as
+ * new memory each time and prompt full collections of the main thread.
  */
-export function windowRowOn(
-  header: Pick<StackHeader, "channels" | "chunk" | "chunksAcross">,
-  buffer?: ArrayBuffer,
-): WindowRow {
+export function sharedWindowRow(header: Pick<StackHeader, "channels" | "chunk" | "chunksAcross">): WindowRow {
   const plane = header.chunk * header.chunk;
   const values = header.channels * plane;
-  const on = buffer ?? new ArrayBuffer(header.chunksAcross * (values * 4 + plane));
+  const buffer = takeShared(header.chunksAcross * (values * 4 + plane));
   const masks = header.chunksAcross * values * 4;
   return {
     normalized: Array.from(
       { length: header.chunksAcross },
-      (_, cx) => new Float32Array(on, cx * values * 4, values),
+      (_, cx) => new Float32Array(buffer, cx * values * 4, values),
     ),
     valid: Array.from(
       { length: header.chunksAcross },
-      (_, cx) => new Uint8Array(on, masks + cx * plane, plane),
+      (_, cx) => new Uint8Array(buffer, masks + cx * plane, plane),
     ),
   };
 }
 
+/** Hands a row from sharedWindowRow back once nothing (no thread either) reads or writes it. */
+export function giveWindowRow(row: WindowRow): void {
+  const buffer = row.normalized[0]?.buffer;
+  if (buffer instanceof SharedArrayBuffer) giveShared(buffer);
+}
+
 /**
  * A decoded chunk row as windows read it (see normalizeChunk), written into `into` where given
- * (one of the same header's, see windowRowOn).
+ * (one of the same header's, see sharedWindowRow).
  */
 export function windowRow(
   header: StackHeader,
