@@ -21,12 +21,6 @@ export function decodeRow({ header, bytes, lengths, normalization, into }: Decod
   lengths.forEach((length, cx) => {
     const chunk = decodeChunkSync(header, bytes.subarray(at, at + length));
     at += length;
-    normalizeChunk(
-      chunk,
-      header.channels,
-      normalization,
-      into.normalized[cx] as Float32Array,
-      into.valid[cx] as Uint8Array,
-    );
+    normalizeChunk(chunk, header.channels, normalization, into, cx);
   });
 }

@@ -63,17 +63,20 @@ export function validityRows(rows: WindowRows, header: StackHeader, y0: number, 
 }
 
 /**
- * One decoded chunk normalised per band ((x - mean) / std, the six values repeated per date) as
- * float32 into `out`, pixels without data 0 (the mean), and its validity mask into `mask`, in one
- * pass over the data (one pass for the mask and one to normalise cost four times as much).
+ * One decoded chunk, chunk `cx` of a row, normalised per band ((x - mean) / std, the six values
+ * repeated per date) as float32 into `row.normalized[cx]`, pixels without data 0 (the mean), and
+ * its validity mask into `row.valid[cx]`, in one pass over the data (one pass for the mask and one
+ * to normalise cost four times as much).
  */
 export function normalizeChunk(
   chunk: Int16Array,
   channels: number,
   normalization: Normalization,
-  out: Float32Array,
-  mask: Uint8Array,
+  row: WindowRow,
+  cx: number,
 ): void {
+  const out = row.normalized[cx] as Float32Array;
+  const mask = row.valid[cx] as Uint8Array;
   const plane = chunk.length / channels;
   mask.fill(1);
   for (let c = 0; c < channels; c++) {
@@ -134,13 +137,7 @@ export function windowRow(
     valid: data.map(() => new Uint8Array(plane)),
   };
   data.forEach((chunk, cx) => {
-    normalizeChunk(
-      chunk,
-      header.channels,
-      normalization,
-      row.normalized[cx] as Float32Array,
-      row.valid[cx] as Uint8Array,
-    );
+    normalizeChunk(chunk, header.channels, normalization, row, cx);
   });
   return row;
 }
