@@ -170,6 +170,8 @@ export function createMosaicActivities(s3: S3Client, config: Config) {
             part,
             manifests,
             labels: labelGrid.rasters.map((r) => [r.bucket, r.key]),
+            // The COGs' bytes follow the level: a part made at another level is made again.
+            deflateLevel: config.mosaic.deflateLevel,
           }),
         )
         .digest("hex");
@@ -196,6 +198,7 @@ export function createMosaicActivities(s3: S3Client, config: Config) {
         states: [],
         sampleStep: input.sampleStep,
         tmpRoot: tmpdir(),
+        deflateLevel: config.mosaic.deflateLevel,
         onStrip: (rows, of) => heartbeat({ part: part.id, rows, of }),
       }).catch((error: Error) => {
         if (error instanceof LabelRasterError || error instanceof UnsupportedCrsError)

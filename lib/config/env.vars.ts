@@ -117,6 +117,11 @@ export const ConfigEnvVars = {
     kind: "number",
     doc: "tiles at once on an inference worker",
   },
+  CROP_MAP_MOSAIC_DEFLATE_LEVEL: {
+    path: ["mosaic", "deflateLevel"],
+    kind: "number",
+    doc: "zlib level of the run's mosaic COGs (1 fastest .. 9 smallest)",
+  },
   CROP_MAP_WORKER_DEPLOYMENT: {
     path: ["workers", "versioning", "deploymentName"],
     kind: "string",

@@ -1,6 +1,6 @@
 import { promisify } from "node:util";
 
-import { deflate, inflate } from "node:zlib";
+import { deflate, inflate, inflateSync } from "node:zlib";
 import { z } from "zod";
 
 const inflateAsync = promisify(inflate);
@@ -112,15 +112,32 @@ export function parseStackHeader(prefix: Uint8Array): StackHeader | { needBytes:
   return StackHeaderParser.parse(JSON.parse(buf.toString("utf8", 12, 12 + size)));
 }
 
+/** Values in one chunk: channels x chunk x chunk. */
+export function chunkValues(header: Pick<StackHeader, "channels" | "chunk">): number {
+  return header.channels * header.chunk * header.chunk;
+}
+
+// One output buffer of the chunk's size: zlib's default 16 KiB pieces cost the calling thread a
+// callback each and a concatenation.
+const inflateOptions = (values: number) => ({ chunkSize: values * 2 + 64 });
+
+function asChunk(raw: Buffer, values: number): Int16Array {
+  const out = new Int16Array(raw.buffer, raw.byteOffset, raw.byteLength / 2);
+  if (out.length !== values) throw new Error("chunk has the wrong size");
+  return out;
+}
+
 /** Decodes one chunk into channels x chunk x chunk int16, inflating on libuv's thread pool. */
 export async function decodeChunk(header: StackHeader, bytes: Uint8Array): Promise<Int16Array> {
-  // One output buffer of the chunk's size: zlib's default 16 KiB pieces cost the calling thread a
-  // callback each and a concatenation.
-  const raw = await inflateAsync(bytes, {
-    chunkSize: header.channels * header.chunk * header.chunk * 2 + 64,
-  });
-  const out = new Int16Array(raw.buffer, raw.byteOffset, raw.byteLength / 2);
-  if (out.length !== header.channels * header.chunk * header.chunk)
-    throw new Error("chunk has the wrong size");
-  return out;
+  const values = chunkValues(header);
+  return asChunk(await inflateAsync(bytes, inflateOptions(values)), values);
+}
+
+/** decodeChunk on the calling thread (a decode thread's). */
+export function decodeChunkSync(
+  header: Pick<StackHeader, "channels" | "chunk">,
+  bytes: Uint8Array,
+): Int16Array {
+  const values = chunkValues(header);
+  return asChunk(inflateSync(bytes, inflateOptions(values)), values);
 }

@@ -11,21 +11,43 @@ export async function readStackHeader(s3: S3Client, object: ObjectRef): Promise<
   return whole;
 }
 
-/** One row of chunks, decoded (inflated off the main thread), with each chunk's validity mask. One ranged GET. */
+/** One row of chunks as stored (deflated), one after another, and each one's length. One ranged GET. */
+export async function readChunkBytes(
+  s3: S3Client,
+  object: ObjectRef,
+  header: StackHeader,
+  cy: number,
+): Promise<{ bytes: Uint8Array; lengths: number[] }> {
+  const entries = header.chunks.slice(cy * header.chunksAcross, (cy + 1) * header.chunksAcross);
+  const start = entries[0]?.[0] as number;
+  const last = entries[entries.length - 1] as [number, number];
+  const bytes = await getBytesRange(s3, object, start, last[0] + last[1] - 1);
+  return { bytes, lengths: entries.map(([, length]) => length) };
+}
+
+/** One row of chunks, decoded (inflated off the main thread). */
+export async function readChunks(
+  s3: S3Client,
+  object: ObjectRef,
+  header: StackHeader,
+  cy: number,
+): Promise<Int16Array[]> {
+  const { bytes, lengths } = await readChunkBytes(s3, object, header, cy);
+  let at = 0;
+  return Promise.all(
+    lengths.map((length) => {
+      at += length;
+      return decodeChunk(header, bytes.subarray(at - length, at));
+    }),
+  );
+}
+
+/** One row of chunks, decoded, with each chunk's validity mask. */
 export async function readChunkRow(
   s3: S3Client,
   object: ObjectRef,
   header: StackHeader,
   cy: number,
 ): Promise<ChunkRow> {
-  const entries = header.chunks.slice(cy * header.chunksAcross, (cy + 1) * header.chunksAcross);
-  const start = entries[0]?.[0] as number;
-  const last = entries[entries.length - 1] as [number, number];
-  const bytes = await getBytesRange(s3, object, start, last[0] + last[1] - 1);
-  const data = await Promise.all(
-    entries.map(([offset, length]) =>
-      decodeChunk(header, bytes.subarray(offset - start, offset - start + length)),
-    ),
-  );
-  return withValidity(header, data);
+  return withValidity(header, await readChunks(s3, object, header, cy));
 }

@@ -3,7 +3,15 @@ import type { EmittedRows, RowEmitter } from "./row.emitter.ts";
 import type { LogitRow, RowAccumulator } from "./sliding.window.ts";
 import { windowStarts } from "./sliding.window.ts";
 import type { StackHeader } from "./stack.format.ts";
-import { type ChunkRow, type ChunkRows, fillWindow, validityRows } from "./window.input.ts";
+import {
+  fillWindow,
+  giveWindowRow,
+  sharedWindowRow,
+  validityRows,
+  type WindowRow,
+  type WindowRows,
+  windowRow,
+} from "./window.input.ts";
 
 /** How far a tile's sliding-window inference has gone; advanced in place, row by row. */
 export interface SlideState {
@@ -31,7 +39,12 @@ export interface SlideJob {
   /** Holds the logit rows some window still reaches (restored from a checkpoint, if any). */
   accumulator: RowAccumulator;
   emitter: RowEmitter;
-  readChunkRow(cy: number): Promise<ChunkRow>;
+  /**
+   * A chunk row: as windowRow makes it, written into `into` (a spare row on shared memory), on a
+   * decode thread say; or its decoded chunks, which are then normalised into `into` here (validity, if
+   * given, is made again with them).
+   */
+  readChunkRow(cy: number, into: WindowRow): Promise<WindowRow | { data: Int16Array[] }>;
   /**
    * Runs one batch; the input's buffer (shared memory) is handed back with the logits, which may
    * lie in it: it is filled again only once they are added.
@@ -81,18 +94,24 @@ export async function slideTile(job: SlideJob): Promise<void> {
   const ys = windowStarts(height, size, stride);
   const windowValues = header.channels * size * size;
 
-  const fetching = new Map<number, Promise<ChunkRow>>();
-  const rows: ChunkRows = new Map();
+  const fetching = new Map<number, Promise<WindowRow>>();
+  const rows: WindowRows = new Map();
+  // Chunk rows no longer read, to decode later rows into.
+  const spare: WindowRow[] = [];
   const fetchRowsOf = (r: number) => {
     const y0 = ys[r];
     if (y0 === undefined) return;
-    for (let cy = Math.floor(y0 / k); cy <= Math.floor((y0 + size - 1) / k); cy++)
-      if (!fetching.has(cy)) fetching.set(cy, later(job.readChunkRow(cy)));
+    for (let cy = Math.floor(y0 / k); cy <= Math.floor((y0 + size - 1) / k); cy++) {
+      if (fetching.has(cy)) continue;
+      const into = spare.pop() ?? sharedWindowRow(header);
+      const read = job
+        .readChunkRow(cy, into)
+        .then((row) => ("data" in row ? windowRow(header, row.data, job.normalization, into) : row));
+      fetching.set(cy, later(read));
+    }
   };
 
   const free: ArrayBufferLike[] = [];
-  // Normalised chunks of chunk rows no longer read, to normalise later rows into.
-  const spare: Float32Array[] = [];
   const queue: Queued[] = [];
   let batchesQueued = 0;
   const emitting: Promise<void>[] = [];
@@ -150,7 +169,7 @@ export async function slideTile(job: SlideJob): Promise<void> {
     // Chunk rows below the next window row are no longer read (the emitted rows' validity is taken).
     for (const cy of [...rows.keys()])
       if (next === undefined || cy < Math.floor(next / k)) {
-        spare.push(...(rows.get(cy)?.normalized ?? []));
+        spare.push(rows.get(cy) as WindowRow);
         rows.delete(cy);
         fetching.delete(cy);
       }
@@ -177,7 +196,7 @@ export async function slideTile(job: SlideJob): Promise<void> {
       fetchRowsOf(r);
       fetchRowsOf(r + 1);
       for (let cy = Math.floor(y0 / k); cy <= Math.floor((y0 + size - 1) / k); cy++)
-        if (!rows.has(cy)) rows.set(cy, await (fetching.get(cy) as Promise<ChunkRow>));
+        if (!rows.has(cy)) rows.set(cy, await (fetching.get(cy) as Promise<WindowRow>));
       let skipped = 0;
       for (const x0 of xs) {
         batch ??= new Float32Array(
@@ -186,19 +205,7 @@ export async function slideTile(job: SlideJob): Promise<void> {
           batchSize * windowValues,
         );
         // Filled straight into its batch slot; a window without one valid pixel gives its slot back.
-        if (
-          fillWindow(
-            batch,
-            pending.length * windowValues,
-            rows,
-            header,
-            x0,
-            y0,
-            size,
-            job.normalization,
-            spare,
-          ) === 0
-        ) {
+        if (fillWindow(batch, pending.length * windowValues, rows, header, x0, y0, size) === 0) {
           skipped++;
           continue;
         }
@@ -211,7 +218,9 @@ export async function slideTile(job: SlideJob): Promise<void> {
     while (queue.length > 0) await settleOne();
     await settled();
   } finally {
-    // Slots no thread holds any more go back for later tiles (one the model still has is dropped).
+    // Slots and rows no thread holds any more go back for later tiles (one the model or a decode
+    // thread still has is dropped).
     for (const slot of [...free, batch?.buffer]) if (slot instanceof SharedArrayBuffer) giveShared(slot);
+    for (const row of [...spare, ...rows.values()]) giveWindowRow(row);
   }
 }

@@ -1,3 +1,4 @@
+import { giveShared, takeShared } from "../threads/shared.buffers.ts";
 import type { StackHeader } from "./stack.format.ts";
 import { StackNodata } from "./stack.format.ts";
 
@@ -5,15 +6,23 @@ import { StackNodata } from "./stack.format.ts";
 export interface ChunkRow {
   data: Int16Array[];
   valid: Uint8Array[];
-  /**
-   * data normalised as the model takes it, made on the first window that reads the row: a pixel
-   * is in up to four windows, and each then copies runs instead of normalising again.
-   */
-  normalized?: Float32Array[];
 }
 
 /** Decoded chunk rows by chunk-row index. */
 export type ChunkRows = Map<number, ChunkRow>;
+
+/**
+ * A chunk row as windows read it: normalised[cx] as the model takes it ([channel][y][x], chunk x
+ * chunk), made once per row (a pixel is in up to four windows, each copying runs of it), and the
+ * validity masks.
+ */
+export interface WindowRow {
+  normalized: Float32Array[];
+  valid: Uint8Array[];
+}
+
+/** Chunk rows ready for windows, by chunk-row index. */
+export type WindowRows = Map<number, WindowRow>;
 
 /** Adds the per-pixel "valid in every date" masks to decoded chunks. */
 export function withValidity(header: StackHeader, data: Int16Array[]): ChunkRow {
@@ -28,7 +37,7 @@ export function withValidity(header: StackHeader, data: Int16Array[]): ChunkRow 
   return { data, valid };
 }
 
-function row(rows: ChunkRows, header: StackHeader, y: number): ChunkRow {
+function row(rows: WindowRows, header: StackHeader, y: number): WindowRow {
   const r = rows.get(Math.floor(y / header.chunk));
   if (!r) throw new Error(`chunk row ${Math.floor(y / header.chunk)} is not loaded`);
   return r;
@@ -38,7 +47,7 @@ function row(rows: ChunkRows, header: StackHeader, y: number): ChunkRow {
  * Rows y0 .. y1 - 1 of the "valid in every date" mask, one after another (width bytes each): only
  * those pixels are mapped.
  */
-export function validityRows(rows: ChunkRows, header: StackHeader, y0: number, y1: number): Uint8Array {
+export function validityRows(rows: WindowRows, header: StackHeader, y0: number, y1: number): Uint8Array {
   const { chunk: k } = header;
   const { width } = header.grid;
   const out = new Uint8Array((y1 - y0) * width);
@@ -54,29 +63,83 @@ export function validityRows(rows: ChunkRows, header: StackHeader, y0: number, y
 }
 
 /**
- * (x - mean) / std per band (the six values repeated per date) as float32; pixels without data 0
- * (the mean). Written into `spare` arrays of the right length where there are some.
+ * One decoded chunk, chunk `cx` of a row, normalised per band ((x - mean) / std, the six values
+ * repeated per date) as float32 into `row.normalized[cx]`, pixels without data 0 (the mean), and
+ * its validity mask into `row.valid[cx]`, in one pass over the data (one pass for the mask and one
+ * to normalise cost four times as much).
  */
-function normalize(
-  data: Int16Array[],
+export function normalizeChunk(
+  chunk: Int16Array,
   channels: number,
   normalization: Normalization,
-  spare: Float32Array[],
-): Float32Array[] {
-  return data.map((chunk) => {
-    const reuse = spare.length > 0 && spare[spare.length - 1]?.length === chunk.length;
-    const out = reuse ? (spare.pop() as Float32Array) : new Float32Array(chunk.length);
-    const plane = chunk.length / channels;
-    for (let c = 0; c < channels; c++) {
-      const mean = normalization.mean[c % 6] as number;
-      const scale = 1 / (normalization.std[c % 6] as number);
-      for (let i = c * plane; i < (c + 1) * plane; i++) {
-        const v = chunk[i] as number;
-        out[i] = v === StackNodata ? 0 : (v - mean) * scale;
-      }
+  row: WindowRow,
+  cx: number,
+): void {
+  const out = row.normalized[cx] as Float32Array;
+  const mask = row.valid[cx] as Uint8Array;
+  const plane = chunk.length / channels;
+  mask.fill(1);
+  for (let c = 0; c < channels; c++) {
+    const mean = normalization.mean[c % 6] as number;
+    const scale = 1 / (normalization.std[c % 6] as number);
+    for (let i = 0, at = c * plane; i < plane; i++, at++) {
+      const v = chunk[at] as number;
+      if (v === StackNodata) {
+        out[at] = 0;
+        mask[i] = 0;
+      } else out[at] = (v - mean) * scale;
     }
-    return out;
+  }
+}
+
+/**
+ * A window row's arrays on one shared buffer (from shared.buffers.ts; `giveWindowRow` hands it
+ * back): a decode thread writes it in place, and a later chunk row, or a later tile's, reuses it.
+ * A chunk row is megabytes: new buffers per row, or buffers moved to a thread and back, count as
+ * new memory each time and prompt full collections of the main thread.
+ */
+export function sharedWindowRow(header: Pick<StackHeader, "channels" | "chunk" | "chunksAcross">): WindowRow {
+  const plane = header.chunk * header.chunk;
+  const values = header.channels * plane;
+  const buffer = takeShared(header.chunksAcross * (values * 4 + plane));
+  const masks = header.chunksAcross * values * 4;
+  return {
+    normalized: Array.from(
+      { length: header.chunksAcross },
+      (_, cx) => new Float32Array(buffer, cx * values * 4, values),
+    ),
+    valid: Array.from(
+      { length: header.chunksAcross },
+      (_, cx) => new Uint8Array(buffer, masks + cx * plane, plane),
+    ),
+  };
+}
+
+/** Hands a row from sharedWindowRow back once nothing (no thread either) reads or writes it. */
+export function giveWindowRow(row: WindowRow): void {
+  const buffer = row.normalized[0]?.buffer;
+  if (buffer instanceof SharedArrayBuffer) giveShared(buffer);
+}
+
+/**
+ * A decoded chunk row as windows read it (see normalizeChunk), written into `into` where given
+ * (one of the same header's, see sharedWindowRow).
+ */
+export function windowRow(
+  header: StackHeader,
+  data: readonly Int16Array[],
+  normalization: Normalization,
+  into?: WindowRow,
+): WindowRow {
+  const plane = header.chunk * header.chunk;
+  const row = into ?? {
+    normalized: data.map((chunk) => new Float32Array(chunk.length)),
+    valid: data.map(() => new Uint8Array(plane)),
+  };
+  data.forEach((chunk, cx) => {
+    normalizeChunk(chunk, header.channels, normalization, row, cx);
   });
+  return row;
 }
 
 export interface Normalization {
@@ -85,21 +148,17 @@ export interface Normalization {
 }
 
 /**
- * Writes one window, normalised per band ((x - mean) / std, the six values repeated per date) into
- * `out` at `offset` as [channel][y][x]; pixels without data become 0 (the mean). Returns how many
- * pixels of the window have data in every channel. A chunk row is normalised on its first window,
- * into `spare` arrays (normalised chunks no longer read) where given.
+ * Writes one window of normalised rows (see `windowRow`) into `out` at `offset` as
+ * [channel][y][x]. Returns how many pixels of the window have data in every channel.
  */
 export function fillWindow(
   out: Float32Array,
   offset: number,
-  rows: ChunkRows,
+  rows: WindowRows,
   header: StackHeader,
   x0: number,
   y0: number,
   size: number,
-  normalization: Normalization,
-  spare: Float32Array[] = [],
 ): number {
   const k = header.chunk;
   const plane = size * size;
@@ -107,7 +166,6 @@ export function fillWindow(
   for (let dy = 0; dy < size; dy++) {
     const y = y0 + dy;
     const r = row(rows, header, y);
-    r.normalized ??= normalize(r.data, header.channels, normalization, spare);
     const yy = (y % k) * k;
     // Runs of pixels within one chunk.
     for (let dx = 0; dx < size; ) {

@@ -29,10 +29,30 @@ export interface DecodeJob {
 
 /** Undoes TIFF predictor 2 on rows [y0, y1) of a tile: each sample was stored as its left neighbour's difference. */
 function undoHorizontalPredictor(tile: PixelArray, tileWidth: number, y0: number, y1: number): void {
+  if (tile instanceof Uint8Array) {
+    undoBytePredictor(tile, tileWidth, y0, y1);
+    return;
+  }
   for (let y = y0; y < y1; y++) {
     const row = y * tileWidth;
     for (let x = 1; x < tileWidth; x++)
       tile[row + x] = (tile[row + x] as number) + (tile[row + x - 1] as number);
+  }
+}
+
+/**
+ * The same for bytes (class maps, confidence, CDL labels: most of what the mosaic decodes), in a
+ * loop of its own that carries the running sum rather than reading back what it just stored, and
+ * that stays on one array type whatever else the thread decodes: about twice as fast.
+ */
+function undoBytePredictor(tile: Uint8Array, tileWidth: number, y0: number, y1: number): void {
+  for (let y = y0; y < y1; y++) {
+    const end = (y + 1) * tileWidth;
+    let sum = tile[y * tileWidth] as number;
+    for (let x = y * tileWidth + 1; x < end; x++) {
+      sum = (sum + (tile[x] as number)) & 0xff;
+      tile[x] = sum;
+    }
   }
 }
 
@@ -46,7 +66,9 @@ export function decodeTiles(job: DecodeJob): void {
   const size = tw * th * out.BYTES_PER_ELEMENT;
   for (const { at, length, tx, ty } of job.tiles) {
     const compressed = job.bytes.subarray(at, at + length);
-    const raw = job.deflate ? inflateSync(compressed) : compressed;
+    // One output chunk a byte larger than the tile: zlib's default 16 KB chunks, joined after,
+    // took half of the inflate's time.
+    const raw = job.deflate ? inflateSync(compressed, { chunkSize: size + 1 }) : compressed;
     if (raw.length < size) throw new Error(`tile ${tx},${ty} decodes to ${raw.length} bytes, not ${size}`);
     // A copy when the bytes are not aligned for the sample type (an uncompressed tile at an odd offset).
     const aligned = raw.byteOffset % out.BYTES_PER_ELEMENT === 0 ? raw : raw.slice(0, size);

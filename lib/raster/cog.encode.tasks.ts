@@ -24,10 +24,14 @@ export interface EncodeRowJob {
   half?: { out: PixelArray; mode: Resampling; nodata?: number };
 }
 
+/** This thread's tile before compression, reused from tile to tile (deflate copies what it keeps). */
+let scratch: PixelArray | undefined;
+
 export function encodeRow(job: EncodeRowJob): Buffer[] {
   const { data, width, rows, size, half } = job;
+  if (scratch?.constructor !== data.constructor || scratch.length !== size * size)
+    scratch = new (data.constructor as new (n: number) => PixelArray)(size * size);
   const tiles: Buffer[] = [];
-  const scratch = new (data.constructor as new (n: number) => PixelArray)(size * size);
   for (let tx = job.tx0; tx < job.tx1; tx++)
     tiles.push(
       deflateSync(cutTile(data, width, rows, tx, 0, size, job.fill, job.predictor, scratch), {

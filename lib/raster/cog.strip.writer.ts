@@ -15,10 +15,11 @@ import { rasterPool } from "./raster.tasks.ts";
 import type { PixelArray } from "./raster.types.ts";
 
 interface LevelState extends LevelLayout {
-  /** Rows received and not yet encoded (fewer than one tile row), on shared memory. */
+  /**
+   * Rows received and not yet encoded (fewer than one tile row), on shared memory: an overview's
+   * are the halves of the level above, which the raster threads write here directly.
+   */
   rows: PixelArray;
-  /** Where a tile row's halves go on their way to the next level (none for the last level). */
-  half?: PixelArray;
   filled: number;
   file: string;
   handle: Awaited<ReturnType<typeof open>>;
@@ -31,8 +32,8 @@ interface LevelState extends LevelLayout {
  * The file is byte-identical to encodeCog's for the same pixels and options (overviews are halved
  * 2 x 2, so a strip of whole tile rows halves exactly as the whole raster would). Memory, whatever
  * the height: two full-width tile rows of the full resolution (one filling while the other is
- * encoded), one of each overview, and half of one per level for the halves on their way down:
- * about three and a half tile rows of the full width in all (for a uint8 raster 40,000 px wide, 70 MB).
+ * encoded) and one of each overview, which a tile row above halves into directly: about three tile
+ * rows of the full width in all (for a uint8 raster 40,000 px wide, 60 MB).
  */
 export class CogStripWriter {
   private readonly size: number;
@@ -60,8 +61,14 @@ export class CogStripWriter {
     options: CogOptions,
     tmpRoot: string,
   ): Promise<CogStripWriter> {
+    const overviews = (options.overviews ?? "none") !== "none";
+    // Two halved tile rows make one of the next level's only when the tile size is even.
+    if (overviews && (options.tileSize ?? 512) % 2 !== 0)
+      throw new Error(
+        `tile size ${options.tileSize} is odd: overviews are written with even tile sizes only`,
+      );
     const writer = new CogStripWriter(head, options, await mkdtemp(join(tmpRoot, "cog-")));
-    const sizes = levelSizes(head.width, head.height, writer.size, (options.overviews ?? "none") !== "none");
+    const sizes = levelSizes(head.width, head.height, writer.size, overviews);
     for (const [l, [width, height]] of sizes.entries()) {
       const file = join(writer.dir, `level-${l}`);
       writer.levels.push({
@@ -69,10 +76,6 @@ export class CogStripWriter {
         height,
         tileLengths: [],
         rows: writer.shared(width * writer.size),
-        // Reused for every tile row: levels encode one row at a time, and push copies the halves.
-        ...(l + 1 < sizes.length
-          ? { half: writer.shared(Math.ceil(writer.size / 2) * Math.ceil(width / 2)) }
-          : {}),
         filled: 0,
         file,
         handle: await open(file, "w"),
@@ -146,11 +149,16 @@ export class CogStripWriter {
     this.encoding.catch(() => {});
   }
 
-  /** Encodes `rows` rows of a level as one tile row, on the raster threads, and hands their halves on. */
+  /**
+   * Encodes `rows` rows of a level as one tile row, on the raster threads, which halve them into
+   * the next level's rows below those it holds (a tile row halves to half of one there).
+   */
   private async encodeRow(index: number, data: PixelArray, rows: number): Promise<void> {
     const level = this.levels[index] as LevelState;
     const { width } = level;
-    const half = level.half?.subarray(0, Math.ceil(rows / 2) * Math.ceil(width / 2));
+    const next = this.levels[index + 1];
+    const halved = Math.ceil(rows / 2);
+    const half = next?.rows.subarray(next.filled * next.width, (next.filled + halved) * next.width);
     const across = Math.ceil(width / this.size);
     const threads = rasterPool();
     // A few tiles a task: every thread gets a share of a row.
@@ -182,24 +190,11 @@ export class CogStripWriter {
     const tiles = (await Promise.all(jobs)).flat();
     for (const tile of tiles) level.tileLengths.push(tile.length);
     await level.handle.write(packTiles(tiles));
-    if (half) await this.push(index + 1, half);
-  }
-
-  /** Adds halved rows to an overview level, encoding its tile row whenever it fills. */
-  private async push(index: number, rows: PixelArray): Promise<void> {
-    const level = this.levels[index] as LevelState;
-    const width = level.width;
-    let from = 0;
-    const total = rows.length / width;
-    while (from < total) {
-      const take = Math.min(this.size - level.filled, total - from);
-      level.rows.set(rows.subarray(from * width, (from + take) * width), level.filled * width);
-      level.filled += take;
-      from += take;
-      if (level.filled === this.size) {
-        await this.encodeRow(index, level.rows, level.filled);
-        level.filled = 0;
-      }
+    if (!next) return;
+    next.filled += halved;
+    if (next.filled === this.size) {
+      await this.encodeRow(index + 1, next.rows, next.filled);
+      next.filled = 0;
     }
   }
 

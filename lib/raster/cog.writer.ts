@@ -68,8 +68,8 @@ function sampleFormat(data: PixelArray): { bits: number; format: number } {
 /**
  * One tile's bytes before compression: cut (padded with nodata to full size) and, with the
  * predictor, each sample stored as the difference from its left neighbour (TIFF predictor 2),
- * computed while copying so each pixel is touched once. Into `scratch` (of the data's type, size
- * x size) where the caller compresses each tile before cutting the next, so a level allocates one.
+ * computed while copying so each pixel is touched once. Into `into` (of data's type, size x size,
+ * whatever it holds) when given: a thread that deflates tiles one after another reuses one.
  */
 export function cutTile(
   data: PixelArray,
@@ -80,9 +80,9 @@ export function cutTile(
   size: number,
   fill: number,
   predictor: boolean,
-  scratch?: PixelArray,
+  into?: PixelArray,
 ): Buffer {
-  const tile = scratch ?? new (data.constructor as new (n: number) => PixelArray)(size * size);
+  const tile = into ?? new (data.constructor as new (n: number) => PixelArray)(size * size);
   const x0 = tx * size;
   const y0 = ty * size;
   const w = Math.min(size, width - x0);
@@ -95,13 +95,13 @@ export function cutTile(
     const inside = y0 + y < height;
     if (!predictor) {
       if (inside) tile.set(data.subarray(from, from + w), at);
-      if (scratch || stored !== 0) tile.fill(stored, inside ? at + w : at, at + size);
+      if (inside ? w < size : true) tile.fill(stored, inside ? at + w : at, at + size);
       continue;
     }
     if (!inside) {
       // A row of fill: the fill, then differences of 0.
       tile[at] = stored;
-      if (scratch) tile.fill(0, at + 1, at + size);
+      tile.fill(0, at + 1, at + size);
       continue;
     }
     let left = data[from] as number;
@@ -113,7 +113,7 @@ export function cutTile(
     }
     if (w < size) {
       tile[at + w] = stored - left;
-      if (scratch) tile.fill(0, at + w + 1, at + size);
+      tile.fill(0, at + w + 1, at + size);
     }
   }
   return Buffer.from(tile.buffer, tile.byteOffset, tile.byteLength);

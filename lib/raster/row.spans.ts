@@ -65,3 +65,12 @@ export function fillSpans(
     }
   }
 }
+
+/** Whether any row's spans reach columns [col0, col0 + width). */
+export function spansMeet(spans: RowSpans, col0: number, width: number): boolean {
+  return spans.some((row) => {
+    for (let k = 0; k < row.length; k += 2)
+      if ((row[k] as number) < col0 + width && (row[k + 1] as number) > col0) return true;
+    return false;
+  });
+}

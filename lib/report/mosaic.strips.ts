@@ -10,7 +10,7 @@ import { openCog, readWindowInto } from "../raster/cog.reader.ts";
 import { CogStripWriter } from "../raster/cog.strip.writer.ts";
 import type { Raster } from "../raster/raster.types.ts";
 import { ringEdges, scanSpans } from "../raster/rasterize.ts";
-import { fillSpans, intersectSpans, type RowSpans, subtractSpans } from "../raster/row.spans.ts";
+import { fillSpans, intersectSpans, type RowSpans, spansMeet, subtractSpans } from "../raster/row.spans.ts";
 import type { ObjectRef } from "../storage/s3.objects.ts";
 import { giveShared, takeShared } from "../threads/shared.buffers.ts";
 import { emptyRollups, type Mosaic, type MosaicGrid, pasteTile, type Rollups, rollUp } from "./mosaic.ts";
@@ -43,6 +43,8 @@ export interface StripMosaicInput {
   sampleStep?: number;
   /** Where the COGs are written (a folder of this run's own is made under it). */
   tmpRoot: string;
+  /** zlib level of the COGs' tiles (encodeCog's default, 6, when unset). */
+  deflateLevel?: number;
   onStrip?: (rowsDone: number, rows: number) => void;
   /** When given, milliseconds of this thread's time by phase are added to it (benchmarks). */
   profile?: MosaicProfile;
@@ -140,15 +142,16 @@ export async function mosaicInStrips(s3: S3Client, input: StripMosaicInput): Pro
   const dir = await mkdtemp(join(input.tmpRoot, "mosaic-"));
   const geo = { epsg: grid.epsg, origin: grid.origin, pixelSize: grid.pixelSize };
   const size = { width: grid.width, height: grid.height };
+  const level = input.deflateLevel === undefined ? {} : { deflateLevel: input.deflateLevel };
   const writers = {
     classes: await CogStripWriter.create(
       { ...size, geo, data: new Uint8Array(0), nodata: 0 },
-      { overviews: "nearest", colorMap: ClassPalette },
+      { overviews: "nearest", colorMap: ClassPalette, ...level },
       dir,
     ),
     confidence: await CogStripWriter.create(
       { ...size, geo, data: new Uint8Array(0), nodata: 255 },
-      { overviews: "average" },
+      { overviews: "average", ...level },
       dir,
     ),
   };
@@ -221,19 +224,47 @@ export async function mosaicInStrips(s3: S3Client, input: StripMosaicInput): Pro
     }
     return Promise.all(read);
   };
-  /** The tile map bands and labels under a block, their GETs all under way at once. */
+  /**
+   * The outlines of a strip as row spans: inside the region (and the part), and each state's. Kept
+   * for the strip's blocks; the next strip's are made when its first block is read ahead.
+   */
+  const stripSpans = new Map<number, { inside: RowSpans; states: RowSpans[] }>();
+  const spansOf = (row0: number) => {
+    let spans = stripSpans.get(row0);
+    if (!spans) {
+      // The strip being computed keeps its spans while the next one's first block is read.
+      for (const earlier of stripSpans.keys()) if (earlier < row0 - StripRows) stripSpans.delete(earlier);
+      const strip = subGrid(grid, 0, row0, grid.width, Math.min(StripRows, grid.height - row0));
+      let inside = scanSpans(outlines.region, strip);
+      if (outlines.within) inside = intersectSpans(inside, scanSpans(outlines.within, strip));
+      for (const earlier of outlines.without) inside = subtractSpans(inside, scanSpans(earlier, strip));
+      // Each pixel in one state: the first listed keeps a shared border pixel.
+      const states = outlines.states.map((s) => scanSpans(s, strip));
+      spans = { inside, states: states.map((own, s) => states.slice(0, s).reduce(subtractSpans, own)) };
+      stripSpans.set(row0, spans);
+    }
+    return spans;
+  };
+
+  /**
+   * The tile map bands and labels under a block, their GETs all under way at once. A block with no
+   * pixel of the part (a state's box around its outline) reads its labels only: nothing of it is
+   * pasted or counted, but its label codes without a class still count in `ignored`.
+   */
   const readBlock = async (block: MosaicGrid, col0: number, row0: number) => {
     for (const [key, band] of bands)
       if (band.bottom <= row0) {
         bands.delete(key);
         retired.push(...band.buffers);
       }
+    const meets = spansMeet(spansOf(row0).inside, col0, block.width);
     const reaching: { index: number; window: Window }[] = [];
     for (const [index, tile] of tiles.entries()) {
       // The part of the block the tile covers, in the tile's own pixels.
       const { window } = windowOf(block, tile.grid);
-      if (window) reaching.push({ index, window });
-      else if (windowOf(tile.grid, block).row0 + tile.grid.height <= 0) open.delete(index);
+      if (window) {
+        if (meets) reaching.push({ index, window });
+      } else if (windowOf(tile.grid, block).row0 + tile.grid.height <= 0) open.delete(index);
     }
     const [windows, labels] = await Promise.all([
       Promise.all(
@@ -241,9 +272,10 @@ export async function mosaicInStrips(s3: S3Client, input: StripMosaicInput): Pro
           const tile = tiles[index] as MosaicTile;
           let images = open.get(index);
           if (!images) {
-            // Small blocks: only a band's worth of each tile map is read at a time.
+            // Small blocks: geotiff.js keeps the header's block of every tile map open across the
+            // strip (its pixels are read apart), and a tile map's header is a few KB.
             images = Promise.all(
-              [tile.classes, tile.confidence].map((o) => openCog(s3, o, { blockSize: 256 << 10 })),
+              [tile.classes, tile.confidence].map((o) => openCog(s3, o, { blockSize: 64 << 10 })),
             ).then(([classes, confidence]) => ({
               classes: classes as GeoTIFFImage,
               confidence: confidence as GeoTIFFImage,
@@ -255,7 +287,7 @@ export async function mosaicInStrips(s3: S3Client, input: StripMosaicInput): Pro
       ),
       labelWindow(s3, input.labels, block, openLabel),
     ]);
-    return { reaching, windows, labels };
+    return { meets, reaching, windows, labels };
   };
 
   const blocks: { col0: number; row0: number; grid: MosaicGrid }[] = [];
@@ -266,7 +298,44 @@ export async function mosaicInStrips(s3: S3Client, input: StripMosaicInput): Pro
       blocks.push({ col0, row0, grid: subGrid(grid, col0, row0, cols, rows) });
     }
   const arrays = blockArrays(StripRows * blockColumns);
-  let spans: { inside: RowSpans; states: RowSpans[] } | undefined;
+  /** Pastes the tile maps into a block with pixels of the part, and counts and samples it. */
+  const computeBlock = (
+    mosaic: Mosaic,
+    read: Awaited<ReturnType<typeof readBlock>>,
+    labels: Uint8Array,
+    col0: number,
+    row0: number,
+  ) => {
+    const { width: cols, height: rows } = mosaic.grid;
+    const n = cols * rows;
+    const current = spansOf(row0);
+    const inside = arrays.inside.subarray(0, n).fill(0);
+    fillSpans(inside, current.inside, col0, cols, 1);
+    let stateOf: Uint8Array | undefined;
+    if (current.states.length > 0) {
+      stateOf = arrays.stateOf.subarray(0, n).fill(0);
+      for (const [s, state] of current.states.entries()) fillSpans(stateOf, state, col0, cols, s + 1);
+    }
+    lap("rasterize");
+    mosaic.owner.fill(-1);
+    for (const [w, { index }] of read.reaching.entries())
+      for (const [classes, confidence] of read.windows[w] as [Raster, Raster][])
+        pasteTile(mosaic, inside, index, classes, confidence);
+    lap("paste");
+    rollUp(rollups, mosaic, labels, inside, stateOf);
+    lap("rollup");
+    for (let r = (step - (row0 % step)) % step; r < rows; r += step) {
+      const to = ((row0 + r) / step) * sampled.width;
+      for (let c = (step - (col0 % step)) % step; c < cols; c += step) {
+        const from = r * cols + c;
+        const at = to + (col0 + c) / step;
+        sampled.classes[at] = mosaic.classes[from] as number;
+        sampled.confidence[at] = mosaic.confidence[from] as number;
+        sampled.labels[at] = inside[from] ? (labels[from] as number) : 0;
+      }
+    }
+    lap("sample");
+  };
   let ignored = 0;
   let ahead: ReturnType<typeof readBlock> | undefined;
   try {
@@ -282,53 +351,19 @@ export async function mosaicInStrips(s3: S3Client, input: StripMosaicInput): Pro
       // Awaited at the next block; a failure meanwhile must not count as unhandled.
       ahead?.catch(() => {});
 
-      if (col0 === 0) {
-        const strip = subGrid(grid, 0, row0, grid.width, rows);
-        let inside = scanSpans(outlines.region, strip);
-        if (outlines.within) inside = intersectSpans(inside, scanSpans(outlines.within, strip));
-        for (const earlier of outlines.without) inside = subtractSpans(inside, scanSpans(earlier, strip));
-        // Each pixel in one state: the first listed keeps a shared border pixel.
-        const states = outlines.states.map((s) => scanSpans(s, strip));
-        spans = { inside, states: states.map((own, s) => states.slice(0, s).reduce(subtractSpans, own)) };
-      }
-      const current = spans as NonNullable<typeof spans>;
-      const inside = arrays.inside.subarray(0, n).fill(0);
-      fillSpans(inside, current.inside, col0, cols, 1);
-      let stateOf: Uint8Array | undefined;
-      if (current.states.length > 0) {
-        stateOf = arrays.stateOf.subarray(0, n).fill(0);
-        for (const [s, state] of current.states.entries()) fillSpans(stateOf, state, col0, cols, s + 1);
-      }
-      lap("rasterize");
-
       const mosaic: Mosaic = {
         grid: block,
         classes: arrays.classes.subarray(0, n).fill(0),
         confidence: arrays.confidence.subarray(0, n).fill(255),
-        owner: arrays.owner.subarray(0, n).fill(-1),
+        owner: arrays.owner.subarray(0, n),
       };
-      for (const [w, { index }] of read.reaching.entries())
-        for (const [classes, confidence] of read.windows[w] as [Raster, Raster][])
-          pasteTile(mosaic, inside, index, classes, confidence);
-      for (const buffer of retired) giveShared(buffer);
-      retired = [];
-      lap("paste");
       const { labels } = read;
       ignored += labels.ignored;
       for (const r of labels.rasters) labelRasters.add(r);
-      rollUp(rollups, mosaic, labels.classes, inside, stateOf);
-      lap("rollup");
-      for (let r = (step - (row0 % step)) % step; r < rows; r += step) {
-        const to = ((row0 + r) / step) * sampled.width;
-        for (let c = (step - (col0 % step)) % step; c < cols; c += step) {
-          const from = r * cols + c;
-          const at = to + (col0 + c) / step;
-          sampled.classes[at] = mosaic.classes[from] as number;
-          sampled.confidence[at] = mosaic.confidence[from] as number;
-          sampled.labels[at] = inside[from] ? (labels.classes[from] as number) : 0;
-        }
-      }
-      lap("sample");
+      // A block outside the part stays fill in the COGs and in the samples (made fill).
+      if (read.meets) computeBlock(mosaic, read, labels.classes, col0, row0);
+      for (const buffer of retired) giveShared(buffer);
+      retired = [];
       // The writers copy the block; they wait only while both of a level's tile rows are busy.
       await Promise.all([
         writers.classes.appendBlock(mosaic.classes, col0, cols),

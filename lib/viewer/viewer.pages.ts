@@ -77,7 +77,7 @@ export function mapPage(run: RunEntry, config: ViewerConfig): string {
   )}; tiles: ${progress(run)}${run.accuracy ? `; aAcc ${pct(run.accuracy.aAcc)}, coverage ${pct(run.accuracy.coverage)}` : ""}.
 ${run.hasReport ? `<a href="/runs/${encodeURIComponent(run.runId)}/files/report.html">report</a>` : ""}</p>
 ${config.map ? "" : `<p class="note" id="no-map">No map yet: the run writes it at its end.</p>`}
-<h2>Layers</h2>${toggle("map", config.map?.overview ? "Map (regional overview; a click reads the state maps)" : "Map (map.tif)")}${toggle("labels", "CDL labels")}${toggle(
+<h2>Layers</h2>${toggle("map", config.map?.overview ? "Map (regional overview; a click reads the full-resolution part maps)" : "Map (map.tif)")}${toggle("labels", "CDL labels")}${toggle(
     "disagreement",
     "Disagreement with the CDL (red; grey agrees)",
   )}${toggle("tiles", "Tile outlines")}

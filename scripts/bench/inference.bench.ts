@@ -26,8 +26,8 @@ import { loadModel } from "../../lib/model/model.session.ts";
 import { encodeOnnx } from "../../lib/onnx/onnx.writer.ts";
 import { windowStarts } from "../../lib/pipeline/sliding.window.ts";
 import { encodeStack, StackNodata } from "../../lib/pipeline/stack.format.ts";
-import { readChunkRow, readStackHeader } from "../../lib/pipeline/stack.reader.ts";
-import { type ChunkRows, fillWindow } from "../../lib/pipeline/window.input.ts";
+import { readChunks, readStackHeader } from "../../lib/pipeline/stack.reader.ts";
+import { fillWindow, type WindowRows, windowRow } from "../../lib/pipeline/window.input.ts";
 import { seededRandom } from "../../lib/random.ts";
 import { putBytes, ref } from "../../lib/storage/s3.objects.ts";
 import { type BenchFigure, JsonOption, ratioFigure, writeBenchRecord } from "./bench.record.ts";
@@ -134,14 +134,21 @@ const config = await withPrivateStack(async (config, s3, dir) => {
     const session = await ort.InferenceSession.create(await readFile(onnxLocation(manifest, modelsDir)));
     const { size, stride } = manifest.chip;
     const windowValues = header.channels * size * size;
-    const rows: ChunkRows = new Map();
+    const rows: WindowRows = new Map();
     let seconds = 0;
     let cpuMs = 0;
     let windows = 0;
     for (const y0 of windowStarts(px, size, stride)) {
       for (let cy = Math.floor(y0 / header.chunk); cy <= Math.floor((y0 + size - 1) / header.chunk); cy++)
         if (!rows.has(cy))
-          rows.set(cy, await readChunkRow(s3, ref(config.storage.work, stackKey), header, cy));
+          rows.set(
+            cy,
+            windowRow(
+              header,
+              await readChunks(s3, ref(config.storage.work, stackKey), header, cy),
+              manifest.normalization,
+            ),
+          );
       const batch = new Float32Array(batchSize * windowValues);
       let n = 0;
       const run = async () => {
@@ -162,8 +169,7 @@ const config = await withPrivateStack(async (config, s3, dir) => {
       };
       // The pipeline's batches: windows with a valid pixel, never across window rows.
       for (const x0 of windowStarts(px, size, stride)) {
-        if (fillWindow(batch, n * windowValues, rows, header, x0, y0, size, manifest.normalization) === 0)
-          continue;
+        if (fillWindow(batch, n * windowValues, rows, header, x0, y0, size) === 0) continue;
         if (++n === batchSize) await run();
       }
       await run();

@@ -7,14 +7,19 @@
  * the us-atlas outlines of the states under the tiles (IA, MN, NE, SD meet there), each state's
  * rollup kept, as a multi-state run's mosaic rasterises them; without it, a rectangle.
  *
- *   npx tsx scripts/bench/mosaic.bench.ts [--sizes 1x1,2x2,4x1] [--tile-px 4500] [--states] [--json <file>]
+ * `--deflate-level`: the zlib level of the mosaic's COGs (the config's `mosaic.deflateLevel`); their
+ * sizes are reported beside the speed.
+ *
+ *   npx tsx scripts/bench/mosaic.bench.ts [--sizes 1x1,2x2,4x1] [--tile-px 4500] [--states] [--deflate-level 1] [--json <file>]
  */
 import { execFile } from "node:child_process";
-import { rm } from "node:fs/promises";
+import { readFileSync } from "node:fs";
+import { rm, stat } from "node:fs/promises";
 import { parseArgs, promisify } from "node:util";
 import { accumulate, emptyConfusion } from "../../lib/accuracy/confusion.ts";
 import { ClassPalette } from "../../lib/cdl/classes.ts";
 import { loadConfig } from "../../lib/config/config.load.ts";
+import { DefaultConfig } from "../../lib/config/config.schema.ts";
 import { CdlEpsg, NationalCdlGrid, transform } from "../../lib/grid/crs.ts";
 import { gridBounds } from "../../lib/grid/lattice.ts";
 import type { Ring } from "../../lib/grid/planar.ts";
@@ -34,12 +39,14 @@ const { values } = parseArgs({
     sizes: { type: "string", default: "1x1,2x2,4x1" },
     "tile-px": { type: "string", default: "4500" },
     states: { type: "boolean", default: false },
+    "deflate-level": { type: "string", default: String(DefaultConfig.mosaic.deflateLevel) },
     /** Internal: run one size in this process (on the parent's stack) and print its figures as JSON. */
     one: { type: "string" },
     ...JsonOption,
   },
 });
 const tilePx = Number(values["tile-px"]);
+const deflateLevel = Number(values["deflate-level"]);
 // HLS tiles overlap their neighbours by 9.8 km of 109.8 (327 of 3660 px): keep that share.
 const step = Math.round(tilePx * (1 - 9.8 / 109.8));
 const LabelKey = "bench-mosaic/labels.tif";
@@ -117,6 +124,18 @@ async function labelRaster(grid: MosaicGrid, dir: string): Promise<string> {
   return file;
 }
 
+/** CPU seconds of the calling thread so far (Linux's per-thread clock; NaN elsewhere). */
+function mainThreadCpuSeconds(): number {
+  try {
+    const stat = readFileSync("/proc/thread-self/stat", "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    // utime and stime, in clock ticks of 10 ms.
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return Number.NaN;
+  }
+}
+
 async function runOne(spec: string): Promise<void> {
   const config = loadConfig();
   const s3 = createS3Client(config);
@@ -143,6 +162,7 @@ async function runOne(spec: string): Promise<void> {
     peaks.arrayBuffers = Math.max(peaks.arrayBuffers, arrayBuffers / 2 ** 20);
   }, 50);
   const cpu = process.cpuUsage();
+  const mainCpu = mainThreadCpuSeconds();
   const started = performance.now();
   const built = await mosaicInStrips(s3, {
     grid,
@@ -155,11 +175,18 @@ async function runOne(spec: string): Promise<void> {
     labels: [ref(config.storage.cdl, LabelKey)],
     states,
     tmpRoot: process.env.CROP_MAP_BENCH_TMP as string,
+    deflateLevel,
     profile,
   });
   const seconds = (performance.now() - started) / 1000;
+  // Before the reference below allocates its own tens of MB.
+  const peakRssMb = process.resourceUsage().maxRSS / 1024;
   const { user, system } = process.cpuUsage(cpu);
+  const mainCpuSeconds = mainThreadCpuSeconds() - mainCpu;
   clearInterval(sampler);
+  const cogMb = await Promise.all(
+    ["map.tif", "confidence.tif"].map(async (f) => (await stat(`${built.dir}/${f}`)).size / 1e6),
+  );
   await rm(built.dir, { recursive: true, force: true });
   const pixels = grid.width * grid.height;
   // Reference: confusion accumulation alone over as many pixels (at most 50 Mpx of it, scaled).
@@ -178,12 +205,16 @@ async function runOne(spec: string): Promise<void> {
       seconds,
       // Every thread's: on a shared machine, what the work costs whatever share of the cores it got.
       cpuSeconds: (user + system) / 1e6,
+      // The main thread pastes, counts and samples; the rest is decode and encode on the raster
+      // threads, and V8's own (garbage collection).
+      mainCpuSeconds,
       mpxPerSecond: pixels / seconds / 1e6,
       bareMpxPerSecond: bare / 1e6,
-      peakRssMb: process.resourceUsage().maxRSS / 1024,
+      peakRssMb,
       peakHeapMb: peaks.heapTotal,
       peakBuffersMb: peaks.arrayBuffers,
       labelled: built.rollups.run.labelled,
+      cogMb,
       profile,
     }),
   );
@@ -218,9 +249,9 @@ if (values.one) {
     await putFile(s3, ref(config.storage.cdl, LabelKey), labels, "image/tiff");
     await rm(labels);
     console.log(
-      "| region | tiles | Mpx | seconds | CPU s | Mpx/s | bare rollup Mpx/s | ratio | peak RSS MB | peak JS heap / buffers MB | main-thread ms by phase |",
+      "| region | tiles | Mpx | seconds | CPU s (main thread) | Mpx/s | bare rollup Mpx/s | ratio | peak RSS MB | peak JS heap / buffers MB | map / confidence MB | main-thread ms by phase |",
     );
-    console.log("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+    console.log("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
     for (const size of sizes) {
       const { stdout } = await promisify(execFile)(
         process.execPath,
@@ -232,6 +263,8 @@ if (values.one) {
           "--tile-px",
           String(tilePx),
           ...(values.states ? ["--states"] : []),
+          "--deflate-level",
+          String(deflateLevel),
         ],
         {
           maxBuffer: 1 << 20,
@@ -243,7 +276,7 @@ if (values.one) {
         .map(([k, v]) => `${k} ${v.toFixed(0)}`)
         .join(", ");
       console.log(
-        `| ${r.size} | ${r.tiles} | ${r.mpx.toFixed(0)} | ${r.seconds.toFixed(2)} | ${r.cpuSeconds.toFixed(1)} | ${r.mpxPerSecond.toFixed(1)} | ${r.bareMpxPerSecond.toFixed(0)} | ${(r.mpxPerSecond / r.bareMpxPerSecond).toFixed(3)} | ${r.peakRssMb.toFixed(0)} | ${r.peakHeapMb.toFixed(0)} / ${r.peakBuffersMb.toFixed(0)} | ${phases} |`,
+        `| ${r.size} | ${r.tiles} | ${r.mpx.toFixed(0)} | ${r.seconds.toFixed(2)} | ${r.cpuSeconds.toFixed(1)} (${r.mainCpuSeconds.toFixed(1)}) | ${r.mpxPerSecond.toFixed(1)} | ${r.bareMpxPerSecond.toFixed(0)} | ${(r.mpxPerSecond / r.bareMpxPerSecond).toFixed(3)} | ${r.peakRssMb.toFixed(0)} | ${r.peakHeapMb.toFixed(0)} / ${r.peakBuffersMb.toFixed(0)} | ${r.cogMb.map((mb: number) => mb.toFixed(1)).join(" / ")} | ${phases} |`,
       );
       if (r.states.length > 0) console.log(`  states: ${r.states.join(", ")}`);
       figures.push({
@@ -263,7 +296,7 @@ if (values.one) {
   });
   await writeBenchRecord(values.json, {
     bench: "mosaic.bench.ts",
-    setup: `synthetic ${tilePx} px tile maps with HLS overlap and a CDL-like label raster, each size in its own process${values.states ? ", region and rollups by us-atlas state outlines" : ""}`,
+    setup: `synthetic ${tilePx} px tile maps with HLS overlap and a CDL-like label raster, each size in its own process, mosaic COGs at deflate level ${deflateLevel}${values.states ? ", region and rollups by us-atlas state outlines" : ""}`,
     figures,
   });
 }

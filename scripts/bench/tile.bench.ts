@@ -27,8 +27,8 @@ import { loadModelManifest, onnxLocation } from "../../lib/model/model.manifest.
 import { closeModels } from "../../lib/model/model.session.ts";
 import { DefaultSeasonWindows } from "../../lib/pipeline/season.windows.ts";
 import { windowStarts } from "../../lib/pipeline/sliding.window.ts";
-import { readChunkRow, readStackHeader } from "../../lib/pipeline/stack.reader.ts";
-import { type ChunkRows, fillWindow } from "../../lib/pipeline/window.input.ts";
+import { readChunks, readStackHeader } from "../../lib/pipeline/stack.reader.ts";
+import { fillWindow, type WindowRows, windowRow } from "../../lib/pipeline/window.input.ts";
 import { openCog, readRaster } from "../../lib/raster/cog.reader.ts";
 import { createS3Client } from "../../lib/storage/s3.client.ts";
 import { ref } from "../../lib/storage/s3.objects.ts";
@@ -106,20 +106,21 @@ const header = await readStackHeader(s3, stackRef);
 const { size, stride } = manifest.chip;
 const xs = windowStarts(header.grid.width, size, stride);
 const ys = windowStarts(header.grid.height, size, stride);
-const rows: ChunkRows = new Map();
+const rows: WindowRows = new Map();
 const batches: ort.Tensor[] = [];
 const windowValues = header.channels * size * size;
 const batchSize = predicted.batchSize;
 let windows = 0;
 for (const y0 of ys.slice(0, Math.min(ys.length, 6))) {
   for (let cy = Math.floor(y0 / header.chunk); cy <= Math.floor((y0 + size - 1) / header.chunk); cy++) {
-    if (!rows.has(cy)) rows.set(cy, await readChunkRow(s3, stackRef, header, cy));
+    if (!rows.has(cy))
+      rows.set(cy, windowRow(header, await readChunks(s3, stackRef, header, cy), manifest.normalization));
   }
   for (let i = 0; i < xs.length; i += batchSize) {
     const slice = xs.slice(i, i + batchSize);
     const data = new Float32Array(slice.length * windowValues);
     slice.forEach((x0, k) => {
-      fillWindow(data, k * windowValues, rows, header, x0, y0, size, manifest.normalization);
+      fillWindow(data, k * windowValues, rows, header, x0, y0, size);
     });
     batches.push(new ort.Tensor("float32", data, [slice.length, header.channels, size, size]));
     windows += slice.length;

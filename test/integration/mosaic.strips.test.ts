@@ -12,6 +12,7 @@ import { mosaicInStrips } from "../../lib/report/mosaic.strips.ts";
 import {
   createMosaic,
   emptyRollups,
+  type Mosaic,
   type MosaicGrid,
   pasteTile,
   rollUp,
@@ -94,10 +95,10 @@ describe("the windowed mosaic", () => {
       { name: "West", rings: [[at(-10, -10), at(750, -10), at(750, 1400), at(-10, 1400)]] as Ring[] },
       { name: "East", rings: [[at(750, -10), at(1600, -10), at(1600, 1400), at(750, 1400)]] as Ring[] },
     ];
-    const build = (blockColumns?: number) =>
+    const build = (blockColumns?: number, deflateLevel?: number, rings = region) =>
       mosaicInStrips(s3, {
         grid,
-        rings: region,
+        rings,
         tiles: tiles.map((t) => ({
           tileId: t.tileId,
           grid: t.grid,
@@ -108,44 +109,66 @@ describe("the windowed mosaic", () => {
         states,
         tmpRoot: tmpdir(),
         ...(blockColumns ? { blockColumns } : {}),
+        ...(deflateLevel ? { deflateLevel } : {}),
       });
     const built = await build();
-    // The same again in blocks of 512 columns (three per strip, the last one narrower).
-    const blocks = await build(512);
-    try {
-      // Reference: everything in memory at once, as the report did before.
-      const inside = rasterizeRings(region, grid);
+    // The same again in blocks of 512 columns (three per strip, the last one narrower), at level 1.
+    const blocks = await build(512, 1);
+    // A region in the first strips' west: most blocks have no pixel of it and are not pasted.
+    const corner: Ring[] = [[at(30, 20), at(900, 40), at(60, 700)]];
+    const cornered = await build(512, undefined, corner);
+    const reference = await labelWindow(s3, labels, grid);
+    const stateOf = new Uint8Array(grid.width * grid.height);
+    for (const [s, state] of states.entries()) {
+      const mask = rasterizeRings(state.rings, grid);
+      for (let i = 0; i < mask.length; i++) if (mask[i] && !stateOf[i]) stateOf[i] = s + 1;
+    }
+    /** Everything in memory at once, as the report did before. */
+    const wholeArray = (rings: Ring[]) => {
+      const inside = rasterizeRings(rings, grid);
       const mosaic = createMosaic(grid);
       for (const [i, r] of rasters.entries()) pasteTile(mosaic, inside, i, r.classes, r.confidence);
-      const reference = await labelWindow(s3, labels, grid);
-      const stateOf = new Uint8Array(grid.width * grid.height);
-      for (const [s, state] of states.entries()) {
-        const mask = rasterizeRings(state.rings, grid);
-        for (let i = 0; i < mask.length; i++) if (mask[i] && !stateOf[i]) stateOf[i] = s + 1;
-      }
       const rollups = emptyRollups(tiles.length, states.length, 13);
       rollUp(rollups, mosaic, reference.classes, inside, stateOf);
+      return { inside, mosaic, rollups };
+    };
+    const geo = { epsg: grid.epsg, origin: grid.origin, pixelSize: grid.pixelSize };
+    const cogs = (mosaic: Mosaic, deflateLevel?: number) =>
+      Promise.all([
+        encodeCog(
+          { width: grid.width, height: grid.height, data: mosaic.classes, geo, nodata: 0 },
+          { overviews: "nearest", colorMap: ClassPalette, ...(deflateLevel ? { deflateLevel } : {}) },
+        ),
+        encodeCog(
+          { width: grid.width, height: grid.height, data: mosaic.confidence, geo, nodata: 255 },
+          { overviews: "average", ...(deflateLevel ? { deflateLevel } : {}) },
+        ),
+      ]);
+    try {
+      const { inside, mosaic, rollups } = wholeArray(region);
       expect(built.rollups).toEqual(rollups);
       expect(built.rollups.run.labelled).toBeGreaterThan(1_000_000);
       expect(built.rollups.perState.every((c) => c.mapped > 0)).toBe(true);
       expect(built.ignored).toBe(reference.ignored);
 
-      const geo = { epsg: grid.epsg, origin: grid.origin, pixelSize: grid.pixelSize };
-      const expectedMap = await encodeCog(
-        { width: grid.width, height: grid.height, data: mosaic.classes, geo, nodata: 0 },
-        { overviews: "nearest", colorMap: ClassPalette },
-      );
-      const expectedConfidence = await encodeCog(
-        { width: grid.width, height: grid.height, data: mosaic.confidence, geo, nodata: 255 },
-        { overviews: "average" },
-      );
+      const [expectedMap, expectedConfidence] = await cogs(mosaic);
       expect((await readFile(join(built.dir, "map.tif"))).equals(expectedMap)).toBe(true);
       expect((await readFile(join(built.dir, "confidence.tif"))).equals(expectedConfidence)).toBe(true);
       expect((await readdir(built.dir)).sort()).toEqual(["confidence.tif", "map.tif"]);
       expect(blocks.rollups).toEqual(rollups);
       expect(blocks.sampled).toEqual(built.sampled);
-      expect((await readFile(join(blocks.dir, "map.tif"))).equals(expectedMap)).toBe(true);
-      expect((await readFile(join(blocks.dir, "confidence.tif"))).equals(expectedConfidence)).toBe(true);
+      const [levelOneMap, levelOneConfidence] = await cogs(mosaic, 1);
+      expect(levelOneMap.equals(expectedMap)).toBe(false);
+      expect((await readFile(join(blocks.dir, "map.tif"))).equals(levelOneMap)).toBe(true);
+      expect((await readFile(join(blocks.dir, "confidence.tif"))).equals(levelOneConfidence)).toBe(true);
+
+      const small = wholeArray(corner);
+      expect(cornered.rollups).toEqual(small.rollups);
+      expect(cornered.rollups.run.labelled).toBeGreaterThan(100_000);
+      expect(cornered.ignored).toBe(reference.ignored);
+      const [smallMap, smallConfidence] = await cogs(small.mosaic);
+      expect((await readFile(join(cornered.dir, "map.tif"))).equals(smallMap)).toBe(true);
+      expect((await readFile(join(cornered.dir, "confidence.tif"))).equals(smallConfidence)).toBe(true);
       // Quicklook samples: every n-th pixel of map and region labels, n from the longer side.
       const step = Math.ceil(Math.max(grid.width, grid.height) / 1024);
       expect(step).toBe(2);
@@ -158,8 +181,7 @@ describe("the windowed mosaic", () => {
           expect(built.sampled.labels[y * w + x]).toBe(inside[i] ? reference.classes[i] : 0);
         }
     } finally {
-      await rm(built.dir, { recursive: true, force: true });
-      await rm(blocks.dir, { recursive: true, force: true });
+      for (const { dir } of [built, blocks, cornered]) await rm(dir, { recursive: true, force: true });
     }
   });
 

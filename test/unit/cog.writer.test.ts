@@ -177,32 +177,65 @@ describe("COG writer", () => {
     },
   );
 
-  it("writes blocks of a tile row (left to right, the last narrower) byte-identical to encodeCog, and refuses a block across a tile row", async () => {
+  it("writes blocks of a tile row (left to right, the last narrower) byte-identical to encodeCog at its deflate level, and refuses a block across a tile row", async () => {
     const [width, height, tileSize, blockWidth] = [1000, 700, 256, 384];
     const random = seededRandom(5);
     const data = new Uint8Array(width * height).map(() =>
       random() < 0.05 ? 255 : Math.floor(random() * 100),
     );
     const raster = { width, height, data, geo, nodata: 255 };
-    const options = { tileSize, overviews: "average" } as const;
     const dir = await mkdtemp(join(tmpdir(), "blocks-"));
     try {
-      const writer = await CogStripWriter.create({ ...raster, data: new Uint8Array(0) }, options, dir);
-      await expect(writer.appendBlock(new Uint8Array(300 * 10), 0, 10)).rejects.toThrow(
-        "is not whole rows within the raster's 1000 x 700 and the tile row",
-      );
-      for (let row0 = 0; row0 < height; row0 += tileSize)
-        for (let col0 = 0; col0 < width; col0 += blockWidth) {
-          const rows = Math.min(tileSize, height - row0);
-          const cols = Math.min(blockWidth, width - col0);
-          const block = new Uint8Array(rows * cols);
-          for (let r = 0; r < rows; r++)
-            block.set(data.subarray((row0 + r) * width + col0, (row0 + r) * width + col0 + cols), r * cols);
-          await writer.appendBlock(block, col0, cols);
-        }
-      const path = join(dir, "out.tif");
-      await writer.finish(path);
-      expect((await readFile(path)).equals(await encodeCog(raster, options))).toBe(true);
+      const written: Buffer[] = [];
+      // Level 6 is the default; the mosaic's COGs are written at level 1 by default.
+      for (const deflateLevel of [undefined, 1]) {
+        const options = {
+          tileSize,
+          overviews: "average",
+          ...(deflateLevel ? { deflateLevel } : {}),
+        } as const;
+        const writer = await CogStripWriter.create({ ...raster, data: new Uint8Array(0) }, options, dir);
+        await expect(writer.appendBlock(new Uint8Array(300 * 10), 0, 10)).rejects.toThrow(
+          "is not whole rows within the raster's 1000 x 700 and the tile row",
+        );
+        for (let row0 = 0; row0 < height; row0 += tileSize)
+          for (let col0 = 0; col0 < width; col0 += blockWidth) {
+            const rows = Math.min(tileSize, height - row0);
+            const cols = Math.min(blockWidth, width - col0);
+            const block = new Uint8Array(rows * cols);
+            for (let r = 0; r < rows; r++)
+              block.set(data.subarray((row0 + r) * width + col0, (row0 + r) * width + col0 + cols), r * cols);
+            await writer.appendBlock(block, col0, cols);
+          }
+        const path = join(dir, "out.tif");
+        await writer.finish(path);
+        written.push(await readFile(path));
+        expect((written.at(-1) as Buffer).equals(await encodeCog(raster, options))).toBe(true);
+      }
+      // Halved tile rows go two to a tile row of the next level, which needs an even tile size.
+      await expect(
+        CogStripWriter.create(
+          { ...raster, data: new Uint8Array(0) },
+          { tileSize: 255, overviews: "nearest" },
+          dir,
+        ),
+      ).rejects.toThrow("tile size 255 is odd");
+      const [six, one] = written as [Buffer, Buffer];
+      expect(one.equals(six)).toBe(false);
+      // Only the bytes differ: every level's pixels are the raster's, overviews included.
+      for (const [file, level] of [
+        [one, 0],
+        [one, 2],
+        [six, 2],
+      ] as const) {
+        const image = await (await open(file)).getImage(level);
+        const expected =
+          level === 0
+            ? data
+            : halve(halve(data, width, height, "average", 255).data, 500, 350, "average", 255).data;
+        const read = (await image.readRasters({ interleave: true })) as unknown as Uint8Array;
+        expect(Buffer.from(read).equals(Buffer.from(expected)), `level ${level}`).toBe(true);
+      }
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -48,6 +48,10 @@ describe("config", () => {
     expect(() => loadConfig({ env: { CROP_MAP_TEMPORAL_ADDRESS: "localhost" } })).toThrow(
       'temporal.address="localhost": expected host:port',
     );
+    expect(() => loadConfig({ env: { CROP_MAP_MOSAIC_DEFLATE_LEVEL: "0" } })).toThrow(
+      "mosaic.deflateLevel=0",
+    );
+    expect(loadConfig({ env: { CROP_MAP_MOSAIC_DEFLATE_LEVEL: "6" } }).mosaic.deflateLevel).toBe(6);
     expect(() => loadConfig({ env: { CROP_MAP_TEMPORAL_TLS: "yes" } })).toThrow(
       "CROP_MAP_TEMPORAL_TLS='yes'",
     );

@@ -2,7 +2,13 @@ import { describe, expect, it } from "vitest";
 import type { Ring } from "../../lib/grid/planar.ts";
 import { seededRandom } from "../../lib/random.ts";
 import { rasterizeRings, ringEdges, scanSpans } from "../../lib/raster/rasterize.ts";
-import { fillSpans, intersectSpans, type RowSpans, subtractSpans } from "../../lib/raster/row.spans.ts";
+import {
+  fillSpans,
+  intersectSpans,
+  type RowSpans,
+  spansMeet,
+  subtractSpans,
+} from "../../lib/raster/row.spans.ts";
 
 const grid = { origin: [0, 300] as [number, number], pixelSize: 10, width: 40, height: 30 };
 
@@ -42,6 +48,16 @@ describe("row spans", () => {
       expect(Array.from(block.subarray(r * 12, (r + 1) * 12))).toEqual(
         Array.from(whole.subarray(r * grid.width + 16, r * grid.width + 28)),
       );
+  });
+
+  it("meet a block of columns exactly when its mask has a pixel set", () => {
+    const spans = scanSpans(ringEdges(polygon(1)), grid);
+    for (let col0 = 0; col0 < grid.width; col0 += 3)
+      for (const width of [1, 4, 9])
+        expect(spansMeet(spans, col0, width), `${col0}+${width}`).toBe(
+          maskOf(spans, col0, width).includes(1),
+        );
+    expect(spansMeet(spans, 0, grid.width)).toBe(true);
   });
 
   it("are empty for rows beyond the polygon's extent", () => {
