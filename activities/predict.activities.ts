@@ -5,11 +5,11 @@ import type { Config } from "../lib/config/config.schema.ts";
 import { TileIdParser } from "../lib/grid/tile.table.ts";
 import { loadModelManifest, type ModelManifest, ModelsDir } from "../lib/model/model.manifest.ts";
 import { type LoadedModel, loadModel, runBatchShared } from "../lib/model/model.session.ts";
-import { decodeOnThread } from "../lib/pipeline/chunk.decoder.ts";
+import { readOnThread } from "../lib/pipeline/chunk.decoder.ts";
 import { defaultEmitThreads, rowEmitter } from "../lib/pipeline/row.emitter.ts";
 import { RowAccumulator, windowStarts } from "../lib/pipeline/sliding.window.ts";
 import type { StackHeader } from "../lib/pipeline/stack.format.ts";
-import { readChunkBytes, readStackHeader } from "../lib/pipeline/stack.reader.ts";
+import { chunkRowRange, readStackHeader } from "../lib/pipeline/stack.reader.ts";
 import { slideTile } from "../lib/pipeline/tile.slide.ts";
 import { deleteObject, objectSize, putBytes, putJson, ref } from "../lib/storage/s3.objects.ts";
 import { formatS3Url } from "../lib/storage/s3.url.ts";
@@ -150,11 +150,21 @@ export function createPredictActivities(s3: S3Client, config: Config, options: P
         state,
         accumulator,
         emitter: rowEmitter(emitThreads),
-        readChunkRow: async (cy, into) => {
-          const { bytes, lengths } = await readChunkBytes(s3, stackRef, header, cy);
+        readChunkRow: (cy, into) => {
           const { channels, chunk } = header;
           const { normalization } = manifest;
-          return decodeOnThread({ header: { channels, chunk }, bytes, lengths, normalization, into });
+          const { range, lengths } = chunkRowRange(header, cy);
+          const storage = { s3: config.s3 };
+          const task = {
+            storage,
+            stack: stackRef,
+            header: { channels, chunk },
+            range,
+            lengths,
+            normalization,
+            into,
+          };
+          return readOnThread(task);
         },
         runBatch: (data, windows) => asModelFailure(runBatchShared(loaded, data, windows)),
         // Cancellation is seen between batches (a batch on the model thread cannot be interrupted).

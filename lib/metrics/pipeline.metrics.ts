@@ -94,17 +94,24 @@ export const pipelineActivityInterceptor: ActivityInterceptorsFactory = (ctx) =>
   },
 });
 
+/**
+ * Bytes of object bodies read, counted once by the process that reports metrics (a thread with a
+ * client of its own hands its count here).
+ */
+export function recordBytesRead(bytes: number): void {
+  if (bytes > 0) instruments?.bytesRead.add(bytes);
+}
+
 /** Counts the body bytes of every GetObject answer of a client (HLS bands, staged stacks, labels). */
 export function countBytesRead(client: S3Client): void {
   client.middlewareStack.add(
     (next, context) => async (args) => {
       const out = await next(args);
-      const m = instruments;
-      if (m && context.commandName === "GetObjectCommand") {
+      if (context.commandName === "GetObjectCommand") {
         const length = Number(
           (out.response as { headers?: Record<string, string> }).headers?.["content-length"],
         );
-        if (Number.isFinite(length) && length > 0) m.bytesRead.add(length);
+        if (Number.isFinite(length)) recordBytesRead(length);
       }
       return out;
     },

@@ -1,21 +1,15 @@
-export function addWindow(
-  sums: Float32Array[],
-  counts: Uint16Array[],
-  logits: Float32Array,
-  x0: number,
-  size: number,
-  classes: number,
-): void;
 export interface AddedWindows {
   /** The batch's logits, [window][class][y][x]. */
   logits: Float32Array;
   /** Column of each window, in batch order. */
   xs: number[];
-  /** The window row's rows, planar [class][x], and their counts. */
+  /** The window row's rows, planar [class][x], and their counts (or a band of them, see firstRow). */
   sums: Float32Array[];
   counts: Uint16Array[];
   size: number;
   classes: number;
+  /** The window row's row that `sums[0]` is; 0 when absent. */
+  firstRow?: number;
 }
 export function addWindows(batch: AddedWindows): void;
 export function meanInPlace(sum: Float32Array, count: Uint16Array, classes: number): void;

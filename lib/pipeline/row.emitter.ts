@@ -36,13 +36,25 @@ export class RowEmitter {
   }
 
   /**
-   * Adds a batch's windows into their rows (addWindows), on a thread when there are some: the rows
-   * and, from the model thread, the logits sit on shared memory, so nothing is copied. The caller
-   * keeps the order: one batch's addition finishes before the next one's starts.
+   * Adds a batch's windows into their rows (addWindows), on threads when there are some: the rows
+   * and, from the model thread, the logits sit on shared memory, so nothing is copied. Each thread
+   * adds one band of the rows, so a pixel's sum is still added to in batch order, and the serial
+   * part of a tile's inference shrinks with the threads. The caller keeps the order: one batch's
+   * addition finishes before the next one's starts.
    */
-  add(batch: AddedWindows): Promise<void> {
-    if (!this.pool) return Promise.resolve(addWindows(batch));
-    return this.pool.run<void>("addWindows", batch);
+  async add(batch: AddedWindows): Promise<void> {
+    const { pool } = this;
+    if (!pool) return addWindows(batch);
+    const rows = batch.sums.length;
+    const band = Math.ceil(rows / pool.size);
+    const bands = [];
+    for (let from = 0; from < rows; from += band) {
+      const to = Math.min(rows, from + band);
+      const sums = batch.sums.slice(from, to);
+      const counts = batch.counts.slice(from, to);
+      bands.push(pool.run<void>("addWindows", { ...batch, sums, counts, firstRow: from }));
+    }
+    await Promise.all(bands);
   }
 
   emit(rows: FinishedRows): Promise<EmittedRows> {

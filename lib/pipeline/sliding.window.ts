@@ -4,7 +4,7 @@
  * of overlapping windows summed and divided by how many windows cover each pixel.
  */
 import { giveShared, takeShared } from "../threads/shared.buffers.ts";
-import { addWindow, meanInPlace, pixelArgmax } from "./row.emit.mjs";
+import { addWindows, meanInPlace, pixelArgmax } from "./row.emit.mjs";
 
 /** Start offsets of windows of `size` along an axis of `length` (length >= size). */
 export function windowStarts(length: number, size: number, stride: number): number[] {
@@ -69,7 +69,7 @@ export class RowAccumulator {
     return r;
   }
 
-  /** The rows y0 .. y0 + size - 1, held from now on, for windows to be added to (see addWindow). */
+  /** The rows y0 .. y0 + size - 1, held from now on, for windows to be added to (see addWindows). */
   rowsOf(y0: number, size: number): { sums: Float32Array[]; counts: Uint16Array[] } {
     const rows = Array.from({ length: size }, (_, dy) => this.row(y0 + dy));
     return { sums: rows.map((r) => r.sum), counts: rows.map((r) => r.count) };
@@ -78,7 +78,7 @@ export class RowAccumulator {
   /** Adds one window's logits, laid out [class][y][x] for a size x size window at (x0, y0). */
   add(logits: Float32Array, x0: number, y0: number, size: number): void {
     const { sums, counts } = this.rowsOf(y0, size);
-    addWindow(sums, counts, logits, x0, size, this.classes);
+    addWindows({ logits, xs: [x0], sums, counts, size, classes: this.classes });
   }
 
   /**

@@ -11,6 +11,17 @@ export async function readStackHeader(s3: S3Client, object: ObjectRef): Promise<
   return whole;
 }
 
+/** Where a row of chunks lies in the file: bytes [start, end] (inclusive), each chunk's length. */
+export function chunkRowRange(
+  header: StackHeader,
+  cy: number,
+): { range: [number, number]; lengths: number[] } {
+  const entries = header.chunks.slice(cy * header.chunksAcross, (cy + 1) * header.chunksAcross);
+  const start = entries[0]?.[0] as number;
+  const last = entries[entries.length - 1] as [number, number];
+  return { range: [start, last[0] + last[1] - 1], lengths: entries.map(([, length]) => length) };
+}
+
 /** One row of chunks as stored (deflated), one after another, and each one's length. One ranged GET. */
 export async function readChunkBytes(
   s3: S3Client,
@@ -18,11 +29,8 @@ export async function readChunkBytes(
   header: StackHeader,
   cy: number,
 ): Promise<{ bytes: Uint8Array; lengths: number[] }> {
-  const entries = header.chunks.slice(cy * header.chunksAcross, (cy + 1) * header.chunksAcross);
-  const start = entries[0]?.[0] as number;
-  const last = entries[entries.length - 1] as [number, number];
-  const bytes = await getBytesRange(s3, object, start, last[0] + last[1] - 1);
-  return { bytes, lengths: entries.map(([, length]) => length) };
+  const { range, lengths } = chunkRowRange(header, cy);
+  return { bytes: await getBytesRange(s3, object, ...range), lengths };
 }
 
 /** One row of chunks, decoded (inflated off the main thread). */

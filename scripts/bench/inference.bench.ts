@@ -32,6 +32,7 @@ import { seededRandom } from "../../lib/random.ts";
 import { putBytes, ref } from "../../lib/storage/s3.objects.ts";
 import { type BenchFigure, JsonOption, ratioFigure, writeBenchRecord } from "./bench.record.ts";
 import { withPrivateStack } from "./bench.stack.ts";
+import { hostCeiling, measureHostStages } from "./inference.stages.ts";
 
 const { values } = parseArgs({ options: { px: { type: "string", default: "2240" }, ...JsonOption } });
 const px = Number(values.px);
@@ -215,6 +216,44 @@ const config = await withPrivateStack(async (config, s3, dir) => {
     );
     console.log(
       `${name}: predictTile ${rate.toFixed(1)} windows/s (${predicted.windows.run} windows, batch ${predicted.batchSize}, ${seconds.toFixed(1)} s); bare onnxruntime ${bare.rate.toFixed(1)} windows/s; ratio ${(rate / bare.rate).toFixed(2)}; CPU ms per window ${cpuMsPerWindow.toFixed(1)} against ${bare.cpuMsPerWindow.toFixed(1)}`,
+    );
+    if (name !== "no-op") continue;
+    // Where the host's time goes: each thread's stage alone, and what that bounds on a larger host.
+    const stackRef = ref(config.storage.work, stackKey);
+    const stages = await measureHostStages(config, stackRef, header, manifest, predicted.batchSize);
+    if (stages.windows !== predicted.windows.run)
+      throw new Error(`stage run saw ${stages.windows} windows, the pipeline ${predicted.windows.run}`);
+    const threadOf = {
+      decode: "decode threads",
+      fill: "main thread",
+      add: "emit threads",
+      emit: "emit threads",
+    };
+    for (const stage of ["decode", "fill", "add", "emit"] as const)
+      figures.push({
+        name: `host CPU per window alone: ${stage} (${threadOf[stage]})`,
+        value: stages[stage],
+        unit: "ms",
+      });
+    const alone = stages.decode + stages.fill + stages.add + stages.emit + bare.cpuMsPerWindow;
+    figures.push(
+      {
+        name: "host stages alone + bare onnxruntime, no-op",
+        value: alone,
+        unit: "ms",
+        reference: { name: "predictTile CPU per window, no-op", value: cpuMsPerWindow, unit: "ms" },
+        ratio: alone / cpuMsPerWindow,
+      },
+      ratioFigure(
+        "ceiling with a core per thread, no-op",
+        hostCeiling(stages, 1000 / bare.rate),
+        "windows/s",
+        { name: "predictTile, no-op, this machine", value: rate },
+        ">= 400 windows/s",
+      ),
+    );
+    console.log(
+      `host stages alone, CPU ms per window: decode ${stages.decode.toFixed(2)}, fill ${stages.fill.toFixed(2)}, add ${stages.add.toFixed(2)}, emit ${stages.emit.toFixed(2)}; with bare onnxruntime ${alone.toFixed(1)} against the pipeline's ${cpuMsPerWindow.toFixed(1)}; ceiling with a core per thread ${hostCeiling(stages, 1000 / bare.rate).toFixed(0)} windows/s`,
     );
   }
   return config;

@@ -167,12 +167,16 @@ describe("slideTile", () => {
   const expected = direct(planes);
   const windows = windowStarts(width, size, stride).length * windowStarts(height, size, stride).length;
 
-  it("gives the maps of the direct computation, batched and overlapped, with argmax inline or on a thread", async () => {
+  it("gives the maps of the direct computation, batched and overlapped, with argmax inline or on threads", async () => {
     const threaded = RowEmitter.start(1);
+    // Three threads add three bands of each batch's rows side by side.
+    const banded = RowEmitter.start(3);
     for (const [batchSize, emitter] of [
       [1, RowEmitter.start(0)],
       [3, threaded],
       [8, threaded],
+      [3, banded],
+      [8, banded],
     ] as const) {
       const { state } = await slide(planes, { batchSize, emitter });
       expect(Buffer.from(state.classes).equals(Buffer.from(expected.classes))).toBe(true);

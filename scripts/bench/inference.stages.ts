@@ -1,0 +1,139 @@
+/**
+ * The host's share of a tile's inference, stage by stage: each of the functions the pipeline's
+ * threads run per window (read + decode on the decode threads, fill on the main thread, adding
+ * logits and argmax + confidence on the emit threads), run here on this thread alone over the very
+ * same windows, in CPU ms a window. The model thread's share is bare onnxruntime's, measured by the
+ * caller. On a host with a core for each thread, the busiest thread bounds one inference process.
+ */
+import type { Config } from "../../lib/config/config.schema.ts";
+import type { ModelManifest } from "../../lib/model/model.manifest.ts";
+import { readRow } from "../../lib/pipeline/chunk.decode.ts";
+import { addWindows, emitRows } from "../../lib/pipeline/row.emit.mjs";
+import { RowAccumulator, windowStarts } from "../../lib/pipeline/sliding.window.ts";
+import type { StackHeader } from "../../lib/pipeline/stack.format.ts";
+import { chunkRowRange } from "../../lib/pipeline/stack.reader.ts";
+import {
+  fillWindow,
+  giveWindowRow,
+  sharedWindowRow,
+  validityRows,
+  type WindowRows,
+} from "../../lib/pipeline/window.input.ts";
+import type { ObjectRef } from "../../lib/storage/s3.objects.ts";
+
+export interface HostStages {
+  /** CPU ms a window of each stage. */
+  decode: number;
+  fill: number;
+  add: number;
+  emit: number;
+  windows: number;
+}
+
+/**
+ * Runs the stages over a staged stack in the pipeline's batches of `batchSize` windows (never
+ * across window rows), with logits that are a no-op model's (the first `classes` input channels of
+ * each window, as the bench's no-op graph gives them), one window row at a time.
+ */
+export async function measureHostStages(
+  storage: Pick<Config, "s3">,
+  stack: ObjectRef,
+  header: StackHeader,
+  manifest: ModelManifest,
+  batchSize: number,
+): Promise<HostStages> {
+  const { size, stride } = manifest.chip;
+  const { classes } = manifest.output;
+  const { width, height } = header.grid;
+  const k = header.chunk;
+  const windowValues = header.channels * size * size;
+  const ys = windowStarts(height, size, stride);
+  const xs = windowStarts(width, size, stride);
+  const ms = { decode: 0, fill: 0, add: 0, emit: 0 };
+  const timed = <T>(stage: keyof typeof ms, work: () => T): T => {
+    const from = process.cpuUsage();
+    const result = work();
+    const { user, system } = process.cpuUsage(from);
+    ms[stage] += (user + system) / 1000;
+    return result;
+  };
+
+  const rows: WindowRows = new Map();
+  const accumulator = new RowAccumulator(width, classes);
+  const batch = new Float32Array(batchSize * windowValues);
+  const logits = new Float32Array(batchSize * classes * size * size);
+  let emitted = 0;
+  let windows = 0;
+  for (const [r, y0] of ys.entries()) {
+    for (let cy = Math.floor(y0 / k); cy <= Math.floor((y0 + size - 1) / k); cy++) {
+      if (rows.has(cy)) continue;
+      const into = sharedWindowRow(header);
+      const { channels, chunk } = header;
+      const task = { storage, stack, header: { channels, chunk }, ...chunkRowRange(header, cy) };
+      const from = process.cpuUsage();
+      await readRow({ ...task, normalization: manifest.normalization, into });
+      const { user, system } = process.cpuUsage(from);
+      ms.decode += (user + system) / 1000;
+      rows.set(cy, into);
+    }
+    let pending: number[] = [];
+    const add = () => {
+      // The no-op model's answer: each window's first `classes` planes (copied, not timed).
+      pending.forEach((_, i) => {
+        const planes = batch.subarray(i * windowValues, i * windowValues + classes * size * size);
+        logits.set(planes, i * classes * size * size);
+      });
+      const { sums, counts } = accumulator.rowsOf(y0, size);
+      timed("add", () => addWindows({ logits, xs: pending, sums, counts, size, classes }));
+      windows += pending.length;
+      pending = [];
+    };
+    for (const x0 of xs) {
+      const at = pending.length * windowValues;
+      if (timed("fill", () => fillWindow(batch, at, rows, header, x0, y0, size)) === 0) continue;
+      pending.push(x0);
+      if (pending.length === batchSize) add();
+    }
+    if (pending.length > 0) add();
+    const until = ys[r + 1] ?? height;
+    const released = Array.from({ length: until - emitted }, (_, i) => accumulator.release(emitted + i));
+    const valid = validityRows(rows, header, emitted, until);
+    const classIds = manifest.classes.map((c) => c.id);
+    timed("emit", () =>
+      emitRows({
+        sums: released.map((l) => l.sum),
+        counts: released.map((l) => l.count),
+        valid,
+        classes,
+        classIds,
+      }),
+    );
+    accumulator.recycle(released);
+    emitted = until;
+    for (const [cy, row] of rows)
+      if (cy < Math.floor(until / k)) {
+        giveWindowRow(row);
+        rows.delete(cy);
+      }
+  }
+  for (const row of rows.values()) giveWindowRow(row);
+  return {
+    decode: ms.decode / windows,
+    fill: ms.fill / windows,
+    add: ms.add / windows,
+    emit: ms.emit / windows,
+    windows,
+  };
+}
+
+/**
+ * Windows a second one inference process could run on a host with a core for each of its threads,
+ * given the model thread's ms a window (bare onnxruntime's wall time: the thread waits that long
+ * on each window): the busiest thread bounds it. Adding and argmax share
+ * the emit threads (as many as defaultEmitThreads gives such a host: 4), decoding the two decode
+ * threads; filling is the main thread's alone.
+ */
+export function hostCeiling(stages: HostStages, modelMs: number, emitThreads = 4): number {
+  const threads = [stages.fill, (stages.add + stages.emit) / emitThreads, stages.decode / 2, modelMs];
+  return 1000 / Math.max(...threads);
+}
