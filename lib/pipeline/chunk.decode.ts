@@ -1,5 +1,5 @@
 /**
- * The decode threads' task (see chunk.decoder.ts): a chunk row read from S3, its deflated chunks
+ * The decode thread's task (see chunk.decoder.ts): a chunk row read from S3, its deflated chunks
  * inflated and normalised straight into a shared window row. The main thread neither reads,
  * inflates, normalises nor holds the row's bytes: the response buffers of a row's GET (megabytes,
  * in 64 KiB pieces and then joined) were what prompted most of its full collections.

@@ -6,13 +6,12 @@ import type { WindowRow } from "./window.input.ts";
 let pool: TaskPool | undefined;
 
 /**
- * Reads a chunk row and decodes it (chunk.decode.ts) into `into` (shared memory) on one of the
- * process's two decode threads, started on first use. Two, so that one row's GET waits on the
- * network while the row before is decoded; rows are read once per window row, well ahead of the
- * windows that read them.
+ * Reads a chunk row and decodes it (chunk.decode.ts) into `into` (shared memory) on the process's
+ * decode thread, started on first use. One thread (about 60 MB with its S3 client): a chunk row is
+ * read once per window row, one row ahead of the windows that read it, so one read is in flight.
  */
 export async function readOnThread(task: ReadRowTask): Promise<WindowRow> {
-  pool ??= createTaskPool(new URL("./chunk.decode.ts", import.meta.url), 2);
+  pool ??= createTaskPool(new URL("./chunk.decode.ts", import.meta.url), 1);
   recordBytesRead(await pool.run<number>("readRow", task));
   return task.into;
 }
