@@ -153,18 +153,8 @@ export function createPredictActivities(s3: S3Client, config: Config, options: P
         readChunkRow: (cy, into) => {
           const { channels, chunk } = header;
           const { normalization } = manifest;
-          const { range, lengths } = chunkRowRange(header, cy);
-          const storage = { s3: config.s3 };
-          const task = {
-            storage,
-            stack: stackRef,
-            header: { channels, chunk },
-            range,
-            lengths,
-            normalization,
-            into,
-          };
-          return readOnThread(task);
+          const row = { header: { channels, chunk }, ...chunkRowRange(header, cy), normalization, into };
+          return readOnThread({ storage: { s3: config.s3 }, stack: stackRef, ...row });
         },
         runBatch: (data, windows) => asModelFailure(runBatchShared(loaded, data, windows)),
         // Cancellation is seen between batches (a batch on the model thread cannot be interrupted).
