@@ -4,7 +4,7 @@ import { CdlEpsg, pixelCentresIn, transform } from "../grid/crs.ts";
 import { FmaskBit, FmaskFill, HlsFill } from "../hls/fmask.ts";
 import { sharedArray } from "../threads/task.pool.ts";
 import type { Ground } from "./ground.ts";
-import { fbm, latticeHash, mix32, unit, valueNoise } from "./hash.ts";
+import { cachedFbm, cachedValueNoise, fbm, latticeHash, mix32, unit } from "./hash.ts";
 import type { Acquisition } from "./schedule.ts";
 import { bareSpectrum, CloudSpectrum, greenness, greenSpectrum } from "./spectra.ts";
 
@@ -63,6 +63,7 @@ export function prepareTileGround(window: TileWindow, ground: Ground): TileGroun
   const amplitude = sharedArray(Float32Array, n);
   const brightness = sharedArray(Float32Array, n);
   const cell = sharedArray(Uint32Array, n);
+  const textureNoise = cachedValueNoise();
   for (let i = 0; i < n; i++) {
     const gx = x[i] as number;
     const gy = y[i] as number;
@@ -74,7 +75,7 @@ export function prepareTileGround(window: TileWindow, ground: Ground): TileGroun
     const [b0, b1] = FieldVariation.brightness;
     amplitude[i] = a0 + (a1 - a0) * unit(mix32(p ^ 22));
     // Field-level brightness times a gentle within-field texture at about 200 m.
-    const texture = 1 + FieldVariation.texture * (valueNoise(gx / 200, gy / 200, p & 0xffff) - 0.5);
+    const texture = 1 + FieldVariation.texture * (textureNoise(gx / 200, gy / 200, p & 0xffff) - 0.5);
     brightness[i] = (b0 + (b1 - b0) * unit(mix32(p ^ 23))) * texture;
     cell[i] = latticeHash(Math.floor(gx / 30), Math.floor(gy / 30), 0x5eed);
   }
@@ -138,6 +139,8 @@ function skyBlocks(tg: TileGround, acquisition: Acquisition): Uint8Array {
   const sky = new Uint8Array(tg.blocksX * tg.blocksY);
   const threshold = cloudThreshold(acquisition.cloudTarget);
   const { swath } = acquisition;
+  const cloudNoise = cachedFbm();
+  const shadowNoise = cachedFbm();
   for (let b = 0; b < sky.length; b++) {
     const x = tg.blockX[b] as number;
     const y = tg.blockY[b] as number;
@@ -146,11 +149,11 @@ function skyBlocks(tg: TileGround, acquisition: Acquisition): Uint8Array {
       continue;
     }
     if (threshold === Number.POSITIVE_INFINITY) continue;
-    const c = fbm(x / CloudScale, y / CloudScale, acquisition.salt);
+    const c = cloudNoise(x / CloudScale, y / CloudScale, acquisition.salt);
     if (c >= threshold) sky[b] = Sky.Cloud;
     else if (c >= threshold - AdjacentMargin) sky[b] = Sky.Adjacent;
     else if (
-      fbm((x + ShadowOffset[0]) / CloudScale, (y + ShadowOffset[1]) / CloudScale, acquisition.salt) >=
+      shadowNoise((x + ShadowOffset[0]) / CloudScale, (y + ShadowOffset[1]) / CloudScale, acquisition.salt) >=
       threshold
     ) {
       sky[b] = Sky.Shadow;
