@@ -76,8 +76,8 @@ export function valueNoise(x: number, y: number, salt: number): number {
 
 /**
  * valueNoise that keeps the corner values of the last cell it was asked in: points asked in
- * raster order mostly fall in that cell again (a cell is kilometres, a pixel 30 m), so their four
- * hashes are not redone. Same values as valueNoise; one per caller, which it must not share.
+ * raster order mostly fall in that cell again (a cell spans 200 m to 9 km, a pixel 30 m), so
+ * their four hashes are not redone. Same values as valueNoise; each caller makes its own.
  */
 export function cachedValueNoise(): Noise {
   const corners = new Float64Array(4);
@@ -105,7 +105,7 @@ function octaves(first: Noise, second: Noise): Noise {
 /** Two octaves of value noise: large shapes with ragged edges. */
 export const fbm: Noise = octaves(valueNoise, valueNoise);
 
-/** fbm with a cached valueNoise per octave (see cachedValueNoise): one per caller. */
+/** fbm with a cached valueNoise per octave (see cachedValueNoise); each caller makes its own. */
 export function cachedFbm(): Noise {
   return octaves(cachedValueNoise(), cachedValueNoise());
 }
