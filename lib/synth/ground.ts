@@ -1,6 +1,6 @@
 import { Class, type ClassId } from "../cdl/classes.ts";
 import { seededRandom } from "../random.ts";
-import { fbm, hashInts, latticeHash, mix32, unit } from "./hash.ts";
+import { cachedFbm, fbm, hashInts, latticeHash, mix32, unit } from "./hash.ts";
 import type { LandscapeProfile } from "./profiles.ts";
 
 /** Side of a field cell (a quarter section is half a mile); a cell holds one or two fields. */
@@ -64,14 +64,17 @@ export function createGround(profile: LandscapeProfile, seed: number): Ground {
     cropCumulative.push({ classId: Number(id) as ClassId, upTo: sum });
   }
 
+  // Asked point after point in raster order (a tile's pixels, the labels' rows): cached noises.
+  const townNoise = cachedFbm();
+  const coverNoise = cachedFbm();
   return {
     at(x, y) {
       const coarseI = Math.floor(x / 2000);
       const coarseJ = Math.floor(y / 2000);
-      if (fbm(x / TownScale, y / TownScale, townSalt) >= townThreshold) {
+      if (townNoise(x / TownScale, y / TownScale, townSalt) >= townThreshold) {
         return { classId: Class.Developed, patch: latticeHash(coarseI, coarseJ, townSalt) };
       }
-      const cover = fbm(x / CoverScale, y / CoverScale, coverSalt);
+      const cover = coverNoise(x / CoverScale, y / CoverScale, coverSalt);
       for (const t of coverThresholds) {
         if (cover < t.below)
           return { classId: t.classId, patch: latticeHash(coarseI, coarseJ, coverSalt + t.classId) };

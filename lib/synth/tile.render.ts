@@ -4,9 +4,9 @@ import { CdlEpsg, pixelCentresIn, transform } from "../grid/crs.ts";
 import { FmaskBit, FmaskFill, HlsFill } from "../hls/fmask.ts";
 import { sharedArray } from "../threads/task.pool.ts";
 import type { Ground } from "./ground.ts";
-import { fbm, latticeHash, mix32, unit, valueNoise } from "./hash.ts";
+import { cachedFbm, cachedValueNoise, fbm, latticeHash, mix32, unit } from "./hash.ts";
 import type { Acquisition } from "./schedule.ts";
-import { bareSpectrum, CloudSpectrum, greenness, greenSpectrum, type Spectrum } from "./spectra.ts";
+import { bareSpectrum, CloudSpectrum, greenness, greenSpectrum } from "./spectra.ts";
 
 /** A window of an HLS tile's grid: the whole tile at full scale, a crop of it at small scale. */
 export interface TileWindow {
@@ -63,6 +63,7 @@ export function prepareTileGround(window: TileWindow, ground: Ground): TileGroun
   const amplitude = sharedArray(Float32Array, n);
   const brightness = sharedArray(Float32Array, n);
   const cell = sharedArray(Uint32Array, n);
+  const textureNoise = cachedValueNoise();
   for (let i = 0; i < n; i++) {
     const gx = x[i] as number;
     const gy = y[i] as number;
@@ -74,7 +75,7 @@ export function prepareTileGround(window: TileWindow, ground: Ground): TileGroun
     const [b0, b1] = FieldVariation.brightness;
     amplitude[i] = a0 + (a1 - a0) * unit(mix32(p ^ 22));
     // Field-level brightness times a gentle within-field texture at about 200 m.
-    const texture = 1 + FieldVariation.texture * (valueNoise(gx / 200, gy / 200, p & 0xffff) - 0.5);
+    const texture = 1 + FieldVariation.texture * (textureNoise(gx / 200, gy / 200, p & 0xffff) - 0.5);
     brightness[i] = (b0 + (b1 - b0) * unit(mix32(p ^ 23))) * texture;
     cell[i] = latticeHash(Math.floor(gx / 30), Math.floor(gy / 30), 0x5eed);
   }
@@ -138,6 +139,8 @@ function skyBlocks(tg: TileGround, acquisition: Acquisition): Uint8Array {
   const sky = new Uint8Array(tg.blocksX * tg.blocksY);
   const threshold = cloudThreshold(acquisition.cloudTarget);
   const { swath } = acquisition;
+  const cloudNoise = cachedFbm();
+  const shadowNoise = cachedFbm();
   for (let b = 0; b < sky.length; b++) {
     const x = tg.blockX[b] as number;
     const y = tg.blockY[b] as number;
@@ -146,11 +149,11 @@ function skyBlocks(tg: TileGround, acquisition: Acquisition): Uint8Array {
       continue;
     }
     if (threshold === Number.POSITIVE_INFINITY) continue;
-    const c = fbm(x / CloudScale, y / CloudScale, acquisition.salt);
+    const c = cloudNoise(x / CloudScale, y / CloudScale, acquisition.salt);
     if (c >= threshold) sky[b] = Sky.Cloud;
     else if (c >= threshold - AdjacentMargin) sky[b] = Sky.Adjacent;
     else if (
-      fbm((x + ShadowOffset[0]) / CloudScale, (y + ShadowOffset[1]) / CloudScale, acquisition.salt) >=
+      shadowNoise((x + ShadowOffset[0]) / CloudScale, (y + ShadowOffset[1]) / CloudScale, acquisition.salt) >=
       threshold
     ) {
       sky[b] = Sky.Shadow;
@@ -262,16 +265,30 @@ export function renderGranule(
   const dateSalt = acquisition.salt;
   const shifts = 2 * MaxShift + 1;
   const { classes, shift, amplitude, brightness, cell, blocksX } = tg;
+  // Module constants as locals: read in the pixel loop, each would be a context load and a check.
+  const bareOf = bare;
+  const spanOf = span;
+  const water = Class.Water;
+  const waterBit = FmaskBit.Water;
   let valid = 0;
   let cloudy = 0;
   for (let py = 0; py < height; py++) {
     const rowBlock = Math.floor(py / Block) * blocksX;
-    for (let bx = 0; bx * Block < width; bx++) {
+    // A run of blocks under the same sky at a time: its terms are looked up once for the run.
+    for (let bx = 0; bx * Block < width; ) {
       const state = sky[rowBlock + bx] as Sky;
+      let end = bx + 1;
+      while (end * Block < width && sky[rowBlock + end] === state) end++;
       const from = py * width + bx * Block;
-      const to = py * width + Math.min(width, (bx + 1) * Block);
+      const to = py * width + Math.min(width, end * Block);
+      bx = end;
       if (state === Sky.Fill) {
-        for (const band of [b0, b1, b2, b3, b4, b5]) band.fill(HlsFill, from, to);
+        b0.fill(HlsFill, from, to);
+        b1.fill(HlsFill, from, to);
+        b2.fill(HlsFill, from, to);
+        b3.fill(HlsFill, from, to);
+        b4.fill(HlsFill, from, to);
+        b5.fill(HlsFill, from, to);
         fmask.fill(FmaskFill, from, to);
         continue;
       }
@@ -280,10 +297,16 @@ export function renderGranule(
       const mask = SkyMask[state] as number;
       const mix = SkyMix[state] as number;
       const grain = SkyGrain[state] as number;
-      const [o0, o1, o2, o3, o4, o5] = SkyOver.subarray(state * 6, state * 6 + 6) as unknown as Spectrum;
+      const o = state * 6;
+      const o0 = SkyOver[o] as number;
+      const o1 = SkyOver[o + 1] as number;
+      const o2 = SkyOver[o + 2] as number;
+      const o3 = SkyOver[o + 3] as number;
+      const o4 = SkyOver[o + 4] as number;
+      const o5 = SkyOver[o + 5] as number;
       for (let i = from; i < to; i++) {
         const c = classes[i] as number;
-        fmask[i] = c === Class.Water ? mask | FmaskBit.Water : mask;
+        fmask[i] = c === water ? mask | waterBit : mask;
         const green = (g[c * shifts + (shift[i] as number) + MaxShift] as number) * (amplitude[i] as number);
         const bright = brightness[i] as number;
         // Sensor noise: 2 bits a band from one hash of the ground cell and the date, +-1.5 x 1e-4. Small
@@ -291,32 +314,32 @@ export function renderGranule(
         const bits = mix32((cell[i] as number) ^ dateSalt);
         const k = c * 6;
         b0[i] = storedReflectance(
-          mix * (((bare[k] as number) + (span[k] as number) * green) * bright) +
+          mix * (((bareOf[k] as number) + (spanOf[k] as number) * green) * bright) +
             o0 +
             ((bits & 3) - 1.5) * grain,
         );
         b1[i] = storedReflectance(
-          mix * (((bare[k + 1] as number) + (span[k + 1] as number) * green) * bright) +
+          mix * (((bareOf[k + 1] as number) + (spanOf[k + 1] as number) * green) * bright) +
             o1 +
             (((bits >>> 2) & 3) - 1.5) * grain,
         );
         b2[i] = storedReflectance(
-          mix * (((bare[k + 2] as number) + (span[k + 2] as number) * green) * bright) +
+          mix * (((bareOf[k + 2] as number) + (spanOf[k + 2] as number) * green) * bright) +
             o2 +
             (((bits >>> 4) & 3) - 1.5) * grain,
         );
         b3[i] = storedReflectance(
-          mix * (((bare[k + 3] as number) + (span[k + 3] as number) * green) * bright) +
+          mix * (((bareOf[k + 3] as number) + (spanOf[k + 3] as number) * green) * bright) +
             o3 +
             (((bits >>> 6) & 3) - 1.5) * grain,
         );
         b4[i] = storedReflectance(
-          mix * (((bare[k + 4] as number) + (span[k + 4] as number) * green) * bright) +
+          mix * (((bareOf[k + 4] as number) + (spanOf[k + 4] as number) * green) * bright) +
             o4 +
             (((bits >>> 8) & 3) - 1.5) * grain,
         );
         b5[i] = storedReflectance(
-          mix * (((bare[k + 5] as number) + (span[k + 5] as number) * green) * bright) +
+          mix * (((bareOf[k + 5] as number) + (spanOf[k + 5] as number) * green) * bright) +
             o5 +
             (((bits >>> 10) & 3) - 1.5) * grain,
         );

@@ -49,7 +49,9 @@ export async function uploadGranule(
 ): Promise<void> {
   const hls = deps.config.storage.hls;
   await Promise.all(
-    cogs.map(({ band, bytes }) => putBytes(deps.s3, ref(hls, bandKey(id, band)), bytes, CogContentType)),
+    cogs.map(({ band, bytes }) =>
+      putBytes(deps.s3, ref(hls, bandKey(id, band)), bytes, CogContentType, { unsignedPayload: true }),
+    ),
   );
   // The record LP DAAC keeps (what the pipeline reads first), then the STAC item, written last.
   await putBytes(deps.s3, ref(hls, cmrXmlKey(id)), cmrXml(id, window, cover), "application/xml");
@@ -203,7 +205,7 @@ export async function writeWorld(
   const labels = (async () => {
     if ((await objectSize(deps.s3, cdlRef)) === undefined) {
       const bytes = await pool.run<Uint8Array>("renderLabelFile", plan);
-      await putBytes(deps.s3, cdlRef, bytes, CogContentType);
+      await putBytes(deps.s3, cdlRef, bytes, CogContentType, { unsignedPayload: true });
       tally.objects++;
       tally.bytes += bytes.length;
     } else tally.skipped++;

@@ -3,6 +3,7 @@ import { GetObjectCommand, HeadObjectCommand } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import { afterAll, describe, expect, it } from "vitest";
 import { createS3Client } from "../../lib/storage/s3.client.ts";
+import { putBytes, ref } from "../../lib/storage/s3.objects.ts";
 import { keyUnder } from "../../lib/storage/s3.url.ts";
 import { testConfig } from "../support/test.config.ts";
 
@@ -43,5 +44,33 @@ describe("S3 server", () => {
     const tail = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, Range: "bytes=-16" }));
     const tailBytes = Buffer.from(await (tail.Body?.transformToByteArray() ?? new Uint8Array()));
     expect(tailBytes.equals(body.subarray(body.length - 16))).toBe(true);
+  });
+
+  it("takes a body left out of the signature (UNSIGNED-PAYLOAD) and signs it otherwise", async () => {
+    // The payload hash each PutObject was signed with, as it left the client.
+    const signedWith: string[] = [];
+    const client = createS3Client(config);
+    client.middlewareStack.add(
+      (next) => (args) => {
+        const headers = (args.request as { headers: Record<string, string> }).headers;
+        signedWith.push(headers["x-amz-content-sha256"] as string);
+        return next(args);
+      },
+      { step: "finalizeRequest", priority: "low", name: "testPayloadHash" },
+    );
+    try {
+      const body = randomBytes(100_000);
+      const object = ref(config.storage.work, "unsigned/object.bin");
+      for (const unsignedPayload of [true, false]) {
+        await putBytes(client, object, body, "application/octet-stream", { unsignedPayload });
+        const got = await client.send(new GetObjectCommand({ Bucket: object.bucket, Key: object.key }));
+        const bytes = Buffer.from(await (got.Body?.transformToByteArray() ?? new Uint8Array()));
+        expect(bytes.equals(body)).toBe(true);
+      }
+      expect(signedWith[0]).toBe("UNSIGNED-PAYLOAD");
+      expect(signedWith[2]).toMatch(/^[0-9a-f]{64}$/);
+    } finally {
+      client.destroy();
+    }
   });
 });

@@ -5,6 +5,7 @@ import { findTile, type HlsTile } from "../../lib/grid/tile.table.ts";
 import { seededRandom } from "../../lib/random.ts";
 import { checkSyntheticCodes } from "../../lib/synth/cdl.render.ts";
 import { createGround } from "../../lib/synth/ground.ts";
+import { cachedFbm, cachedValueNoise, fbm, valueNoise } from "../../lib/synth/hash.ts";
 import { Profiles, profileForState } from "../../lib/synth/profiles.ts";
 import { acquisitions } from "../../lib/synth/schedule.ts";
 import { greenness } from "../../lib/synth/spectra.ts";
@@ -120,5 +121,22 @@ describe("synthetic ground", () => {
       compared++;
     }
     expect(compared).toBeGreaterThan(5);
+  });
+
+  it("gives the same noise cached as uncached, whatever order the points come in", () => {
+    const random = seededRandom(11);
+    const noise = cachedValueNoise();
+    const octaves = cachedFbm();
+    // Runs along rows (the cache's hits), jumps back into earlier cells, and salt changes in a cell.
+    let x = 0;
+    let y = 0;
+    for (let i = 0; i < 20_000; i++) {
+      const r = random();
+      if (r < 0.05) [x, y] = [(random() - 0.5) * 40, (random() - 0.5) * 40];
+      else x += random() * 0.2;
+      const salt = r > 0.97 ? 5 : 4;
+      expect(noise(x, y, salt)).toBe(valueNoise(x, y, salt));
+      expect(octaves(x, y, salt)).toBe(fbm(x, y, salt));
+    }
   });
 });
