@@ -19,6 +19,8 @@ export interface ReadRowTask {
   range: [number, number];
   /** Each chunk's deflated length, in order. */
   lengths: number[];
+  /** The row's chunk that the range starts with (0 for a whole row; see splitRowTask). */
+  firstChunk?: number;
   normalization: Normalization;
   /** Written in place (shared memory, see sharedWindowRow). */
   into: WindowRow;
@@ -37,14 +39,36 @@ function clientFor(storage: Pick<Config, "s3">): S3Client {
   return client;
 }
 
-/** Reads and decodes one chunk row into `into`; returns the bytes read (for the process's metrics). */
-export async function readRow({ storage, stack, header, range, lengths, normalization, into }: ReadRowTask) {
-  const bytes = await getBytesRange(clientFor(storage), stack, ...range);
+/**
+ * Reads and decodes a chunk row, or a run of its chunks, into `into`; returns the bytes read (for
+ * the process's metrics).
+ */
+export async function readRow(task: ReadRowTask): Promise<number> {
+  const { header, range, lengths, normalization, into, firstChunk = 0 } = task;
+  const bytes = await getBytesRange(clientFor(task.storage), task.stack, ...range);
   let at = 0;
-  lengths.forEach((length, cx) => {
+  lengths.forEach((length, i) => {
     const chunk = decodeChunkSync(header, bytes.subarray(at, at + length));
     at += length;
-    normalizeChunk(chunk, header.channels, normalization, into, cx);
+    normalizeChunk(chunk, header.channels, normalization, into, firstChunk + i);
   });
   return bytes.byteLength;
+}
+
+/**
+ * A row's task cut into `parts` runs of whole chunks (as even as they come), each its own byte
+ * range, for threads to read and decode side by side into the same row.
+ */
+export function splitRowTask(task: ReadRowTask, parts: number): ReadRowTask[] {
+  const first = task.firstChunk ?? 0;
+  const per = Math.ceil(task.lengths.length / parts);
+  const out: ReadRowTask[] = [];
+  let start = task.range[0];
+  for (let from = 0; from < task.lengths.length; from += per) {
+    const lengths = task.lengths.slice(from, from + per);
+    const bytes = lengths.reduce((a, b) => a + b, 0);
+    out.push({ ...task, range: [start, start + bytes - 1], lengths, firstChunk: first + from });
+    start += bytes;
+  }
+  return out;
 }

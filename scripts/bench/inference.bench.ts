@@ -224,7 +224,7 @@ const config = await withPrivateStack(async (config, s3, dir) => {
     if (stages.windows !== predicted.windows.run)
       throw new Error(`stage run saw ${stages.windows} windows, the pipeline ${predicted.windows.run}`);
     const threadOf = {
-      decode: "decode thread",
+      decode: "decode threads",
       fill: "main thread",
       add: "emit threads",
       emit: "emit threads",

@@ -1,6 +1,6 @@
 /**
  * The host's share of a tile's inference, stage by stage: each of the functions the pipeline's
- * threads run per window (read + decode on the decode thread, fill on the main thread, adding
+ * threads run per window (read + decode on the decode threads, fill on the main thread, adding
  * logits and argmax + confidence on the emit threads), run here on this thread alone over the very
  * same windows, in CPU ms a window. The model thread's share is bare onnxruntime's, measured by the
  * caller. On a host with a core for each thread, the busiest thread bounds one inference process.
@@ -8,6 +8,7 @@
 import type { Config } from "../../lib/config/config.schema.ts";
 import type { ModelManifest } from "../../lib/model/model.manifest.ts";
 import { readRow } from "../../lib/pipeline/chunk.decode.ts";
+import { decodeThreads } from "../../lib/pipeline/chunk.decoder.ts";
 import { addWindows, emitRows } from "../../lib/pipeline/row.emit.mjs";
 import { RowAccumulator, windowStarts } from "../../lib/pipeline/sliding.window.ts";
 import type { StackHeader } from "../../lib/pipeline/stack.format.ts";
@@ -130,10 +131,15 @@ export async function measureHostStages(
  * Windows a second one inference process could run on a host with a core for each of its threads,
  * given the model thread's ms a window (bare onnxruntime's wall time: the thread waits that long
  * on each window): the busiest thread bounds it. Adding and argmax share
- * the emit threads (as many as defaultEmitThreads gives such a host: 4); reading and decoding is
- * the decode thread's, filling the main thread's.
+ * the emit threads (as many as defaultEmitThreads gives such a host: 4), reading and decoding the
+ * decode threads (decodeThreads: 2); filling is the main thread's alone.
  */
 export function hostCeiling(stages: HostStages, modelMs: number, emitThreads = 4): number {
-  const threads = [stages.fill, (stages.add + stages.emit) / emitThreads, stages.decode, modelMs];
+  const threads = [
+    stages.fill,
+    (stages.add + stages.emit) / emitThreads,
+    stages.decode / decodeThreads(16),
+    modelMs,
+  ];
   return 1000 / Math.max(...threads);
 }
