@@ -228,14 +228,16 @@ const config = await withPrivateStack(async (config, s3, dir) => {
       fill: "main thread",
       add: "emit threads",
       emit: "emit threads",
+      copies: "model thread",
     };
-    for (const stage of ["decode", "fill", "add", "emit"] as const)
+    for (const stage of ["decode", "fill", "add", "emit", "copies"] as const)
       figures.push({
         name: `host CPU per window alone: ${stage} (${threadOf[stage]})`,
         value: stages[stage],
         unit: "ms",
       });
-    const alone = stages.decode + stages.fill + stages.add + stages.emit + bare.cpuMsPerWindow;
+    const alone =
+      stages.decode + stages.fill + stages.add + stages.emit + stages.copies + bare.cpuMsPerWindow;
     figures.push(
       {
         name: "host stages alone + bare onnxruntime, no-op",
@@ -253,7 +255,7 @@ const config = await withPrivateStack(async (config, s3, dir) => {
       ),
     );
     console.log(
-      `host stages alone, CPU ms per window: decode ${stages.decode.toFixed(2)}, fill ${stages.fill.toFixed(2)}, add ${stages.add.toFixed(2)}, emit ${stages.emit.toFixed(2)}; with bare onnxruntime ${alone.toFixed(1)} against the pipeline's ${cpuMsPerWindow.toFixed(1)}; ceiling with a core per thread ${hostCeiling(stages, 1000 / bare.rate).toFixed(0)} windows/s`,
+      `host stages alone, CPU ms per window: decode ${stages.decode.toFixed(2)}, fill ${stages.fill.toFixed(2)}, add ${stages.add.toFixed(2)}, emit ${stages.emit.toFixed(2)}, copies ${stages.copies.toFixed(2)}; with bare onnxruntime ${alone.toFixed(1)} against the pipeline's ${cpuMsPerWindow.toFixed(1)}; ceiling with a core per thread ${hostCeiling(stages, 1000 / bare.rate).toFixed(0)} windows/s`,
     );
   }
   return config;

@@ -28,6 +28,8 @@ export interface HostStages {
   fill: number;
   add: number;
   emit: number;
+  /** The model thread's copies: a batch from shared memory into its own buffer, the logits back. */
+  copies: number;
   windows: number;
 }
 
@@ -50,7 +52,7 @@ export async function measureHostStages(
   const windowValues = header.channels * size * size;
   const ys = windowStarts(height, size, stride);
   const xs = windowStarts(width, size, stride);
-  const ms = { decode: 0, fill: 0, add: 0, emit: 0 };
+  const ms = { decode: 0, fill: 0, add: 0, emit: 0, copies: 0 };
   const timed = <T>(stage: keyof typeof ms, work: () => T): T => {
     const from = process.cpuUsage();
     const result = work();
@@ -61,7 +63,8 @@ export async function measureHostStages(
 
   const rows: WindowRows = new Map();
   const accumulator = new RowAccumulator(width, classes);
-  const batch = new Float32Array(batchSize * windowValues);
+  const batch = new Float32Array(new SharedArrayBuffer(batchSize * windowValues * 4));
+  const own = new Float32Array(batchSize * windowValues);
   const logits = new Float32Array(batchSize * classes * size * size);
   let emitted = 0;
   let windows = 0;
@@ -83,6 +86,10 @@ export async function measureHostStages(
       pending.forEach((_, i) => {
         const planes = batch.subarray(i * windowValues, i * windowValues + classes * size * size);
         logits.set(planes, i * classes * size * size);
+      });
+      timed("copies", () => {
+        own.set(batch.subarray(0, pending.length * windowValues));
+        batch.set(logits.subarray(0, pending.length * classes * size * size));
       });
       const { sums, counts } = accumulator.rowsOf(y0, size);
       timed("add", () => addWindows({ logits, xs: pending, sums, counts, size, classes }));
@@ -123,14 +130,15 @@ export async function measureHostStages(
     fill: ms.fill / windows,
     add: ms.add / windows,
     emit: ms.emit / windows,
+    copies: ms.copies / windows,
     windows,
   };
 }
 
 /**
  * Windows a second one inference process could run on a host with a core for each of its threads,
- * given the model thread's ms a window (bare onnxruntime's wall time: the thread waits that long
- * on each window): the busiest thread bounds it. Adding and argmax share
+ * given onnxruntime's ms a window (bare onnxruntime's wall time: the model thread waits that long
+ * on each window, and copies the batch in and the logits out): the busiest thread bounds it. Adding and argmax share
  * the emit threads (as many as defaultEmitThreads gives such a host: 4), reading and decoding the
  * decode threads (decodeThreads: 2); filling is the main thread's alone.
  */
@@ -139,7 +147,7 @@ export function hostCeiling(stages: HostStages, modelMs: number, emitThreads = 4
     stages.fill,
     (stages.add + stages.emit) / emitThreads,
     stages.decode / decodeThreads(16),
-    modelMs,
+    modelMs + stages.copies,
   ];
   return 1000 / Math.max(...threads);
 }
