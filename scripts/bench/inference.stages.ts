@@ -53,11 +53,14 @@ export async function measureHostStages(
   const ys = windowStarts(height, size, stride);
   const xs = windowStarts(width, size, stride);
   const ms = { decode: 0, fill: 0, add: 0, emit: 0, copies: 0 };
+  const count = (stage: keyof typeof ms, from: NodeJS.CpuUsage) => {
+    const { user, system } = process.cpuUsage(from);
+    ms[stage] += (user + system) / 1000;
+  };
   const timed = <T>(stage: keyof typeof ms, work: () => T): T => {
     const from = process.cpuUsage();
     const result = work();
-    const { user, system } = process.cpuUsage(from);
-    ms[stage] += (user + system) / 1000;
+    count(stage, from);
     return result;
   };
 
@@ -76,8 +79,7 @@ export async function measureHostStages(
       const task = { storage, stack, header: { channels, chunk }, ...chunkRowRange(header, cy) };
       const from = process.cpuUsage();
       await readRow({ ...task, normalization: manifest.normalization, into });
-      const { user, system } = process.cpuUsage(from);
-      ms.decode += (user + system) / 1000;
+      count("decode", from);
       rows.set(cy, into);
     }
     let pending: number[] = [];
