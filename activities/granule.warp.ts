@@ -3,30 +3,15 @@ import { parseGranuleId } from "../lib/hls/granule.id.ts";
 import type { HlsArchive } from "../lib/hls/hls.archive.ts";
 import { bandKey, ModelBands } from "../lib/hls/lpdaac.keys.ts";
 import { StackNodata } from "../lib/pipeline/stack.format.ts";
-import type { MaskJob, WarpJob } from "../lib/pipeline/warp.tasks.ts";
-import { planWarp, type TargetGrid, type WarpPlan } from "../lib/pipeline/warp.ts";
+import { shares, stagePool } from "../lib/pipeline/stage.pool.ts";
+import type { MaskJob, PlanJob, WarpJob } from "../lib/pipeline/stage.tasks.ts";
+import { emptyPlan, type TargetGrid, type WarpPlan } from "../lib/pipeline/warp.ts";
 import { readRaster } from "../lib/raster/cog.reader.ts";
 import { UnsupportedCrsError } from "../lib/raster/geokeys.ts";
 import type { Raster } from "../lib/raster/raster.types.ts";
 import { isNotFound } from "../lib/storage/s3.objects.ts";
-import { createTaskPool, sharedArray, type TaskPool } from "../lib/threads/task.pool.ts";
+import { sharedArray } from "../lib/threads/task.pool.ts";
 import { nonRetryable } from "./activity.failures.ts";
-
-/** Masks and warps run on task threads, shared by every staging activity in the process. */
-let stagePool: TaskPool | undefined;
-function warpPool(): TaskPool {
-  stagePool ??= createTaskPool(new URL("../lib/pipeline/warp.tasks.ts", import.meta.url));
-  return stagePool;
-}
-
-/** Pixel ranges [from, to) over n, a few per thread so a thread slowed by other work holds no one up. */
-function shares(n: number, threads: number): [number, number][] {
-  const count = threads * 4;
-  return Array.from({ length: count }, (_, k) => [
-    Math.floor((k * n) / count),
-    Math.floor(((k + 1) * n) / count),
-  ]);
-}
 
 /**
  * Reads granules' six model bands and Fmask with ranged GETs, masks cloud, adjacent cloud, shadow
@@ -37,7 +22,8 @@ function shares(n: number, threads: number): [number, number][] {
  */
 export class GranuleWarp {
   grid: TargetGrid | undefined;
-  private readonly plans = new Map<string, WarpPlan>();
+  /** By source geometry; a promise, so granules on one grid wait for one plan. */
+  private readonly plans = new Map<string, Promise<WarpPlan>>();
 
   constructor(
     private readonly archive: HlsArchive,
@@ -104,20 +90,24 @@ export class GranuleWarp {
   }
 
   private async warpRasters(rasters: Raster[]): Promise<Int16Array[]> {
-    const pool = warpPool();
+    const pool = stagePool();
     const fmask = rasters[6] as Raster;
     this.grid ??= this.gridFor(fmask);
+    const grid = this.grid;
     const geometry = `${fmask.geo.epsg}:${fmask.geo.origin.join()}:${fmask.width}x${fmask.height}`;
-    let plan = this.plans.get(geometry);
-    if (!plan) {
-      plan = planWarp({ ...fmask.geo, width: fmask.width, height: fmask.height }, this.grid);
-      this.plans.set(geometry, plan);
+    let planned = this.plans.get(geometry);
+    if (!planned) {
+      const plan = emptyPlan({ ...fmask.geo, width: fmask.width, height: fmask.height }, grid);
+      planned = Promise.all(
+        shares(grid.height, pool.size).map(([from, to]) =>
+          pool.run<void>("planShare", { plan, from, to } satisfies PlanJob),
+        ),
+      ).then(() => plan);
+      this.plans.set(geometry, planned);
     }
     const bands = rasters.slice(0, 6).map((r) => r.data as Int16Array);
     const valid = sharedArray(Uint8Array, fmask.width * fmask.height);
-    const warpPlan = plan;
-    const warped = bands.map(() => sharedArray(Int16Array, warpPlan.corner.length));
-    await Promise.all(
+    const masked = Promise.all(
       shares(valid.length, pool.size).map(([from, to]) =>
         pool.run<void>("maskValid", {
           bands,
@@ -128,6 +118,8 @@ export class GranuleWarp {
         } satisfies MaskJob),
       ),
     );
+    const [warpPlan] = await Promise.all([planned, masked]);
+    const warped = bands.map(() => sharedArray(Int16Array, warpPlan.corner.length));
     await Promise.all(
       shares(warpPlan.corner.length, pool.size).map(([from, to]) =>
         pool.run<void>("warpRows", {

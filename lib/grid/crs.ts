@@ -45,33 +45,39 @@ export function transform(from: number, to: number): Transform {
 }
 
 /**
- * Where each pixel centre of a north-up grid lands in another CRS, for a whole raster at once.
- * Exact transforms on a lattice every `step` pixels, bilinear in between: the curvature of a
- * UTM-to-Albers mapping over a few hundred metres is far below a millimetre.
+ * Where each pixel centre of a north-up grid lands in another CRS, for rows [from, to) of it (the
+ * whole raster unless given), row-major. Exact transforms on a lattice every `step` pixels of the
+ * whole grid, bilinear in between, so a band of rows gets the very values the whole raster would:
+ * the curvature of a UTM-to-Albers mapping over a few hundred metres is far below a millimetre.
  */
 export function pixelCentresIn(
   grid: { origin: [number, number]; pixelSize: number; width: number; height: number },
   t: Transform,
   step = 16,
+  [from, to]: [number, number] = [0, grid.height],
 ): { x: Float64Array; y: Float64Array } {
   const { width, height, origin, pixelSize } = grid;
   const nx = Math.max(2, Math.ceil((width - 1) / step) + 1);
   const ny = Math.max(2, Math.ceil((height - 1) / step) + 1);
-  const lx = new Float64Array(nx * ny);
-  const ly = new Float64Array(nx * ny);
-  for (let j = 0; j < ny; j++) {
+  const cell = (py: number) => Math.min(Math.floor(py / step), ny - 2);
+  // Only the lattice rows these pixel rows fall between.
+  const j0 = cell(from);
+  const rows = cell(Math.max(to - 1, from)) + 2 - j0;
+  const lx = new Float64Array(nx * rows);
+  const ly = new Float64Array(nx * rows);
+  for (let j = 0; j < rows; j++) {
     for (let i = 0; i < nx; i++) {
       const px = Math.min(i * step, width - 1);
-      const py = Math.min(j * step, height - 1);
+      const py = Math.min((j0 + j) * step, height - 1);
       const [x, y] = t.forward([origin[0] + (px + 0.5) * pixelSize, origin[1] - (py + 0.5) * pixelSize]);
       lx[j * nx + i] = x;
       ly[j * nx + i] = y;
     }
   }
-  const x = new Float64Array(width * height);
-  const y = new Float64Array(width * height);
-  for (let py = 0; py < height; py++) {
-    const j = Math.min(Math.floor(py / step), ny - 2);
+  const x = new Float64Array(width * (to - from));
+  const y = new Float64Array(width * (to - from));
+  for (let py = from; py < to; py++) {
+    const j = cell(py);
     const y0 = j * step;
     const y1 = Math.min((j + 1) * step, height - 1);
     const fy = y1 === y0 ? 0 : (py - y0) / (y1 - y0);
@@ -80,11 +86,11 @@ export function pixelCentresIn(
       const x0 = i * step;
       const x1 = Math.min((i + 1) * step, width - 1);
       const fx = x1 === x0 ? 0 : (px - x0) / (x1 - x0);
-      const a = j * nx + i;
+      const a = (j - j0) * nx + i;
       const b = a + 1;
       const c = a + nx;
       const d = c + 1;
-      const o = py * width + px;
+      const o = (py - from) * width + px;
       x[o] =
         ((lx[a] as number) * (1 - fx) + (lx[b] as number) * fx) * (1 - fy) +
         ((lx[c] as number) * (1 - fx) + (lx[d] as number) * fx) * fy;

@@ -1,6 +1,6 @@
 import { promisify } from "node:util";
 
-import { deflate, inflate, inflateSync } from "node:zlib";
+import { inflate, inflateSync } from "node:zlib";
 import { z } from "zod";
 
 const inflateAsync = promisify(inflate);
@@ -37,71 +37,6 @@ export const StackHeaderParser = z
   })
   .strict();
 export type StackHeader = z.infer<typeof StackHeaderParser>;
-
-const deflateAsync = promisify(deflate);
-
-/**
- * Encodes planes (each width x height int16, StackNodata where invalid) as a stack file. A row of
- * chunks is compressed at a time on libuv's threads, so every core deflates and the raw blocks
- * held at once stay one row.
- */
-export async function encodeStack(
-  planes: Int16Array[],
-  grid: StackHeader["grid"],
-  chunk: number,
-  validPixels: number,
-): Promise<Buffer> {
-  const across = Math.ceil(grid.width / chunk);
-  const down = Math.ceil(grid.height / chunk);
-  const bodies: Buffer[] = [];
-  for (let cy = 0; cy < down; cy++) {
-    const row: Promise<Buffer>[] = [];
-    for (let cx = 0; cx < across; cx++) {
-      const block = new Int16Array(planes.length * chunk * chunk).fill(StackNodata);
-      planes.forEach((plane, c) => {
-        for (let y = 0; y < chunk && cy * chunk + y < grid.height; y++) {
-          const row = (cy * chunk + y) * grid.width + cx * chunk;
-          const w = Math.min(chunk, grid.width - cx * chunk);
-          block.set(plane.subarray(row, row + w), c * chunk * chunk + y * chunk);
-        }
-      });
-      row.push(deflateAsync(Buffer.from(block.buffer), { level: 1 }));
-    }
-    bodies.push(...(await Promise.all(row)));
-  }
-  const header = (chunks: [number, number][]) =>
-    Buffer.from(
-      JSON.stringify({
-        grid,
-        channels: planes.length,
-        chunk,
-        chunksAcross: across,
-        chunksDown: down,
-        chunks,
-        validPixels,
-      } satisfies StackHeader),
-    );
-  // Offsets depend on the header's length, which depends on the offsets: settle it by padding.
-  let chunks = bodies.map(() => [0, 0] as [number, number]);
-  let size = header(chunks).length + 64;
-  for (;;) {
-    let at = 12 + size;
-    chunks = bodies.map((b) => {
-      const entry: [number, number] = [at, b.length];
-      at += b.length;
-      return entry;
-    });
-    const h = header(chunks);
-    if (h.length <= size) {
-      const head = Buffer.alloc(12 + size, 0x20);
-      head.write(StackMagic, 0, "latin1");
-      head.writeUInt32LE(size, 8);
-      h.copy(head, 12);
-      return Buffer.concat([head, ...bodies]);
-    }
-    size = h.length + 64;
-  }
-}
 
 export function parseStackHeader(prefix: Uint8Array): StackHeader | { needBytes: number } {
   const buf = Buffer.from(prefix.buffer, prefix.byteOffset, prefix.byteLength);

@@ -8,38 +8,57 @@ export interface TargetGrid extends GridGeo {
   height: number;
 }
 
+/** A north-up source raster's grid. */
+export type SourceGrid = GridGeo & { width: number; height: number };
+
 /**
  * For each target pixel, where its centre falls in the source grid: the four bilinear neighbours'
- * index and weights, and the nearest source pixel. Computed once per source geometry and reused
- * for every band of every date on it, by every warp thread: it sits on shared memory.
+ * index and weights, and the nearest source pixel. Computed once per source geometry (by task
+ * threads, a band of target rows each: see planRows) and reused for every band of every date on
+ * it, by every warp thread: it sits on shared memory.
  */
 export interface WarpPlan {
   target: TargetGrid;
+  source: SourceGrid;
   /** Index of the upper-left bilinear neighbour, -1 when the centre is outside the source. */
   corner: Int32Array;
   fx: Float32Array;
   fy: Float32Array;
   /** Index of the nearest source pixel, -1 outside. */
   nearest: Int32Array;
-  sourceWidth: number;
 }
 
-export function planWarp(source: GridGeo & { width: number; height: number }, target: TargetGrid): WarpPlan {
-  const toSource = transform(target.epsg, source.epsg);
-  const { x, y } = pixelCentresIn(target, toSource);
+/** A plan's arrays, not yet computed: planRows fills them, a band of rows at a time. */
+export function emptyPlan(source: SourceGrid, target: TargetGrid): WarpPlan {
   const n = target.width * target.height;
-  const corner = sharedArray(Int32Array, n).fill(-1);
-  const nearest = sharedArray(Int32Array, n).fill(-1);
-  const fx = sharedArray(Float32Array, n);
-  const fy = sharedArray(Float32Array, n);
+  return {
+    target,
+    source,
+    corner: sharedArray(Int32Array, n),
+    fx: sharedArray(Float32Array, n),
+    fy: sharedArray(Float32Array, n),
+    nearest: sharedArray(Int32Array, n),
+  };
+}
+
+/** Computes the plan for target rows [from, to), in place. */
+export function planRows(plan: WarpPlan, from: number, to: number): void {
+  const { source, target, corner, fx, fy, nearest } = plan;
+  const { x, y } = pixelCentresIn(target, transform(target.epsg, source.epsg), undefined, [from, to]);
   const [ox, oy] = source.origin;
-  for (let i = 0; i < n; i++) {
+  const first = from * target.width;
+  for (let k = 0; k < x.length; k++) {
+    const i = first + k;
     // Continuous pixel coordinates with pixel centres on integers.
-    const u = ((x[i] as number) - ox) / source.pixelSize - 0.5;
-    const v = (oy - (y[i] as number)) / source.pixelSize - 0.5;
+    const u = ((x[k] as number) - ox) / source.pixelSize - 0.5;
+    const v = (oy - (y[k] as number)) / source.pixelSize - 0.5;
     const nu = Math.round(u);
     const nv = Math.round(v);
-    if (nu < 0 || nv < 0 || nu >= source.width || nv >= source.height) continue;
+    if (nu < 0 || nv < 0 || nu >= source.width || nv >= source.height) {
+      corner[i] = -1;
+      nearest[i] = -1;
+      continue;
+    }
     nearest[i] = nv * source.width + nu;
     const u0 = Math.min(Math.max(Math.floor(u), 0), source.width - 2);
     const v0 = Math.min(Math.max(Math.floor(v), 0), source.height - 2);
@@ -47,7 +66,6 @@ export function planWarp(source: GridGeo & { width: number; height: number }, ta
     fx[i] = Math.min(Math.max(u - u0, 0), 1);
     fy[i] = Math.min(Math.max(v - v0, 0), 1);
   }
-  return { target, corner, fx, fy, nearest, sourceWidth: source.width };
 }
 
 /**
@@ -65,7 +83,7 @@ export function warpBands(
   from = 0,
   to = plan.corner.length,
 ): void {
-  const w = plan.sourceWidth;
+  const w = plan.source.width;
   const { corner, fx: fxs, fy: fys, nearest } = plan;
   for (let i = from; i < to; i++) {
     const near = nearest[i] as number;

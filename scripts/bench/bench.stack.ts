@@ -13,6 +13,8 @@ export interface BenchStack {
   s3: S3Client;
   /** A temporary folder for the stack and the bench's own files, removed on stop. */
   dir: string;
+  /** The S3 server's process, whose CPU time a bench may count beside its own. */
+  s3Pid: number;
   stop(): Promise<void>;
 }
 
@@ -26,6 +28,7 @@ export async function startBenchStack(): Promise<BenchStack> {
     config,
     s3,
     dir,
+    s3Pid: state.s3.pid,
     async stop() {
       await closeModels();
       s3.destroy();

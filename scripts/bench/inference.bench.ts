@@ -25,8 +25,9 @@ import {
 import { loadModel } from "../../lib/model/model.session.ts";
 import { encodeOnnx } from "../../lib/onnx/onnx.writer.ts";
 import { windowStarts } from "../../lib/pipeline/sliding.window.ts";
-import { encodeStack, StackNodata } from "../../lib/pipeline/stack.format.ts";
+import { StackNodata } from "../../lib/pipeline/stack.format.ts";
 import { readChunks, readStackHeader } from "../../lib/pipeline/stack.reader.ts";
+import { encodeStack } from "../../lib/pipeline/stack.writer.ts";
 import { fillWindow, type WindowRows, windowRow } from "../../lib/pipeline/window.input.ts";
 import { seededRandom } from "../../lib/random.ts";
 import { putBytes, ref } from "../../lib/storage/s3.objects.ts";

@@ -13,7 +13,6 @@
  *   npx tsx scripts/bench/mosaic.bench.ts [--sizes 1x1,2x2,4x1] [--tile-px 4500] [--states] [--deflate-level 1] [--json <file>]
  */
 import { execFile } from "node:child_process";
-import { readFileSync } from "node:fs";
 import { rm, stat } from "node:fs/promises";
 import { parseArgs, promisify } from "node:util";
 import { accumulate, emptyConfusion } from "../../lib/accuracy/confusion.ts";
@@ -33,6 +32,7 @@ import { createS3Client } from "../../lib/storage/s3.client.ts";
 import { putBytes, putFile, ref } from "../../lib/storage/s3.objects.ts";
 import { type BenchFigure, JsonOption, ratioFigure, writeBenchRecord } from "./bench.record.ts";
 import { withPrivateStack } from "./bench.stack.ts";
+import { cpuSecondsOf } from "./cpu.time.ts";
 
 const { values } = parseArgs({
   options: {
@@ -124,18 +124,6 @@ async function labelRaster(grid: MosaicGrid, dir: string): Promise<string> {
   return file;
 }
 
-/** CPU seconds of the calling thread so far (Linux's per-thread clock; NaN elsewhere). */
-function mainThreadCpuSeconds(): number {
-  try {
-    const stat = readFileSync("/proc/thread-self/stat", "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    // utime and stime, in clock ticks of 10 ms.
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return Number.NaN;
-  }
-}
-
 async function runOne(spec: string): Promise<void> {
   const config = loadConfig();
   const s3 = createS3Client(config);
@@ -162,7 +150,7 @@ async function runOne(spec: string): Promise<void> {
     peaks.arrayBuffers = Math.max(peaks.arrayBuffers, arrayBuffers / 2 ** 20);
   }, 50);
   const cpu = process.cpuUsage();
-  const mainCpu = mainThreadCpuSeconds();
+  const mainCpu = cpuSecondsOf("thread-self");
   const started = performance.now();
   const built = await mosaicInStrips(s3, {
     grid,
@@ -182,7 +170,7 @@ async function runOne(spec: string): Promise<void> {
   // Before the reference below allocates its own tens of MB.
   const peakRssMb = process.resourceUsage().maxRSS / 1024;
   const { user, system } = process.cpuUsage(cpu);
-  const mainCpuSeconds = mainThreadCpuSeconds() - mainCpu;
+  const mainCpuSeconds = cpuSecondsOf("thread-self") - mainCpu;
   clearInterval(sampler);
   const cogMb = await Promise.all(
     ["map.tif", "confidence.tif"].map(async (f) => (await stat(`${built.dir}/${f}`)).size / 1e6),

@@ -2,11 +2,14 @@
  * One full tile's staging (three granules, six bands and Fmask each, warped onto the CDL grid and
  * written as a stack), on a stack of its own, against an older checkout's stageTile run in this
  * same process on the same granules (`--reference <dir>`, e.g. the main checkout): seconds of
- * each, their ratio, and whether the two stacks are byte-identical.
+ * each, their ratio, and whether the two stacks are byte-identical. The run second finds the
+ * process warm (its code compiled, its threads started), so compare both orders (`--first`). Each
+ * run's CPU (this process's and the S3 server's) over the cores is the least it could take.
  *
- *   npx tsx scripts/bench/stage.bench.ts [--reference /work/main] [--tile 19TCG]
+ *   npx tsx scripts/bench/stage.bench.ts [--reference /work/main] [--first reference|this] [--tile 19TCG]
  */
 import { createHash } from "node:crypto";
+import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { MockActivityEnvironment } from "@temporalio/testing";
@@ -15,10 +18,17 @@ import type { Config } from "../../lib/config/config.schema.ts";
 import { NationalCdlGrid } from "../../lib/grid/crs.ts";
 import { getBytes, ref } from "../../lib/storage/s3.objects.ts";
 import { startBenchWorld } from "./bench.world.ts";
+import { cpuSecondsOf } from "./cpu.time.ts";
 
 const { values } = parseArgs({
-  options: { reference: { type: "string" }, tile: { type: "string", default: "19TCG" } },
+  options: {
+    reference: { type: "string" },
+    first: { type: "string", default: "reference" },
+    tile: { type: "string", default: "19TCG" },
+  },
 });
+if (values.first !== "reference" && values.first !== "this")
+  throw new Error(`--first must be 'reference' or 'this', not '${values.first}'`);
 const world = await startBenchWorld(values.tile as string, 3);
 type Stage = typeof createStageActivities;
 try {
@@ -38,33 +48,56 @@ try {
     const work = { bucket: world.config.storage.work.bucket, prefix: `${name}/` };
     const config: Config = { ...world.config, storage: { ...world.config.storage, work } };
     const started = performance.now();
+    const cpu = process.cpuUsage();
+    const serverCpu = cpuSecondsOf(world.s3Pid);
     const staged = (await new MockActivityEnvironment().run(
       create(world.s3, config).stageTile,
       input,
     )) as StagedTile;
     const seconds = (performance.now() - started) / 1000;
+    const { user, system } = process.cpuUsage(cpu);
+    const cpuSeconds = (user + system) / 1e6;
+    const serverCpuSeconds = cpuSecondsOf(world.s3Pid) - serverCpu;
     const bytes = await getBytes(world.s3, ref(config.storage.work, staged.stackKey));
-    return { seconds, staged, sha: createHash("sha256").update(bytes).digest("hex") };
+    return {
+      seconds,
+      cpuSeconds,
+      serverCpuSeconds,
+      staged,
+      sha: createHash("sha256").update(bytes).digest("hex"),
+    };
   };
-  const runs: { label: string; seconds: number; sha: string }[] = [];
+  const variants: { label: string; create: Stage; name: string }[] = [
+    { label: "this checkout", create: createStageActivities, name: "ours" },
+  ];
   if (values.reference) {
     const old = (await import(join(values.reference, "activities", "stage.activities.ts"))) as {
       createStageActivities: Stage;
     };
-    runs.push({
+    const reference = {
       label: `reference: ${values.reference}`,
-      ...(await stage(old.createStageActivities, "reference")),
-    });
+      create: old.createStageActivities,
+      name: "reference",
+    };
+    if (values.first === "reference") variants.unshift(reference);
+    else variants.push(reference);
   }
-  const ours = await stage(createStageActivities, "ours");
-  runs.push({ label: "this checkout", ...ours });
+  const runs: ({ label: string; name: string } & Awaited<ReturnType<typeof stage>>)[] = [];
+  for (const { label, create, name } of variants) runs.push({ label, name, ...(await stage(create, name)) });
+  const ours = runs.find((r) => r.name === "ours") as (typeof runs)[number];
   const { grid, validPixels, bytes } = ours.staged;
   console.log(
     `stage ${world.tileId}: ${world.granules.length} granules of 3660 x 3660 onto ${grid.width} x ${grid.height} (EPSG:5070), ${validPixels} valid px, stack ${(bytes / 1e6).toFixed(1)} MB`,
   );
-  for (const run of runs)
-    console.log(`  ${run.label.padEnd(32)} ${run.seconds.toFixed(1)} s  sha256 ${run.sha.slice(0, 16)}`);
-  const reference = runs.length > 1 ? runs[0] : undefined;
+  // With every core busy for the whole stage, it could take no less than its CPU over the cores.
+  const cores = availableParallelism();
+  for (const run of runs) {
+    const cpu = run.cpuSeconds + run.serverCpuSeconds;
+    console.log(
+      `  ${run.label.padEnd(32)} ${run.seconds.toFixed(1)} s  sha256 ${run.sha.slice(0, 16)}  CPU ${run.cpuSeconds.toFixed(1)} s + S3 server ${run.serverCpuSeconds.toFixed(1)} s, floor on ${cores} cores ${(cpu / cores).toFixed(1)} s`,
+    );
+  }
+  const reference = runs.find((r) => r.name === "reference");
   if (reference) {
     console.log(`  speed-up over the reference      ${(reference.seconds / ours.seconds).toFixed(2)}x`);
     console.log(`  stacks byte-identical            ${reference.sha === ours.sha ? "yes" : "NO"}`);

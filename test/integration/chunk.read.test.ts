@@ -1,7 +1,8 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { readRow, splitRowTask } from "../../lib/pipeline/chunk.decode.ts";
-import { encodeStack, StackNodata } from "../../lib/pipeline/stack.format.ts";
+import { StackNodata } from "../../lib/pipeline/stack.format.ts";
 import { chunkRowRange, readChunks, readStackHeader } from "../../lib/pipeline/stack.reader.ts";
+import { encodeStack } from "../../lib/pipeline/stack.writer.ts";
 import { sharedWindowRow, type WindowRow, windowRow } from "../../lib/pipeline/window.input.ts";
 import { seededRandom } from "../../lib/random.ts";
 import { createS3Client } from "../../lib/storage/s3.client.ts";

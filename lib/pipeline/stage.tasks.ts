@@ -1,10 +1,13 @@
 /**
- * Task-thread side of staging (see lib/threads/task.pool.ts): a granule's validity mask and the
- * warp of its six bands, each thread a share of the pixels. Sources, masks, plans and the warped
- * planes sit on shared memory: read and written in place, nothing copied back.
+ * Task-thread side of staging (see lib/threads/task.pool.ts and stage.pool.ts): a granule's
+ * validity mask, the warp plan and the warp of its six bands, each thread a share of the pixels or
+ * rows, and the stack's rows of chunks. Sources, masks, plans and the warped planes sit on shared
+ * memory: read and written in place, nothing copied back.
  */
 import { FmaskBit, FmaskFill, HlsFill } from "../hls/fmask.ts";
-import { type WarpPlan, warpBands } from "./warp.ts";
+import { planRows, type WarpPlan, warpBands } from "./warp.ts";
+
+export { encodeChunkRow } from "./stack.writer.ts";
 
 /** Pixels that are clear, inside the swath and valid in every band. */
 const Unusable = FmaskBit.Cloud | FmaskBit.Adjacent | FmaskBit.Shadow;
@@ -25,6 +28,17 @@ export function maskValid({ bands, fmask, valid, from, to }: MaskJob): void {
     for (let b = 0; ok && b < bands.length; b++) ok = (bands[b] as Int16Array)[i] !== HlsFill;
     valid[i] = ok ? 1 : 0;
   }
+}
+
+export interface PlanJob {
+  plan: WarpPlan;
+  /** Target rows [from, to). */
+  from: number;
+  to: number;
+}
+
+export function planShare({ plan, from, to }: PlanJob): void {
+  planRows(plan, from, to);
 }
 
 export interface WarpJob {
