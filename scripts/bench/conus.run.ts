@@ -26,7 +26,8 @@ import { ClassPalette } from "../../lib/cdl/classes.ts";
 import { loadConfig } from "../../lib/config/config.load.ts";
 import { CdlEpsg, NationalCdlGrid } from "../../lib/grid/crs.ts";
 import { findTile } from "../../lib/grid/tile.table.ts";
-import type { RunInput } from "../../lib/pipeline/run.input.ts";
+import type { RunInput, RunStatus } from "../../lib/pipeline/run.input.ts";
+import { progressLine } from "../../lib/progress.ts";
 import { seededRandom } from "../../lib/random.ts";
 import { encodeCog } from "../../lib/raster/cog.writer.ts";
 import type { Raster } from "../../lib/raster/raster.types.ts";
@@ -179,9 +180,14 @@ try {
   }[] = [];
   let generated = 0;
   const generation = { started: 0, seconds: 0 };
+  let parts = 0;
   const activities = {
     ...runs,
-    planReport: mosaic.planReport,
+    async planReport(input: Parameters<typeof mosaic.planReport>[0]) {
+      const plan = await mosaic.planReport(input);
+      parts = plan.parts.length;
+      return plan;
+    },
     /** The no-imagery tile: its maps are made here, at full size, instead of staged and predicted. */
     async findTileOutput({ outputPrefix }: { outputPrefix: string }) {
       const tileId = outputPrefix.split("/").at(-2) as string;
@@ -243,13 +249,31 @@ try {
     inferenceQueue: config.taskQueues.inference,
   };
   const started = performance.now();
-  const summary = (await worker.runUntil(
-    client.workflow.execute("runWorkflow", {
-      taskQueue: config.taskQueues.cpu,
-      workflowId: runId,
-      args: [input],
-    }),
-  )) as RunSummary;
+  // An hour of work on 2 cores: a line of progress every half minute, from the run's own status.
+  const watch = setInterval(async () => {
+    const status = await client.workflow
+      .getHandle(runId)
+      .query<RunStatus>("status")
+      .catch(() => undefined);
+    if (!status) return;
+    const elapsed = (performance.now() - started) / 1000;
+    const done = status.tiles.filter((t) => t.state === "done").length;
+    const mosaics = parts
+      ? `, mosaic parts ${measured.filter((m) => m.step.startsWith("state ")).length} of ${parts}`
+      : "";
+    console.log(
+      `${progressLine("tiles", done, status.tiles.length, elapsed, "done")}  ${status.phase}${mosaics}`,
+    );
+  }, 30_000);
+  const summary = (await worker
+    .runUntil(
+      client.workflow.execute("runWorkflow", {
+        taskQueue: config.taskQueues.cpu,
+        workflowId: runId,
+        args: [input],
+      }),
+    )
+    .finally(() => clearInterval(watch))) as RunSummary;
   const total = (performance.now() - started) / 1000;
 
   // Reference in this process: bare confusion accumulation over 20 Mpx.
