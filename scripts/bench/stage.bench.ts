@@ -6,7 +6,7 @@
  * process warm (its code compiled, its threads started), so compare both orders (`--first`). Each
  * run's CPU (this process's and the S3 server's) over the cores is the least it could take.
  *
- *   npx tsx scripts/bench/stage.bench.ts [--reference /work/main] [--first reference|this] [--tile 19TCG]
+ *   npx tsx scripts/bench/stage.bench.ts [--reference /work/main] [--first reference|this] [--tile 19TCG] [--json f]
  */
 import { createHash } from "node:crypto";
 import { availableParallelism } from "node:os";
@@ -17,6 +17,7 @@ import { createStageActivities, type StagedTile } from "../../activities/stage.a
 import type { Config } from "../../lib/config/config.schema.ts";
 import { NationalCdlGrid } from "../../lib/grid/crs.ts";
 import { getBytes, ref } from "../../lib/storage/s3.objects.ts";
+import { type BenchFigure, JsonOption, writeBenchRecord } from "./bench.record.ts";
 import { startBenchWorld } from "./bench.world.ts";
 import { cpuSecondsOf } from "./cpu.time.ts";
 
@@ -25,6 +26,7 @@ const { values } = parseArgs({
     reference: { type: "string" },
     first: { type: "string", default: "reference" },
     tile: { type: "string", default: "19TCG" },
+    ...JsonOption,
   },
 });
 if (values.first !== "reference" && values.first !== "this")
@@ -95,18 +97,45 @@ try {
   );
   // With every core busy for the whole stage, it could take no less than its CPU over the cores.
   const cores = availableParallelism();
+  const floorOf = (run: (typeof runs)[number]) => (run.cpuSeconds + run.serverCpuSeconds) / cores;
   for (const run of runs) {
-    const cpu = run.cpuSeconds + run.serverCpuSeconds;
     console.log(
-      `  ${run.label.padEnd(32)} ${run.seconds.toFixed(1)} s  sha256 ${run.sha.slice(0, 16)}  CPU ${run.cpuSeconds.toFixed(1)} s + S3 server ${run.serverCpuSeconds.toFixed(1)} s, floor on ${cores} cores ${(cpu / cores).toFixed(1)} s, ${run.freshMb.toFixed(0)} MB of fresh pages`,
+      `  ${run.label.padEnd(32)} ${run.seconds.toFixed(1)} s  sha256 ${run.sha.slice(0, 16)}  CPU ${run.cpuSeconds.toFixed(1)} s + S3 server ${run.serverCpuSeconds.toFixed(1)} s, floor on ${cores} cores ${floorOf(run).toFixed(1)} s, ${run.freshMb.toFixed(0)} MB of fresh pages`,
     );
   }
+  const figures: BenchFigure[] = [
+    {
+      name: "stage one full tile (3 granules of 3660 px)",
+      value: ours.seconds,
+      unit: "s",
+      reference: { name: `its CPU over ${cores} cores (the floor)`, value: floorOf(ours), unit: "s" },
+      ratio: floorOf(ours) / ours.seconds,
+      target: "<= 12 s, or what bounds it",
+    },
+    { name: "stage one full tile: fresh pages", value: ours.freshMb, unit: "MB" },
+  ];
   const reference = runs.find((r) => r.name === "reference");
   if (reference) {
     console.log(`  speed-up over the reference      ${(reference.seconds / ours.seconds).toFixed(2)}x`);
     console.log(`  stacks byte-identical            ${reference.sha === ours.sha ? "yes" : "NO"}`);
     if (reference.sha !== ours.sha) process.exitCode = 1;
+    figures.push({
+      name: "stage one full tile, this checkout",
+      value: ours.seconds,
+      unit: "s",
+      reference: {
+        name: `${values.reference} (stacks ${reference.sha === ours.sha ? "identical" : "DIFFER"})`,
+        value: reference.seconds,
+        unit: "s",
+      },
+      ratio: reference.seconds / ours.seconds,
+    });
   }
+  await writeBenchRecord(values.json, {
+    bench: "stage.bench.ts",
+    setup: `tile ${world.tileId}, ${world.granules.length} granules onto ${grid.width} x ${grid.height}, stack ${(bytes / 1e6).toFixed(0)} MB`,
+    figures,
+  });
 } finally {
   await world.stop();
 }
