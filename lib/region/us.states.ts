@@ -60,6 +60,12 @@ export function findState(query: string): UsState | undefined {
   const key = query.trim();
   const byPostal = states.get(key.toUpperCase());
   if (byPostal) return byPostal;
-  const lower = key.toLowerCase();
-  return [...states.values()].find((s) => s.name.toLowerCase() === lower);
+  // Names as shells and file names write them: "rhode-island", "new_york", "North  Dakota".
+  const words = (name: string) =>
+    name
+      .toLowerCase()
+      .split(/[\s_-]+/)
+      .join(" ");
+  const wanted = words(key);
+  return [...states.values()].find((s) => words(s.name) === wanted);
 }

@@ -25,9 +25,15 @@ const square = [
 ];
 
 describe("regions", () => {
-  it("finds states by postal code or name, in any case", () => {
+  it("finds states by postal code or name, in any case, words joined by spaces, hyphens or underscores", () => {
     expect(resolveRegion({ kind: "state", state: "ia" }).name).toBe("Iowa (IA)");
     expect(resolveRegion({ kind: "state", state: "Rhode Island" }).name).toBe("Rhode Island (RI)");
+    expect(resolveRegion({ kind: "state", state: "rhode-island" }).name).toBe("Rhode Island (RI)");
+    expect(resolveRegion({ kind: "state", state: "new_york" }).name).toBe("New York (NY)");
+    expect(resolveRegion({ kind: "state", state: " North  Dakota " }).name).toBe("North Dakota (ND)");
+    expect(() => resolveRegion({ kind: "state", state: "rhodeisland" })).toThrow(
+      "unknown state 'rhodeisland'",
+    );
     expect(() => resolveRegion({ kind: "state", state: "Atlantis" })).toThrow("unknown state 'Atlantis'");
   });
 
