@@ -7,9 +7,8 @@ stamp=node_modules/.crop-map-lock.sha256
 want=$(sha256sum package-lock.json | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "installing node packages ..."
-  # Not `npm ci`: the registry here serves only this platform's optional binaries (biome, swc,
-  # esbuild), so the lock file lacks the others and `npm ci` refuses it; `npm install` follows
-  # the lock file all the same.
-  npm install --no-audit --no-fund
+  # `npm ci`, as a user's CI would: the lock file lists every platform's optional binaries (biome,
+  # swc, esbuild) and npm fetches only this platform's.
+  npm ci --no-audit --no-fund
   echo "$want" > "$stamp"
 fi
