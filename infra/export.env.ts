@@ -4,7 +4,7 @@ import { readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { installOnce, toolCacheDir } from "./tools.ts";
+import { installOnce, toolCacheDir } from "../lib/install/install.once.ts";
 
 const run = promisify(execFile);
 

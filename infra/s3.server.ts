@@ -1,17 +1,9 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { LocalS3Credentials } from "../lib/storage/local.credentials.ts";
 import { waitForPort } from "./ports.ts";
 import { type ServerProcess, startServer } from "./process.ts";
 import { ensureTool } from "./tools.ts";
-
-/**
- * Credentials of the local S3 server. They guard nothing (loopback only, throwaway data) and are
- * used only when the S3 endpoint is on loopback and the environment names no credentials.
- */
-export const LocalS3Credentials = {
-  accessKeyId: "crop-map-local",
-  secretAccessKey: "crop-map-local-secret",
-} as const;
 
 /** The ports `weed mini` opens; every one is set so that two stacks never collide. */
 export const SeaweedPortNames = [

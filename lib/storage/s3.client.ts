@@ -1,7 +1,7 @@
 import { S3Client, type S3ClientConfig } from "@aws-sdk/client-s3";
-import { LocalS3Credentials } from "../../infra/s3.server.ts";
 import type { Config } from "../config/config.schema.ts";
 import { countBytesRead } from "../metrics/pipeline.metrics.ts";
+import { LocalS3Credentials } from "./local.credentials.ts";
 
 function isLoopback(endpoint: string | undefined): boolean {
   if (!endpoint) return false;

@@ -1,7 +1,8 @@
 import type { HlsTile } from "../grid/tile.table.ts";
 import type { GranuleId, HlsProduct } from "../hls/granule.id.ts";
+import { FirstS30Year } from "../hls/hls.years.ts";
 import { hashInts, unit } from "./hash.ts";
-import { FirstS30Year, type SynthScale, SynthScales } from "./world.spec.ts";
+import { type SynthScale, SynthScales } from "./world.spec.ts";
 
 /** What the sky and the orbit do on one acquisition date; the same for every tile that day. */
 export interface Acquisition {

@@ -1,3 +1,4 @@
+import { dayOfYear } from "../calendar/day.of.year.ts";
 import { CdlEpsg, transform } from "../grid/crs.ts";
 import { type PixelGrid, snapToNationalGrid } from "../grid/lattice.ts";
 import { densify, type Point, type Ring, rectContains, ringBounds, ringsContain } from "../grid/planar.ts";
@@ -8,7 +9,7 @@ import { stateExtent } from "../region/state.extent.ts";
 import { findState } from "../region/us.states.ts";
 import { type Acquisition, acquisitions } from "./schedule.ts";
 import type { TileWindow } from "./tile.render.ts";
-import { dayOfYear, type SynthInput, SynthScales } from "./world.spec.ts";
+import { type SynthInput, SynthScales } from "./world.spec.ts";
 
 export interface PlannedTile {
   tile: HlsTile;

@@ -1,8 +1,6 @@
 import { z } from "zod";
 
-/** HLS v2.0 begins with Landsat 8 in 2013; Sentinel-2 S30 granules with the 2016 season. */
-export const FirstHlsYear = 2013;
-export const FirstS30Year = 2016;
+import { FirstHlsYear } from "../hls/hls.years.ts";
 
 /**
  * Presets. `small` crops every tile to a window over the region and keeps few granules: a world
@@ -39,10 +37,3 @@ export const SynthInputParser = z
 export type SynthInput = z.infer<typeof SynthInputParser>;
 
 export const DefaultSeason = { start: "04-01", end: "10-31" } as const;
-
-/** Day of year of MM-DD in a year. */
-export function dayOfYear(year: number, monthDay: string): number {
-  const [month, day] = monthDay.split("-").map(Number);
-  const date = Date.UTC(year, (month as number) - 1, day);
-  return Math.round((date - Date.UTC(year, 0, 1)) / 86_400_000) + 1;
-}

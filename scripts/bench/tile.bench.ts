@@ -18,7 +18,6 @@ import { createGranuleActivities } from "../../activities/granules.activities.ts
 import { createLabelActivities } from "../../activities/labels.activities.ts";
 import { createPredictActivities } from "../../activities/predict.activities.ts";
 import { createStageActivities } from "../../activities/stage.activities.ts";
-import { LocalS3Credentials } from "../../infra/s3.server.ts";
 import { loadConfig } from "../../lib/config/config.load.ts";
 import { createHlsArchive } from "../../lib/hls/archive.factory.ts";
 import { parseGranuleId } from "../../lib/hls/granule.id.ts";
@@ -30,6 +29,7 @@ import { windowStarts } from "../../lib/pipeline/sliding.window.ts";
 import { readChunks, readStackHeader } from "../../lib/pipeline/stack.reader.ts";
 import { fillWindow, type WindowRows, windowRow } from "../../lib/pipeline/window.input.ts";
 import { openCog, readRaster } from "../../lib/raster/cog.reader.ts";
+import { LocalS3Credentials } from "../../lib/storage/local.credentials.ts";
 import { createS3Client } from "../../lib/storage/s3.client.ts";
 import { ref } from "../../lib/storage/s3.objects.ts";
 import { type BenchFigure, JsonOption, ratioFigure, timed, writeBenchRecord } from "./bench.record.ts";

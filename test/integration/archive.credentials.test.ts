@@ -8,7 +8,6 @@ import { WorkflowFailedError } from "@temporalio/client";
 import { MockActivityEnvironment } from "@temporalio/testing";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createStageActivities } from "../../activities/stage.activities.ts";
-import { LocalS3Credentials } from "../../infra/s3.server.ts";
 import type { Config } from "../../lib/config/config.schema.ts";
 import { EarthdataLoginError } from "../../lib/earthdata/earthdata.login.ts";
 import {
@@ -23,6 +22,7 @@ import { stacItemKey } from "../../lib/hls/lpdaac.keys.ts";
 import { loadModelManifest } from "../../lib/model/model.manifest.ts";
 import { DefaultSelectionLimits } from "../../lib/pipeline/granule.select.ts";
 import { DefaultSeasonWindows } from "../../lib/pipeline/season.windows.ts";
+import { LocalS3Credentials } from "../../lib/storage/local.credentials.ts";
 import { createS3Client } from "../../lib/storage/s3.client.ts";
 import { connectClient, connectWorker } from "../../lib/temporal/connection.ts";
 import { bundleWorkflows, createCpuWorker } from "../../workers/worker.factory.ts";

@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { installOnce } from "../../infra/tools.ts";
+import { installOnce } from "../../lib/install/install.once.ts";
 
 let root: string;
 beforeEach(async () => {
