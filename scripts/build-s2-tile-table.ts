@@ -7,7 +7,7 @@
  */
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { ensureTool, Tools } from "../infra/tools.ts";
+import { ensureTool, Tools } from "../infra/dev/tools.ts";
 import { type Point, type Rect, rectsTouch, ringBounds } from "../lib/grid/planar.ts";
 import { TileSize, type TileTable, TileTableParser } from "../lib/grid/tile.table.ts";
 import { centralMeridian, utmNorth } from "../lib/grid/utm.ts";

@@ -1,17 +1,17 @@
 import { Command } from "commander";
+import { registerDevCommand } from "../infra/dev/dev.command.ts";
 import { loadConfig } from "../lib/config/config.load.ts";
 import { useQuietTemporalRuntime } from "../lib/temporal/connection.ts";
 import { classifyError, exitCodeFor, reportError } from "./cli.errors.ts";
 import { registerCdlCommand } from "./commands/cdl.command.ts";
-import { registerDevCommand } from "./commands/dev.command.ts";
 import { registerModelCommand } from "./commands/model.command.ts";
 import { registerRunCommands } from "./commands/run.command.ts";
 import { registerScheduleCommand } from "./commands/schedule.command.ts";
 import { registerServeCommand } from "./commands/serve.command.ts";
-import { registerSynthCommand } from "./commands/synth.command.ts";
 import { registerTileCommand } from "./commands/tile.command.ts";
 import { registerTilesCommand } from "./commands/tiles.command.ts";
 import { registerWorkerCommand } from "./commands/worker.command.ts";
+import { registerSynthCommand } from "./synth/synth.command.ts";
 
 // Workers keep the SDK's INFO log (activity log lines such as which execution provider ran).
 if (process.argv[2] !== "worker") useQuietTemporalRuntime();

@@ -2,7 +2,7 @@
  * The bundled series model's temporal resampling: every clear date's value spread onto fixed
  * day-of-year bins by a Gaussian kernel, each bin the kernel-weighted mean of the clear dates
  * (cloudy and padded dates weigh nothing). A season of any length and any dates becomes one
- * fixed-length vector. The ONNX graph (models/build-sits-tiny.ts) computes exactly this.
+ * fixed-length vector. The ONNX graph (models/build/sits-tiny.build.ts) computes exactly this.
  */
 export const DoyBins = {
   /** Bin centres: every `every` days from `first` to `last` (the default season, 04-01 to 10-31). */

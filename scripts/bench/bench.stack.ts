@@ -2,7 +2,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { S3Client } from "@aws-sdk/client-s3";
-import { stackConfigOverrides, startStack, stopStack } from "../../infra/stack.ts";
+import { stackConfigOverrides, startStack, stopStack } from "../../infra/dev/stack.ts";
 import { loadConfig } from "../../lib/config/config.load.ts";
 import type { Config } from "../../lib/config/config.schema.ts";
 import { closeModels } from "../../lib/model/model.session.ts";

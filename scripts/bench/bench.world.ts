@@ -3,13 +3,13 @@
  * (3660 px) granules of one synthetic tile, one per season window as granule choice would pick.
  */
 import { formatGranuleId, type GranuleId } from "../../lib/hls/granule.id.ts";
-import { encodeGranule } from "../../lib/synth/granule.encode.ts";
-import { createGround } from "../../lib/synth/ground.ts";
-import { profileForState } from "../../lib/synth/profiles.ts";
-import { granuleIdFor } from "../../lib/synth/schedule.ts";
-import { prepareTileGround, renderGranule } from "../../lib/synth/tile.render.ts";
-import { type PlannedTile, planWorld } from "../../lib/synth/world.plan.ts";
-import { uploadGranule } from "../../lib/synth/world.writer.ts";
+import { encodeGranule } from "../synth/granule.encode.ts";
+import { createGround } from "../synth/ground.ts";
+import { profileForState } from "../synth/profiles.ts";
+import { granuleIdFor } from "../synth/schedule.ts";
+import { prepareTileGround, renderGranule } from "../synth/tile.render.ts";
+import { type PlannedTile, planWorld } from "../synth/world.plan.ts";
+import { uploadGranule } from "../synth/world.writer.ts";
 import { type BenchStack, startBenchStack } from "./bench.stack.ts";
 
 /** The full-scale Rhode Island world the benchmarks draw on (seed 1), and one tile of it. */

@@ -17,9 +17,9 @@ import { join } from "node:path";
 import { parseArgs, promisify } from "node:util";
 import { bandKey, ModelBands } from "../../lib/hls/lpdaac.keys.ts";
 import { openCog, readRaster } from "../../lib/raster/cog.reader.ts";
-import { HlsGdalCogOptions } from "../../lib/raster/gdal.hls.ts";
 import { LocalS3Credentials } from "../../lib/storage/local.credentials.ts";
 import { getBytes, type ObjectRef, putBytes, ref } from "../../lib/storage/s3.objects.ts";
+import { HlsGdalCogOptions } from "../../test/support/gdal.hls.ts";
 import { type BenchFigure, JsonOption, ratioFigure, writeBenchRecord } from "./bench.record.ts";
 import { startBenchWorld } from "./bench.world.ts";
 

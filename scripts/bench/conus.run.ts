@@ -20,7 +20,7 @@ import { createReportActivities } from "../../activities/report.activities.ts";
 import { createRunActivities } from "../../activities/run.activities.ts";
 import { targetGridFor } from "../../activities/stage.activities.ts";
 import type { TileManifest } from "../../activities/tile.output.activities.ts";
-import { stackConfigOverrides, startStack, stopStack } from "../../infra/stack.ts";
+import { stackConfigOverrides, startStack, stopStack } from "../../infra/dev/stack.ts";
 import { accumulate, emptyConfusion } from "../../lib/accuracy/confusion.ts";
 import { ClassPalette } from "../../lib/cdl/classes.ts";
 import { loadConfig } from "../../lib/config/config.load.ts";
@@ -34,10 +34,10 @@ import type { Raster } from "../../lib/raster/raster.types.ts";
 import { parseRegionName } from "../../lib/region/named.regions.ts";
 import { createS3Client } from "../../lib/storage/s3.client.ts";
 import { getJson, putBytes, putJson, ref } from "../../lib/storage/s3.objects.ts";
-import { latticeHash } from "../../lib/synth/hash.ts";
 import { connectClient, connectWorker } from "../../lib/temporal/connection.ts";
 import { bundleWorkflows } from "../../workers/worker.factory.ts";
 import type { RunSummary } from "../../workflows/run.workflow.ts";
+import { latticeHash } from "../synth/hash.ts";
 
 const { values } = parseArgs({
   options: {

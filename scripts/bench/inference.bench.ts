@@ -3,7 +3,7 @@
  * normalise windows, run, accumulate logits, argmax, confidence, write the maps) in windows per
  * second, against bare onnxruntime's `session.run` on the very same batches in this process, for
  * the bundled `crop-tiny` and for a no-op model with the same inputs and outputs (it hands back 13
- * of its 18 input channels, written at start with lib/onnx/onnx.writer.ts): with the no-op model
+ * of its 18 input channels, written at start with models/build/onnx.writer.ts): with the no-op model
  * the figure is the host's own ceiling, what an inference process could feed a GPU. Starts its own
  * stack on free ports and stages a synthetic field-like stack of `--px` pixels square.
  *
@@ -23,7 +23,6 @@ import {
   onnxLocation,
 } from "../../lib/model/model.manifest.ts";
 import { loadModel } from "../../lib/model/model.session.ts";
-import { encodeOnnx } from "../../lib/onnx/onnx.writer.ts";
 import { windowStarts } from "../../lib/pipeline/sliding.window.ts";
 import { StackNodata } from "../../lib/pipeline/stack.format.ts";
 import { readChunks, readStackHeader } from "../../lib/pipeline/stack.reader.ts";
@@ -31,6 +30,7 @@ import { encodeStack } from "../../lib/pipeline/stack.writer.ts";
 import { fillWindow, type WindowRows, windowRow } from "../../lib/pipeline/window.input.ts";
 import { seededRandom } from "../../lib/random.ts";
 import { putBytes, ref } from "../../lib/storage/s3.objects.ts";
+import { encodeOnnx } from "../../models/build/onnx.writer.ts";
 import { type BenchFigure, JsonOption, ratioFigure, writeBenchRecord } from "./bench.record.ts";
 import { withPrivateStack } from "./bench.stack.ts";
 import { hostCeiling, measureHostStages } from "./inference.stages.ts";

@@ -12,11 +12,11 @@
 import { parseArgs } from "node:util";
 import type { Client } from "@temporalio/client";
 import type { Config } from "../../lib/config/config.schema.ts";
-import { planWorld } from "../../lib/synth/world.plan.ts";
-import { writeWorld } from "../../lib/synth/world.writer.ts";
 import { connectClient, connectWorker } from "../../lib/temporal/connection.ts";
 import { bundleWorkflows, createCpuWorker, createInferenceWorker } from "../../workers/worker.factory.ts";
 import type { RunSummary } from "../../workflows/run.workflow.ts";
+import { planWorld } from "../synth/world.plan.ts";
+import { writeWorld } from "../synth/world.writer.ts";
 import { type BenchFigure, JsonOption, writeBenchRecord } from "./bench.record.ts";
 import { withPrivateStack } from "./bench.stack.ts";
 

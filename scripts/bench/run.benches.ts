@@ -17,7 +17,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs, promisify } from "node:util";
 import { z } from "zod";
-import { type StackState, startStack, stopStack } from "../../infra/stack.ts";
+import { type StackState, startStack, stopStack } from "../../infra/dev/stack.ts";
 import { loadConfig } from "../../lib/config/config.load.ts";
 import { BenchRecordParser } from "./bench.record.ts";
 

@@ -7,12 +7,12 @@
  */
 import { parseArgs, promisify } from "node:util";
 import { deflate } from "node:zlib";
-import { encodeGranule } from "../../lib/synth/granule.encode.ts";
-import { createGround } from "../../lib/synth/ground.ts";
-import { profileForState } from "../../lib/synth/profiles.ts";
-import { granuleIdFor } from "../../lib/synth/schedule.ts";
-import { prepareTileGround, renderGranule } from "../../lib/synth/tile.render.ts";
-import { uploadGranule } from "../../lib/synth/world.writer.ts";
+import { encodeGranule } from "../synth/granule.encode.ts";
+import { createGround } from "../synth/ground.ts";
+import { profileForState } from "../synth/profiles.ts";
+import { granuleIdFor } from "../synth/schedule.ts";
+import { prepareTileGround, renderGranule } from "../synth/tile.render.ts";
+import { uploadGranule } from "../synth/world.writer.ts";
 import { JsonOption, ratioFigure, writeBenchRecord } from "./bench.record.ts";
 import { startBenchStack } from "./bench.stack.ts";
 import { benchTile } from "./bench.world.ts";

@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Command } from "commander";
-import { ExportDir, ensureExportEnv, runExportScript } from "../../infra/export.env.ts";
+import { ExportDir, ensureExportEnv, runExportScript } from "../../lib/model/export.env.ts";
 import { ModelsDir } from "../../lib/model/model.manifest.ts";
 import { InputError } from "../cli.errors.ts";
 

@@ -16,13 +16,13 @@ import { loadModelManifest } from "../../lib/model/model.manifest.ts";
 import { DefaultSelectionLimits } from "../../lib/pipeline/granule.select.ts";
 import { DefaultSeasonWindows } from "../../lib/pipeline/season.windows.ts";
 import { openCog } from "../../lib/raster/cog.reader.ts";
-import { HlsGdalCogOptions } from "../../lib/raster/gdal.hls.ts";
 import { createS3Client } from "../../lib/storage/s3.client.ts";
 import { getBytes, objectSize, putBytes, ref } from "../../lib/storage/s3.objects.ts";
-import { planWorld } from "../../lib/synth/world.plan.ts";
-import { writeWorld } from "../../lib/synth/world.writer.ts";
 import { connectClient, connectWorker } from "../../lib/temporal/connection.ts";
+import { planWorld } from "../../scripts/synth/world.plan.ts";
+import { writeWorld } from "../../scripts/synth/world.writer.ts";
 import { bundleWorkflows, createCpuWorker, createInferenceWorker } from "../../workers/worker.factory.ts";
+import { HlsGdalCogOptions } from "../support/gdal.hls.ts";
 import { testConfig } from "../support/test.config.ts";
 
 /**

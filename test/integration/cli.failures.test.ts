@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort } from "../../infra/ports.ts";
+import { freePort } from "../../infra/dev/ports.ts";
 import { configEnv, spawnWorker } from "../support/child.worker.ts";
 import { cli } from "../support/cli.run.ts";
 import { testConfig } from "../support/test.config.ts";

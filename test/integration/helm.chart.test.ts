@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
-import { ensureGoTool } from "../../infra/tools.ts";
+import { ensureGoTool } from "../../infra/dev/tools.ts";
 import { loadConfig } from "../../lib/config/config.load.ts";
 
 // `helm template` of infra/helm/crop-map, with the rendered objects checked. Helm is built from

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { beforeAll, describe, expect, it } from "vitest";
-import { ensureExportEnv } from "../../infra/export.env.ts";
+import { ensureExportEnv } from "../../lib/model/export.env.ts";
 import { loadModelFile } from "../../lib/model/model.session.ts";
 import { checkSeriesGraph, checkSeriesOutput } from "../../lib/series/series.graph.ts";
 import { loadSeriesManifest, type SeriesManifest } from "../../lib/series/series.manifest.ts";

@@ -17,13 +17,13 @@ import { bandKey, cmrXmlKey, ModelBands, stacItemKey } from "../../lib/hls/lpdaa
 import { seededRandom } from "../../lib/random.ts";
 import { createS3Client } from "../../lib/storage/s3.client.ts";
 import { getBytes, getJson, ref } from "../../lib/storage/s3.objects.ts";
-import { createGround } from "../../lib/synth/ground.ts";
-import { profileForState } from "../../lib/synth/profiles.ts";
-import { granuleIdFor } from "../../lib/synth/schedule.ts";
-import { prepareTileGround, renderGranule } from "../../lib/synth/tile.render.ts";
-import type { WorldManifest } from "../../lib/synth/world.manifest.ts";
-import { planWorld, type WorldPlan } from "../../lib/synth/world.plan.ts";
-import { writeWorld } from "../../lib/synth/world.writer.ts";
+import { createGround } from "../../scripts/synth/ground.ts";
+import { profileForState } from "../../scripts/synth/profiles.ts";
+import { granuleIdFor } from "../../scripts/synth/schedule.ts";
+import { prepareTileGround, renderGranule } from "../../scripts/synth/tile.render.ts";
+import type { WorldManifest } from "../../scripts/synth/world.manifest.ts";
+import { planWorld, type WorldPlan } from "../../scripts/synth/world.plan.ts";
+import { writeWorld } from "../../scripts/synth/world.writer.ts";
 import { testConfig } from "../support/test.config.ts";
 import { tiffLayout } from "../support/tiff.layout.ts";
 

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import type { Client } from "@temporalio/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePorts } from "../../infra/ports.ts";
+import { freePorts } from "../../infra/dev/ports.ts";
 import { connectClient } from "../../lib/temporal/connection.ts";
 import { spawnWorker } from "../support/child.worker.ts";
 import { dashboardMetrics } from "../support/grafana.dashboard.ts";

@@ -3,7 +3,7 @@ import { randomBytes } from "node:crypto";
 import { promisify } from "node:util";
 import type { Client } from "@temporalio/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ensureTool } from "../../infra/tools.ts";
+import { ensureTool } from "../../infra/dev/tools.ts";
 import { connectClient } from "../../lib/temporal/connection.ts";
 import { spawnWorker } from "../support/child.worker.ts";
 import { testConfig } from "../support/test.config.ts";

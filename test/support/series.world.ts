@@ -3,8 +3,8 @@ import type { Config } from "../../lib/config/config.schema.ts";
 import { CdlEpsg, transform } from "../../lib/grid/crs.ts";
 import { snapToNationalGrid } from "../../lib/grid/lattice.ts";
 import { densify, ringBounds } from "../../lib/grid/planar.ts";
-import { planWorld } from "../../lib/synth/world.plan.ts";
-import { writeWorld } from "../../lib/synth/world.writer.ts";
+import { planWorld } from "../../scripts/synth/world.plan.ts";
+import { writeWorld } from "../../scripts/synth/world.writer.ts";
 
 /**
  * One tile of the Iowa demo world at small scale (a corn-and-soy world with every crop the two

@@ -2,7 +2,7 @@ import { readdir, readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { Ajv, type ValidateFunction } from "ajv";
 import addFormats from "ajv-formats";
-import { ensureTool } from "../../infra/tools.ts";
+import { ensureTool } from "../../infra/dev/tools.ts";
 
 /** Where each STAC core schema lives under schemas.stacspec.org (pystac-core keeps them in one folder). */
 const SpecFolder: Record<string, string> = {

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestProject } from "vitest/node";
-import { type StackState, startStack, stopStack } from "../../infra/stack.ts";
+import { type StackState, startStack, stopStack } from "../../infra/dev/stack.ts";
 import { loadConfig } from "../../lib/config/config.load.ts";
 
 declare module "vitest" {

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { inject } from "vitest";
-import { stackConfigOverrides } from "../../infra/stack.ts";
+import { stackConfigOverrides } from "../../infra/dev/stack.ts";
 import { loadConfig } from "../../lib/config/config.load.ts";
 import type { Config } from "../../lib/config/config.schema.ts";
 

@@ -2,8 +2,8 @@ import { createHash } from "node:crypto";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { type ModelManifest, ModelManifestParser, ModelsDir } from "../../lib/model/model.manifest.ts";
-import { encodeOnnx, type OnnxNode, type OnnxTensor } from "../../lib/onnx/onnx.writer.ts";
 import { seededRandom } from "../../lib/random.ts";
+import { encodeOnnx, type OnnxNode, type OnnxTensor } from "../../models/build/onnx.writer.ts";
 
 export interface TestModelOptions {
   /** Hidden 3 x 3 convolutions of `channels` each: the cost of a window (64 x 4 is about 15 GFLOP). */

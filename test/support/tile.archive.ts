@@ -9,8 +9,8 @@ import type { HlsArchive } from "../../lib/hls/hls.archive.ts";
 import { loadModelManifest } from "../../lib/model/model.manifest.ts";
 import { DefaultSeasonWindows } from "../../lib/pipeline/season.windows.ts";
 import { getBytes, ref } from "../../lib/storage/s3.objects.ts";
-import { planWorld } from "../../lib/synth/world.plan.ts";
-import { writeWorld } from "../../lib/synth/world.writer.ts";
+import { planWorld } from "../../scripts/synth/world.plan.ts";
+import { writeWorld } from "../../scripts/synth/world.writer.ts";
 
 export const WorldYear = 2022;
 

@@ -14,7 +14,7 @@ import {
   runBatch,
 } from "../../lib/model/model.session.ts";
 import { createS3Client } from "../../lib/storage/s3.client.ts";
-import { buildCropTiny } from "../../models/build-crop-tiny.ts";
+import { buildCropTiny } from "../../models/build/crop-tiny.build.ts";
 import { writeTestModel } from "../support/test.models.ts";
 
 const s3 = createS3Client(loadConfig({ env: {} }));

@@ -9,8 +9,8 @@ import { loadModelFile } from "../../lib/model/model.session.ts";
 import { checkSeriesGraph } from "../../lib/series/series.graph.ts";
 import { loadAnyManifest, loadSeriesManifest, pipelineShape } from "../../lib/series/series.manifest.ts";
 import { createS3Client } from "../../lib/storage/s3.client.ts";
-import { bareSpectrum, greenness, greenSpectrum } from "../../lib/synth/spectra.ts";
-import { buildSitsTiny } from "../../models/build-sits-tiny.ts";
+import { buildSitsTiny } from "../../models/build/sits-tiny.build.ts";
+import { bareSpectrum, greenness, greenSpectrum } from "../../scripts/synth/spectra.ts";
 
 const s3 = createS3Client(loadConfig({ env: {} }));
 const quiet = () => {};

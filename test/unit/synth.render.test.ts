@@ -1,11 +1,11 @@
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { FmaskBit, FmaskFill } from "../../lib/hls/fmask.ts";
-import { createGround } from "../../lib/synth/ground.ts";
-import { profileForState } from "../../lib/synth/profiles.ts";
-import { prepareTileGround, renderGranule, storedReflectance } from "../../lib/synth/tile.render.ts";
-import { planWorld } from "../../lib/synth/world.plan.ts";
-import { DefaultSeason } from "../../lib/synth/world.spec.ts";
+import { createGround } from "../../scripts/synth/ground.ts";
+import { profileForState } from "../../scripts/synth/profiles.ts";
+import { prepareTileGround, renderGranule, storedReflectance } from "../../scripts/synth/tile.render.ts";
+import { planWorld } from "../../scripts/synth/world.plan.ts";
+import { DefaultSeason } from "../../scripts/synth/world.spec.ts";
 
 describe("granule render", () => {
   it("renders the bytes it rendered before it was made fast (every sky state, water and fill)", () => {

@@ -1,4 +1,4 @@
-import { Class, type ClassId } from "../cdl/classes.ts";
+import { Class, type ClassId } from "../../lib/cdl/classes.ts";
 
 /** Reflectance x 10000 in the six model bands: Blue, Green, Red, NIR narrow, SWIR1, SWIR2. */
 export type Spectrum = readonly [number, number, number, number, number, number];

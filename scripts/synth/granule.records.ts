@@ -1,7 +1,7 @@
-import { transform } from "../grid/crs.ts";
-import { acquisitionDate, formatGranuleId, type GranuleId } from "../hls/granule.id.ts";
-import { ModelBands } from "../hls/lpdaac.keys.ts";
-import { CogContentType } from "../raster/cog.writer.ts";
+import { transform } from "../../lib/grid/crs.ts";
+import { acquisitionDate, formatGranuleId, type GranuleId } from "../../lib/hls/granule.id.ts";
+import { ModelBands } from "../../lib/hls/lpdaac.keys.ts";
+import { CogContentType } from "../../lib/raster/cog.writer.ts";
 import type { GranuleCover, TileWindow } from "./tile.render.ts";
 
 /**

@@ -1,5 +1,5 @@
-import { Class, type ClassId } from "../cdl/classes.ts";
-import { seededRandom } from "../random.ts";
+import { Class, type ClassId } from "../../lib/cdl/classes.ts";
+import { seededRandom } from "../../lib/random.ts";
 import { cachedFbm, fbm, hashInts, latticeHash, mix32, unit } from "./hash.ts";
 import type { LandscapeProfile } from "./profiles.ts";
 

@@ -3,11 +3,11 @@ import { z } from "zod";
 import { describeIssues, loadConfig } from "../../lib/config/config.load.ts";
 import { createProgress } from "../../lib/progress.ts";
 import { createS3Client } from "../../lib/storage/s3.client.ts";
-import { planWorld } from "../../lib/synth/world.plan.ts";
-import { DefaultSeason, type SynthInput, SynthInputParser } from "../../lib/synth/world.spec.ts";
-import { WorldConflictError, writeWorld } from "../../lib/synth/world.writer.ts";
 import { DefaultThreads } from "../../lib/threads/task.pool.ts";
 import { InputError } from "../cli.errors.ts";
+import { planWorld } from "./world.plan.ts";
+import { DefaultSeason, type SynthInput, SynthInputParser } from "./world.spec.ts";
+import { WorldConflictError, writeWorld } from "./world.writer.ts";
 
 interface SynthOptions {
   state: string;

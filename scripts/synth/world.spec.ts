@@ -1,6 +1,6 @@
 import { z } from "zod";
 
-import { FirstHlsYear } from "../hls/hls.years.ts";
+import { FirstHlsYear } from "../../lib/hls/hls.years.ts";
 
 /**
  * Presets. `small` crops every tile to a window over the region and keeps few granules: a world

@@ -1,11 +1,11 @@
-import type { ClassId } from "../cdl/classes.ts";
-import { bareSpectrum, greenness, greenSpectrum } from "../synth/spectra.ts";
-import { FieldVariation } from "../synth/tile.render.ts";
+import type { ClassId } from "../../lib/cdl/classes.ts";
+import { bareSpectrum, greenness, greenSpectrum } from "../../scripts/synth/spectra.ts";
+import { FieldVariation } from "../../scripts/synth/tile.render.ts";
 import type { LinearClassifier } from "./lda.ts";
 
 /**
  * Training pixels for the bundled models, drawn as the synthetic world draws its fields
- * (lib/synth/tile.render.ts): a phenology shift, amplitude and brightness per field, sensor noise
+ * (scripts/synth/tile.render.ts): a phenology shift, amplitude and brightness per field, sensor noise
  * per observation. Draws are taken from `random` in a fixed order, so a seed gives the same model.
  */
 export interface SyntheticField {

@@ -1,7 +1,7 @@
-import { Class, type ClassId, cdlCodes } from "../cdl/classes.ts";
-import { CdlEpsg } from "../grid/crs.ts";
-import type { Raster } from "../raster/raster.types.ts";
-import { rasterizeRings } from "../raster/rasterize.ts";
+import { Class, type ClassId, cdlCodes } from "../../lib/cdl/classes.ts";
+import { CdlEpsg } from "../../lib/grid/crs.ts";
+import type { Raster } from "../../lib/raster/raster.types.ts";
+import { rasterizeRings } from "../../lib/raster/rasterize.ts";
 import type { Ground } from "./ground.ts";
 import type { WorldPlan } from "./world.plan.ts";
 

@@ -4,11 +4,11 @@ import { readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { installOnce, toolCacheDir } from "../lib/install/install.once.ts";
+import { installOnce, toolCacheDir } from "../install/install.once.ts";
 
 const run = promisify(execFile);
 
-export const ExportDir = join(dirname(fileURLToPath(import.meta.url)), "..", "models", "export");
+export const ExportDir = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "models", "export");
 export const ExportRequirements = join(ExportDir, "requirements.txt");
 export const ExportScript = join(ExportDir, "prithvi_export.py");
 

@@ -1,7 +1,7 @@
 import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { installOnce, toolCacheDir } from "../lib/install/install.once.ts";
+import { installOnce, toolCacheDir } from "../../lib/install/install.once.ts";
 
 const run = promisify(execFile);
 

@@ -6,23 +6,23 @@
  * day-of-year bins (lib/series/doy.bins.ts), and a linear discriminant scores the binned season.
  * It is fitted, as crop-tiny is, to pixels drawn from the synthetic world's own class signatures
  * (phenology curves, spectra, per-field variation, noise), here observed on the world's own
- * acquisition schedules (lib/synth/schedule.ts, both scales) with each date lost to cloud as
+ * acquisition schedules (scripts/synth/schedule.ts, both scales) with each date lost to cloud as
  * often as that date's sky says. It takes the series contract (series [B, T, 6, k, k] normalised,
  * doy [B, T], mask [B, T]) and returns [B, 13] logits. The same seed gives the same bytes.
  */
 import { createHash } from "node:crypto";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { type ClassId, CropClasses } from "../lib/cdl/classes.ts";
-import { fitLda } from "../lib/model/lda.ts";
-import { ModelsDir } from "../lib/model/model.manifest.ts";
-import { drawField, observe, trainingAccuracy } from "../lib/model/synthetic.pixels.ts";
-import { encodeOnnx } from "../lib/onnx/onnx.writer.ts";
-import { seededRandom } from "../lib/random.ts";
-import { binCentres, binSeason, DoyBins } from "../lib/series/doy.bins.ts";
-import { SeriesManifestParser } from "../lib/series/series.manifest.ts";
-import { acquisitions } from "../lib/synth/schedule.ts";
-import { FieldVariation } from "../lib/synth/tile.render.ts";
+import { type ClassId, CropClasses } from "../../lib/cdl/classes.ts";
+import { ModelsDir } from "../../lib/model/model.manifest.ts";
+import { seededRandom } from "../../lib/random.ts";
+import { binCentres, binSeason, DoyBins } from "../../lib/series/doy.bins.ts";
+import { SeriesManifestParser } from "../../lib/series/series.manifest.ts";
+import { acquisitions } from "../../scripts/synth/schedule.ts";
+import { FieldVariation } from "../../scripts/synth/tile.render.ts";
+import { fitLda } from "./lda.ts";
+import { encodeOnnx } from "./onnx.writer.ts";
+import { drawField, observe, trainingAccuracy } from "./synthetic.pixels.ts";
 
 const SamplesPerClass = 3000;
 const Seed = 20231101;
@@ -68,7 +68,7 @@ export async function buildSitsTiny(dir = ModelsDir): Promise<{ sha256: string; 
   const k = manifest.patch;
   const scalar = (name: string, value: number) => ({ name, dims: [1], values: Float32Array.of(value) });
   const bytes = encodeOnnx({
-    producer: "crop-map models/build-sits-tiny.ts",
+    producer: "crop-map models/build/sits-tiny.build.ts",
     doc: "Patch mean, Gaussian day-of-year binning of the clear dates, linear discriminant; fitted to the synthetic world's phenology.",
     // Opset 11: Unsqueeze and ReduceMean take their axes as attributes (float initializers only).
     opset: 11,

@@ -1,6 +1,6 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { LocalS3Credentials } from "../lib/storage/local.credentials.ts";
+import { LocalS3Credentials } from "../../lib/storage/local.credentials.ts";
 import { waitForPort } from "./ports.ts";
 import { type ServerProcess, startServer } from "./process.ts";
 import { ensureTool } from "./tools.ts";

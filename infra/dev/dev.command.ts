@@ -1,5 +1,10 @@
 import { randomUUID } from "node:crypto";
 import type { Command } from "commander";
+import { loadConfig } from "../../lib/config/config.load.ts";
+import { createS3Client } from "../../lib/storage/s3.client.ts";
+import { connectClient, connectWorker } from "../../lib/temporal/connection.ts";
+import { InputError } from "../../scripts/cli.errors.ts";
+import { createCpuWorker } from "../../workers/worker.factory.ts";
 import {
   devStackDir,
   readStackState,
@@ -8,13 +13,8 @@ import {
   stackHealth,
   startStack,
   stopStack,
-} from "../../infra/stack.ts";
-import { ensureGoTool, ensureTool, type GoToolName, GoTools } from "../../infra/tools.ts";
-import { loadConfig } from "../../lib/config/config.load.ts";
-import { createS3Client } from "../../lib/storage/s3.client.ts";
-import { connectClient, connectWorker } from "../../lib/temporal/connection.ts";
-import { createCpuWorker } from "../../workers/worker.factory.ts";
-import { InputError } from "../cli.errors.ts";
+} from "./stack.ts";
+import { ensureGoTool, ensureTool, type GoToolName, GoTools } from "./tools.ts";
 
 async function describe(state: StackState) {
   const health = await stackHealth(state);

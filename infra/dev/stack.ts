@@ -4,8 +4,8 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CreateBucketCommand, HeadBucketCommand, ListBucketsCommand } from "@aws-sdk/client-s3";
 import { z } from "zod";
-import type { Config } from "../lib/config/config.schema.ts";
-import { createS3Client } from "../lib/storage/s3.client.ts";
+import type { Config } from "../../lib/config/config.schema.ts";
+import { createS3Client } from "../../lib/storage/s3.client.ts";
 import { freePorts, isListening } from "./ports.ts";
 import { isAlive, stopServer } from "./process.ts";
 import { SeaweedPortNames, type SeaweedPorts, startS3Server } from "./s3.server.ts";
@@ -41,7 +41,7 @@ export interface StackPorts {
 /** The standard ports of `crop-map dev up`, which the embedded default config points at. */
 export const StandardPorts: StackPorts = { temporal: 7233, temporalUi: 8233, s3: 8333 };
 
-const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
 /** Home of the developer stack: $CROP_MAP_HOME, else `.crop-map/` in the repository. */
 export function devStackDir(env: NodeJS.ProcessEnv = process.env): string {

@@ -1,8 +1,8 @@
-import type { ClassId } from "../cdl/classes.ts";
-import { Class } from "../cdl/classes.ts";
-import { CdlEpsg, pixelCentresIn, transform } from "../grid/crs.ts";
-import { FmaskBit, FmaskFill, HlsFill } from "../hls/fmask.ts";
-import { sharedArray } from "../threads/task.pool.ts";
+import type { ClassId } from "../../lib/cdl/classes.ts";
+import { Class } from "../../lib/cdl/classes.ts";
+import { CdlEpsg, pixelCentresIn, transform } from "../../lib/grid/crs.ts";
+import { FmaskBit, FmaskFill, HlsFill } from "../../lib/hls/fmask.ts";
+import { sharedArray } from "../../lib/threads/task.pool.ts";
 import type { Ground } from "./ground.ts";
 import { cachedFbm, cachedValueNoise, fbm, latticeHash, mix32, unit } from "./hash.ts";
 import type { Acquisition } from "./schedule.ts";

@@ -1,7 +1,7 @@
-import { HlsFill, HlsScale } from "../hls/fmask.ts";
-import type { GranuleId } from "../hls/granule.id.ts";
-import { ModelBands } from "../hls/lpdaac.keys.ts";
-import { encodeCog } from "../raster/cog.writer.ts";
+import { HlsFill, HlsScale } from "../../lib/hls/fmask.ts";
+import type { GranuleId } from "../../lib/hls/granule.id.ts";
+import { ModelBands } from "../../lib/hls/lpdaac.keys.ts";
+import { encodeCog } from "../../lib/raster/cog.writer.ts";
 import type { RenderedGranule, TileWindow } from "./tile.render.ts";
 
 /** A granule's file for one band, encoded. */

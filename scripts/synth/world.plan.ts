@@ -1,12 +1,19 @@
-import { dayOfYear } from "../calendar/day.of.year.ts";
-import { CdlEpsg, transform } from "../grid/crs.ts";
-import { type PixelGrid, snapToNationalGrid } from "../grid/lattice.ts";
-import { densify, type Point, type Ring, rectContains, ringBounds, ringsContain } from "../grid/planar.ts";
-import { tilesForRegion } from "../grid/tile.cover.ts";
-import type { HlsTile } from "../grid/tile.table.ts";
-import { RegionError, resolveRegion } from "../region/region.ts";
-import { stateExtent } from "../region/state.extent.ts";
-import { findState } from "../region/us.states.ts";
+import { dayOfYear } from "../../lib/calendar/day.of.year.ts";
+import { CdlEpsg, transform } from "../../lib/grid/crs.ts";
+import { type PixelGrid, snapToNationalGrid } from "../../lib/grid/lattice.ts";
+import {
+  densify,
+  type Point,
+  type Ring,
+  rectContains,
+  ringBounds,
+  ringsContain,
+} from "../../lib/grid/planar.ts";
+import { tilesForRegion } from "../../lib/grid/tile.cover.ts";
+import type { HlsTile } from "../../lib/grid/tile.table.ts";
+import { RegionError, resolveRegion } from "../../lib/region/region.ts";
+import { stateExtent } from "../../lib/region/state.extent.ts";
+import { findState } from "../../lib/region/us.states.ts";
 import { type Acquisition, acquisitions } from "./schedule.ts";
 import type { TileWindow } from "./tile.render.ts";
 import { type SynthInput, SynthScales } from "./world.spec.ts";

@@ -4,8 +4,8 @@
  * pure function of the plan (a granule: of the tile's ground and its acquisition), so the bytes do
  * not depend on which thread made them.
  */
-import type { GranuleId } from "../hls/granule.id.ts";
-import { encodeCog } from "../raster/cog.writer.ts";
+import type { GranuleId } from "../../lib/hls/granule.id.ts";
+import { encodeCog } from "../../lib/raster/cog.writer.ts";
 import { renderCdl } from "./cdl.render.ts";
 import { type BandCog, encodeGranule } from "./granule.encode.ts";
 import { createGround, type Ground } from "./ground.ts";

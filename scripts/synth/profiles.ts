@@ -1,4 +1,4 @@
-import { Class, type ClassId } from "../cdl/classes.ts";
+import { Class, type ClassId } from "../../lib/cdl/classes.ts";
 
 /**
  * The land a state's synthetic world is made of: shares of the non-crop covers, the share of

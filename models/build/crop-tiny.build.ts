@@ -2,23 +2,23 @@
  * Builds the bundled model, models/crop-tiny.onnx, and writes its sha256 into crop-tiny.json.
  *
  * It is not Prithvi: it is a linear discriminant fitted to pixels drawn from the synthetic world's
- * own class signatures (lib/synth/spectra.ts: phenology curves and spectra, with the generator's
+ * own class signatures (scripts/synth/spectra.ts: phenology curves and spectra, with the generator's
  * per-field variation and noise), at dates drawn from the default season windows. The ONNX graph
  * takes the Prithvi contract ([B, 18, 224, 224] normalised, time-major) and returns [B, 13, 224, 224]
  * logits: a 3 x 3 average pool (spatial context, and it damps noise) then a 1 x 1 convolution.
- * The same seed gives the same bytes: `npx tsx models/build-crop-tiny.ts` reproduces the file.
+ * The same seed gives the same bytes: `npx tsx models/build/crop-tiny.build.ts` reproduces the file.
  */
 import { createHash } from "node:crypto";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { type ClassId, CropClasses } from "../lib/cdl/classes.ts";
-import { fitLda } from "../lib/model/lda.ts";
-import { ModelManifestParser, ModelsDir } from "../lib/model/model.manifest.ts";
-import { drawField, observe, trainingAccuracy } from "../lib/model/synthetic.pixels.ts";
-import { encodeOnnx } from "../lib/onnx/onnx.writer.ts";
-import { DefaultSeasonWindows, windowDays } from "../lib/pipeline/season.windows.ts";
-import { seededRandom } from "../lib/random.ts";
-import { FieldVariation } from "../lib/synth/tile.render.ts";
+import { type ClassId, CropClasses } from "../../lib/cdl/classes.ts";
+import { ModelManifestParser, ModelsDir } from "../../lib/model/model.manifest.ts";
+import { DefaultSeasonWindows, windowDays } from "../../lib/pipeline/season.windows.ts";
+import { seededRandom } from "../../lib/random.ts";
+import { FieldVariation } from "../../scripts/synth/tile.render.ts";
+import { fitLda } from "./lda.ts";
+import { encodeOnnx } from "./onnx.writer.ts";
+import { drawField, observe, trainingAccuracy } from "./synthetic.pixels.ts";
 
 const SamplesPerClass = 4000;
 const Seed = 20230801;
@@ -55,7 +55,7 @@ export async function buildCropTiny(dir = ModelsDir): Promise<{ sha256: string; 
   const lda = fitLda(samples, labels, CropClasses.length);
 
   const bytes = encodeOnnx({
-    producer: "crop-map models/build-crop-tiny.ts",
+    producer: "crop-map models/build/crop-tiny.build.ts",
     doc: "Linear discriminant over 3 x 3 averaged, normalised HLS stacks; fitted to the synthetic world's class signatures.",
     opset: 13,
     nodes: [
