@@ -1,21 +1,9 @@
 import type { S3Client } from "@aws-sdk/client-s3";
 import { type Confusion, metrics } from "../lib/accuracy/confusion.ts";
+import type { AccuracySummary } from "../lib/contracts/report.contract.ts";
 import { type ObjectRef, putBytes, putJson } from "../lib/storage/s3.objects.ts";
 
 const finite = (v: number) => (Number.isFinite(v) ? v : null);
-
-export interface AccuracySummary {
-  runId: string;
-  region: string;
-  year: number;
-  model: string;
-  labels: string[];
-  run: Confusion;
-  ignoredCdlPixels: number;
-  perClass: { id: number; name: string; iou: number | null; acc: number | null; pixels: number }[];
-  perState: { state: string; confusion: Confusion }[];
-  perTile: { tileId: string; confusion: Confusion }[];
-}
 
 /**
  * `accuracy.json` (the run, per class, per state and per tile, with their matrices) and

@@ -1,20 +1,12 @@
 import { createHash } from "node:crypto";
 import type { S3Client } from "@aws-sdk/client-s3";
+import { ClassPalette } from "../lib/cdl/classes.ts";
+import type { FileDigest, MapFiles } from "../lib/contracts/predict.contract.ts";
 import type { ModelManifest } from "../lib/model/model.manifest.ts";
 import type { TargetGrid } from "../lib/pipeline/warp.ts";
 import { CogContentType, encodeCog } from "../lib/raster/cog.writer.ts";
 import { putBytes, ref } from "../lib/storage/s3.objects.ts";
 import type { S3Location } from "../lib/storage/s3.url.ts";
-
-/** SHA-256 and size of a file as written, for the STAC catalogue (no re-reading at report time). */
-export interface FileDigest {
-  sha256: string;
-  bytes: number;
-}
-export interface MapFiles {
-  classes: FileDigest;
-  confidence: FileDigest;
-}
 
 export interface ClassMaps {
   classes: string;
@@ -38,21 +30,17 @@ export async function writeClassMaps(
   s3: S3Client,
   outputs: S3Location,
   outputPrefix: string,
-  model: Pick<ModelManifest, "name" | "classes">,
+  model: Pick<ModelManifest, "name">,
   grid: TargetGrid,
   classes: Uint8Array,
   confidence: Uint8Array,
 ): Promise<ClassMaps> {
   const { width, height } = grid;
   const geo = { epsg: grid.epsg, origin: grid.origin, pixelSize: grid.pixelSize };
-  const palette = Array.from(
-    { length: 256 },
-    (_, i) => model.classes.find((c) => c.id === i)?.color ?? ([0, 0, 0] as [number, number, number]),
-  );
   const [classesCog, confidenceCog] = await Promise.all([
     encodeCog(
       { width, height, data: classes, geo, nodata: 0 },
-      { overviews: "nearest", colorMap: palette, metadata: { model: model.name } },
+      { overviews: "nearest", colorMap: ClassPalette, metadata: { model: model.name } },
     ),
     encodeCog(
       { width, height, data: confidence, geo, nodata: 255 },

@@ -1,7 +1,14 @@
 import type { S3Client } from "@aws-sdk/client-s3";
 import { z } from "zod";
 import type { Config } from "../lib/config/config.schema.ts";
-import { TileIdParser } from "../lib/grid/tile.table.ts";
+import {
+  type GranuleSelection,
+  type SelectGranulesInput,
+  SelectGranulesInputParser,
+  type SelectSeasonInput,
+  SelectSeasonInputParser,
+} from "../lib/contracts/granule.contract.ts";
+import { TileIdParser } from "../lib/contracts/tile.id.ts";
 import { type CatalogueLookup, lookUpGranule } from "../lib/hls/granule.catalogue.ts";
 import { type HlsProduct, HlsProducts, parseGranuleId } from "../lib/hls/granule.id.ts";
 import { createS3Archive, type HlsArchive } from "../lib/hls/hls.archive.ts";
@@ -10,51 +17,8 @@ import { type SeasonWindow, SeasonWindowsParser, windowDays } from "../lib/pipel
 import { chooseSeason, type SeasonChoice } from "../lib/series/series.select.ts";
 import { nonRetryable, parseInput } from "./activity.failures.ts";
 
-export const SelectGranulesInputParser = z
-  .object({
-    tileId: TileIdParser,
-    year: z.number().int(),
-    windows: SeasonWindowsParser,
-    maxCloudCover: z.number().min(0).max(100).default(DefaultSelectionLimits.maxCloudCover),
-    minSpatialCoverage: z.number().min(0).max(100).default(DefaultSelectionLimits.minSpatialCoverage),
-  })
-  .strict();
-export type SelectGranulesInput = z.input<typeof SelectGranulesInputParser>;
-
-export const SelectSeasonInputParser = z
-  .object({
-    tileId: TileIdParser,
-    year: z.number().int(),
-    /** The season runs from the first window's start to the last window's end. */
-    windows: SeasonWindowsParser,
-    /** The most dates the model takes. */
-    maxDates: z.number().int().min(1),
-  })
-  .strict();
-export type SelectSeasonInput = z.input<typeof SelectSeasonInputParser>;
-
-export interface SelectedGranule extends Candidate {
-  product: HlsProduct;
-  window: SeasonWindow;
-}
-
-/** A granule left out of the choice because its catalogue record is missing or malformed. */
-export interface SkippedGranule {
-  id: string;
-  reason: string;
-}
-
 /** Skipped granules named in a selection (and so in a tile's manifest); the count is always exact. */
 const SkippedListed = 20;
-
-export interface GranuleSelection {
-  granules: SelectedGranule[];
-  /** Candidates seen in the season, for the tile's manifest. */
-  candidates: number;
-  /** Granules without a usable catalogue record: how many, and the first few with their reasons. */
-  skipped: { count: number; granules: SkippedGranule[] };
-  seconds: number;
-}
 
 export function createGranuleActivities(
   s3: S3Client,

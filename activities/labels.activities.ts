@@ -3,10 +3,8 @@ import { z } from "zod";
 import { type LabelGrid, readLabelGrid } from "../lib/accuracy/label.grid.ts";
 import { LabelRasterError } from "../lib/accuracy/label.window.ts";
 import type { Config } from "../lib/config/config.schema.ts";
+import { type LabelGridInput, LabelGridInputParser } from "../lib/contracts/storage.contract.ts";
 import { nonRetryable, parseInput } from "./activity.failures.ts";
-
-export const LabelGridInputParser = z.object({ year: z.number().int() }).strict();
-export type LabelGridInput = z.infer<typeof LabelGridInputParser>;
 
 export function createLabelActivities(s3: S3Client, config: Config) {
   return {

@@ -4,15 +4,22 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { heartbeat } from "@temporalio/activity";
-import { z } from "zod";
+import type { z } from "zod";
 import type { Confusion } from "../lib/accuracy/confusion.ts";
 import { LabelRasterError } from "../lib/accuracy/label.window.ts";
 import type { Config } from "../lib/config/config.schema.ts";
+import {
+  BuildMosaicPartInputParser,
+  type PartDone,
+  type PartRollups,
+  PlanReportInputParser,
+} from "../lib/contracts/report.contract.ts";
+import { OutputPrefixParser } from "../lib/contracts/run.contract.ts";
+import type { TileManifest } from "../lib/contracts/tile.contract.ts";
 import { type Ring, ringBounds } from "../lib/grid/planar.ts";
-import { OutputPrefixParser } from "../lib/pipeline/run.input.ts";
 import { CogContentType } from "../lib/raster/cog.writer.ts";
 import { UnsupportedCrsError } from "../lib/raster/geokeys.ts";
-import { RegionSpecParser } from "../lib/region/region.spec.ts";
+import type { RegionSpecParser } from "../lib/region/region.spec.ts";
 import { RegionError } from "../lib/region/region.ts";
 import {
   type MosaicPart,
@@ -28,78 +35,6 @@ import { getJson, putBytes, putFile, putJson, ref } from "../lib/storage/s3.obje
 import { formatS3Url } from "../lib/storage/s3.url.ts";
 import { nonRetryable, parseInput } from "./activity.failures.ts";
 import { createLabelActivities } from "./labels.activities.ts";
-import type { TileManifest } from "./tile.output.activities.ts";
-
-const ReportRunFields = {
-  runId: z.string().min(1),
-  region: RegionSpecParser,
-  year: z.number().int(),
-  outputPrefix: OutputPrefixParser,
-};
-export const PlanReportInputParser = z.object({ ...ReportRunFields, tiles: z.array(z.string()) }).strict();
-
-const MosaicGridParser = z
-  .object({
-    epsg: z.number().int(),
-    origin: z.tuple([z.number(), z.number()]),
-    pixelSize: z.number().positive(),
-    width: z.number().int().positive(),
-    height: z.number().int().positive(),
-  })
-  .strict();
-export const MosaicPartParser = z
-  .object({
-    id: z.string().min(1),
-    name: z.string(),
-    prefix: OutputPrefixParser,
-    grid: MosaicGridParser,
-    exclude: z.array(z.string()),
-    tiles: z.array(z.string()).min(1),
-    outside: z.literal(true).optional(),
-  })
-  .strict();
-export const ReportPlanParser = z
-  .object({
-    grid: MosaicGridParser,
-    sampleStep: z.number().int().positive(),
-    parts: z.array(MosaicPartParser),
-  })
-  .strict();
-export const BuildMosaicPartInputParser = z
-  .object({ ...ReportRunFields, sampleStep: z.number().int().positive(), part: MosaicPartParser })
-  .strict();
-
-/** A file written with its SHA-256 and size (the STAC file extension's fields). */
-export interface WrittenFile {
-  key: string;
-  sha256: string;
-  bytes: number;
-}
-
-/** What a part's mosaic left in `rollups.json` (written last: its presence means the part is done). */
-export interface PartRollups {
-  /** Of everything the part was made from: a part with the same digest is not made again. */
-  digest: string;
-  part: MosaicPart;
-  run: Confusion;
-  perTile: { tileId: string; confusion: Confusion }[];
-  ignored: number;
-  labelRasters: string[];
-  files: {
-    classes: WrittenFile;
-    confidence: WrittenFile;
-    sample: { key: string; width: number; height: number; step: number };
-  };
-  seconds: number;
-}
-
-/** A part's outcome as the workflow sees it: keys and a few numbers, never the rollups. */
-export interface PartDone {
-  id: string;
-  rollups: string;
-  reused: boolean;
-  seconds: number;
-}
 
 export function createMosaicActivities(s3: S3Client, config: Config) {
   const { outputs } = config.storage;

@@ -2,7 +2,14 @@ import type { S3Client } from "@aws-sdk/client-s3";
 import { activityInfo, cancellationSignal, heartbeat, log } from "@temporalio/activity";
 import { z } from "zod";
 import type { Config } from "../lib/config/config.schema.ts";
-import { TileIdParser } from "../lib/grid/tile.table.ts";
+import {
+  type MapFiles,
+  type PredictedTile,
+  PredictedTileParser,
+  type PredictTileInput,
+  PredictTileInputParser,
+} from "../lib/contracts/predict.contract.ts";
+import { TileIdParser } from "../lib/contracts/tile.id.ts";
 import { loadModelManifest, type ModelManifest, ModelsDir } from "../lib/model/model.manifest.ts";
 import { type LoadedModel, loadModel, runBatchShared } from "../lib/model/model.session.ts";
 import { readOnThread } from "../lib/pipeline/chunk.decoder.ts";
@@ -15,39 +22,9 @@ import { deleteObject, objectSize, putBytes, putJson, ref } from "../lib/storage
 import { formatS3Url } from "../lib/storage/s3.url.ts";
 import { nonRetryable, parseInput } from "./activity.failures.ts";
 import { heartbeating } from "./activity.heartbeat.ts";
-import { type MapFiles, writeClassMaps } from "./class.maps.ts";
+import { writeClassMaps } from "./class.maps.ts";
 import { asModelFailure } from "./model.failures.ts";
 import { encodeCheckpoint, finishedPrediction, startingState } from "./predict.checkpoint.ts";
-
-export const PredictTileInputParser = z
-  .object({
-    tileId: TileIdParser,
-    /** The staged stack, relative to the work location. */
-    stackKey: z.string().min(1),
-    model: z.string().min(1),
-    /** Folder for the tile's outputs, relative to the outputs location, ending in "/". */
-    outputPrefix: z.string().regex(/^([^/]+\/)+$/, "a relative folder ending in '/'"),
-  })
-  .strict();
-export type PredictTileInput = z.infer<typeof PredictTileInputParser>;
-
-export interface PredictedTile {
-  classes: string;
-  confidence: string;
-  model: { name: string; sha256: string; provider: string };
-  windows: { total: number; run: number; skipped: number };
-  /** Pixels of the staged grid, mapped (valid in every date and covered), and per class id. */
-  pixels: { total: number; mapped: number; perClass: Record<string, number> };
-  batchSize: number;
-  resumedFromRow: number;
-  seconds: number;
-  /** SHA-256 and size of the two COGs as written, for the STAC catalogue (no re-reading at report time). */
-  files: MapFiles;
-}
-
-const PredictedTileParser = z.custom<PredictedTile>(
-  (v) => typeof v === "object" && v !== null && "classes" in v,
-);
 
 /**
  * Memory of a tile's inference (see slideTile): per window, its input in four batches (filled,
@@ -72,18 +49,19 @@ function bytesOf(header: StackHeader, classes: number, size: number, emitThreads
   return { perWindow, fixed: held + emitting + chunkRows + maps };
 }
 
-/** Tiles this process is predicting now (observability, and tests that wait for a cancelled one). */
-export const PredictCounters = { tilesRunning: 0 };
-
 export interface PredictOptions {
   /** Where model manifests are read (tests point it at models they build). */
   modelsDir?: string;
+  /** Called after each window row's heartbeat (tests slow a worker down to stop it mid-tile). */
+  afterRow?: () => Promise<void>;
+  /** Told of each tile as it starts (+1) and returns (-1) (tests wait for a cancelled one). */
+  tilesRunning?: (delta: 1 | -1) => void;
 }
 
 export function createPredictActivities(s3: S3Client, config: Config, options: PredictOptions = {}) {
   const { work, outputs } = config.storage;
   const modelsDir = options.modelsDir ?? ModelsDir;
-  const rowDelayMs = Number(process.env.CROP_MAP_INFERENCE_ROW_DELAY_MS ?? 0);
+  const { afterRow, tilesRunning } = options;
   const emitThreads = config.inference.emitThreads ?? defaultEmitThreads();
 
   const manifestOf = (name: string) => asModelFailure(loadModelManifest(name, modelsDir));
@@ -168,7 +146,7 @@ export function createPredictActivities(s3: S3Client, config: Config, options: P
             await putBytes(s3, checkpointRef, encodeCheckpoint(state), "application/octet-stream");
           }
           heartbeat({ row: state.row, rows: ys.length });
-          if (rowDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, rowDelayMs));
+          await afterRow?.();
         },
       }),
     );
@@ -210,11 +188,11 @@ export function createPredictActivities(s3: S3Client, config: Config, options: P
      * obeyed before the next batch.
      */
     async predictTile(raw: PredictTileInput): Promise<PredictedTile> {
-      PredictCounters.tilesRunning++;
+      tilesRunning?.(1);
       try {
         return await predict(raw);
       } finally {
-        PredictCounters.tilesRunning--;
+        tilesRunning?.(-1);
       }
     },
   };

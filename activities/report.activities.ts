@@ -1,8 +1,16 @@
 import type { S3Client } from "@aws-sdk/client-s3";
-import { z } from "zod";
+import type { z } from "zod";
 import { addConfusion, type Confusion, emptyConfusion, metrics } from "../lib/accuracy/confusion.ts";
 import { ClassPalette, CropClasses } from "../lib/cdl/classes.ts";
 import type { Config } from "../lib/config/config.schema.ts";
+import {
+  AssembleReportInputParser,
+  type PartRollups,
+  PlanReportInputParser,
+  ReportPlanParser,
+  type RunReport,
+} from "../lib/contracts/report.contract.ts";
+import type { TileManifest } from "../lib/contracts/tile.contract.ts";
 import { resolveRegion } from "../lib/region/region.ts";
 import { familyComparison } from "../lib/report/family.comparison.ts";
 import { disagreementQuicklook, mapQuicklook } from "../lib/report/quicklook.ts";
@@ -14,34 +22,8 @@ import { formatS3Url } from "../lib/storage/s3.url.ts";
 import { writeAccuracyFiles } from "./accuracy.files.ts";
 import { nonRetryable, parseInput } from "./activity.failures.ts";
 import { createLabelActivities } from "./labels.activities.ts";
-import {
-  type PartRollups,
-  PlanReportInputParser,
-  ReportPlanParser,
-  splitSample,
-} from "./mosaic.activities.ts";
+import { splitSample } from "./mosaic.activities.ts";
 import { writeRegionalProducts } from "./regional.products.ts";
-import type { TileManifest } from "./tile.output.activities.ts";
-
-export const BuildReportInputParser = PlanReportInputParser.extend({ model: z.string() }).strict();
-export type BuildReportInput = z.input<typeof BuildReportInputParser>;
-export const AssembleReportInputParser = BuildReportInputParser.extend({ plan: ReportPlanParser }).strict();
-
-export interface RunReport {
-  /** The run's STAC Collection (with an Item per tile map, per state mosaic and for the map). */
-  stac: string;
-  /** The map: one COG for a state run, else a GDAL VRT over the state COGs. */
-  mosaic: string;
-  confidence: string;
-  /** A coarse COG of the whole region, for a run mosaicked by state. */
-  overview?: string;
-  accuracyJson: string;
-  accuracyCsv: string;
-  reportHtml: string;
-  reportMarkdown: string;
-  aAcc: number | null;
-  coverage: number | null;
-}
 
 const finite = (v: number) => (Number.isFinite(v) ? v : null);
 /** The per-state table's row for what a bbox or polygon maps outside every state (CDL is background there). */

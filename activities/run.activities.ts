@@ -1,25 +1,19 @@
 import type { S3Client } from "@aws-sdk/client-s3";
-import { z } from "zod";
+import type { z } from "zod";
 import type { Config } from "../lib/config/config.schema.ts";
+import {
+  OutputPrefixParser,
+  PlanRunInputParser,
+  RecordRunInputParser,
+  type RunPlan,
+  type RunStatus,
+} from "../lib/contracts/run.contract.ts";
 import { tilesForRegion } from "../lib/grid/tile.cover.ts";
-import { OutputPrefixParser, type RunStatus } from "../lib/pipeline/run.input.ts";
 import { RegionSpecParser } from "../lib/region/region.spec.ts";
 import { RegionError, resolveRegion } from "../lib/region/region.ts";
 import { putBytes, putJson, ref } from "../lib/storage/s3.objects.ts";
 import { formatS3Url } from "../lib/storage/s3.url.ts";
 import { nonRetryable, parseInput } from "./activity.failures.ts";
-
-export const PlanRunInputParser = z
-  .object({ region: RegionSpecParser, tiles: z.array(z.string()).optional() })
-  .strict();
-export const RecordRunInputParser = z
-  .object({ outputPrefix: OutputPrefixParser, run: z.record(z.string(), z.unknown()) })
-  .strict();
-
-export interface RunPlan {
-  regionName: string;
-  tileIds: string[];
-}
 
 function csvField(value: string): string {
   return /[",\n]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value;

@@ -2,7 +2,14 @@ import type { S3Client } from "@aws-sdk/client-s3";
 import { activityInfo, cancellationSignal, heartbeat, log } from "@temporalio/activity";
 import { z } from "zod";
 import type { Config } from "../lib/config/config.schema.ts";
-import { TileIdParser } from "../lib/grid/tile.table.ts";
+import {
+  type PredictedSeries,
+  PredictedSeriesParser,
+  type PredictedTile,
+  type PredictSeriesInput,
+  PredictSeriesInputParser,
+} from "../lib/contracts/predict.contract.ts";
+import { TileIdParser } from "../lib/contracts/tile.id.ts";
 import { ModelsDir } from "../lib/model/model.manifest.ts";
 import { type LoadedModel, loadModelFile } from "../lib/model/model.session.ts";
 import { argmaxRow } from "../lib/pipeline/sliding.window.ts";
@@ -17,40 +24,8 @@ import { nonRetryable, parseInput } from "./activity.failures.ts";
 import { heartbeating } from "./activity.heartbeat.ts";
 import { writeClassMaps } from "./class.maps.ts";
 import { asModelFailure } from "./model.failures.ts";
-import type { PredictedTile, PredictOptions } from "./predict.activities.ts";
+import type { PredictOptions } from "./predict.activities.ts";
 import { encodeCheckpoint, finishedPrediction, startingState } from "./predict.checkpoint.ts";
-
-export const PredictSeriesInputParser = z
-  .object({
-    tileId: TileIdParser,
-    /** The staged series' folder, relative to the work location. */
-    seriesKey: z.string().regex(/^([^/]+\/)+$/, "a relative folder ending in '/'"),
-    model: z.string().min(1),
-    /** Folder for the tile's outputs, relative to the outputs location, ending in "/". */
-    outputPrefix: z.string().regex(/^([^/]+\/)+$/, "a relative folder ending in '/'"),
-  })
-  .strict();
-export type PredictSeriesInput = z.infer<typeof PredictSeriesInputParser>;
-
-/** A series tile's prediction: the chip path's record, with pixels per date count instead of windows. */
-export interface PredictedSeries extends Omit<PredictedTile, "windows" | "pixels"> {
-  pixels: PredictedTile["pixels"] & {
-    /** Pixels of the grid without one clear observation in the season: no data in the map. */
-    noClearObservation: number;
-  };
-  series: {
-    /** Dates staged, dates the model takes, and padded (masked) dates per pixel. */
-    dates: number;
-    maxDates: number;
-    padded: number;
-    /** Pixel batches run. */
-    batches: number;
-  };
-}
-
-const PredictedSeriesParser = z.custom<PredictedSeries>(
-  (v) => typeof v === "object" && v !== null && "series" in v,
-);
 
 /** Most pixels per model call: enough to keep a CPU busy, small enough for the memory budget. */
 const MaxPixelsPerBatch = 4096;

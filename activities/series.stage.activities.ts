@@ -1,6 +1,11 @@
 import type { S3Client } from "@aws-sdk/client-s3";
 import { heartbeat } from "@temporalio/activity";
 import type { Config } from "../lib/config/config.schema.ts";
+import {
+  type StagedSeries,
+  type StageTileInput,
+  StageTileInputParser,
+} from "../lib/contracts/stage.contract.ts";
 import { parseGranuleId } from "../lib/hls/granule.id.ts";
 import { createS3Archive, type HlsArchive } from "../lib/hls/hls.archive.ts";
 import { StackNodata } from "../lib/pipeline/stack.format.ts";
@@ -9,19 +14,7 @@ import { type SeriesIndex, SeriesIndexParser } from "../lib/series/series.index.
 import { getJson, objectSize, putBytes, putJson, ref } from "../lib/storage/s3.objects.ts";
 import { parseInput } from "./activity.failures.ts";
 import { GranuleWarp } from "./granule.warp.ts";
-import {
-  type StageTileInput,
-  StageTileInputParser,
-  stagingDigest,
-  targetGridFor,
-} from "./stage.activities.ts";
-
-export interface StagedSeries {
-  /** Folder of the series in the work location (relative to its prefix); its index is `index.json`. */
-  seriesKey: string;
-  index: SeriesIndex;
-  seconds: number;
-}
+import { stagingDigest, targetGridFor } from "./stage.activities.ts";
 
 /** A stable folder from what decides the series' content. */
 export function seriesKeyFor(input: StageTileInput): string {

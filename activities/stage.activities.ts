@@ -4,9 +4,14 @@ import { Upload } from "@aws-sdk/lib-storage";
 import { heartbeat } from "@temporalio/activity";
 import { z } from "zod";
 import type { Config } from "../lib/config/config.schema.ts";
+import {
+  type StagedTile,
+  type StageTileInput,
+  StageTileInputParser,
+} from "../lib/contracts/stage.contract.ts";
+import { TileIdParser } from "../lib/contracts/tile.id.ts";
 import { transform } from "../lib/grid/crs.ts";
 import { densify, ringBounds } from "../lib/grid/planar.ts";
-import { TileIdParser } from "../lib/grid/tile.table.ts";
 import { createS3Archive, type HlsArchive } from "../lib/hls/hls.archive.ts";
 import { StackNodata } from "../lib/pipeline/stack.format.ts";
 import { readStackHeader } from "../lib/pipeline/stack.reader.ts";
@@ -16,34 +21,6 @@ import type { Raster } from "../lib/raster/raster.types.ts";
 import { objectSize, ref } from "../lib/storage/s3.objects.ts";
 import { parseInput } from "./activity.failures.ts";
 import { GranuleWarp } from "./granule.warp.ts";
-
-export const StageTileInputParser = z
-  .object({
-    tileId: TileIdParser,
-    year: z.number().int(),
-    /** Granule ids, one per season window, in date order. */
-    granules: z.array(z.string()).min(1),
-    labelGrid: z
-      .object({
-        epsg: z.number().int(),
-        origin: z.tuple([z.number(), z.number()]),
-        pixelSize: z.number().positive(),
-      })
-      .strict(),
-    /** The model's window (a staged grid is never smaller) and stride (the stack's chunk size). */
-    chip: z.object({ size: z.number().int().positive(), stride: z.number().int().positive() }).strict(),
-  })
-  .strict();
-export type StageTileInput = z.infer<typeof StageTileInputParser>;
-
-export interface StagedTile {
-  /** Key of the stack in the work location (relative to its prefix). */
-  stackKey: string;
-  grid: TargetGrid;
-  validPixels: number;
-  bytes: number;
-  seconds: number;
-}
 
 /** The label-grid box over a granule's footprint, snapped outward and at least one chip wide. */
 export function targetGridFor(source: Raster, label: StageTileInput["labelGrid"], chip: number): TargetGrid {

@@ -8,23 +8,13 @@ import {
 } from "@aws-sdk/client-s3";
 import { z } from "zod";
 import type { Config } from "../lib/config/config.schema.ts";
+import {
+  type ProbeStorageInput,
+  ProbeStorageInputParser,
+  type ProbeStorageResult,
+} from "../lib/contracts/storage.contract.ts";
 import type { S3Location } from "../lib/storage/s3.url.ts";
 import { keyUnder } from "../lib/storage/s3.url.ts";
-
-export const ProbeStorageInputParser = z
-  .object({ location: z.enum(["hls", "cdl", "work", "outputs"]) })
-  .strict();
-export type ProbeStorageInput = z.infer<typeof ProbeStorageInputParser>;
-
-export interface ProbeStorageResult {
-  location: string;
-  url: string;
-  /** What was proven: inputs are only listed and read, the pipeline's own locations written too. */
-  access: "read" | "read-write";
-  /** Bytes read back (written too, for read-write). */
-  bytes: number;
-  roundTripMs: number;
-}
 
 /**
  * The archive and CDL locations are inputs: often another party's bucket (LP DAAC's, USDA's

@@ -1,60 +1,19 @@
 import type { S3Client } from "@aws-sdk/client-s3";
-import { z } from "zod";
+import type { z } from "zod";
 import type { Config } from "../lib/config/config.schema.ts";
+import type { GranuleSelection, SelectedGranule } from "../lib/contracts/granule.contract.ts";
+import type { PredictedSeries, PredictedTile } from "../lib/contracts/predict.contract.ts";
+import type { StagedTile } from "../lib/contracts/stage.contract.ts";
+import {
+  type AnyTileManifest,
+  FindTileOutputInputParser,
+  type TileManifest,
+  WriteTileManifestInputParser,
+} from "../lib/contracts/tile.contract.ts";
 import { loadAnyManifest } from "../lib/series/series.manifest.ts";
 import { getJson, objectSize, putJson, ref } from "../lib/storage/s3.objects.ts";
 import { formatS3Url } from "../lib/storage/s3.url.ts";
 import { parseInput } from "./activity.failures.ts";
-import type { GranuleSelection, SelectedGranule } from "./granules.activities.ts";
-import type { PredictedTile } from "./predict.activities.ts";
-import type { PredictedSeries } from "./series.predict.activities.ts";
-import type { StagedTile } from "./stage.activities.ts";
-
-const Prefix = z.string().regex(/^([^/]+\/)+$/, "a relative folder ending in '/'");
-
-/** The record of a finished tile; written last, so its presence means the tile is done. */
-export interface TileManifest {
-  tileId: string;
-  year: number;
-  model: PredictedTile["model"];
-  labelGrid: string;
-  granules: SelectedGranule[];
-  candidates: number;
-  /** Granules left out for a missing or malformed catalogue record. */
-  skipped: GranuleSelection["skipped"];
-  grid: StagedTile["grid"];
-  windows: PredictedTile["windows"];
-  pixels: PredictedTile["pixels"] & { validInAllDates: number };
-  outputs: { classes: string; confidence: string; manifest: string };
-  /** The maps' SHA-256 and size as written (manifests from before this was recorded lack it). */
-  files?: PredictedTile["files"];
-  timings: { selectSeconds: number; stageSeconds: number; predictSeconds: number };
-}
-
-/** The record of a tile mapped by a time-series model: dates and clear observations instead of windows. */
-export interface SeriesTileManifest extends Omit<TileManifest, "windows" | "pixels"> {
-  pixels: PredictedSeries["pixels"] & { clearOnce: number };
-  series: PredictedSeries["series"] & {
-    /** Observations of the season with a clear pixel to offer, and those left out over maxDates. */
-    usable: number;
-    overMaxDates: number;
-    /** Chosen granules without one clear pixel on the tile's grid. */
-    dropped: string[];
-  };
-}
-
-type AnyTileManifest = TileManifest | SeriesTileManifest;
-
-export const FindTileOutputInputParser = z
-  .object({
-    outputPrefix: Prefix,
-    /** The model the tile is to be mapped with: a manifest made by another file of it is stale. */
-    model: z.string().min(1).optional(),
-  })
-  .strict();
-export const WriteTileManifestInputParser = z
-  .object({ outputPrefix: Prefix, manifest: z.record(z.string(), z.unknown()) })
-  .strict();
 
 export function createTileOutputActivities(s3: S3Client, config: Config) {
   const { outputs } = config.storage;

@@ -10,7 +10,7 @@ import {
 import { createGranuleActivities } from "../activities/granules.activities.ts";
 import { createLabelActivities } from "../activities/labels.activities.ts";
 import { createMosaicActivities } from "../activities/mosaic.activities.ts";
-import { createPredictActivities } from "../activities/predict.activities.ts";
+import { createPredictActivities, type PredictOptions } from "../activities/predict.activities.ts";
 import { createReportActivities } from "../activities/report.activities.ts";
 import { createRunActivities } from "../activities/run.activities.ts";
 import { createSeriesPredictActivities } from "../activities/series.predict.activities.ts";
@@ -94,10 +94,9 @@ export async function createCpuWorker(options: WorkerOptions): Promise<Worker> {
  * its own thread (GPU hosts poll this queue). A CUDA worker whose GPU does not start fails here,
  * unless `inference.allowCpuFallback`.
  */
-export async function createInferenceWorker(
-  options: WorkerOptions & { modelsDir?: string },
-): Promise<Worker> {
-  const { config, s3 } = options;
+export async function createInferenceWorker(options: WorkerOptions & PredictOptions): Promise<Worker> {
+  const { config, s3, modelsDir, afterRow, tilesRunning } = options;
+  const predict = { modelsDir, afterRow, tilesRunning };
   await checkInferenceDevice(config.inference, (line) => console.error(line));
   return Worker.create({
     connection: options.connection,
@@ -108,8 +107,8 @@ export async function createInferenceWorker(
     ...workerDeploymentOptions(config),
     ...shutdownGrace(),
     activities: {
-      ...createPredictActivities(s3, config, { modelsDir: options.modelsDir }),
-      ...createSeriesPredictActivities(s3, config, { modelsDir: options.modelsDir }),
+      ...createPredictActivities(s3, config, predict),
+      ...createSeriesPredictActivities(s3, config, predict),
     },
   });
 }

@@ -1,18 +1,9 @@
 import { executeChild, getExternalWorkflowHandle } from "@temporalio/workflow";
-import type { TileUpdate } from "../lib/pipeline/run.input.ts";
+import type { TileUpdate } from "../lib/contracts/run.contract.ts";
+import { tileUpdateSignal } from "../lib/contracts/run.signals.ts";
+import type { BatchInput, TileWorkflowInput } from "../lib/contracts/tile.contract.ts";
 import { causeLine, rootCause } from "../lib/temporal/failure.chain.ts";
-import { tileUpdateSignal } from "./run.signals.ts";
-import { type TileWorkflowInput, tileWorkflow } from "./tile.workflow.ts";
-
-export interface BatchInput {
-  runId: string;
-  round: number;
-  parentWorkflowId: string;
-  tiles: string[];
-  outputPrefix: string;
-  maxInFlight: number;
-  tileTemplate: Omit<TileWorkflowInput, "tileId" | "outputPrefix">;
-}
+import { tileWorkflow } from "./tile.workflow.ts";
 
 /**
  * Runs a batch of a run's tiles, at most `maxInFlight` at once, each as the child workflow

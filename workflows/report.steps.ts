@@ -1,5 +1,4 @@
-import type { PartDone } from "../activities/mosaic.activities.ts";
-import type { BuildReportInput, RunReport } from "../activities/report.activities.ts";
+import type { BuildReportInput, PartDone, RunReport } from "../lib/contracts/report.contract.ts";
 import type { ReportPlan } from "../lib/report/mosaic.parts.ts";
 
 type Run = Omit<BuildReportInput, "model">;

@@ -1,10 +1,11 @@
 import { proxyActivities } from "@temporalio/workflow";
-import type { BuildReportInput, RunReport } from "../activities/report.activities.ts";
-import type { MosaicActivities, ReportActivities } from "../workers/activity.types.ts";
+import type { MosaicActivities, ReportActivities } from "../activities/activity.types.ts";
+import type { BuildReportInput, RunReport } from "../lib/contracts/report.contract.ts";
+import { ActivityRetry } from "../lib/contracts/retry.policies.ts";
 import { runReportSteps } from "./report.steps.ts";
 
 const options = {
-  retry: { initialInterval: "2s", backoffCoefficient: 2, maximumInterval: "1m", maximumAttempts: 6 },
+  retry: ActivityRetry,
 } as const;
 const { planReport } = proxyActivities<MosaicActivities>({ ...options, startToCloseTimeout: "10m" });
 // A state's mosaic heartbeats every strip; a lost worker is noticed within minutes, not hours.

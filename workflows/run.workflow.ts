@@ -1,34 +1,21 @@
 import { executeChild, proxyActivities, setHandler, sleep, workflowInfo } from "@temporalio/workflow";
-import type { RunReport } from "../activities/report.activities.ts";
+import type { RunActivities } from "../activities/activity.types.ts";
+import type { RunReport } from "../lib/contracts/report.contract.ts";
+import { ActivityRetry } from "../lib/contracts/retry.policies.ts";
 import {
   type RunInput,
   RunInputParser,
   type RunStatus,
+  type RunSummary,
   runIdFromWorkflowId,
-} from "../lib/pipeline/run.input.ts";
-import type { RunActivities } from "../workers/activity.types.ts";
+} from "../lib/contracts/run.contract.ts";
+import { runStatusQuery, tileUpdateSignal } from "../lib/contracts/run.signals.ts";
+import type { TileWorkflowInput } from "../lib/contracts/tile.contract.ts";
 import { batchWorkflow } from "./batch.workflow.ts";
 import { reportWorkflow } from "./report.workflow.ts";
-import { runStatusQuery, tileUpdateSignal } from "./run.signals.ts";
-import type { TileWorkflowInput } from "./tile.workflow.ts";
 
-const retry = { initialInterval: "2s", backoffCoefficient: 2, maximumInterval: "1m", maximumAttempts: 6 };
+const retry = ActivityRetry;
 const activities = proxyActivities<RunActivities>({ startToCloseTimeout: "5m", retry });
-
-export interface RunSummary {
-  runId: string;
-  /** The run's folder under the outputs location. */
-  outputPrefix: string;
-  region: string;
-  year: number;
-  total: number;
-  done: number;
-  failed: { tileId: string; reason: string }[];
-  tilesJson: string;
-  tilesCsv: string;
-  /** The mosaic, accuracy and report, when any tile finished. */
-  report?: RunReport;
-}
 
 /**
  * A region's season: the tiles fan out in batch workflows (a second level that keeps every

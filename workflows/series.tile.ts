@@ -1,13 +1,12 @@
-import type { SeriesTileManifest } from "../activities/tile.output.activities.ts";
-import type { LabelGrid } from "../lib/accuracy/label.grid.ts";
 import type {
   GranuleActivities,
   SeriesPredictActivities,
   SeriesStageActivities,
   TileOutputActivities,
-} from "../workers/activity.types.ts";
+} from "../activities/activity.types.ts";
+import type { LabelGrid } from "../lib/accuracy/label.grid.ts";
+import type { SeriesTileManifest, TileWorkflowSpec } from "../lib/contracts/tile.contract.ts";
 import { recordOf, stagingOf } from "./tile.record.ts";
-import type { TileWorkflowSpec } from "./tile.workflow.ts";
 
 type CpuActivities = GranuleActivities & SeriesStageActivities & TileOutputActivities;
 

@@ -1,6 +1,6 @@
 import { proxyActivities } from "@temporalio/workflow";
-import type { ProbeStorageResult } from "../activities/storage.probe.activities.ts";
-import type { StorageProbeActivities } from "../workers/activity.types.ts";
+import type { StorageProbeActivities } from "../activities/activity.types.ts";
+import type { ProbeStorageResult } from "../lib/contracts/storage.contract.ts";
 
 const { probeStorage } = proxyActivities<StorageProbeActivities>({
   startToCloseTimeout: "1 minute",

@@ -1,8 +1,7 @@
-import type { PredictedTile } from "../activities/predict.activities.ts";
-import type { StageTileInput } from "../activities/stage.activities.ts";
-import type { TileManifest } from "../activities/tile.output.activities.ts";
 import type { LabelGrid } from "../lib/accuracy/label.grid.ts";
-import type { TileWorkflowSpec } from "./tile.workflow.ts";
+import type { PredictedTile } from "../lib/contracts/predict.contract.ts";
+import type { StageTileInput } from "../lib/contracts/stage.contract.ts";
+import type { TileManifest, TileWorkflowSpec } from "../lib/contracts/tile.contract.ts";
 
 /** What a tile's staging is made from, for either model family: its granules on the year's label grid. */
 export function stagingOf(input: TileWorkflowSpec, labelGrid: LabelGrid, granules: string[]): StageTileInput {

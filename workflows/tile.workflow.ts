@@ -1,7 +1,5 @@
 import { proxyActivities } from "@temporalio/workflow";
 import { z } from "zod";
-import type { TileManifest } from "../activities/tile.output.activities.ts";
-import { NonRetryableArchiveErrors } from "../lib/hls/archive.errors.ts";
 import type {
   GranuleActivities,
   LabelActivities,
@@ -10,39 +8,18 @@ import type {
   SeriesStageActivities,
   StageActivities,
   TileOutputActivities,
-} from "../workers/activity.types.ts";
+} from "../activities/activity.types.ts";
+import { ActivityRetry } from "../lib/contracts/retry.policies.ts";
+import {
+  type TileManifest,
+  type TileWorkflowInput,
+  TileWorkflowInputParser,
+} from "../lib/contracts/tile.contract.ts";
+import { NonRetryableArchiveErrors } from "../lib/hls/archive.errors.ts";
 import { seriesTile } from "./series.tile.ts";
 import { recordOf, stagingOf } from "./tile.record.ts";
 
-/** One tile of one season with one model, written under `outputPrefix` (relative to the outputs location). */
-export const TileWorkflowInputParser = z
-  .object({
-    tileId: z.string().regex(/^\d{2}[C-X][A-Z]{2}$/),
-    year: z.number().int(),
-    model: z.string().min(1),
-    windows: z.array(z.object({ start: z.string(), end: z.string() }).strict()).min(1),
-    maxCloudCover: z.number().min(0).max(100),
-    minSpatialCoverage: z.number().min(0).max(100),
-    /** Staging: the grid is at least `size` wide, cut in chunks of `stride` (a series model: patch and chunk). */
-    chip: z.object({ size: z.number().int(), stride: z.number().int() }).strict(),
-    /** Present for a time-series model: the most dates it takes (its manifest's maxDates). */
-    series: z
-      .object({ maxDates: z.number().int().min(1) })
-      .strict()
-      .optional(),
-    outputPrefix: z.string().regex(/^([^/]+\/)+$/),
-    /** Task queue of the inference pool. */
-    inferenceQueue: z.string().min(1),
-    /** How soon a silent inference worker counts as lost and its tile is retried (and resumed). */
-    inferenceHeartbeatSeconds: z.number().int().min(1).default(60),
-    /** The same for CPU-pool activities (staging heartbeats once per granule). */
-    cpuHeartbeatSeconds: z.number().int().min(1).default(300),
-  })
-  .strict();
-export type TileWorkflowInput = z.input<typeof TileWorkflowInputParser>;
-export type TileWorkflowSpec = z.output<typeof TileWorkflowInputParser>;
-
-const retry = { initialInterval: "2s", backoffCoefficient: 2, maximumInterval: "1m", maximumAttempts: 6 };
+const retry = ActivityRetry;
 
 /**
  * Select, stage, predict, record. Each step finds its own finished output and returns it, and the

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { DefaultTaskQueues } from "../contracts/task.queues.ts";
 import { S3UrlParser } from "../storage/s3.url.ts";
 
 /** Connection to the Temporal frontend. */
@@ -195,7 +196,7 @@ export const DefaultConfig: ConfigInput = {
     cmrUrl: "https://cmr.earthdata.nasa.gov/search/",
     loginHost: "urs.earthdata.nasa.gov",
   },
-  taskQueues: { cpu: "crop-map-cpu", inference: "crop-map-inference" },
+  taskQueues: { ...DefaultTaskQueues },
   inference: { device: "cpu", batchSize: 8, memoryBudgetMb: 1024, checkpointEveryRows: 4 },
   workers: { cpuConcurrency: 2, inferenceConcurrency: 1 },
   mosaic: { deflateLevel: 1 },

@@ -159,6 +159,4 @@ export const OtherEnvVars = {
     "seconds a stopping worker lets in-flight activities finish before cancelling them (default 0)",
   CROP_MAP_PRELOAD_MODELS:
     "inference workers: comma-separated models to fetch and check (sha256) at start, before polling",
-  CROP_MAP_INFERENCE_ROW_DELAY_MS:
-    "testing aid: pause after each window row of inference, to stop a worker mid-tile",
 } as const;

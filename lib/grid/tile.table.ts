@@ -1,15 +1,11 @@
 import { createRequire } from "node:module";
 import { z } from "zod";
+import { TileIdParser } from "../contracts/tile.id.ts";
 
 /** An HLS tile is 3660 x 3660 pixels of 30 m: 109,800 m on a side. */
 export const TilePixels = 3660;
 export const PixelSize = 30;
 export const TileSize = TilePixels * PixelSize;
-
-/** MGRS tile id as HLS and ESA write it: zone, latitude band, 100 km square (15TVG). */
-export const TileIdParser = z
-  .string()
-  .regex(/^(0[1-9]|[1-5]\d|60)[C-HJ-NP-X][A-HJ-NP-Z][A-HJ-NP-V]$/, "expected an MGRS tile id like 15TVG");
 
 /** The shipped table: one row per tile, its id and the upper-left corner of its footprint in UTM. */
 export const TileTableParser = z

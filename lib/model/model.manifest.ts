@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import { dirname, isAbsolute, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
+import { CropClasses } from "../cdl/classes.ts";
 
 const SixBands = z.array(z.string().min(1)).length(6);
 const Six = z.array(z.number()).length(6);
@@ -13,21 +14,27 @@ export const Sha256Parser = z.union([z.string().regex(/^[0-9a-f]{64}$/), z.liter
 export const ModelBandsParser = z.object({ S30: SixBands, L30: SixBands }).strict();
 /** Per-band (x - mean) / std on reflectance as stored (x 10000). */
 export const NormalizationParser = z.object({ mean: Six, std: Six }).strict();
+/**
+ * A model's classes by id and name, as its output channels are ordered. Names and colours live in
+ * one table (lib/cdl/classes.ts) that maps, mosaics, quicklooks, report, STAC and viewer all read:
+ * a manifest is checked against it, so a model cannot relabel or recolour a class.
+ */
 export const ModelClassesParser = z
-  .array(
-    z
-      .object({
-        id: z.number().int().min(1).max(254),
-        name: z.string(),
-        color: z.tuple([
-          z.number().int().min(0).max(255),
-          z.number().int().min(0).max(255),
-          z.number().int().min(0).max(255),
-        ]),
-      })
-      .strict(),
-  )
-  .min(2);
+  .array(z.object({ id: z.number().int().min(1).max(254), name: z.string() }).strict())
+  .min(2)
+  .superRefine((classes, ctx) => {
+    classes.forEach((c, i) => {
+      const known = CropClasses.find((k) => k.id === c.id);
+      if (!known)
+        ctx.addIssue({ code: "custom", path: [i, "id"], message: `${c.id} is not in the class table` });
+      else if (known.name !== c.name)
+        ctx.addIssue({
+          code: "custom",
+          path: [i, "name"],
+          message: `'${c.name}': class ${c.id} is '${known.name}' in the class table`,
+        });
+    });
+  });
 
 /** What the pipeline needs to know about a model to feed it and read it; one JSON file per model in models/. */
 export const ModelManifestParser = z

@@ -1,6 +1,6 @@
 import type { Client } from "@temporalio/client";
 import type { Config } from "../config/config.schema.ts";
-import type { RunStatus } from "../pipeline/run.input.ts";
+import type { RunStatus } from "../contracts/run.contract.ts";
 import { connectClient } from "../temporal/connection.ts";
 
 /** What Temporal says about a run: its workflow's state, and the `status` query's answer while it runs. */

@@ -1,8 +1,8 @@
 import type { S3Client } from "@aws-sdk/client-s3";
 import type { GeoTIFFImage } from "geotiff";
-import type { PartRollups } from "../../activities/mosaic.activities.ts";
 import { CropClasses } from "../cdl/classes.ts";
 import type { Config } from "../config/config.schema.ts";
+import type { PartRollups } from "../contracts/report.contract.ts";
 import { CdlEpsg, transform } from "../grid/crs.ts";
 import { densify, type Point } from "../grid/planar.ts";
 import { findTile } from "../grid/tile.table.ts";

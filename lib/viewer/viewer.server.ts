@@ -2,7 +2,7 @@ import { readFile } from "node:fs/promises";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { join } from "node:path";
 import type { Config } from "../config/config.schema.ts";
-import { RunIdParser } from "../pipeline/run.input.ts";
+import { RunIdParser } from "../contracts/run.contract.ts";
 import { createS3Client } from "../storage/s3.client.ts";
 import { ref } from "../storage/s3.objects.ts";
 import { unsafeKeyReason } from "../storage/s3.url.ts";

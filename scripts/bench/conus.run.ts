@@ -10,6 +10,7 @@
  *   npx tsx scripts/bench/conus.run.ts --region texas [--seed 7] [--concurrency 2]
  *   npx tsx scripts/bench/conus.run.ts --region conus        # about 1,000 tiles: hours on 2 cores
  */
+
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -19,14 +20,14 @@ import { createMosaicActivities } from "../../activities/mosaic.activities.ts";
 import { createReportActivities } from "../../activities/report.activities.ts";
 import { createRunActivities } from "../../activities/run.activities.ts";
 import { targetGridFor } from "../../activities/stage.activities.ts";
-import type { TileManifest } from "../../activities/tile.output.activities.ts";
 import { stackConfigOverrides, startStack, stopStack } from "../../infra/dev/stack.ts";
 import { accumulate, emptyConfusion } from "../../lib/accuracy/confusion.ts";
 import { ClassPalette } from "../../lib/cdl/classes.ts";
 import { loadConfig } from "../../lib/config/config.load.ts";
+import type { RunInput, RunStatus, RunSummary } from "../../lib/contracts/run.contract.ts";
+import type { TileManifest } from "../../lib/contracts/tile.contract.ts";
 import { CdlEpsg, NationalCdlGrid } from "../../lib/grid/crs.ts";
 import { findTile } from "../../lib/grid/tile.table.ts";
-import type { RunInput, RunStatus } from "../../lib/pipeline/run.input.ts";
 import { progressLine } from "../../lib/progress.ts";
 import { seededRandom } from "../../lib/random.ts";
 import { encodeCog } from "../../lib/raster/cog.writer.ts";
@@ -36,7 +37,6 @@ import { createS3Client } from "../../lib/storage/s3.client.ts";
 import { getJson, putBytes, putJson, ref } from "../../lib/storage/s3.objects.ts";
 import { connectClient, connectWorker } from "../../lib/temporal/connection.ts";
 import { bundleWorkflows } from "../../workers/worker.factory.ts";
-import type { RunSummary } from "../../workflows/run.workflow.ts";
 import { latticeHash } from "../synth/hash.ts";
 
 const { values } = parseArgs({

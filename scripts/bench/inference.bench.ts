@@ -9,13 +9,15 @@
  *
  *   npx tsx scripts/bench/inference.bench.ts [--px 2240] [--json <file>]
  */
+
 import { createHash } from "node:crypto";
 import { copyFile, mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { MockActivityEnvironment } from "@temporalio/testing";
 import * as ort from "onnxruntime-node";
-import { createPredictActivities, type PredictedTile } from "../../activities/predict.activities.ts";
+import { createPredictActivities } from "../../activities/predict.activities.ts";
+import type { PredictedTile } from "../../lib/contracts/predict.contract.ts";
 import {
   loadModelManifest,
   type ModelManifest,

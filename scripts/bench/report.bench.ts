@@ -8,7 +8,7 @@
 import { parseArgs } from "node:util";
 import { accumulate, emptyConfusion } from "../../lib/accuracy/confusion.ts";
 import { loadConfig } from "../../lib/config/config.load.ts";
-import { RunInputParser } from "../../lib/pipeline/run.input.ts";
+import { RunInputParser } from "../../lib/contracts/run.contract.ts";
 import { seededRandom } from "../../lib/random.ts";
 import { openCog } from "../../lib/raster/cog.reader.ts";
 import { createS3Client } from "../../lib/storage/s3.client.ts";

@@ -9,12 +9,13 @@
  *
  *   npx tsx scripts/bench/run.bench.ts [--scale small|full] [--in-flight 3] [--json <file>]
  */
+
 import { parseArgs } from "node:util";
 import type { Client } from "@temporalio/client";
 import type { Config } from "../../lib/config/config.schema.ts";
+import type { RunSummary } from "../../lib/contracts/run.contract.ts";
 import { connectClient, connectWorker } from "../../lib/temporal/connection.ts";
 import { bundleWorkflows, createCpuWorker, createInferenceWorker } from "../../workers/worker.factory.ts";
-import type { RunSummary } from "../../workflows/run.workflow.ts";
 import { planWorld } from "../synth/world.plan.ts";
 import { writeWorld } from "../synth/world.writer.ts";
 import { type BenchFigure, JsonOption, writeBenchRecord } from "./bench.record.ts";

@@ -11,18 +11,19 @@
  *
  *   npx tsx scripts/bench/series.bench.ts [--model sits-tiny] [--rows 2] [--json <file>]
  */
+
 import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import { MockActivityEnvironment } from "@temporalio/testing";
 import * as ort from "onnxruntime-node";
-import { createGranuleActivities, type GranuleSelection } from "../../activities/granules.activities.ts";
+import { createGranuleActivities } from "../../activities/granules.activities.ts";
 import { createLabelActivities } from "../../activities/labels.activities.ts";
-import {
-  createSeriesPredictActivities,
-  type PredictedSeries,
-} from "../../activities/series.predict.activities.ts";
-import { createSeriesStageActivities, type StagedSeries } from "../../activities/series.stage.activities.ts";
+import { createSeriesPredictActivities } from "../../activities/series.predict.activities.ts";
+import { createSeriesStageActivities } from "../../activities/series.stage.activities.ts";
 import type { LabelGrid } from "../../lib/accuracy/label.grid.ts";
+import type { GranuleSelection } from "../../lib/contracts/granule.contract.ts";
+import type { PredictedSeries } from "../../lib/contracts/predict.contract.ts";
+import type { StagedSeries } from "../../lib/contracts/stage.contract.ts";
 import { onnxLocation } from "../../lib/model/model.manifest.ts";
 import { DefaultSeasonWindows } from "../../lib/pipeline/season.windows.ts";
 import { readChunkRow, readStackHeader } from "../../lib/pipeline/stack.reader.ts";

@@ -8,13 +8,15 @@
  *
  *   npx tsx scripts/bench/stage.bench.ts [--reference /work/main] [--first reference|this] [--tile 19TCG] [--json f]
  */
+
 import { createHash } from "node:crypto";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { MockActivityEnvironment } from "@temporalio/testing";
-import { createStageActivities, type StagedTile } from "../../activities/stage.activities.ts";
+import { createStageActivities } from "../../activities/stage.activities.ts";
 import type { Config } from "../../lib/config/config.schema.ts";
+import type { StagedTile } from "../../lib/contracts/stage.contract.ts";
 import { NationalCdlGrid } from "../../lib/grid/crs.ts";
 import { getBytes, ref } from "../../lib/storage/s3.objects.ts";
 import { type BenchFigure, JsonOption, writeBenchRecord } from "./bench.record.ts";

@@ -1,15 +1,19 @@
 import { type Client, WorkflowFailedError, WorkflowNotFoundError } from "@temporalio/client";
 import type { Command } from "commander";
-import type { RunReport } from "../../activities/report.activities.ts";
 import { loadConfig } from "../../lib/config/config.load.ts";
 import type { Config } from "../../lib/config/config.schema.ts";
+import type { RunReport } from "../../lib/contracts/report.contract.ts";
+import {
+  type RunInput,
+  RunInputParser,
+  type RunStatus,
+  type RunSummary,
+} from "../../lib/contracts/run.contract.ts";
 import { createHlsArchive } from "../../lib/hls/archive.factory.ts";
-import { type RunInput, RunInputParser, type RunStatus } from "../../lib/pipeline/run.input.ts";
 import { progressLine } from "../../lib/progress.ts";
 import { createS3Client } from "../../lib/storage/s3.client.ts";
 import { getJson, ref } from "../../lib/storage/s3.objects.ts";
 import { formatS3Url } from "../../lib/storage/s3.url.ts";
-import type { RunSummary } from "../../workflows/run.workflow.ts";
 import { uiLink, withClient } from "../cli.client.ts";
 import { InputError, workFailed } from "../cli.errors.ts";
 import { buildRunInput, type RunOptions, regionLabel } from "./run.input.builder.ts";

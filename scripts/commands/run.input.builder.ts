@@ -1,10 +1,10 @@
 import type { Config } from "../../lib/config/config.schema.ts";
+import { OutputPrefixParser, type RunInput, RunYearParser } from "../../lib/contracts/run.contract.ts";
 import { tilesForRegion } from "../../lib/grid/tile.cover.ts";
 import { HlsProducts } from "../../lib/hls/granule.id.ts";
 import type { HlsArchive } from "../../lib/hls/hls.archive.ts";
 import { FirstHlsYear } from "../../lib/hls/hls.years.ts";
 import { ModelManifestError } from "../../lib/model/model.manifest.ts";
-import { OutputPrefixParser, type RunInput, RunYearParser } from "../../lib/pipeline/run.input.ts";
 import { type RegionSpec, resolveRegion } from "../../lib/region/region.ts";
 import { pipelineShape } from "../../lib/series/series.manifest.ts";
 import { InputError } from "../cli.errors.ts";

@@ -2,13 +2,13 @@ import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError } from "@temp
 import type { Command } from "commander";
 import { loadConfig } from "../../lib/config/config.load.ts";
 import type { Config } from "../../lib/config/config.schema.ts";
+import type { TileWorkflowInput } from "../../lib/contracts/tile.contract.ts";
 import { findTile } from "../../lib/grid/tile.table.ts";
 import { FirstHlsYear } from "../../lib/hls/hls.years.ts";
 import { ModelManifestError } from "../../lib/model/model.manifest.ts";
 import { DefaultSelectionLimits } from "../../lib/pipeline/granule.select.ts";
 import { DefaultSeasonWindows } from "../../lib/pipeline/season.windows.ts";
 import { pipelineShape } from "../../lib/series/series.manifest.ts";
-import type { TileWorkflowInput } from "../../workflows/tile.workflow.ts";
 import { uiLink, withClient } from "../cli.client.ts";
 import { InputError, workFailed } from "../cli.errors.ts";
 

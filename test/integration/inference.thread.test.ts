@@ -4,7 +4,8 @@ import { join } from "node:path";
 import type { Client } from "@temporalio/client";
 import type { NativeConnection } from "@temporalio/worker";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { PredictCounters, type PredictedTile } from "../../activities/predict.activities.ts";
+import type { PredictedTile } from "../../lib/contracts/predict.contract.ts";
+import type { TileWorkflowInput } from "../../lib/contracts/tile.contract.ts";
 import type { ModelManifest } from "../../lib/model/model.manifest.ts";
 import { loadModel, runBatch } from "../../lib/model/model.session.ts";
 import { InferenceCounters } from "../../lib/model/model.thread.ts";
@@ -15,7 +16,6 @@ import { getJson, ref } from "../../lib/storage/s3.objects.ts";
 import { planWorld } from "../../scripts/synth/world.plan.ts";
 import { writeWorld } from "../../scripts/synth/world.writer.ts";
 import { createInferenceWorker } from "../../workers/worker.factory.ts";
-import type { TileWorkflowInput } from "../../workflows/tile.workflow.ts";
 import { type CpuPool, startCpuPool } from "../support/cpu.pool.ts";
 import { testConfig } from "../support/test.config.ts";
 import { writeTestModel } from "../support/test.models.ts";
@@ -114,7 +114,16 @@ describe("inference off the event loop", () => {
   });
 
   it("stops a cancelled tile's inference within one batch", async () => {
-    const inference = await createInferenceWorker({ connection, config, s3, modelsDir });
+    let tilesRunning = 0;
+    const inference = await createInferenceWorker({
+      connection,
+      config,
+      s3,
+      modelsDir,
+      tilesRunning: (delta) => {
+        tilesRunning += delta;
+      },
+    });
     const running = inference.run();
     try {
       const handle = await client.workflow.start("tileWorkflow", {
@@ -127,7 +136,7 @@ describe("inference off the event loop", () => {
       await handle.cancel();
       const atCancel = InferenceCounters.batchesStarted;
       await expect(handle.result()).rejects.toThrow();
-      await until(() => PredictCounters.tilesRunning === 0, "the cancelled activity to return");
+      await until(() => tilesRunning === 0, "the cancelled activity to return");
       // The batch running when the cancel came may finish, and one more may have started before the
       // cancel reached the activity; the tile itself has many more.
       expect(InferenceCounters.batchesStarted - atCancel).toBeLessThanOrEqual(1);

@@ -2,13 +2,12 @@ import { ListObjectsV2Command } from "@aws-sdk/client-s3";
 import type { Client } from "@temporalio/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Config } from "../../lib/config/config.schema.ts";
-import type { RunInput, RunStatus } from "../../lib/pipeline/run.input.ts";
+import type { RunInput, RunStatus, RunSummary } from "../../lib/contracts/run.contract.ts";
 import { createS3Client } from "../../lib/storage/s3.client.ts";
 import { getBytes, ref } from "../../lib/storage/s3.objects.ts";
 import { connectClient } from "../../lib/temporal/connection.ts";
 import { planWorld } from "../../scripts/synth/world.plan.ts";
 import { writeWorld } from "../../scripts/synth/world.writer.ts";
-import type { RunSummary } from "../../workflows/run.workflow.ts";
 import { spawnWorker } from "../support/child.worker.ts";
 import { testConfig } from "../support/test.config.ts";
 
@@ -80,10 +79,10 @@ describe("worker pools in separate processes", () => {
     }
 
     const failover = withWork("failover");
-    const slowInference = { CROP_MAP_INFERENCE_ROW_DELAY_MS: "400", CROP_MAP_INFERENCE_CHECKPOINT_ROWS: "1" };
+    const slowInference = { CROP_MAP_INFERENCE_CHECKPOINT_ROWS: "1" };
     const doomedCpu = spawnWorker("cpu", failover);
     const survivingCpu = spawnWorker("cpu", failover);
-    const doomedInference = spawnWorker("inference", failover, slowInference);
+    const doomedInference = spawnWorker("inference", failover, slowInference, { rowDelayMs: 400 });
     const replacements: ReturnType<typeof spawnWorker>[] = [];
     try {
       const handle = await client.workflow.start("runWorkflow", {

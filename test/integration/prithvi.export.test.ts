@@ -7,7 +7,7 @@ import { ListObjectsV2Command } from "@aws-sdk/client-s3";
 import type { Client } from "@temporalio/client";
 import type { NativeConnection } from "@temporalio/worker";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { TileManifest } from "../../activities/tile.output.activities.ts";
+import type { TileManifest } from "../../lib/contracts/tile.contract.ts";
 import { ensureExportEnv } from "../../lib/model/export.env.ts";
 import { loadModelManifest, type ModelManifest } from "../../lib/model/model.manifest.ts";
 import { loadModel, runBatch } from "../../lib/model/model.session.ts";

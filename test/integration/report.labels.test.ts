@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { RunReport } from "../../activities/report.activities.ts";
 import { ClassPalette } from "../../lib/cdl/classes.ts";
+import type { RunReport } from "../../lib/contracts/report.contract.ts";
 import { encodeCog } from "../../lib/raster/cog.writer.ts";
 import type { RegionSpec } from "../../lib/region/region.ts";
 import { createS3Client } from "../../lib/storage/s3.client.ts";

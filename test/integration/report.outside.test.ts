@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fromFile } from "geotiff";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { PartRollups } from "../../activities/mosaic.activities.ts";
+import type { PartRollups } from "../../lib/contracts/report.contract.ts";
 import { CdlEpsg } from "../../lib/grid/crs.ts";
 import { gridBounds, snapToNationalGrid, windowOf } from "../../lib/grid/lattice.ts";
 import { ringBounds } from "../../lib/grid/planar.ts";

@@ -8,12 +8,11 @@ import { stopServer } from "../../infra/dev/process.ts";
 import { startTemporalServer, type TemporalServerOptions } from "../../infra/dev/temporal.server.ts";
 import { loadConfig } from "../../lib/config/config.load.ts";
 import type { Config } from "../../lib/config/config.schema.ts";
-import type { RunInput, RunStatus } from "../../lib/pipeline/run.input.ts";
+import type { RunInput, RunStatus, RunSummary } from "../../lib/contracts/run.contract.ts";
 import { createS3Client } from "../../lib/storage/s3.client.ts";
 import { connectClient } from "../../lib/temporal/connection.ts";
 import { planWorld } from "../../scripts/synth/world.plan.ts";
 import { writeWorld } from "../../scripts/synth/world.writer.ts";
-import type { RunSummary } from "../../workflows/run.workflow.ts";
 import { spawnWorker } from "../support/child.worker.ts";
 import { testConfig } from "../support/test.config.ts";
 
@@ -55,7 +54,7 @@ afterAll(async () => {
 
 describe("Temporal server restart", () => {
   it("finishes a run when the server is stopped and restarted in the middle of it", async () => {
-    const worker = spawnWorker("all", config, { CROP_MAP_INFERENCE_ROW_DELAY_MS: "300" });
+    const worker = spawnWorker("all", config, {}, { rowDelayMs: 300 });
     let client: Client = await connectClient(config);
     try {
       const input: RunInput = {

@@ -2,12 +2,11 @@ import type { Client } from "@temporalio/client";
 import { temporal } from "@temporalio/proto";
 import { type NativeConnection, Worker } from "@temporalio/worker";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { TileManifest } from "../../activities/tile.output.activities.ts";
+import type { RunInput, RunStatus, RunSummary } from "../../lib/contracts/run.contract.ts";
+import type { TileManifest } from "../../lib/contracts/tile.contract.ts";
 import { allTiles } from "../../lib/grid/tile.table.ts";
-import type { RunInput, RunStatus } from "../../lib/pipeline/run.input.ts";
 import { connectClient, connectWorker } from "../../lib/temporal/connection.ts";
 import { bundleWorkflows } from "../../workers/worker.factory.ts";
-import type { RunSummary } from "../../workflows/run.workflow.ts";
 import { testConfig } from "../support/test.config.ts";
 
 const config = testConfig("scale");

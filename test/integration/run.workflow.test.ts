@@ -9,9 +9,9 @@ import type { NativeConnection, Worker } from "@temporalio/worker";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createGranuleActivities } from "../../activities/granules.activities.ts";
 import type { Config } from "../../lib/config/config.schema.ts";
+import type { RunInput, RunStatus, RunSummary } from "../../lib/contracts/run.contract.ts";
 import { parseGranuleId } from "../../lib/hls/granule.id.ts";
 import { bandKey, ModelBands } from "../../lib/hls/lpdaac.keys.ts";
-import type { RunInput, RunStatus } from "../../lib/pipeline/run.input.ts";
 import { DefaultSeasonWindows } from "../../lib/pipeline/season.windows.ts";
 import { createS3Client } from "../../lib/storage/s3.client.ts";
 import { getBytes, getJson, ref } from "../../lib/storage/s3.objects.ts";
@@ -19,7 +19,6 @@ import { connectClient, connectWorker } from "../../lib/temporal/connection.ts";
 import { planWorld } from "../../scripts/synth/world.plan.ts";
 import { writeWorld } from "../../scripts/synth/world.writer.ts";
 import { bundleWorkflows, createCpuWorker, createInferenceWorker } from "../../workers/worker.factory.ts";
-import type { RunSummary } from "../../workflows/run.workflow.ts";
 import { configEnv, spawnWorker } from "../support/child.worker.ts";
 import { testConfig } from "../support/test.config.ts";
 
@@ -169,7 +168,7 @@ describe("state-wide runs", () => {
 
   it("finishes a run whose worker was killed mid-way, with maps byte-identical to a clean run's", async () => {
     const queues = withQueues("killed");
-    const slow = spawnWorker("all", queues, { CROP_MAP_INFERENCE_ROW_DELAY_MS: "400" });
+    const slow = spawnWorker("all", queues, {}, { rowDelayMs: 400 });
     const handle = await client.workflow.start("runWorkflow", {
       taskQueue: queues.taskQueues.cpu,
       workflowId: "run-killed",

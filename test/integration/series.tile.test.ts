@@ -2,19 +2,18 @@ import type { Client } from "@temporalio/client";
 import { MockActivityEnvironment } from "@temporalio/testing";
 import type { NativeConnection } from "@temporalio/worker";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { GranuleSelection } from "../../activities/granules.activities.ts";
 import { createGranuleActivities } from "../../activities/granules.activities.ts";
 import { createLabelActivities } from "../../activities/labels.activities.ts";
-import {
-  createSeriesPredictActivities,
-  type PredictedSeries,
-} from "../../activities/series.predict.activities.ts";
-import { createSeriesStageActivities, type StagedSeries } from "../../activities/series.stage.activities.ts";
-import type { SeriesTileManifest, TileManifest } from "../../activities/tile.output.activities.ts";
+import { createSeriesPredictActivities } from "../../activities/series.predict.activities.ts";
+import { createSeriesStageActivities } from "../../activities/series.stage.activities.ts";
 import { accumulate, emptyConfusion, metrics } from "../../lib/accuracy/confusion.ts";
 import type { LabelGrid } from "../../lib/accuracy/label.grid.ts";
 import { labelClassesFor } from "../../lib/accuracy/label.window.ts";
-import type { RunInput } from "../../lib/pipeline/run.input.ts";
+import type { GranuleSelection } from "../../lib/contracts/granule.contract.ts";
+import type { PredictedSeries } from "../../lib/contracts/predict.contract.ts";
+import type { RunInput, RunSummary } from "../../lib/contracts/run.contract.ts";
+import type { StagedSeries } from "../../lib/contracts/stage.contract.ts";
+import type { SeriesTileManifest, TileManifest } from "../../lib/contracts/tile.contract.ts";
 import { DefaultSeasonWindows } from "../../lib/pipeline/season.windows.ts";
 import { openCog, readRaster } from "../../lib/raster/cog.reader.ts";
 import { pipelineShape } from "../../lib/series/series.manifest.ts";
@@ -22,7 +21,6 @@ import { createS3Client } from "../../lib/storage/s3.client.ts";
 import { getBytes, getJson, ref } from "../../lib/storage/s3.objects.ts";
 import { parseS3Url } from "../../lib/storage/s3.url.ts";
 import { createInferenceWorker } from "../../workers/worker.factory.ts";
-import type { RunSummary } from "../../workflows/run.workflow.ts";
 import { type CpuPool, startCpuPool } from "../support/cpu.pool.ts";
 import { writeIowaTile } from "../support/series.world.ts";
 import { testConfig } from "../support/test.config.ts";

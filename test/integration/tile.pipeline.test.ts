@@ -5,9 +5,9 @@ import { WorkflowFailedError } from "@temporalio/client";
 import type { NativeConnection } from "@temporalio/worker";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createGranuleActivities } from "../../activities/granules.activities.ts";
-import type { TileManifest } from "../../activities/tile.output.activities.ts";
 import { accumulate, emptyConfusion, metrics } from "../../lib/accuracy/confusion.ts";
 import { labelClassesFor } from "../../lib/accuracy/label.window.ts";
+import type { TileManifest, TileWorkflowInput } from "../../lib/contracts/tile.contract.ts";
 import { NationalCdlGrid } from "../../lib/grid/crs.ts";
 import { parseGranuleId } from "../../lib/hls/granule.id.ts";
 import { bandKey } from "../../lib/hls/lpdaac.keys.ts";
@@ -21,7 +21,6 @@ import { getBytes, getJson, ref } from "../../lib/storage/s3.objects.ts";
 import { planWorld } from "../../scripts/synth/world.plan.ts";
 import { writeWorld } from "../../scripts/synth/world.writer.ts";
 import { createInferenceWorker } from "../../workers/worker.factory.ts";
-import type { TileWorkflowInput } from "../../workflows/tile.workflow.ts";
 import { spawnWorker } from "../support/child.worker.ts";
 import { type CpuPool, startCpuPool } from "../support/cpu.pool.ts";
 import { testConfig } from "../support/test.config.ts";
@@ -182,11 +181,12 @@ describe("tile pipeline on the real servers", () => {
   });
 
   it("resumes a tile after its inference worker is killed mid-way, with output equal to a clean run's", async () => {
-    const slow = spawnWorker("inference", config, {
-      CROP_MAP_INFERENCE_ROW_DELAY_MS: "700",
-      CROP_MAP_INFERENCE_CHECKPOINT_ROWS: "1",
-      CROP_MAP_INFERENCE_BATCH: "2",
-    });
+    const slow = spawnWorker(
+      "inference",
+      config,
+      { CROP_MAP_INFERENCE_CHECKPOINT_ROWS: "1", CROP_MAP_INFERENCE_BATCH: "2" },
+      { rowDelayMs: 700 },
+    );
     const input = await tileInput("19TCG", "killed/19TCG/", { inferenceHeartbeatSeconds: 3 });
     const handle = await client.workflow.start("tileWorkflow", {
       taskQueue: config.taskQueues.cpu,

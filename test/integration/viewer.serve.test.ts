@@ -11,7 +11,7 @@ import puppeteer from "puppeteer-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../../infra/dev/ports.ts";
 import { CropClasses } from "../../lib/cdl/classes.ts";
-import type { RunInput } from "../../lib/pipeline/run.input.ts";
+import type { RunInput } from "../../lib/contracts/run.contract.ts";
 import { openCog, readRaster } from "../../lib/raster/cog.reader.ts";
 import { createS3Client } from "../../lib/storage/s3.client.ts";
 import { getBytes, getJson, putBytes, ref } from "../../lib/storage/s3.objects.ts";

@@ -24,9 +24,15 @@ export function spawnWorker(
   pool: "cpu" | "inference" | "all",
   config: Config,
   extraEnv: Record<string, string> = {},
+  hooks: { rowDelayMs?: number } = {},
 ) {
   const bin = join(import.meta.dirname, "..", "..", "bin", "crop-map.js");
-  const child: ChildProcess = spawn("node", [bin, "worker", "--pool", pool], {
+  // The product's worker command has no test hooks: a slowed worker runs the test's own entry.
+  const args =
+    hooks.rowDelayMs === undefined
+      ? [bin, "worker", "--pool", pool]
+      : ["--import", "tsx", join(import.meta.dirname, "hooked.worker.ts"), pool, String(hooks.rowDelayMs)];
+  const child: ChildProcess = spawn("node", args, {
     env: { ...process.env, ...configEnv(config), ...extraEnv },
     stdio: ["ignore", "pipe", "pipe"],
   });

@@ -1,10 +1,12 @@
 import type { S3Client } from "@aws-sdk/client-s3";
 import { MockActivityEnvironment } from "@temporalio/testing";
-import { createGranuleActivities, type GranuleSelection } from "../../activities/granules.activities.ts";
+import { createGranuleActivities } from "../../activities/granules.activities.ts";
 import { createLabelActivities } from "../../activities/labels.activities.ts";
-import { createStageActivities, type StagedTile } from "../../activities/stage.activities.ts";
+import { createStageActivities } from "../../activities/stage.activities.ts";
 import type { LabelGrid } from "../../lib/accuracy/label.grid.ts";
 import type { Config } from "../../lib/config/config.schema.ts";
+import type { GranuleSelection } from "../../lib/contracts/granule.contract.ts";
+import type { StagedTile } from "../../lib/contracts/stage.contract.ts";
 import type { HlsArchive } from "../../lib/hls/hls.archive.ts";
 import { loadModelManifest } from "../../lib/model/model.manifest.ts";
 import { DefaultSeasonWindows } from "../../lib/pipeline/season.windows.ts";

@@ -1,8 +1,9 @@
 import { z } from "zod";
+import { DefaultSelectionLimits } from "../pipeline/granule.select.ts";
+import { DefaultSeasonWindows, SeasonWindowsParser } from "../pipeline/season.windows.ts";
 import { RegionSpecParser } from "../region/region.spec.ts";
 import { unsafeKeyReason } from "../storage/s3.url.ts";
-import { DefaultSelectionLimits } from "./granule.select.ts";
-import { DefaultSeasonWindows, SeasonWindowsParser } from "./season.windows.ts";
+import type { RunReport } from "./report.contract.ts";
 
 /** A run's output folder, relative to the outputs location: never able to climb out of it. */
 export const OutputPrefixParser = z
@@ -91,4 +92,31 @@ export interface TileUpdate {
   /** Retry round and order within its batch: signals may arrive out of order, and an older one must not win. */
   round: number;
   seq: number;
+}
+
+export const PlanRunInputParser = z
+  .object({ region: RegionSpecParser, tiles: z.array(z.string()).optional() })
+  .strict();
+export const RecordRunInputParser = z
+  .object({ outputPrefix: OutputPrefixParser, run: z.record(z.string(), z.unknown()) })
+  .strict();
+
+export interface RunPlan {
+  regionName: string;
+  tileIds: string[];
+}
+
+export interface RunSummary {
+  runId: string;
+  /** The run's folder under the outputs location. */
+  outputPrefix: string;
+  region: string;
+  year: number;
+  total: number;
+  done: number;
+  failed: { tileId: string; reason: string }[];
+  tilesJson: string;
+  tilesCsv: string;
+  /** The mosaic, accuracy and report, when any tile finished. */
+  report?: RunReport;
 }

@@ -1,5 +1,5 @@
 import { defineQuery, defineSignal } from "@temporalio/workflow";
-import type { RunStatus, TileUpdate } from "../lib/pipeline/run.input.ts";
+import type { RunStatus, TileUpdate } from "./run.contract.ts";
 
 /** A run's progress: every tile's state, attempts and failure reason. */
 export const runStatusQuery = defineQuery<RunStatus>("status");
