@@ -1,12 +1,12 @@
 import { createHash } from "node:crypto";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { ClassPalette } from "../lib/cdl/classes.ts";
+import type { TargetGrid } from "../lib/contracts/grid.contract.ts";
 import type { FileDigest, MapFiles } from "../lib/contracts/predict.contract.ts";
+import type { S3Location } from "../lib/core/s3.url.ts";
 import type { ModelManifest } from "../lib/model/model.manifest.ts";
-import type { TargetGrid } from "../lib/pipeline/warp.ts";
 import { CogContentType, encodeCog } from "../lib/raster/cog.writer.ts";
 import { putBytes, ref } from "../lib/storage/s3.objects.ts";
-import type { S3Location } from "../lib/storage/s3.url.ts";
 
 export interface ClassMaps {
   classes: string;

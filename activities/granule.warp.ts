@@ -1,11 +1,12 @@
-import { ArchiveAccessError, isTransientArchiveError } from "../lib/hls/archive.errors.ts";
-import { parseGranuleId } from "../lib/hls/granule.id.ts";
+import { parseGranuleId } from "../lib/contracts/granule.id.ts";
+import type { TargetGrid } from "../lib/contracts/grid.contract.ts";
+import { StackNodata } from "../lib/contracts/stack.header.ts";
+import { ArchiveAccessError, isTransientArchiveError } from "../lib/errors/archive.errors.ts";
 import type { HlsArchive } from "../lib/hls/hls.archive.ts";
 import { bandKey, ModelBands } from "../lib/hls/lpdaac.keys.ts";
-import { StackNodata } from "../lib/pipeline/stack.format.ts";
 import { shares, stagePool } from "../lib/pipeline/stage.pool.ts";
 import type { MaskJob, PlanJob, WarpJob } from "../lib/pipeline/stage.tasks.ts";
-import { emptyPlan, type TargetGrid, type WarpPlan } from "../lib/pipeline/warp.ts";
+import { emptyPlan, type WarpPlan } from "../lib/pipeline/warp.ts";
 import { readRaster } from "../lib/raster/cog.reader.ts";
 import { UnsupportedCrsError } from "../lib/raster/geokeys.ts";
 import type { Raster } from "../lib/raster/raster.types.ts";

@@ -2,18 +2,20 @@ import type { S3Client } from "@aws-sdk/client-s3";
 import { z } from "zod";
 import type { Config } from "../lib/config/config.schema.ts";
 import {
+  type Candidate,
+  DefaultSelectionLimits,
   type GranuleSelection,
   type SelectGranulesInput,
   SelectGranulesInputParser,
   type SelectSeasonInput,
   SelectSeasonInputParser,
 } from "../lib/contracts/granule.contract.ts";
+import { type HlsProduct, HlsProducts, parseGranuleId } from "../lib/contracts/granule.id.ts";
+import { type SeasonWindow, SeasonWindowsParser, windowDays } from "../lib/contracts/season.windows.ts";
 import { TileIdParser } from "../lib/contracts/tile.id.ts";
 import { type CatalogueLookup, lookUpGranule } from "../lib/hls/granule.catalogue.ts";
-import { type HlsProduct, HlsProducts, parseGranuleId } from "../lib/hls/granule.id.ts";
 import { createS3Archive, type HlsArchive } from "../lib/hls/hls.archive.ts";
-import { type Candidate, chooseGranules, DefaultSelectionLimits } from "../lib/pipeline/granule.select.ts";
-import { type SeasonWindow, SeasonWindowsParser, windowDays } from "../lib/pipeline/season.windows.ts";
+import { chooseGranules } from "../lib/pipeline/granule.select.ts";
 import { chooseSeason, type SeasonChoice } from "../lib/series/series.select.ts";
 import { nonRetryable, parseInput } from "./activity.failures.ts";
 

@@ -5,34 +5,30 @@ import { join } from "node:path";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { heartbeat } from "@temporalio/activity";
 import type { z } from "zod";
-import type { Confusion } from "../lib/accuracy/confusion.ts";
 import { LabelRasterError } from "../lib/accuracy/label.window.ts";
 import type { Config } from "../lib/config/config.schema.ts";
+import { OutputPrefixParser } from "../lib/contracts/output.prefix.ts";
+import type { RegionSpecParser } from "../lib/contracts/region.spec.ts";
 import {
   BuildMosaicPartInputParser,
+  type Confusion,
+  type MosaicPart,
   type PartDone,
   type PartRollups,
   PlanReportInputParser,
+  type ReportPlan,
 } from "../lib/contracts/report.contract.ts";
-import { OutputPrefixParser } from "../lib/contracts/run.contract.ts";
 import type { TileManifest } from "../lib/contracts/tile.contract.ts";
+import { formatS3Url } from "../lib/core/s3.url.ts";
 import { type Ring, ringBounds } from "../lib/grid/planar.ts";
 import { CogContentType } from "../lib/raster/cog.writer.ts";
 import { UnsupportedCrsError } from "../lib/raster/geokeys.ts";
-import type { RegionSpecParser } from "../lib/region/region.spec.ts";
 import { RegionError } from "../lib/region/region.ts";
-import {
-  type MosaicPart,
-  partClip,
-  planParts,
-  type ReportPlan,
-  regionRings,
-} from "../lib/report/mosaic.parts.ts";
+import { partClip, planParts, regionRings } from "../lib/report/mosaic.parts.ts";
 import { mosaicInStrips } from "../lib/report/mosaic.strips.ts";
 import { clipGrid, tilesOffGrid, unionGrid } from "../lib/report/mosaic.ts";
 import { fileDigest } from "../lib/stac/run.catalogue.ts";
 import { getJson, putBytes, putFile, putJson, ref } from "../lib/storage/s3.objects.ts";
-import { formatS3Url } from "../lib/storage/s3.url.ts";
 import { nonRetryable, parseInput } from "./activity.failures.ts";
 import { createLabelActivities } from "./labels.activities.ts";
 

@@ -9,17 +9,17 @@ import {
   type PredictTileInput,
   PredictTileInputParser,
 } from "../lib/contracts/predict.contract.ts";
+import type { StackHeader } from "../lib/contracts/stack.header.ts";
 import { TileIdParser } from "../lib/contracts/tile.id.ts";
+import { formatS3Url } from "../lib/core/s3.url.ts";
 import { loadModelManifest, type ModelManifest, ModelsDir } from "../lib/model/model.manifest.ts";
 import { type LoadedModel, loadModel, runBatchShared } from "../lib/model/model.session.ts";
 import { readOnThread } from "../lib/pipeline/chunk.decoder.ts";
 import { defaultEmitThreads, rowEmitter } from "../lib/pipeline/row.emitter.ts";
 import { RowAccumulator, windowStarts } from "../lib/pipeline/sliding.window.ts";
-import type { StackHeader } from "../lib/pipeline/stack.format.ts";
 import { chunkRowRange, readStackHeader } from "../lib/pipeline/stack.reader.ts";
 import { slideTile } from "../lib/pipeline/tile.slide.ts";
 import { deleteObject, objectSize, putBytes, putJson, ref } from "../lib/storage/s3.objects.ts";
-import { formatS3Url } from "../lib/storage/s3.url.ts";
 import { nonRetryable, parseInput } from "./activity.failures.ts";
 import { heartbeating } from "./activity.heartbeat.ts";
 import { writeClassMaps } from "./class.maps.ts";

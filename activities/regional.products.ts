@@ -1,12 +1,12 @@
 import { createHash } from "node:crypto";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { ClassPalette } from "../lib/cdl/classes.ts";
+import type { MosaicPart, ReportPlan } from "../lib/contracts/report.contract.ts";
+import type { S3Location } from "../lib/core/s3.url.ts";
 import { CogContentType, encodeCog } from "../lib/raster/cog.writer.ts";
-import type { MosaicPart, ReportPlan } from "../lib/report/mosaic.parts.ts";
 import { vrtXml } from "../lib/report/mosaic.vrt.ts";
 import type { Sample } from "../lib/report/regional.sample.ts";
 import { putBytes, ref } from "../lib/storage/s3.objects.ts";
-import type { S3Location } from "../lib/storage/s3.url.ts";
 
 type Digest = { sha256: string; bytes: number };
 const digest = (bytes: Buffer): Digest => ({

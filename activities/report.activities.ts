@@ -1,16 +1,18 @@
 import type { S3Client } from "@aws-sdk/client-s3";
 import type { z } from "zod";
-import { addConfusion, type Confusion, emptyConfusion, metrics } from "../lib/accuracy/confusion.ts";
+import { addConfusion, emptyConfusion, metrics } from "../lib/accuracy/confusion.ts";
 import { ClassPalette, CropClasses } from "../lib/cdl/classes.ts";
 import type { Config } from "../lib/config/config.schema.ts";
 import {
   AssembleReportInputParser,
+  type Confusion,
   type PartRollups,
   PlanReportInputParser,
   ReportPlanParser,
   type RunReport,
 } from "../lib/contracts/report.contract.ts";
 import type { TileManifest } from "../lib/contracts/tile.contract.ts";
+import { formatS3Url } from "../lib/core/s3.url.ts";
 import { resolveRegion } from "../lib/region/region.ts";
 import { familyComparison } from "../lib/report/family.comparison.ts";
 import { disagreementQuicklook, mapQuicklook } from "../lib/report/quicklook.ts";
@@ -18,7 +20,6 @@ import { composeSamples } from "../lib/report/regional.sample.ts";
 import { type ReportData, reportHtml, reportMarkdown } from "../lib/report/report.document.ts";
 import { writeRunCatalogue } from "../lib/stac/run.catalogue.ts";
 import { getBytes, getJson, putBytes, ref } from "../lib/storage/s3.objects.ts";
-import { formatS3Url } from "../lib/storage/s3.url.ts";
 import { writeAccuracyFiles } from "./accuracy.files.ts";
 import { nonRetryable, parseInput } from "./activity.failures.ts";
 import { createLabelActivities } from "./labels.activities.ts";

@@ -1,18 +1,18 @@
 import type { S3Client } from "@aws-sdk/client-s3";
 import type { z } from "zod";
 import type { Config } from "../lib/config/config.schema.ts";
+import { OutputPrefixParser } from "../lib/contracts/output.prefix.ts";
+import { RegionSpecParser } from "../lib/contracts/region.spec.ts";
 import {
-  OutputPrefixParser,
   PlanRunInputParser,
   RecordRunInputParser,
   type RunPlan,
   type RunStatus,
 } from "../lib/contracts/run.contract.ts";
-import { tilesForRegion } from "../lib/grid/tile.cover.ts";
-import { RegionSpecParser } from "../lib/region/region.spec.ts";
+import { formatS3Url } from "../lib/core/s3.url.ts";
 import { RegionError, resolveRegion } from "../lib/region/region.ts";
+import { tilesForRegion } from "../lib/region/tile.cover.ts";
 import { putBytes, putJson, ref } from "../lib/storage/s3.objects.ts";
-import { formatS3Url } from "../lib/storage/s3.url.ts";
 import { nonRetryable, parseInput } from "./activity.failures.ts";
 
 function csvField(value: string): string {

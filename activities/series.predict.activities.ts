@@ -9,17 +9,17 @@ import {
   type PredictSeriesInput,
   PredictSeriesInputParser,
 } from "../lib/contracts/predict.contract.ts";
+import { SeriesIndexParser } from "../lib/contracts/series.index.ts";
 import { TileIdParser } from "../lib/contracts/tile.id.ts";
+import { formatS3Url } from "../lib/core/s3.url.ts";
 import { ModelsDir } from "../lib/model/model.manifest.ts";
 import { type LoadedModel, loadModelFile } from "../lib/model/model.session.ts";
 import { argmaxRow } from "../lib/pipeline/sliding.window.ts";
 import { readChunkRow, readStackHeader } from "../lib/pipeline/stack.reader.ts";
 import { checkSeriesGraph, checkSeriesOutput } from "../lib/series/series.graph.ts";
-import { SeriesIndexParser } from "../lib/series/series.index.ts";
 import { fillPixel, loadStrips, type SeriesDate } from "../lib/series/series.input.ts";
 import { loadSeriesManifest, type SeriesManifest } from "../lib/series/series.manifest.ts";
 import { deleteObject, getJson, putBytes, putJson, ref } from "../lib/storage/s3.objects.ts";
-import { formatS3Url } from "../lib/storage/s3.url.ts";
 import { nonRetryable, parseInput } from "./activity.failures.ts";
 import { heartbeating } from "./activity.heartbeat.ts";
 import { writeClassMaps } from "./class.maps.ts";

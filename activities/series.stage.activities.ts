@@ -1,16 +1,16 @@
 import type { S3Client } from "@aws-sdk/client-s3";
 import { heartbeat } from "@temporalio/activity";
 import type { Config } from "../lib/config/config.schema.ts";
+import { parseGranuleId } from "../lib/contracts/granule.id.ts";
+import { type SeriesIndex, SeriesIndexParser } from "../lib/contracts/series.index.ts";
+import { StackNodata } from "../lib/contracts/stack.header.ts";
 import {
   type StagedSeries,
   type StageTileInput,
   StageTileInputParser,
 } from "../lib/contracts/stage.contract.ts";
-import { parseGranuleId } from "../lib/hls/granule.id.ts";
 import { createS3Archive, type HlsArchive } from "../lib/hls/hls.archive.ts";
-import { StackNodata } from "../lib/pipeline/stack.format.ts";
 import { encodeStack } from "../lib/pipeline/stack.writer.ts";
-import { type SeriesIndex, SeriesIndexParser } from "../lib/series/series.index.ts";
 import { getJson, objectSize, putBytes, putJson, ref } from "../lib/storage/s3.objects.ts";
 import { parseInput } from "./activity.failures.ts";
 import { GranuleWarp } from "./granule.warp.ts";

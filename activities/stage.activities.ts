@@ -4,6 +4,8 @@ import { Upload } from "@aws-sdk/lib-storage";
 import { heartbeat } from "@temporalio/activity";
 import { z } from "zod";
 import type { Config } from "../lib/config/config.schema.ts";
+import type { TargetGrid } from "../lib/contracts/grid.contract.ts";
+import { StackNodata } from "../lib/contracts/stack.header.ts";
 import {
   type StagedTile,
   type StageTileInput,
@@ -13,10 +15,8 @@ import { TileIdParser } from "../lib/contracts/tile.id.ts";
 import { transform } from "../lib/grid/crs.ts";
 import { densify, ringBounds } from "../lib/grid/planar.ts";
 import { createS3Archive, type HlsArchive } from "../lib/hls/hls.archive.ts";
-import { StackNodata } from "../lib/pipeline/stack.format.ts";
 import { readStackHeader } from "../lib/pipeline/stack.reader.ts";
 import { encodeStack } from "../lib/pipeline/stack.writer.ts";
-import type { TargetGrid } from "../lib/pipeline/warp.ts";
 import type { Raster } from "../lib/raster/raster.types.ts";
 import { objectSize, ref } from "../lib/storage/s3.objects.ts";
 import { parseInput } from "./activity.failures.ts";

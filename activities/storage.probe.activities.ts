@@ -13,8 +13,8 @@ import {
   ProbeStorageInputParser,
   type ProbeStorageResult,
 } from "../lib/contracts/storage.contract.ts";
-import type { S3Location } from "../lib/storage/s3.url.ts";
-import { keyUnder } from "../lib/storage/s3.url.ts";
+import type { S3Location } from "../lib/core/s3.url.ts";
+import { keyUnder } from "../lib/core/s3.url.ts";
 
 /**
  * The archive and CDL locations are inputs: often another party's bucket (LP DAAC's, USDA's

@@ -10,9 +10,9 @@ import {
   type TileManifest,
   WriteTileManifestInputParser,
 } from "../lib/contracts/tile.contract.ts";
+import { formatS3Url } from "../lib/core/s3.url.ts";
 import { loadAnyManifest } from "../lib/series/series.manifest.ts";
 import { getJson, objectSize, putJson, ref } from "../lib/storage/s3.objects.ts";
-import { formatS3Url } from "../lib/storage/s3.url.ts";
 import { parseInput } from "./activity.failures.ts";
 
 export function createTileOutputActivities(s3: S3Client, config: Config) {

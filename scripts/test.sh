@@ -17,6 +17,8 @@ tools=$!
 trap 'kill "$setup" "$tools" 2>/dev/null || true' EXIT
 echo "== lint and format (biome)"
 npx biome ci .
+echo "== imports run one way (dependency-cruiser, .dependency-cruiser.cjs)"
+npx depcruise lib activities workflows workers scripts infra models test --config .dependency-cruiser.cjs
 echo "== type check (tsc)"
 npx tsc --noEmit
 echo "== tests (vitest)"

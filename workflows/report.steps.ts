@@ -1,5 +1,4 @@
-import type { BuildReportInput, PartDone, RunReport } from "../lib/contracts/report.contract.ts";
-import type { ReportPlan } from "../lib/report/mosaic.parts.ts";
+import type { BuildReportInput, PartDone, ReportPlan, RunReport } from "../lib/contracts/report.contract.ts";
 
 type Run = Omit<BuildReportInput, "model">;
 

@@ -15,7 +15,7 @@ import {
   type TileWorkflowInput,
   TileWorkflowInputParser,
 } from "../lib/contracts/tile.contract.ts";
-import { NonRetryableArchiveErrors } from "../lib/hls/archive.errors.ts";
+import { NonRetryableArchiveErrors } from "../lib/errors/archive.errors.ts";
 import { seriesTile } from "./series.tile.ts";
 import { recordOf, stagingOf } from "./tile.record.ts";
 

@@ -5,6 +5,7 @@ import { createS3Client } from "../../lib/storage/s3.client.ts";
 import { connectClient, connectWorker } from "../../lib/temporal/connection.ts";
 import { InputError } from "../../scripts/cli.errors.ts";
 import { createCpuWorker } from "../../workers/worker.factory.ts";
+import { stackCheckWorkflow } from "../../workflows/index.ts";
 import {
   devStackDir,
   readStackState,
@@ -123,7 +124,7 @@ export function registerDevCommand(program: Command): void {
       const client = await connectClient(config);
       try {
         const results = await worker.runUntil(
-          client.workflow.execute("stackCheckWorkflow", {
+          client.workflow.execute(stackCheckWorkflow, {
             taskQueue,
             workflowId: `stack-check-${randomUUID()}`,
           }),

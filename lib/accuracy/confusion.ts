@@ -4,14 +4,6 @@
  * sum TP / labelled pixels; mIoU and mAcc averaged over classes present (NaN skipped). Pixels the
  * pipeline did not map (prediction 0) are coverage, not errors: counted apart.
  */
-export interface Confusion {
-  classes: number;
-  /** matrix[label - 1][prediction - 1], classes x classes. */
-  matrix: number[][];
-  labelled: number;
-  /** Labelled pixels with a prediction. */
-  mapped: number;
-}
 
 export function emptyConfusion(classes: number): Confusion {
   return {
@@ -83,3 +75,5 @@ export function metrics(confusion: Confusion): Metrics {
     perClass,
   };
 }
+
+import type { Confusion } from "../contracts/report.contract.ts";

@@ -1,10 +1,10 @@
 import type { S3Client } from "@aws-sdk/client-s3";
+import type { S3Location } from "../core/s3.url.ts";
 import { CdlEpsg, NationalCdlGrid } from "../grid/crs.ts";
 import { describeOffset, gridBounds, isOnLattice, latticeOffset } from "../grid/lattice.ts";
 import type { Rect } from "../grid/planar.ts";
 import { imageGrid, openCog } from "../raster/cog.reader.ts";
 import { listAll } from "../storage/s3.objects.ts";
-import type { S3Location } from "../storage/s3.url.ts";
 import { LabelRasterError, type LabelSource } from "./label.window.ts";
 
 /** The label grid predictions are mapped on: EPSG:5070, 30 m, origin from the CDL rasters themselves. */

@@ -1,6 +1,7 @@
 import type { S3Client } from "@aws-sdk/client-s3";
 import type { GeoTIFFImage } from "geotiff";
 import { cdlToClassLut } from "../cdl/classes.ts";
+import type { GridGeo } from "../contracts/grid.contract.ts";
 import {
   describeOffset,
   gridBounds,
@@ -12,7 +13,6 @@ import {
 } from "../grid/lattice.ts";
 import type { Rect } from "../grid/planar.ts";
 import { imageGrid, openCog, readWindowInto } from "../raster/cog.reader.ts";
-import type { GridGeo } from "../raster/raster.types.ts";
 import type { ObjectRef } from "../storage/s3.objects.ts";
 import { giveShared, takeShared } from "../threads/shared.buffers.ts";
 

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { DefaultTaskQueues } from "../contracts/task.queues.ts";
-import { S3UrlParser } from "../storage/s3.url.ts";
+import { S3UrlParser } from "../core/s3.url.ts";
 
 /** Connection to the Temporal frontend. */
 export const TemporalConfigParser = z

@@ -1,9 +1,25 @@
 // The granule choice: select-granules and select-season activity inputs, and the selection they return.
 import { z } from "zod";
-import type { HlsProduct } from "../hls/granule.id.ts";
-import { type Candidate, DefaultSelectionLimits } from "../pipeline/granule.select.ts";
-import { type SeasonWindow, SeasonWindowsParser } from "../pipeline/season.windows.ts";
+import type { HlsProduct } from "./granule.id.ts";
+import { type SeasonWindow, SeasonWindowsParser } from "./season.windows.ts";
 import { TileIdParser } from "./tile.id.ts";
+
+/** A granule as the catalogue describes it. */
+export interface Candidate {
+  id: string;
+  doy: number;
+  cloudCover: number;
+  spatialCoverage: number;
+}
+
+export interface SelectionLimits {
+  /** Candidates above this cloud cover (percent) are not used. */
+  maxCloudCover: number;
+  /** Candidates below this spatial coverage (percent) are not used. */
+  minSpatialCoverage: number;
+}
+
+export const DefaultSelectionLimits: SelectionLimits = { maxCloudCover: 60, minSpatialCoverage: 30 };
 
 export const SelectGranulesInputParser = z
   .object({

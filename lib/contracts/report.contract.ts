@@ -1,9 +1,48 @@
 // The report: mosaic plan and parts, the rollups each part leaves in S3, the run report and accuracy files.
 import { z } from "zod";
-import type { Confusion } from "../accuracy/confusion.ts";
-import { RegionSpecParser } from "../region/region.spec.ts";
-import type { MosaicPart } from "../report/mosaic.parts.ts";
-import { OutputPrefixParser } from "./run.contract.ts";
+import type { MosaicGrid } from "./grid.contract.ts";
+import { OutputPrefixParser } from "./output.prefix.ts";
+import { RegionSpecParser } from "./region.spec.ts";
+
+/** A confusion matrix of the 13 classes and its counts. */
+export interface Confusion {
+  classes: number;
+  /** matrix[label - 1][prediction - 1], classes x classes. */
+  matrix: number[][];
+  labelled: number;
+  /** Labelled pixels with a prediction. */
+  mapped: number;
+}
+
+/**
+ * One mosaic activity's share of a run's map: the whole region (a state run), one state of a
+ * larger region, or what a bbox or polygon region holds outside every state in one cell of its
+ * grid. Small enough to travel through Temporal: outlines are rebuilt from the region spec and
+ * the states' postal codes where the part is mosaicked.
+ */
+export interface MosaicPart {
+  /** `region` for a run mosaicked in one part, the state's postal code, or `outside-<row>-<col>`. */
+  id: string;
+  name: string;
+  /** Where its map.tif, confidence.tif and rollups go, under the outputs location, ending in "/". */
+  prefix: string;
+  /** On the run's grid, starting a whole number of overview blocks from its origin. */
+  grid: MosaicGrid;
+  /** Postal codes of the states before this one in the run's order whose boxes meet it. */
+  exclude: string[];
+  /** The finished tiles whose maps reach the part. */
+  tiles: string[];
+  /** Set on a part outside every state: it comes after them all, so `exclude` is every state meeting it. */
+  outside?: true;
+}
+
+export interface ReportPlan {
+  /** The tiles' union cut down to the region's box. */
+  grid: MosaicGrid;
+  /** Every n-th pixel of each part goes into its sample (quicklook or the regional overview). */
+  sampleStep: number;
+  parts: MosaicPart[];
+}
 
 const ReportRunFields = {
   runId: z.string().min(1),

@@ -1,19 +1,9 @@
 import { z } from "zod";
-import { DefaultSelectionLimits } from "../pipeline/granule.select.ts";
-import { DefaultSeasonWindows, SeasonWindowsParser } from "../pipeline/season.windows.ts";
-import { RegionSpecParser } from "../region/region.spec.ts";
-import { unsafeKeyReason } from "../storage/s3.url.ts";
+import { DefaultSelectionLimits } from "./granule.contract.ts";
+import { OutputPrefixParser } from "./output.prefix.ts";
+import { RegionSpecParser } from "./region.spec.ts";
 import type { RunReport } from "./report.contract.ts";
-
-/** A run's output folder, relative to the outputs location: never able to climb out of it. */
-export const OutputPrefixParser = z
-  .string()
-  .min(1)
-  .superRefine((prefix, ctx) => {
-    const reason = unsafeKeyReason(prefix);
-    if (reason) ctx.addIssue({ code: "custom", message: reason });
-    else if (!prefix.endsWith("/")) ctx.addIssue({ code: "custom", message: "must end in '/'" });
-  });
+import { DefaultSeasonWindows, SeasonWindowsParser } from "./season.windows.ts";
 
 export const RunIdParser = z
   .string()

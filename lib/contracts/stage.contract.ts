@@ -1,7 +1,8 @@
 // Staging: a tile's granules warped onto the label grid, as a stack (chip models) or a series (time-series models).
+
 import { z } from "zod";
-import type { TargetGrid } from "../pipeline/warp.ts";
-import type { SeriesIndex } from "../series/series.index.ts";
+import type { TargetGrid } from "./grid.contract.ts";
+import type { SeriesIndex } from "./series.index.ts";
 import { TileIdParser } from "./tile.id.ts";
 
 export const StageTileInputParser = z

@@ -4,7 +4,7 @@ import {
   httpStatusError,
   isTransientArchiveError,
   shownUrl,
-} from "../hls/archive.errors.ts";
+} from "../errors/archive.errors.ts";
 import type { EarthdataSession } from "./earthdata.session.ts";
 import { DefaultRetry, type RetryOptions, withRetries } from "./http.retry.ts";
 

@@ -1,4 +1,4 @@
-import { ArchiveAccessError, ArchiveRequestError, shownUrl } from "../hls/archive.errors.ts";
+import { ArchiveAccessError, ArchiveRequestError, shownUrl } from "../errors/archive.errors.ts";
 import type { EarthdataLogin } from "./earthdata.login.ts";
 
 /** Requests to Earthdata endpoints with the login applied where, and only where, it belongs. */

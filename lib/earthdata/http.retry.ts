@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { isTransientArchiveError } from "../hls/archive.errors.ts";
+import { isTransientArchiveError } from "../errors/archive.errors.ts";
 
 export interface RetryOptions {
   attempts: number;

@@ -1,7 +1,7 @@
 import { z } from "zod";
+import { type HlsProduct, parseGranuleId } from "../contracts/granule.id.ts";
 import { DefaultRetry, type RetryOptions, withRetries } from "../earthdata/http.retry.ts";
-import { ArchiveRequestError, httpStatusError, shownUrl } from "./archive.errors.ts";
-import { type HlsProduct, parseGranuleId } from "./granule.id.ts";
+import { ArchiveRequestError, httpStatusError, shownUrl } from "../errors/archive.errors.ts";
 
 /** CMR collection concept ids of HLS v2.0 at LP DAAC (provider LPCLOUD). */
 export const HlsCollectionIds: Record<HlsProduct, string> = {

@@ -1,7 +1,7 @@
 import { z } from "zod";
-import type { Candidate } from "../pipeline/granule.select.ts";
+import type { Candidate } from "../contracts/granule.contract.ts";
+import { formatGranuleId, type GranuleId, parseGranuleId } from "../contracts/granule.id.ts";
 import { CmrRecordError, cmrGranuleFacts, parseCmrXml } from "./cmr.xml.ts";
-import { formatGranuleId, type GranuleId, parseGranuleId } from "./granule.id.ts";
 import type { HlsArchive } from "./hls.archive.ts";
 import { cmrXmlKey, stacItemKey } from "./lpdaac.keys.ts";
 

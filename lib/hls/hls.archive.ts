@@ -1,9 +1,9 @@
 import { GetObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import type { GeoTIFFImage } from "geotiff";
+import type { HlsProduct } from "../contracts/granule.id.ts";
+import { formatS3Url, type S3Location } from "../core/s3.url.ts";
 import { openCog } from "../raster/cog.reader.ts";
 import { isNotFound, listAll, ref } from "../storage/s3.objects.ts";
-import { formatS3Url, type S3Location } from "../storage/s3.url.ts";
-import type { HlsProduct } from "./granule.id.ts";
 import { tileYearPrefix } from "./lpdaac.keys.ts";
 
 /**

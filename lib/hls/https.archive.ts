@@ -1,8 +1,8 @@
+import type { S3Location } from "../core/s3.url.ts";
 import type { EarthdataSession } from "../earthdata/earthdata.session.ts";
 import { withRetries } from "../earthdata/http.retry.ts";
+import { httpStatusError } from "../errors/archive.errors.ts";
 import { openHttpCog } from "../raster/cog.http.reader.ts";
-import type { S3Location } from "../storage/s3.url.ts";
-import { httpStatusError } from "./archive.errors.ts";
 import type { HlsArchive } from "./hls.archive.ts";
 
 /**

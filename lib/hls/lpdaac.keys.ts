@@ -1,4 +1,4 @@
-import { formatGranuleId, type GranuleId, type HlsProduct, parseGranuleId } from "./granule.id.ts";
+import { formatGranuleId, type GranuleId, type HlsProduct, parseGranuleId } from "../contracts/granule.id.ts";
 
 /** Bands as LP DAAC names them, per product; Fmask is the quality layer. */
 export const ProductBands = {

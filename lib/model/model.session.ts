@@ -2,8 +2,8 @@ import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import type { S3Client } from "@aws-sdk/client-s3";
 import type * as ort from "onnxruntime-node";
+import { parseS3Url } from "../core/s3.url.ts";
 import { getBytes } from "../storage/s3.objects.ts";
-import { parseS3Url } from "../storage/s3.url.ts";
 import { loadModelManifest, type ModelManifest, ModelsDir, onnxLocation } from "./model.manifest.ts";
 import { type BatchResult, type GraphInfo, ModelThread } from "./model.thread.ts";
 

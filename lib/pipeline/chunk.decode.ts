@@ -4,11 +4,13 @@
  * inflates, normalises nor holds the row's bytes: the response buffers of a row's GET (megabytes,
  * in 64 KiB pieces and then joined) were what prompted most of its full collections.
  */
+
 import type { S3Client } from "@aws-sdk/client-s3";
 import type { Config } from "../config/config.schema.ts";
+import type { StackHeader } from "../contracts/stack.header.ts";
 import { createS3Client } from "../storage/s3.client.ts";
 import { getBytesRange, type ObjectRef } from "../storage/s3.objects.ts";
-import { decodeChunkSync, type StackHeader } from "./stack.format.ts";
+import { decodeChunkSync } from "./stack.format.ts";
 import { type Normalization, normalizeChunk, type WindowRow } from "./window.input.ts";
 
 export interface ReadRowTask {

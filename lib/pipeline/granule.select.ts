@@ -1,22 +1,6 @@
-import type { SeasonWindow } from "./season.windows.ts";
-import { windowDays } from "./season.windows.ts";
-
-/** A granule as the catalogue describes it. */
-export interface Candidate {
-  id: string;
-  doy: number;
-  cloudCover: number;
-  spatialCoverage: number;
-}
-
-export interface SelectionLimits {
-  /** Candidates above this cloud cover (percent) are not used. */
-  maxCloudCover: number;
-  /** Candidates below this spatial coverage (percent) are not used. */
-  minSpatialCoverage: number;
-}
-
-export const DefaultSelectionLimits: SelectionLimits = { maxCloudCover: 60, minSpatialCoverage: 30 };
+import type { Candidate, SelectionLimits } from "../contracts/granule.contract.ts";
+import type { SeasonWindow } from "../contracts/season.windows.ts";
+import { windowDays } from "../contracts/season.windows.ts";
 
 export type WindowChoice =
   | { window: SeasonWindow; chosen: Candidate; candidates: number }

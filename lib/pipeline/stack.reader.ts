@@ -1,6 +1,7 @@
 import type { S3Client } from "@aws-sdk/client-s3";
+import type { StackHeader } from "../contracts/stack.header.ts";
 import { getBytesRange, type ObjectRef } from "../storage/s3.objects.ts";
-import { decodeChunk, parseStackHeader, type StackHeader } from "./stack.format.ts";
+import { decodeChunk, parseStackHeader } from "./stack.format.ts";
 import { type ChunkRow, withValidity } from "./window.input.ts";
 
 export async function readStackHeader(s3: S3Client, object: ObjectRef): Promise<StackHeader> {

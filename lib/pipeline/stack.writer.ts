@@ -1,6 +1,6 @@
 import { deflateSync } from "node:zlib";
+import { type StackHeader, StackMagic, StackNodata } from "../contracts/stack.header.ts";
 import { sharedArray } from "../threads/task.pool.ts";
-import { type StackHeader, StackMagic, StackNodata } from "./stack.format.ts";
 import { stagePool } from "./stage.pool.ts";
 
 export interface ChunkRowJob {

@@ -1,8 +1,8 @@
+import type { StackHeader } from "../contracts/stack.header.ts";
 import { giveShared, takeShared } from "../threads/shared.buffers.ts";
 import type { EmittedRows, RowEmitter } from "./row.emitter.ts";
 import type { LogitRow, RowAccumulator } from "./sliding.window.ts";
 import { windowStarts } from "./sliding.window.ts";
-import type { StackHeader } from "./stack.format.ts";
 import {
   fillWindow,
   giveWindowRow,

@@ -1,13 +1,8 @@
+import type { GridGeo, TargetGrid } from "../contracts/grid.contract.ts";
 import { pixelCentresIn, transform } from "../grid/crs.ts";
-import type { GridGeo } from "../raster/raster.types.ts";
 import { sharedArray } from "../threads/task.pool.ts";
 
 /** A north-up target grid. */
-export interface TargetGrid extends GridGeo {
-  width: number;
-  height: number;
-}
-
 /** A north-up source raster's grid. */
 export type SourceGrid = GridGeo & { width: number; height: number };
 

@@ -1,6 +1,5 @@
+import { type StackHeader, StackNodata } from "../contracts/stack.header.ts";
 import { giveShared, takeShared } from "../threads/shared.buffers.ts";
-import type { StackHeader } from "./stack.format.ts";
-import { StackNodata } from "./stack.format.ts";
 
 /** One decoded row of chunks: data[cx] is channels x chunk x chunk; valid[cx] marks pixels with data in every channel. */
 export interface ChunkRow {

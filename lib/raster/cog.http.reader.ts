@@ -1,6 +1,6 @@
 import type { BaseResponse, GeoTIFFImage } from "geotiff";
 import { withRetries } from "../earthdata/http.retry.ts";
-import { ArchiveRequestError, httpStatusError, shownUrl } from "../hls/archive.errors.ts";
+import { ArchiveRequestError, httpStatusError, shownUrl } from "../errors/archive.errors.ts";
 import { openCogWith, RangeClient, RangeResponse } from "./cog.reader.ts";
 
 /** A GET that applies its own authorisation (an EarthdataSession's). */

@@ -9,10 +9,11 @@ import {
   type GeoTIFFImage,
   type RemoteSourceOptions,
 } from "geotiff";
+import type { GridGeo } from "../contracts/grid.contract.ts";
 import type { ObjectRef } from "../storage/s3.objects.ts";
 import { isPlainRead, readWindowFast } from "./cog.window.ts";
 import { epsgFromGeoKeys, type GeoKeys } from "./geokeys.ts";
-import type { GridGeo, PixelArray, Raster } from "./raster.types.ts";
+import type { PixelArray, Raster } from "./raster.types.ts";
 
 /** Deflate through Node's native zlib: several times faster than geotiff.js's pure-JS inflate. */
 class NativeDeflateDecoder extends BaseDecoder {

@@ -2,12 +2,6 @@
 export type PixelArray = Int16Array | Uint8Array | Uint16Array | Float32Array;
 
 /** A north-up grid: origin is the upper-left corner of the first pixel, in the CRS's metres. */
-export interface GridGeo {
-  epsg: number;
-  origin: [number, number];
-  pixelSize: number;
-}
-
 /** A single-band raster in memory. */
 export interface Raster<T extends PixelArray = PixelArray> {
   width: number;
@@ -16,3 +10,5 @@ export interface Raster<T extends PixelArray = PixelArray> {
   geo: GridGeo;
   nodata?: number;
 }
+
+import type { GridGeo } from "../contracts/grid.contract.ts";

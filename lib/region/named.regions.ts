@@ -1,4 +1,4 @@
-import type { RegionSpec } from "./region.spec.ts";
+import type { RegionSpec } from "../contracts/region.spec.ts";
 import { RegionError, resolveRegion } from "./region.ts";
 import { allStates } from "./us.states.ts";
 

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
+import { type RegionSpec, RegionSpecParser } from "../contracts/region.spec.ts";
 import type { Ring } from "../grid/planar.ts";
-import { type RegionSpec, RegionSpecParser } from "./region.spec.ts";
 import { findState, type UsState } from "./us.states.ts";
 
 export { type RegionSpec, RegionSpecParser };

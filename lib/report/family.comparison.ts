@@ -1,8 +1,8 @@
 import type { S3Client } from "@aws-sdk/client-s3";
 import { z } from "zod";
+import type { S3Location } from "../core/s3.url.ts";
 import { loadAnyManifest } from "../series/series.manifest.ts";
 import { getJson, listAll, ref } from "../storage/s3.objects.ts";
-import type { S3Location } from "../storage/s3.url.ts";
 
 /** What a run's accuracy.json says that a comparison needs (it holds more). */
 const RunAccuracyParser = z.object({

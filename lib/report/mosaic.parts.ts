@@ -1,43 +1,14 @@
+import type { MosaicGrid } from "../contracts/grid.contract.ts";
+import type { RegionSpec } from "../contracts/region.spec.ts";
+import type { MosaicPart, ReportPlan } from "../contracts/report.contract.ts";
 import { CdlEpsg, transform } from "../grid/crs.ts";
 import { gridBounds, rectsOverlap, windowOf } from "../grid/lattice.ts";
 import { densify, type Rect, type Ring } from "../grid/planar.ts";
-import type { RegionSpec } from "../region/region.spec.ts";
 import { resolveRegion } from "../region/region.ts";
 import { type StateExtent, stateExtent } from "../region/state.extent.ts";
 import { allStates, findState } from "../region/us.states.ts";
-import type { MosaicGrid } from "./mosaic.ts";
 import { outsideCells } from "./outside.cells.ts";
 import { quicklookStep } from "./quicklook.ts";
-
-/**
- * One mosaic activity's share of a run's map: the whole region (a state run), one state of a
- * larger region, or what a bbox or polygon region holds outside every state in one cell of its
- * grid. Small enough to travel through Temporal: outlines are rebuilt from the region spec and
- * the states' postal codes where the part is mosaicked.
- */
-export interface MosaicPart {
-  /** `region` for a run mosaicked in one part, the state's postal code, or `outside-<row>-<col>`. */
-  id: string;
-  name: string;
-  /** Where its map.tif, confidence.tif and rollups go, under the outputs location, ending in "/". */
-  prefix: string;
-  /** On the run's grid, starting a whole number of overview blocks from its origin. */
-  grid: MosaicGrid;
-  /** Postal codes of the states before this one in the run's order whose boxes meet it. */
-  exclude: string[];
-  /** The finished tiles whose maps reach the part. */
-  tiles: string[];
-  /** Set on a part outside every state: it comes after them all, so `exclude` is every state meeting it. */
-  outside?: true;
-}
-
-export interface ReportPlan {
-  /** The tiles' union cut down to the region's box. */
-  grid: MosaicGrid;
-  /** Every n-th pixel of each part goes into its sample (quicklook or the regional overview). */
-  sampleStep: number;
-  parts: MosaicPart[];
-}
 
 /** Part grids start on multiples of this many pixels from the run grid, so samples line up. */
 const PartAlign = 512;

@@ -4,6 +4,7 @@ import type { S3Client } from "@aws-sdk/client-s3";
 import type { GeoTIFFImage } from "geotiff";
 import { type LabelSource, labelWindow, type OpenLabelRaster } from "../accuracy/label.window.ts";
 import { ClassPalette, CropClasses } from "../cdl/classes.ts";
+import type { MosaicGrid } from "../contracts/grid.contract.ts";
 import { windowOf } from "../grid/lattice.ts";
 import type { Ring } from "../grid/planar.ts";
 import { openCog, readWindowInto } from "../raster/cog.reader.ts";
@@ -13,7 +14,7 @@ import { ringEdges, scanSpans } from "../raster/rasterize.ts";
 import { fillSpans, intersectSpans, type RowSpans, spansMeet, subtractSpans } from "../raster/row.spans.ts";
 import type { ObjectRef } from "../storage/s3.objects.ts";
 import { giveShared, takeShared } from "../threads/shared.buffers.ts";
-import { emptyRollups, type Mosaic, type MosaicGrid, pasteTile, type Rollups, rollUp } from "./mosaic.ts";
+import { emptyRollups, type Mosaic, pasteTile, type Rollups, rollUp } from "./mosaic.ts";
 
 export interface MosaicTile {
   tileId: string;

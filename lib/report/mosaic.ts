@@ -1,15 +1,8 @@
-import type { Confusion } from "../accuracy/confusion.ts";
 import { emptyConfusion } from "../accuracy/confusion.ts";
+import type { MosaicGrid } from "../contracts/grid.contract.ts";
+import type { Confusion } from "../contracts/report.contract.ts";
 import { describeOffset, isOnLattice, latticeOffset } from "../grid/lattice.ts";
 import type { Raster } from "../raster/raster.types.ts";
-
-export interface MosaicGrid {
-  epsg: number;
-  origin: [number, number];
-  pixelSize: number;
-  width: number;
-  height: number;
-}
 
 /** The smallest grid holding every tile grid (all on the same label grid). */
 export function unionGrid(grids: MosaicGrid[]): MosaicGrid {

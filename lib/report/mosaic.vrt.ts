@@ -1,5 +1,3 @@
-import type { MosaicGrid } from "./mosaic.ts";
-
 export interface VrtSource {
   /** The COG's path relative to the VRT file. */
   href: string;
@@ -60,3 +58,5 @@ export function vrtXml(input: {
     "",
   ].join("\n");
 }
+
+import type { MosaicGrid } from "../contracts/grid.contract.ts";

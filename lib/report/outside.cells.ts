@@ -1,7 +1,7 @@
+import type { MosaicGrid } from "../contracts/grid.contract.ts";
 import type { Ring } from "../grid/planar.ts";
 import { ringEdges, scanSpans } from "../raster/rasterize.ts";
 import { subtractSpans } from "../raster/row.spans.ts";
-import type { MosaicGrid } from "./mosaic.ts";
 
 /**
  * Side of the square cells, in pixels of the run grid, that cut what a region holds outside every

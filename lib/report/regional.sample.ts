@@ -1,5 +1,3 @@
-import type { MosaicGrid } from "./mosaic.ts";
-
 export interface Sample {
   classes: Uint8Array;
   confidence: Uint8Array;
@@ -49,3 +47,5 @@ export function composeSamples(
   }
   return out;
 }
+
+import type { MosaicGrid } from "../contracts/grid.contract.ts";

@@ -1,5 +1,4 @@
-import type { StackHeader } from "../pipeline/stack.format.ts";
-import { StackNodata } from "../pipeline/stack.format.ts";
+import { type StackHeader, StackNodata } from "../contracts/stack.header.ts";
 import type { ChunkRows } from "../pipeline/window.input.ts";
 
 /** One date of a staged series, as inference reads it: its header, day of year and decoded chunk rows. */

@@ -1,5 +1,5 @@
-import type { Candidate } from "../pipeline/granule.select.ts";
-import { type SeasonWindow, windowDays } from "../pipeline/season.windows.ts";
+import type { Candidate } from "../contracts/granule.contract.ts";
+import { type SeasonWindow, windowDays } from "../contracts/season.windows.ts";
 
 export interface SeasonChoice {
   /** The observations to stage, in date order (ties by id). */

@@ -1,11 +1,11 @@
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { GetObjectCommand, type S3Client } from "@aws-sdk/client-s3";
-import { parseGranuleId } from "../hls/granule.id.ts";
+import { parseGranuleId } from "../contracts/granule.id.ts";
+import type { GridGeo } from "../contracts/grid.contract.ts";
+import { formatS3Url, type S3Location } from "../core/s3.url.ts";
 import { cmrXmlKey } from "../hls/lpdaac.keys.ts";
-import type { GridGeo } from "../raster/raster.types.ts";
 import { putJson, ref } from "../storage/s3.objects.ts";
-import { formatS3Url, type S3Location } from "../storage/s3.url.ts";
 import { mosaicItem, runCollection, type StacFile, type StacRunFacts, tileItem } from "./stac.catalogue.ts";
 
 async function digest(stream: AsyncIterable<Uint8Array>): Promise<{ sha256: string; bytes: number }> {

@@ -1,8 +1,8 @@
 import { CropClasses } from "../cdl/classes.ts";
+import type { GridGeo } from "../contracts/grid.contract.ts";
 import { CdlEpsg, transform } from "../grid/crs.ts";
 import { gridBounds } from "../grid/lattice.ts";
 import { densify, ringBounds } from "../grid/planar.ts";
-import type { GridGeo } from "../raster/raster.types.ts";
 
 /**
  * A run's outputs as a STAC catalogue (STAC 1.1.0): a Collection for the run, an Item per tile map

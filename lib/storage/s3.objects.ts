@@ -8,7 +8,7 @@ import {
   type S3Client,
 } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
-import type { S3Location } from "./s3.url.ts";
+import type { S3Location } from "../core/s3.url.ts";
 
 /** Where an object is: its location's bucket and a full key. */
 export interface ObjectRef {

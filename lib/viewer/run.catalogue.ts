@@ -1,8 +1,8 @@
 import type { S3Client } from "@aws-sdk/client-s3";
 import { z } from "zod";
 import type { Config } from "../config/config.schema.ts";
+import { RegionSpecParser } from "../contracts/region.spec.ts";
 import { type TileState, TileStateParser } from "../contracts/run.contract.ts";
-import { RegionSpecParser } from "../region/region.spec.ts";
 import { resolveRegion } from "../region/region.ts";
 import { getJson, listAll, objectSize, ref } from "../storage/s3.objects.ts";
 import type { LiveStatus } from "./live.status.ts";

@@ -3,9 +3,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { join } from "node:path";
 import type { Config } from "../config/config.schema.ts";
 import { RunIdParser } from "../contracts/run.contract.ts";
+import { unsafeKeyReason } from "../core/s3.url.ts";
 import { createS3Client } from "../storage/s3.client.ts";
 import { ref } from "../storage/s3.objects.ts";
-import { unsafeKeyReason } from "../storage/s3.url.ts";
 import { createLiveStatus } from "./live.status.ts";
 import { proxyObject } from "./object.proxy.ts";
 import { BundleFiles, ensurePageBundle } from "./page.bundle.ts";

@@ -2,7 +2,7 @@
  * For the read and stage benchmarks: a stack of their own on free ports, holding a few full-size
  * (3660 px) granules of one synthetic tile, one per season window as granule choice would pick.
  */
-import { formatGranuleId, type GranuleId } from "../../lib/hls/granule.id.ts";
+import { formatGranuleId, type GranuleId } from "../../lib/contracts/granule.id.ts";
 import { encodeGranule } from "../synth/granule.encode.ts";
 import { createGround } from "../synth/ground.ts";
 import { profileForState } from "../synth/profiles.ts";

@@ -1,3 +1,4 @@
+import { runWorkflow } from "../../workflows/index.ts";
 /**
  * A region's run from plan to report at orchestration scale, without imagery: the real run
  * workflow (plan, batches, tile workflows, the report's parts and assembly) on a private stack
@@ -267,7 +268,7 @@ try {
   }, 30_000);
   const summary = (await worker
     .runUntil(
-      client.workflow.execute("runWorkflow", {
+      client.workflow.execute(runWorkflow, {
         taskQueue: config.taskQueues.cpu,
         workflowId: runId,
         args: [input],

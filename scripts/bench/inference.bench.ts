@@ -18,6 +18,7 @@ import { MockActivityEnvironment } from "@temporalio/testing";
 import * as ort from "onnxruntime-node";
 import { createPredictActivities } from "../../activities/predict.activities.ts";
 import type { PredictedTile } from "../../lib/contracts/predict.contract.ts";
+import { StackNodata } from "../../lib/contracts/stack.header.ts";
 import {
   loadModelManifest,
   type ModelManifest,
@@ -26,7 +27,6 @@ import {
 } from "../../lib/model/model.manifest.ts";
 import { loadModel } from "../../lib/model/model.session.ts";
 import { windowStarts } from "../../lib/pipeline/sliding.window.ts";
-import { StackNodata } from "../../lib/pipeline/stack.format.ts";
 import { readChunks, readStackHeader } from "../../lib/pipeline/stack.reader.ts";
 import { encodeStack } from "../../lib/pipeline/stack.writer.ts";
 import { fillWindow, type WindowRows, windowRow } from "../../lib/pipeline/window.input.ts";

@@ -5,13 +5,14 @@
  * same windows, in CPU ms a window. The model thread's share is bare onnxruntime's, measured by the
  * caller. On a host with a core for each thread, the busiest thread bounds one inference process.
  */
+
 import type { Config } from "../../lib/config/config.schema.ts";
+import type { StackHeader } from "../../lib/contracts/stack.header.ts";
 import type { ModelManifest } from "../../lib/model/model.manifest.ts";
 import { readRow } from "../../lib/pipeline/chunk.decode.ts";
 import { decodeThreads } from "../../lib/pipeline/chunk.decoder.ts";
 import { addWindows, emitRows } from "../../lib/pipeline/row.emit.mjs";
 import { RowAccumulator, windowStarts } from "../../lib/pipeline/sliding.window.ts";
-import type { StackHeader } from "../../lib/pipeline/stack.format.ts";
 import { chunkRowRange } from "../../lib/pipeline/stack.reader.ts";
 import {
   fillWindow,

@@ -12,6 +12,7 @@
  *
  *   npx tsx scripts/bench/mosaic.bench.ts [--sizes 1x1,2x2,4x1] [--tile-px 4500] [--states] [--deflate-level 1] [--json <file>]
  */
+
 import { execFile } from "node:child_process";
 import { rm, stat } from "node:fs/promises";
 import { parseArgs, promisify } from "node:util";
@@ -19,6 +20,7 @@ import { accumulate, emptyConfusion } from "../../lib/accuracy/confusion.ts";
 import { ClassPalette } from "../../lib/cdl/classes.ts";
 import { loadConfig } from "../../lib/config/config.load.ts";
 import { DefaultConfig } from "../../lib/config/config.schema.ts";
+import type { MosaicGrid } from "../../lib/contracts/grid.contract.ts";
 import { CdlEpsg, NationalCdlGrid, transform } from "../../lib/grid/crs.ts";
 import { gridBounds } from "../../lib/grid/lattice.ts";
 import type { Ring } from "../../lib/grid/planar.ts";
@@ -27,7 +29,7 @@ import { CogStripWriter } from "../../lib/raster/cog.strip.writer.ts";
 import { encodeCog } from "../../lib/raster/cog.writer.ts";
 import { statesMeeting } from "../../lib/region/state.extent.ts";
 import { type MosaicProfile, mosaicInStrips } from "../../lib/report/mosaic.strips.ts";
-import { type MosaicGrid, unionGrid } from "../../lib/report/mosaic.ts";
+import { unionGrid } from "../../lib/report/mosaic.ts";
 import { createS3Client } from "../../lib/storage/s3.client.ts";
 import { putBytes, putFile, ref } from "../../lib/storage/s3.objects.ts";
 import { type BenchFigure, JsonOption, ratioFigure, writeBenchRecord } from "./bench.record.ts";

@@ -1,3 +1,4 @@
+import { runWorkflow } from "../../workflows/index.ts";
 /**
  * Tile-level overlap in a state-wide run: the CPU pool (label grid, granule choice, staging, maps)
  * and the inference pool (predictTile) are separate queues, and with several tiles in flight the
@@ -93,7 +94,7 @@ function allBusyShare(sets: Interval[][], from: number, to: number): number {
 
 async function mapState(client: Client, config: Config, runId: string, maxTilesInFlight: number) {
   const started = Date.now();
-  const summary = (await client.workflow.execute("runWorkflow", {
+  const summary = (await client.workflow.execute(runWorkflow, {
     taskQueue: config.taskQueues.cpu,
     workflowId: runId,
     args: [

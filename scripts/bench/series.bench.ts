@@ -23,9 +23,9 @@ import { createSeriesStageActivities } from "../../activities/series.stage.activ
 import type { LabelGrid } from "../../lib/accuracy/label.grid.ts";
 import type { GranuleSelection } from "../../lib/contracts/granule.contract.ts";
 import type { PredictedSeries } from "../../lib/contracts/predict.contract.ts";
+import { DefaultSeasonWindows } from "../../lib/contracts/season.windows.ts";
 import type { StagedSeries } from "../../lib/contracts/stage.contract.ts";
 import { onnxLocation } from "../../lib/model/model.manifest.ts";
-import { DefaultSeasonWindows } from "../../lib/pipeline/season.windows.ts";
 import { readChunkRow, readStackHeader } from "../../lib/pipeline/stack.reader.ts";
 import { fillPixel, loadStrips, type SeriesDate } from "../../lib/series/series.input.ts";
 import { loadSeriesManifest, pipelineShape } from "../../lib/series/series.manifest.ts";

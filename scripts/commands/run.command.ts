@@ -9,11 +9,12 @@ import {
   type RunStatus,
   type RunSummary,
 } from "../../lib/contracts/run.contract.ts";
+import { formatS3Url } from "../../lib/core/s3.url.ts";
 import { createHlsArchive } from "../../lib/hls/archive.factory.ts";
 import { progressLine } from "../../lib/progress.ts";
 import { createS3Client } from "../../lib/storage/s3.client.ts";
 import { getJson, ref } from "../../lib/storage/s3.objects.ts";
-import { formatS3Url } from "../../lib/storage/s3.url.ts";
+import { reportWorkflow, runWorkflow } from "../../workflows/index.ts";
 import { uiLink, withClient } from "../cli.client.ts";
 import { InputError, workFailed } from "../cli.errors.ts";
 import { buildRunInput, type RunOptions, regionLabel } from "./run.input.builder.ts";
@@ -36,7 +37,7 @@ async function startRun(
   const outputPrefix = input.outputPrefix ?? `runs/${runId}/`;
   const output = formatS3Url(config.storage.outputs, outputPrefix);
   await withClient(config, async (client) => {
-    const handle = await client.workflow.start("runWorkflow", {
+    const handle = await client.workflow.start(runWorkflow, {
       taskQueue: config.taskQueues.cpu,
       workflowId: runId,
       args: [input],
@@ -214,7 +215,7 @@ export function registerRunCommands(program: Command): void {
           );
           const reportId = `${runId}.report-${stamp()}`;
           const report = await client.workflow
-            .execute("reportWorkflow", {
+            .execute(reportWorkflow, {
               taskQueue: config.taskQueues.cpu,
               workflowId: reportId,
               args: [

@@ -1,11 +1,13 @@
 import type { Config } from "../../lib/config/config.schema.ts";
-import { OutputPrefixParser, type RunInput, RunYearParser } from "../../lib/contracts/run.contract.ts";
-import { tilesForRegion } from "../../lib/grid/tile.cover.ts";
-import { HlsProducts } from "../../lib/hls/granule.id.ts";
+import { HlsProducts } from "../../lib/contracts/granule.id.ts";
+import { OutputPrefixParser } from "../../lib/contracts/output.prefix.ts";
+import type { RegionSpec } from "../../lib/contracts/region.spec.ts";
+import { type RunInput, RunYearParser } from "../../lib/contracts/run.contract.ts";
 import type { HlsArchive } from "../../lib/hls/hls.archive.ts";
 import { FirstHlsYear } from "../../lib/hls/hls.years.ts";
 import { ModelManifestError } from "../../lib/model/model.manifest.ts";
-import { type RegionSpec, resolveRegion } from "../../lib/region/region.ts";
+import { resolveRegion } from "../../lib/region/region.ts";
+import { tilesForRegion } from "../../lib/region/tile.cover.ts";
 import { pipelineShape } from "../../lib/series/series.manifest.ts";
 import { InputError } from "../cli.errors.ts";
 

@@ -1,8 +1,9 @@
 import { type Client, ScheduleNotFoundError, ScheduleOverlapPolicy } from "@temporalio/client";
 import type { Command } from "commander";
 import { loadConfig } from "../../lib/config/config.load.ts";
+import { DefaultSeasonWindows } from "../../lib/contracts/season.windows.ts";
 import { createHlsArchive } from "../../lib/hls/archive.factory.ts";
-import { DefaultSeasonWindows } from "../../lib/pipeline/season.windows.ts";
+import { runWorkflow } from "../../workflows/index.ts";
 import { withClient } from "../cli.client.ts";
 import { InputError } from "../cli.errors.ts";
 import { cronProblem } from "./cron.check.ts";
@@ -87,7 +88,7 @@ export function registerScheduleCommand(program: Command): void {
           // The run id is the workflow id Temporal gives each action (the id plus the time).
           action: {
             type: "startWorkflow",
-            workflowType: "runWorkflow",
+            workflowType: runWorkflow,
             taskQueue: config.taskQueues.cpu,
             workflowId: scheduleId,
             args: [input],

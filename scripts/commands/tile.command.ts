@@ -2,13 +2,14 @@ import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError } from "@temp
 import type { Command } from "commander";
 import { loadConfig } from "../../lib/config/config.load.ts";
 import type { Config } from "../../lib/config/config.schema.ts";
+import { DefaultSelectionLimits } from "../../lib/contracts/granule.contract.ts";
+import { DefaultSeasonWindows } from "../../lib/contracts/season.windows.ts";
 import type { TileWorkflowInput } from "../../lib/contracts/tile.contract.ts";
 import { findTile } from "../../lib/grid/tile.table.ts";
 import { FirstHlsYear } from "../../lib/hls/hls.years.ts";
 import { ModelManifestError } from "../../lib/model/model.manifest.ts";
-import { DefaultSelectionLimits } from "../../lib/pipeline/granule.select.ts";
-import { DefaultSeasonWindows } from "../../lib/pipeline/season.windows.ts";
 import { pipelineShape } from "../../lib/series/series.manifest.ts";
+import { tileWorkflow } from "../../workflows/index.ts";
 import { uiLink, withClient } from "../cli.client.ts";
 import { InputError, workFailed } from "../cli.errors.ts";
 
@@ -60,7 +61,7 @@ export function registerTileCommand(program: Command): void {
       const workflowId = `tile-${year}-${options.tile}-${options.model}`;
       await withClient(config, async (client) => {
         const handle = await client.workflow
-          .start("tileWorkflow", { taskQueue: config.taskQueues.cpu, workflowId, args: [input] })
+          .start(tileWorkflow, { taskQueue: config.taskQueues.cpu, workflowId, args: [input] })
           .catch((error) => {
             if (error instanceof WorkflowExecutionAlreadyStartedError)
               return client.workflow.getHandle(workflowId);

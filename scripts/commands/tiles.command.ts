@@ -1,8 +1,9 @@
 import type { Command } from "commander";
-import { tilesForRegion } from "../../lib/grid/tile.cover.ts";
+import type { RegionSpec } from "../../lib/contracts/region.spec.ts";
 import type { HlsTile } from "../../lib/grid/tile.table.ts";
 import { parseRegionName } from "../../lib/region/named.regions.ts";
-import { parseBbox, type RegionSpec, readGeoJsonRegion, resolveRegion } from "../../lib/region/region.ts";
+import { parseBbox, readGeoJsonRegion, resolveRegion } from "../../lib/region/region.ts";
+import { tilesForRegion } from "../../lib/region/tile.cover.ts";
 import { InputError } from "../cli.errors.ts";
 
 export interface RegionOptions {

@@ -1,5 +1,5 @@
+import type { GranuleId } from "../../lib/contracts/granule.id.ts";
 import { HlsFill, HlsScale } from "../../lib/hls/fmask.ts";
-import type { GranuleId } from "../../lib/hls/granule.id.ts";
 import { ModelBands } from "../../lib/hls/lpdaac.keys.ts";
 import { encodeCog } from "../../lib/raster/cog.writer.ts";
 import type { RenderedGranule, TileWindow } from "./tile.render.ts";

@@ -1,5 +1,5 @@
+import { acquisitionDate, formatGranuleId, type GranuleId } from "../../lib/contracts/granule.id.ts";
 import { transform } from "../../lib/grid/crs.ts";
-import { acquisitionDate, formatGranuleId, type GranuleId } from "../../lib/hls/granule.id.ts";
 import { ModelBands } from "../../lib/hls/lpdaac.keys.ts";
 import { CogContentType } from "../../lib/raster/cog.writer.ts";
 import type { GranuleCover, TileWindow } from "./tile.render.ts";

@@ -1,5 +1,5 @@
+import type { GranuleId, HlsProduct } from "../../lib/contracts/granule.id.ts";
 import type { HlsTile } from "../../lib/grid/tile.table.ts";
-import type { GranuleId, HlsProduct } from "../../lib/hls/granule.id.ts";
 import { FirstS30Year } from "../../lib/hls/hls.years.ts";
 import { hashInts, unit } from "./hash.ts";
 import { type SynthScale, SynthScales } from "./world.spec.ts";

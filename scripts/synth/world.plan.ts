@@ -1,4 +1,4 @@
-import { dayOfYear } from "../../lib/calendar/day.of.year.ts";
+import { dayOfYear } from "../../lib/core/day.of.year.ts";
 import { CdlEpsg, transform } from "../../lib/grid/crs.ts";
 import { type PixelGrid, snapToNationalGrid } from "../../lib/grid/lattice.ts";
 import {
@@ -9,10 +9,10 @@ import {
   ringBounds,
   ringsContain,
 } from "../../lib/grid/planar.ts";
-import { tilesForRegion } from "../../lib/grid/tile.cover.ts";
 import type { HlsTile } from "../../lib/grid/tile.table.ts";
 import { RegionError, resolveRegion } from "../../lib/region/region.ts";
 import { stateExtent } from "../../lib/region/state.extent.ts";
+import { tilesForRegion } from "../../lib/region/tile.cover.ts";
 import { findState } from "../../lib/region/us.states.ts";
 import { type Acquisition, acquisitions } from "./schedule.ts";
 import type { TileWindow } from "./tile.render.ts";

@@ -4,7 +4,7 @@
  * pure function of the plan (a granule: of the tile's ground and its acquisition), so the bytes do
  * not depend on which thread made them.
  */
-import type { GranuleId } from "../../lib/hls/granule.id.ts";
+import type { GranuleId } from "../../lib/contracts/granule.id.ts";
 import { encodeCog } from "../../lib/raster/cog.writer.ts";
 import { renderCdl } from "./cdl.render.ts";
 import { type BandCog, encodeGranule } from "./granule.encode.ts";

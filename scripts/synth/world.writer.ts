@@ -1,12 +1,12 @@
 import type { S3Client } from "@aws-sdk/client-s3";
 import { stateCdlKey } from "../../lib/cdl/cdl.keys.ts";
 import type { Config } from "../../lib/config/config.schema.ts";
-import { formatGranuleId, type GranuleId } from "../../lib/hls/granule.id.ts";
+import { formatGranuleId, type GranuleId } from "../../lib/contracts/granule.id.ts";
+import { formatS3Url } from "../../lib/core/s3.url.ts";
 import { bandKey, cmrXmlKey, stacItemKey } from "../../lib/hls/lpdaac.keys.ts";
 import type { Progress } from "../../lib/progress.ts";
 import { CogContentType } from "../../lib/raster/cog.writer.ts";
 import { deleteObject, getJson, objectSize, putBytes, putJson, ref } from "../../lib/storage/s3.objects.ts";
-import { formatS3Url } from "../../lib/storage/s3.url.ts";
 import { createTaskPool, type TaskPool } from "../../lib/threads/task.pool.ts";
 import type { BandCog } from "./granule.encode.ts";
 import { cmrXml, stacItem } from "./granule.records.ts";

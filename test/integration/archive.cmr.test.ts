@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { ArchiveRequestError } from "../../lib/hls/archive.errors.ts";
+import { ArchiveRequestError } from "../../lib/errors/archive.errors.ts";
 import { createHlsArchive } from "../../lib/hls/archive.factory.ts";
 import { searchCmrGranules } from "../../lib/hls/cmr.search.ts";
 import { type CmrPage, type CmrStandIn, startCmrStandIn } from "../support/cmr.standin.ts";

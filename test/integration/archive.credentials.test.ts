@@ -9,19 +9,19 @@ import { MockActivityEnvironment } from "@temporalio/testing";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createStageActivities } from "../../activities/stage.activities.ts";
 import type { Config } from "../../lib/config/config.schema.ts";
+import { DefaultSelectionLimits } from "../../lib/contracts/granule.contract.ts";
+import { parseGranuleId } from "../../lib/contracts/granule.id.ts";
+import { DefaultSeasonWindows } from "../../lib/contracts/season.windows.ts";
 import { EarthdataLoginError } from "../../lib/earthdata/earthdata.login.ts";
 import {
   ArchiveAccessError,
   ArchiveRequestError,
   isTransientArchiveError,
-} from "../../lib/hls/archive.errors.ts";
+} from "../../lib/errors/archive.errors.ts";
 import { createHlsArchive } from "../../lib/hls/archive.factory.ts";
-import { parseGranuleId } from "../../lib/hls/granule.id.ts";
 import { createS3Archive } from "../../lib/hls/hls.archive.ts";
 import { stacItemKey } from "../../lib/hls/lpdaac.keys.ts";
 import { loadModelManifest } from "../../lib/model/model.manifest.ts";
-import { DefaultSelectionLimits } from "../../lib/pipeline/granule.select.ts";
-import { DefaultSeasonWindows } from "../../lib/pipeline/season.windows.ts";
 import { LocalS3Credentials } from "../../lib/storage/local.credentials.ts";
 import { createS3Client } from "../../lib/storage/s3.client.ts";
 import { connectClient, connectWorker } from "../../lib/temporal/connection.ts";

@@ -9,12 +9,12 @@ import type { NativeConnection, WorkflowBundleWithSourceMap } from "@temporalio/
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createGranuleActivities } from "../../activities/granules.activities.ts";
 import type { Config } from "../../lib/config/config.schema.ts";
+import { DefaultSelectionLimits } from "../../lib/contracts/granule.contract.ts";
+import { formatGranuleId, HlsProducts, parseGranuleId } from "../../lib/contracts/granule.id.ts";
+import { DefaultSeasonWindows } from "../../lib/contracts/season.windows.ts";
 import type { TileManifest } from "../../lib/contracts/tile.contract.ts";
-import { formatGranuleId, HlsProducts, parseGranuleId } from "../../lib/hls/granule.id.ts";
 import { bandKey, cmrXmlKey, ModelBands, stacItemKey, tileYearPrefix } from "../../lib/hls/lpdaac.keys.ts";
 import { loadModelManifest } from "../../lib/model/model.manifest.ts";
-import { DefaultSelectionLimits } from "../../lib/pipeline/granule.select.ts";
-import { DefaultSeasonWindows } from "../../lib/pipeline/season.windows.ts";
 import { openCog } from "../../lib/raster/cog.reader.ts";
 import { createS3Client } from "../../lib/storage/s3.client.ts";
 import { getBytes, objectSize, putBytes, ref } from "../../lib/storage/s3.objects.ts";

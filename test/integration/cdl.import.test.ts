@@ -12,13 +12,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { labelWindow } from "../../lib/accuracy/label.window.ts";
 import { ClassPalette } from "../../lib/cdl/classes.ts";
 import type { Config } from "../../lib/config/config.schema.ts";
+import { formatS3Url } from "../../lib/core/s3.url.ts";
 import type { PixelGrid } from "../../lib/grid/lattice.ts";
 import { encodeCog } from "../../lib/raster/cog.writer.ts";
 import { stateExtent } from "../../lib/region/state.extent.ts";
 import { findState } from "../../lib/region/us.states.ts";
 import { createS3Client } from "../../lib/storage/s3.client.ts";
 import { getBytes, putBytes, ref } from "../../lib/storage/s3.objects.ts";
-import { formatS3Url } from "../../lib/storage/s3.url.ts";
 import { boxNear, gdal, gdalAvailable, stateExtract, stateMask } from "../support/cdl.fixtures.ts";
 import { testConfig } from "../support/test.config.ts";
 

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from "vitest";
+import { StackNodata } from "../../lib/contracts/stack.header.ts";
 import { readRow, splitRowTask } from "../../lib/pipeline/chunk.decode.ts";
-import { StackNodata } from "../../lib/pipeline/stack.format.ts";
 import { chunkRowRange, readChunks, readStackHeader } from "../../lib/pipeline/stack.reader.ts";
 import { encodeStack } from "../../lib/pipeline/stack.writer.ts";
 import { sharedWindowRow, type WindowRow, windowRow } from "../../lib/pipeline/window.input.ts";

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { labelWindow } from "../../lib/accuracy/label.window.ts";
 import { ClassPalette } from "../../lib/cdl/classes.ts";
+import type { MosaicGrid } from "../../lib/contracts/grid.contract.ts";
 import type { Ring } from "../../lib/grid/planar.ts";
 import { seededRandom } from "../../lib/random.ts";
 import { encodeCog } from "../../lib/raster/cog.writer.ts";
@@ -13,7 +14,6 @@ import {
   createMosaic,
   emptyRollups,
   type Mosaic,
-  type MosaicGrid,
   pasteTile,
   rollUp,
   tilesOffGrid,

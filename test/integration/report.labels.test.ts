@@ -1,9 +1,9 @@
 import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ClassPalette } from "../../lib/cdl/classes.ts";
+import type { RegionSpec } from "../../lib/contracts/region.spec.ts";
 import type { RunReport } from "../../lib/contracts/report.contract.ts";
 import { encodeCog } from "../../lib/raster/cog.writer.ts";
-import type { RegionSpec } from "../../lib/region/region.ts";
 import { createS3Client } from "../../lib/storage/s3.client.ts";
 import { getBytes, getJson, putBytes, putJson, ref } from "../../lib/storage/s3.objects.ts";
 import { runReportSteps } from "../../workflows/report.steps.ts";

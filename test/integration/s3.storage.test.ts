@@ -2,9 +2,9 @@ import { randomBytes } from "node:crypto";
 import { GetObjectCommand, HeadObjectCommand } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import { afterAll, describe, expect, it } from "vitest";
+import { keyUnder } from "../../lib/core/s3.url.ts";
 import { createS3Client } from "../../lib/storage/s3.client.ts";
 import { putBytes, ref } from "../../lib/storage/s3.objects.ts";
-import { keyUnder } from "../../lib/storage/s3.url.ts";
 import { testConfig } from "../support/test.config.ts";
 
 const config = testConfig("s3");

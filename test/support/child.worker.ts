@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
 import type { Config } from "../../lib/config/config.schema.ts";
-import { formatS3Url } from "../../lib/storage/s3.url.ts";
+import { formatS3Url } from "../../lib/core/s3.url.ts";
 
 /** The environment that points a separate crop-map process at the same servers, buckets and queues. */
 export function configEnv(config: Config): Record<string, string> {

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
+import type { HlsProduct } from "../../lib/contracts/granule.id.ts";
 import { HlsCollectionIds } from "../../lib/hls/cmr.search.ts";
-import type { HlsProduct } from "../../lib/hls/granule.id.ts";
 import { json, type StandIn, startStandIn } from "./http.standin.ts";
 
 /** One page of a umm_json granule search answer: `{ hits, took, items }`. */

@@ -1,9 +1,9 @@
 import type { S3Client } from "@aws-sdk/client-s3";
 import { ClassPalette } from "../../lib/cdl/classes.ts";
+import type { MosaicGrid } from "../../lib/contracts/grid.contract.ts";
+import type { S3Location } from "../../lib/core/s3.url.ts";
 import { encodeCog } from "../../lib/raster/cog.writer.ts";
-import type { MosaicGrid } from "../../lib/report/mosaic.ts";
 import { putBytes, putJson, ref } from "../../lib/storage/s3.objects.ts";
-import type { S3Location } from "../../lib/storage/s3.url.ts";
 
 /**
  * A finished tile as the report reads it, without imagery: its classes and confidence COGs (a

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "../../lib/config/config.load.ts";
-import { keyUnder, parseS3Url } from "../../lib/storage/s3.url.ts";
+import { keyUnder, parseS3Url } from "../../lib/core/s3.url.ts";
 
 async function configFile(content: string): Promise<string> {
   const file = join(await mkdtemp(join(tmpdir(), "config-")), "crop-map.json");

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { acquisitionDate, formatGranuleId, parseGranuleId } from "../../lib/hls/granule.id.ts";
+import { acquisitionDate, formatGranuleId, parseGranuleId } from "../../lib/contracts/granule.id.ts";
 import { bandKey, ModelBands, parseBandKey } from "../../lib/hls/lpdaac.keys.ts";
 
 describe("granule ids", () => {

@@ -1,12 +1,12 @@
 import { describe, expect, it } from "vitest";
+import type { MosaicGrid } from "../../lib/contracts/grid.contract.ts";
+import type { RegionSpec } from "../../lib/contracts/region.spec.ts";
 import { CdlEpsg } from "../../lib/grid/crs.ts";
 import { snapToNationalGrid, windowOf } from "../../lib/grid/lattice.ts";
 import { ringBounds } from "../../lib/grid/planar.ts";
 import { rasterizeRings } from "../../lib/raster/rasterize.ts";
 import { parseRegionName } from "../../lib/region/named.regions.ts";
-import type { RegionSpec } from "../../lib/region/region.spec.ts";
 import { partClip, planParts, regionRings } from "../../lib/report/mosaic.parts.ts";
-import type { MosaicGrid } from "../../lib/report/mosaic.ts";
 import { composeSamples } from "../../lib/report/regional.sample.ts";
 
 describe("cutting a run's map into parts", () => {

@@ -4,9 +4,9 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { createRunActivities } from "../../activities/run.activities.ts";
 import { loadConfig } from "../../lib/config/config.load.ts";
-import { tilesForRegion } from "../../lib/grid/tile.cover.ts";
 import { conusStates, parseRegionName } from "../../lib/region/named.regions.ts";
 import { parseBbox, readGeoJsonRegion, resolveRegion } from "../../lib/region/region.ts";
+import { tilesForRegion } from "../../lib/region/tile.cover.ts";
 
 async function geojsonFile(content: unknown): Promise<string> {
   const file = join(await mkdtemp(join(tmpdir(), "region-")), "region.geojson");

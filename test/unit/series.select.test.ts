@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { DefaultSeasonWindows } from "../../lib/pipeline/season.windows.ts";
+import { DefaultSeasonWindows } from "../../lib/contracts/season.windows.ts";
 import { chooseSeason } from "../../lib/series/series.select.ts";
 
 const candidate = (id: string, doy: number, cloudCover: number, spatialCoverage = 100) => ({

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { decodeChunkSync, parseStackHeader, StackNodata } from "../../lib/pipeline/stack.format.ts";
+import { StackNodata } from "../../lib/contracts/stack.header.ts";
+import { decodeChunkSync, parseStackHeader } from "../../lib/pipeline/stack.format.ts";
 import { encodeStack } from "../../lib/pipeline/stack.writer.ts";
 import { seededRandom } from "../../lib/random.ts";
 import { sharedArray } from "../../lib/threads/task.pool.ts";

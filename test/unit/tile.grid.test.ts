@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { densify, type Point, rectContains, ringBounds, ringsContain } from "../../lib/grid/planar.ts";
-import { tilesContainingPoint, tilesForRegion } from "../../lib/grid/tile.cover.ts";
 import { allTiles, findTile, type HlsTile } from "../../lib/grid/tile.table.ts";
 import { utmNorth } from "../../lib/grid/utm.ts";
 import { seededRandom } from "../../lib/random.ts";
 import { resolveRegion } from "../../lib/region/region.ts";
+import { tilesContainingPoint, tilesForRegion } from "../../lib/region/tile.cover.ts";
 
 const ids = (tiles: HlsTile[]) => tiles.map((t) => t.tileId).sort();
 

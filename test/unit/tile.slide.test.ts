@@ -5,9 +5,9 @@ import {
   encodeCheckpoint,
   type PredictCheckpoint,
 } from "../../activities/predict.checkpoint.ts";
+import { type StackHeader, StackNodata } from "../../lib/contracts/stack.header.ts";
 import { RowEmitter } from "../../lib/pipeline/row.emitter.ts";
 import { RowAccumulator, windowStarts } from "../../lib/pipeline/sliding.window.ts";
-import { type StackHeader, StackNodata } from "../../lib/pipeline/stack.format.ts";
 import { slideTile } from "../../lib/pipeline/tile.slide.ts";
 import { type ChunkRow, withValidity } from "../../lib/pipeline/window.input.ts";
 import { seededRandom } from "../../lib/random.ts";

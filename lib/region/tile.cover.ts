@@ -1,4 +1,3 @@
-import type { Region } from "../region/region.ts";
 import {
   densify,
   type Point,
@@ -7,9 +6,10 @@ import {
   rectContains,
   rectsTouch,
   ringBounds,
-} from "./planar.ts";
-import { allTiles, type HlsTile } from "./tile.table.ts";
-import { centralMeridian, utmNorth } from "./utm.ts";
+} from "../grid/planar.ts";
+import { allTiles, type HlsTile } from "../grid/tile.table.ts";
+import { centralMeridian, utmNorth } from "../grid/utm.ts";
+import type { Region } from "./region.ts";
 
 /** Region edges are densified to this step (degrees) so straight lon/lat edges curve in UTM as they should. */
 const DensifyDeg = 0.02;

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { StackHeaderParser } from "../pipeline/stack.format.ts";
+import { StackHeaderParser } from "./stack.header.ts";
 
 /**
  * A staged time series: one stack file per observation date (the existing stack format with six

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { dayOfYear } from "../calendar/day.of.year.ts";
+import { dayOfYear } from "../core/day.of.year.ts";
 
 const MonthDay = z.string().regex(/^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/, "expected MM-DD");
 

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { TileIdParser } from "../contracts/tile.id.ts";
+import { TileIdParser } from "./tile.id.ts";
 
 export const HlsProducts = ["S30", "L30"] as const;
 export type HlsProduct = (typeof HlsProducts)[number];
