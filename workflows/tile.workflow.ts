@@ -2,6 +2,12 @@ import { proxyActivities } from "@temporalio/workflow";
 import { z } from "zod";
 import type { TileManifest } from "../activities/tile.output.activities.ts";
 import { NonRetryableArchiveErrors } from "../lib/hls/archive.errors.ts";
+import {
+  ChipParser,
+  HeartbeatSecondsParser,
+  SeasonYearParser,
+  SeriesParser,
+} from "../lib/pipeline/run.input.ts";
 import type {
   GranuleActivities,
   LabelActivities,
@@ -18,25 +24,22 @@ import { recordOf, stagingOf } from "./tile.record.ts";
 export const TileWorkflowInputParser = z
   .object({
     tileId: z.string().regex(/^\d{2}[C-X][A-Z]{2}$/),
-    year: z.number().int(),
+    year: SeasonYearParser,
     model: z.string().min(1),
     windows: z.array(z.object({ start: z.string(), end: z.string() }).strict()).min(1),
     maxCloudCover: z.number().min(0).max(100),
     minSpatialCoverage: z.number().min(0).max(100),
     /** Staging: the grid is at least `size` wide, cut in chunks of `stride` (a series model: patch and chunk). */
-    chip: z.object({ size: z.number().int(), stride: z.number().int() }).strict(),
+    chip: ChipParser,
     /** Present for a time-series model: the most dates it takes (its manifest's maxDates). */
-    series: z
-      .object({ maxDates: z.number().int().min(1) })
-      .strict()
-      .optional(),
+    series: SeriesParser.optional(),
     outputPrefix: z.string().regex(/^([^/]+\/)+$/),
     /** Task queue of the inference pool. */
     inferenceQueue: z.string().min(1),
     /** How soon a silent inference worker counts as lost and its tile is retried (and resumed). */
-    inferenceHeartbeatSeconds: z.number().int().min(1).default(60),
+    inferenceHeartbeatSeconds: HeartbeatSecondsParser.default(60),
     /** The same for CPU-pool activities (staging heartbeats once per granule). */
-    cpuHeartbeatSeconds: z.number().int().min(1).default(300),
+    cpuHeartbeatSeconds: HeartbeatSecondsParser.default(300),
   })
   .strict();
 export type TileWorkflowInput = z.input<typeof TileWorkflowInputParser>;

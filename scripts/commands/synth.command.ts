@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { z } from "zod";
-import { describeIssues, loadConfig } from "../../lib/config/config.load.ts";
+import { loadConfig } from "../../lib/config/config.load.ts";
+import { describeIssues } from "../../lib/contracts/issue.lines.ts";
 import { createProgress } from "../../lib/progress.ts";
 import { createS3Client } from "../../lib/storage/s3.client.ts";
 import { planWorld } from "../../lib/synth/world.plan.ts";
