@@ -8,11 +8,12 @@ import { z } from "zod";
 import type { Confusion } from "../lib/accuracy/confusion.ts";
 import { LabelRasterError } from "../lib/accuracy/label.window.ts";
 import type { Config } from "../lib/config/config.schema.ts";
+import { PlanReportInputParser, ReportRunFields } from "../lib/contracts/report.input.ts";
 import { type Ring, ringBounds } from "../lib/grid/planar.ts";
 import { OutputPrefixParser } from "../lib/pipeline/run.input.ts";
 import { CogContentType } from "../lib/raster/cog.writer.ts";
 import { UnsupportedCrsError } from "../lib/raster/geokeys.ts";
-import { RegionSpecParser } from "../lib/region/region.spec.ts";
+import type { RegionSpecParser } from "../lib/region/region.spec.ts";
 import { RegionError } from "../lib/region/region.ts";
 import {
   type MosaicPart,
@@ -29,14 +30,6 @@ import { formatS3Url } from "../lib/storage/s3.url.ts";
 import { nonRetryable, parseInput } from "./activity.failures.ts";
 import { createLabelActivities } from "./labels.activities.ts";
 import type { TileManifest } from "./tile.output.activities.ts";
-
-const ReportRunFields = {
-  runId: z.string().min(1),
-  region: RegionSpecParser,
-  year: z.number().int(),
-  outputPrefix: OutputPrefixParser,
-};
-export const PlanReportInputParser = z.object({ ...ReportRunFields, tiles: z.array(z.string()) }).strict();
 
 const MosaicGridParser = z
   .object({

@@ -1,8 +1,9 @@
 import type { S3Client } from "@aws-sdk/client-s3";
-import { z } from "zod";
+import type { z } from "zod";
 import { addConfusion, type Confusion, emptyConfusion, metrics } from "../lib/accuracy/confusion.ts";
 import { ClassPalette, CropClasses } from "../lib/cdl/classes.ts";
 import type { Config } from "../lib/config/config.schema.ts";
+import { BuildReportInputParser } from "../lib/contracts/report.input.ts";
 import { resolveRegion } from "../lib/region/region.ts";
 import { familyComparison } from "../lib/report/family.comparison.ts";
 import { disagreementQuicklook, mapQuicklook } from "../lib/report/quicklook.ts";
@@ -14,17 +15,10 @@ import { formatS3Url } from "../lib/storage/s3.url.ts";
 import { writeAccuracyFiles } from "./accuracy.files.ts";
 import { nonRetryable, parseInput } from "./activity.failures.ts";
 import { createLabelActivities } from "./labels.activities.ts";
-import {
-  type PartRollups,
-  PlanReportInputParser,
-  ReportPlanParser,
-  splitSample,
-} from "./mosaic.activities.ts";
+import { type PartRollups, ReportPlanParser, splitSample } from "./mosaic.activities.ts";
 import { writeRegionalProducts } from "./regional.products.ts";
 import type { TileManifest } from "./tile.output.activities.ts";
 
-export const BuildReportInputParser = PlanReportInputParser.extend({ model: z.string() }).strict();
-export type BuildReportInput = z.input<typeof BuildReportInputParser>;
 export const AssembleReportInputParser = BuildReportInputParser.extend({ plan: ReportPlanParser }).strict();
 
 export interface RunReport {

@@ -1,25 +1,32 @@
 import { executeChild, getExternalWorkflowHandle } from "@temporalio/workflow";
-import type { TileUpdate } from "../lib/pipeline/run.input.ts";
+import { z } from "zod";
+import { OutputPrefixParser, RunIdParser, type TileUpdate } from "../lib/pipeline/run.input.ts";
 import { causeLine, rootCause } from "../lib/temporal/failure.chain.ts";
 import { tileUpdateSignal } from "./run.signals.ts";
-import { type TileWorkflowInput, tileWorkflow } from "./tile.workflow.ts";
+import { TileWorkflowInputParser, tileWorkflow } from "./tile.workflow.ts";
+import { parseWorkflowInput } from "./workflow.input.ts";
 
-export interface BatchInput {
-  runId: string;
-  round: number;
-  parentWorkflowId: string;
-  tiles: string[];
-  outputPrefix: string;
-  maxInFlight: number;
-  tileTemplate: Omit<TileWorkflowInput, "tileId" | "outputPrefix">;
-}
+export const BatchInputParser = z
+  .object({
+    runId: RunIdParser,
+    /** The run's retry round (the run takes at most 10). */
+    round: z.number().int().min(0).max(10),
+    parentWorkflowId: z.string().min(1),
+    tiles: z.array(z.string()).min(1).max(500),
+    outputPrefix: OutputPrefixParser,
+    maxInFlight: z.number().int().min(1).max(500),
+    tileTemplate: TileWorkflowInputParser.omit({ tileId: true, outputPrefix: true }),
+  })
+  .strict();
+export type BatchInput = z.input<typeof BatchInputParser>;
 
 /**
  * Runs a batch of a run's tiles, at most `maxInFlight` at once, each as the child workflow
  * `<run>/<tile>` (one id per tile, so a tile is never mapped twice at the same time), and tells
  * the run as each starts and ends.
  */
-export async function batchWorkflow(input: BatchInput): Promise<{ done: number; failed: number }> {
+export async function batchWorkflow(raw: BatchInput): Promise<{ done: number; failed: number }> {
+  const input = parseWorkflowInput(BatchInputParser, raw, "batch");
   const run = getExternalWorkflowHandle(input.parentWorkflowId);
   // Updates go to the run in groups: one signal per twentieth of the batch, so a 200-tile batch
   // sends about 40 signals instead of 400, and a small one reports every change at once.

@@ -1,5 +1,6 @@
 import type { PartDone } from "../activities/mosaic.activities.ts";
-import type { BuildReportInput, RunReport } from "../activities/report.activities.ts";
+import type { RunReport } from "../activities/report.activities.ts";
+import type { BuildReportInput } from "../lib/contracts/report.input.ts";
 import type { ReportPlan } from "../lib/report/mosaic.parts.ts";
 
 type Run = Omit<BuildReportInput, "model">;

@@ -1,7 +1,9 @@
 import { proxyActivities } from "@temporalio/workflow";
-import type { BuildReportInput, RunReport } from "../activities/report.activities.ts";
+import type { RunReport } from "../activities/report.activities.ts";
+import { type BuildReportInput, BuildReportInputParser } from "../lib/contracts/report.input.ts";
 import type { MosaicActivities, ReportActivities } from "../workers/activity.types.ts";
 import { runReportSteps } from "./report.steps.ts";
+import { parseWorkflowInput } from "./workflow.input.ts";
 
 const options = {
   retry: { initialInterval: "2s", backoffCoefficient: 2, maximumInterval: "1m", maximumAttempts: 6 },
@@ -19,6 +21,7 @@ const { assembleRunReport } = proxyActivities<ReportActivities>({ ...options, st
  * A run's mosaic, accuracy rollups and report: at the end of every run (a child of it) and for
  * `crop-map report`. One mosaic activity per state of the region, in parallel, then the assembly.
  */
-export async function reportWorkflow(input: BuildReportInput): Promise<RunReport> {
+export async function reportWorkflow(raw: BuildReportInput): Promise<RunReport> {
+  const input = parseWorkflowInput(BuildReportInputParser, raw, "report");
   return runReportSteps({ planReport, buildMosaicPart, assembleRunReport }, input);
 }

@@ -11,6 +11,7 @@ import { batchWorkflow } from "./batch.workflow.ts";
 import { reportWorkflow } from "./report.workflow.ts";
 import { runStatusQuery, tileUpdateSignal } from "./run.signals.ts";
 import type { TileWorkflowInput } from "./tile.workflow.ts";
+import { parseWorkflowInput } from "./workflow.input.ts";
 
 const retry = { initialInterval: "2s", backoffCoefficient: 2, maximumInterval: "1m", maximumAttempts: 6 };
 const activities = proxyActivities<RunActivities>({ startToCloseTimeout: "5m", retry });
@@ -37,7 +38,7 @@ export interface RunSummary {
  * prefix.
  */
 export async function runWorkflow(raw: RunInput): Promise<RunSummary> {
-  const parsed = RunInputParser.parse(raw);
+  const parsed = parseWorkflowInput(RunInputParser, raw, "run");
   const runId = parsed.runId ?? runIdFromWorkflowId(workflowInfo().workflowId);
   const input = { ...parsed, runId, outputPrefix: parsed.outputPrefix ?? `runs/${runId}/` };
   const started = Date.now();

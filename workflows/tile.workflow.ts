@@ -19,6 +19,7 @@ import type {
 } from "../workers/activity.types.ts";
 import { seriesTile } from "./series.tile.ts";
 import { recordOf, stagingOf } from "./tile.record.ts";
+import { parseWorkflowInput } from "./workflow.input.ts";
 
 /** One tile of one season with one model, written under `outputPrefix` (relative to the outputs location). */
 export const TileWorkflowInputParser = z
@@ -26,7 +27,10 @@ export const TileWorkflowInputParser = z
     tileId: z.string().regex(/^\d{2}[C-X][A-Z]{2}$/),
     year: SeasonYearParser,
     model: z.string().min(1),
-    windows: z.array(z.object({ start: z.string(), end: z.string() }).strict()).min(1),
+    windows: z
+      .array(z.object({ start: z.string(), end: z.string() }).strict())
+      .min(1)
+      .max(12),
     maxCloudCover: z.number().min(0).max(100),
     minSpatialCoverage: z.number().min(0).max(100),
     /** Staging: the grid is at least `size` wide, cut in chunks of `stride` (a series model: patch and chunk). */
@@ -53,7 +57,7 @@ const retry = { initialInterval: "2s", backoffCoefficient: 2, maximumInterval: "
  * half-finished that looks done.
  */
 export async function tileWorkflow(raw: TileWorkflowInput) {
-  const input = TileWorkflowInputParser.parse(raw);
+  const input = parseWorkflowInput(TileWorkflowInputParser, raw, "tile");
   const cpu = proxyActivities<
     LabelActivities & GranuleActivities & StageActivities & SeriesStageActivities & TileOutputActivities
   >({
