@@ -4,7 +4,12 @@ import type { RunReport } from "../../activities/report.activities.ts";
 import { loadConfig } from "../../lib/config/config.load.ts";
 import type { Config } from "../../lib/config/config.schema.ts";
 import { createHlsArchive } from "../../lib/hls/archive.factory.ts";
-import { type RunInput, RunInputParser, type RunStatus } from "../../lib/pipeline/run.input.ts";
+import {
+  type RunInput,
+  RunInputParser,
+  type RunStatus,
+  runIdFromWorkflowId,
+} from "../../lib/pipeline/run.input.ts";
 import { progressLine } from "../../lib/progress.ts";
 import { createS3Client } from "../../lib/storage/s3.client.ts";
 import { getJson, ref } from "../../lib/storage/s3.objects.ts";
@@ -12,6 +17,7 @@ import { formatS3Url } from "../../lib/storage/s3.url.ts";
 import type { RunSummary } from "../../workflows/run.workflow.ts";
 import { uiLink, withClient } from "../cli.client.ts";
 import { InputError, workFailed } from "../cli.errors.ts";
+import { checkWorkflowInput } from "../cli.inputs.ts";
 import { buildRunInput, type RunOptions, regionLabel } from "./run.input.builder.ts";
 import { addRegionOptions, type RegionOptions, regionSpecFrom } from "./tiles.command.ts";
 
@@ -168,14 +174,19 @@ export function registerRunCommands(program: Command): void {
         );
         if (!recorded.success)
           throw new InputError(`run '${runId}' has no readable run.json under ${previous.outputPrefix}`);
-        const resumeId = `${runId}.resume-${stamp()}`;
+        // A scheduled run's id carries the time (':' in it), which no run id may hold.
+        const resumeId = `${runIdFromWorkflowId(runId)}.resume-${stamp()}`;
         // Same output prefix: every tile that finished there is found, checked and kept.
-        const input: RunInput = {
-          ...recorded.data,
-          runId: resumeId,
-          outputPrefix: previous.outputPrefix,
-          tiles: recorded.data.tiles,
-        };
+        const input: RunInput = checkWorkflowInput(
+          RunInputParser,
+          {
+            ...recorded.data,
+            runId: resumeId,
+            outputPrefix: previous.outputPrefix,
+            tiles: recorded.data.tiles,
+          },
+          `resume of run '${runId}'`,
+        );
         await startRun(config, input, resumeId, options.wait, options.json);
       } finally {
         s3.destroy();
