@@ -13,13 +13,17 @@ export function parseNumberOption(text: string, option: string, schema: z.ZodNum
   const value = DecimalText.test(text) ? Number(text) : Number.NaN;
   if (schema.safeParse(value).success) return value;
   const kind = schema.isInt ? "a whole number" : "a number";
-  const { minValue: min, maxValue: max } = schema;
+  // A whole number's own limits (the safe integers) are no bound worth telling.
+  const bound = (v: number | null) => (v !== null && Math.abs(v) < Number.MAX_SAFE_INTEGER ? v : undefined);
+  const [min, max] = [bound(schema.minValue), bound(schema.maxValue)];
   const range =
-    min !== null && max !== null && Number.isFinite(min) && Number.isFinite(max)
+    min !== undefined && max !== undefined
       ? ` from ${min} to ${max}`
-      : min !== null && Number.isFinite(min)
+      : min !== undefined
         ? ` of at least ${min}`
-        : "";
+        : max !== undefined
+          ? ` of at most ${max}`
+          : "";
   throw new InputError(`--${option} '${text}': expected ${kind}${range}`);
 }
 
