@@ -58,7 +58,11 @@ const SecurityHeaders = {
  * A slow or stalled client is dropped: headers within 10 s, the whole request within 30 s (checked
  * every 2 s), no socket idle for a minute. Node's defaults hold a trickling client for minutes.
  */
-const Timeouts = { headersTimeout: 10_000, requestTimeout: 30_000, connectionsCheckingInterval: 2_000 } as const;
+const Timeouts = {
+  headersTimeout: 10_000,
+  requestTimeout: 30_000,
+  connectionsCheckingInterval: 2_000,
+} as const;
 const IdleTimeout = 60_000;
 
 /** A path part with its %-escapes decoded; a malformed escape is the client's mistake (400). */

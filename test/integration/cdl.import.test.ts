@@ -325,7 +325,9 @@ describe("cdl import refusals", () => {
       "2022",
     ]);
     expect(result.code).toBe(2);
-    expect(result.stderr.trim()).toBe(`crop-map: cdl import: source ${httpBase}/nothing.tif?…: HTTP 404 Not Found`);
+    expect(result.stderr.trim()).toBe(
+      `crop-map: cdl import: source ${httpBase}/nothing.tif?…: HTTP 404 Not Found`,
+    );
     expect(result.stderr).not.toContain("5ecret99");
   });
 
