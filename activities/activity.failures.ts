@@ -1,6 +1,6 @@
 import { ApplicationFailure } from "@temporalio/activity";
 import type { z } from "zod";
-import { describeIssues } from "../lib/config/config.load.ts";
+import { describeIssues } from "../lib/contracts/issue.lines.ts";
 
 /**
  * Failure types by intent. Plain errors are transient (S3 5xx, timeouts, a lost worker) and

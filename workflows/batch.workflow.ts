@@ -1,16 +1,18 @@
 import { executeChild, getExternalWorkflowHandle } from "@temporalio/workflow";
 import type { TileUpdate } from "../lib/contracts/run.contract.ts";
 import { tileUpdateSignal } from "../lib/contracts/run.signals.ts";
-import type { BatchInput, TileWorkflowInput } from "../lib/contracts/tile.contract.ts";
+import { type BatchInput, BatchInputParser } from "../lib/contracts/tile.contract.ts";
 import { causeLine, rootCause } from "../lib/temporal/failure.chain.ts";
 import { tileWorkflow } from "./tile.workflow.ts";
+import { parseWorkflowInput } from "./workflow.input.ts";
 
 /**
  * Runs a batch of a run's tiles, at most `maxInFlight` at once, each as the child workflow
  * `<run>/<tile>` (one id per tile, so a tile is never mapped twice at the same time), and tells
  * the run as each starts and ends.
  */
-export async function batchWorkflow(input: BatchInput): Promise<{ done: number; failed: number }> {
+export async function batchWorkflow(raw: BatchInput): Promise<{ done: number; failed: number }> {
+  const input = parseWorkflowInput(BatchInputParser, raw, "batch");
   const run = getExternalWorkflowHandle(input.parentWorkflowId);
   // Updates go to the run in groups: one signal per twentieth of the batch, so a 200-tile batch
   // sends about 40 signals instead of 400, and a small one reports every change at once.

@@ -6,13 +6,14 @@ import {
   type RunInput,
   RunInputParser,
   type RunStatus,
-  type RunSummary,
   runIdFromWorkflowId,
 } from "../lib/contracts/run.contract.ts";
 import { runStatusQuery, tileUpdateSignal } from "../lib/contracts/run.signals.ts";
+import type { RunSummary } from "../lib/contracts/run.summary.ts";
 import type { TileWorkflowInput } from "../lib/contracts/tile.contract.ts";
 import { batchWorkflow } from "./batch.workflow.ts";
 import { reportWorkflow } from "./report.workflow.ts";
+import { parseWorkflowInput } from "./workflow.input.ts";
 
 const retry = ActivityRetry;
 const activities = proxyActivities<RunActivities>({ startToCloseTimeout: "5m", retry });
@@ -24,7 +25,7 @@ const activities = proxyActivities<RunActivities>({ startToCloseTimeout: "5m", r
  * prefix.
  */
 export async function runWorkflow(raw: RunInput): Promise<RunSummary> {
-  const parsed = RunInputParser.parse(raw);
+  const parsed = parseWorkflowInput(RunInputParser, raw, "run");
   const runId = parsed.runId ?? runIdFromWorkflowId(workflowInfo().workflowId);
   const input = { ...parsed, runId, outputPrefix: parsed.outputPrefix ?? `runs/${runId}/` };
   const started = Date.now();

@@ -18,6 +18,7 @@ import {
 import { NonRetryableArchiveErrors } from "../lib/errors/archive.errors.ts";
 import { seriesTile } from "./series.tile.ts";
 import { recordOf, stagingOf } from "./tile.record.ts";
+import { parseWorkflowInput } from "./workflow.input.ts";
 
 const retry = ActivityRetry;
 
@@ -27,7 +28,7 @@ const retry = ActivityRetry;
  * half-finished that looks done.
  */
 export async function tileWorkflow(raw: TileWorkflowInput) {
-  const input = TileWorkflowInputParser.parse(raw);
+  const input = parseWorkflowInput(TileWorkflowInputParser, raw, "tile");
   const cpu = proxyActivities<
     LabelActivities & GranuleActivities & StageActivities & SeriesStageActivities & TileOutputActivities
   >({

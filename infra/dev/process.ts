@@ -45,11 +45,16 @@ export async function stopServer(pid: number, graceMs = 10_000): Promise<void> {
   if (isAlive(pid)) process.kill(pid, "SIGKILL");
 }
 
+/** A server's log, or "" when there is none. */
+export function readLog(logFile: string): string {
+  try {
+    return readFileSync(logFile, "utf8");
+  } catch {
+    return "";
+  }
+}
+
 /** The last lines of a server's log, for an error message when it does not come up. */
 export function logTail(logFile: string, lines = 5): string {
-  try {
-    return readFileSync(logFile, "utf8").trim().split("\n").slice(-lines).join("\n");
-  } catch {
-    return "(no log)";
-  }
+  return readLog(logFile).trim().split("\n").slice(-lines).join("\n") || "(no log)";
 }

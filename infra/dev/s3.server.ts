@@ -2,7 +2,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { LocalS3Credentials } from "../../lib/storage/local.credentials.ts";
 import { waitForPort } from "./ports.ts";
-import { type ServerProcess, startServer } from "./process.ts";
+import { isAlive, type ServerProcess, startServer, stopServer } from "./process.ts";
 import { ensureTool } from "./tools.ts";
 
 /** The ports `weed mini` opens; every one is set so that two stacks never collide. */
@@ -71,6 +71,11 @@ export async function startS3Server(options: S3ServerOptions): Promise<S3Server>
   ];
   await mkdir(join(options.dir, "seaweedfs"), { recursive: true });
   const process = startServer(binary, args, join(options.dir, "seaweedfs.log"), options.detached);
-  await waitForPort(ports.s3, `SeaweedFS S3 gateway (log: ${process.logFile})`);
+  await waitForPort(ports.s3, `SeaweedFS S3 gateway (log: ${process.logFile})`, 120_000, () =>
+    isAlive(process.pid),
+  ).catch(async (error: Error) => {
+    await stopServer(process.pid);
+    throw error;
+  });
   return { ...process, endpoint: `http://127.0.0.1:${ports.s3}` };
 }

@@ -6,10 +6,10 @@ import { CreateBucketCommand, HeadBucketCommand, ListBucketsCommand } from "@aws
 import { z } from "zod";
 import type { Config } from "../../lib/config/config.schema.ts";
 import { createS3Client } from "../../lib/storage/s3.client.ts";
-import { freePorts, isListening } from "./ports.ts";
+import { freePorts, isListening, PortBusyError, waitForPortsFree } from "./ports.ts";
 import { isAlive, stopServer } from "./process.ts";
 import { SeaweedPortNames, type SeaweedPorts, startS3Server } from "./s3.server.ts";
-import { startTemporalServer } from "./temporal.server.ts";
+import { portsOf, startTemporalServer } from "./temporal.server.ts";
 
 /** What a running stack is, as written to `<dir>/stack.json` for `dev status` and `dev down`. */
 export const StackStateParser = z
@@ -60,6 +60,8 @@ export interface StartStackOptions {
   ports: StackPorts | "free";
   /** Outlive this process (`dev up`) or die with it (tests). */
   detached: boolean;
+  /** How long to wait for a port still held before failing (default 15 s). */
+  portWaitMs?: number;
 }
 
 export function bucketsOf(config: Config): string[] {
@@ -93,6 +95,26 @@ async function ensureBuckets(config: Config, endpoint: string, buckets: string[]
   }
 }
 
+/**
+ * Starts a server once its ports are free, and once more if it fails anyway: a stack stopped a
+ * moment ago can still hold a port as the new server binds it (about one start in ten right after
+ * another stack stopped). The second failure stands, naming the port where the server told it.
+ */
+async function onFreePorts<T>(
+  ports: Record<string, number>,
+  waitMs: number,
+  start: () => Promise<T>,
+): Promise<T> {
+  await waitForPortsFree(ports, waitMs);
+  try {
+    return await start();
+  } catch (error) {
+    if (error instanceof PortBusyError) throw error;
+    await waitForPortsFree(ports, waitMs);
+    return start();
+  }
+}
+
 /** Starts Temporal and S3, creates the buckets, and records the stack in `<dir>/stack.json`. */
 export async function startStack(options: StartStackOptions): Promise<StackState> {
   const { dir, config } = options;
@@ -105,7 +127,7 @@ export async function startStack(options: StartStackOptions): Promise<StackState
     SeaweedPortNames.map((name) => [name, name === "s3" ? ports.s3 : take()]),
   ) as SeaweedPorts;
 
-  const temporal = await startTemporalServer({
+  const temporalOptions = {
     dir,
     port: ports.temporal,
     uiPort: ports.temporalUi,
@@ -113,10 +135,19 @@ export async function startStack(options: StartStackOptions): Promise<StackState
     metricsPort: take(),
     namespace: config.temporal.namespace,
     detached: options.detached,
-  });
+  };
+  const waitMs = options.portWaitMs ?? 15_000;
+  const temporal = await onFreePorts(portsOf(temporalOptions), waitMs, () =>
+    startTemporalServer(temporalOptions),
+  );
   let s3: Awaited<ReturnType<typeof startS3Server>> | undefined;
   try {
-    s3 = await startS3Server({ dir, ports: seaweedPorts, detached: options.detached });
+    const s3Ports = Object.fromEntries(
+      Object.entries(seaweedPorts).map(([name, port]) => [`SeaweedFS ${name}`, port]),
+    );
+    s3 = await onFreePorts(s3Ports, waitMs, () =>
+      startS3Server({ dir, ports: seaweedPorts, detached: options.detached }),
+    );
     const buckets = bucketsOf(config);
     await ensureBuckets(config, s3.endpoint, buckets);
     const state: StackState = {

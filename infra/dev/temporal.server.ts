@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { waitForPort } from "./ports.ts";
-import { logTail, type ServerProcess, startServer } from "./process.ts";
+import { isAlive, logTail, readLog, type ServerProcess, startServer, stopServer } from "./process.ts";
 import { ensureTool } from "./tools.ts";
 
 export interface TemporalServerOptions {
@@ -19,6 +19,18 @@ export interface TemporalServer extends ServerProcess {
   uiUrl: string;
   namespace: string;
   dbFile: string;
+}
+
+/** The ports a Temporal dev server binds, by what they are for. */
+export function portsOf(
+  options: Pick<TemporalServerOptions, "port" | "uiPort" | "httpPort" | "metricsPort">,
+) {
+  return {
+    "Temporal frontend": options.port,
+    "Temporal UI": options.uiPort,
+    "Temporal HTTP API": options.httpPort,
+    "Temporal metrics": options.metricsPort,
+  };
 }
 
 /**
@@ -49,9 +61,21 @@ export async function startTemporalServer(options: TemporalServerOptions): Promi
     // "default" always exists; naming it again is an error.
     ...(options.namespace === "default" ? [] : ["--namespace", options.namespace]),
   ];
-  const process = startServer(binary, args, join(options.dir, "temporal.log"), options.detached);
-  await waitForPort(options.port, `Temporal server (log: ${process.logFile})`).catch((error: Error) => {
-    throw new Error(`${error.message}; last lines:\n${logTail(process.logFile)}`);
+  const logFile = join(options.dir, "temporal.log");
+  // The log is appended to: only what this start writes is searched for a port it could not bind.
+  const logStart = readLog(logFile).length;
+  const process = startServer(binary, args, logFile, options.detached);
+  await waitForPort(options.port, `Temporal server (log: ${process.logFile})`, 120_000, () =>
+    isAlive(process.pid),
+  ).catch(async (error: Error) => {
+    await stopServer(process.pid);
+    // Temporal names a port it could not bind only deep in its log: name it first.
+    const taken = /127\.0\.0\.1:(\d+): bind: address already in use/.exec(
+      readLog(logFile).slice(logStart),
+    )?.[1];
+    const named = Object.entries(portsOf(options)).find(([, port]) => String(port) === taken)?.[0];
+    const cause = taken ? `port ${taken}${named ? ` (${named})` : ""} on 127.0.0.1 is in use; ` : "";
+    throw new Error(`${cause}${error.message}; last lines:\n${logTail(process.logFile)}`);
   });
   return {
     ...process,

@@ -4,6 +4,7 @@ import { basename, join } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { GetObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import { withoutQuery } from "../contracts/issue.lines.ts";
 import { isNotFound } from "../storage/s3.objects.ts";
 import { CdlInputError } from "./cdl.header.ts";
 import { extractEntry, ZipError, zipEntries } from "./zip.reader.ts";
@@ -14,10 +15,11 @@ export type CdlSource =
   | { kind: "s3"; bucket: string; key: string }
   | { kind: "http"; url: string };
 
+/** The source as messages show it: a URL without its query (a presigned URL's signature is a credential). */
 export function describeSource(source: CdlSource): string {
   if (source.kind === "file") return source.path;
   if (source.kind === "s3") return `s3://${source.bucket}/${source.key}`;
-  return source.url;
+  return withoutQuery(source.url);
 }
 
 /** A local copy to read: the file itself, or a download into `dir` (reading a GeoTIFF needs seeks). */

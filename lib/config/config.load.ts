@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import type { z } from "zod";
+import { describeIssues } from "../contracts/issue.lines.ts";
 import { type Config, type ConfigInput, ConfigParser, DefaultConfig } from "./config.schema.ts";
 import { ConfigEnvVars } from "./env.vars.ts";
 
@@ -55,23 +55,23 @@ function envOverrides(env: NodeJS.ProcessEnv): Json {
   return out;
 }
 
-function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
-  let node = root;
-  for (const key of path)
-    node = isObject(node) ? node[key as string] : Array.isArray(node) ? node[key as number] : undefined;
-  return node;
-}
+/** Keys that reach an object's prototype when merged: JSON.parse keeps them as own keys, and `.strict()` never sees them. */
+const PrototypeKeys = new Set(["__proto__", "constructor", "prototype"]);
 
-/** One line per problem: `temporal.address='x': expected host:port`. */
-export function describeIssues(error: z.ZodError, raw: unknown): string {
-  return error.issues
-    .map((issue) => {
-      const field = issue.path.join(".") || "(root)";
-      const value = valueAt(raw, issue.path);
-      const shown = value === undefined ? "" : `=${JSON.stringify(value)}`;
-      return `${field}${shown}: ${issue.message}`;
-    })
-    .join("; ");
+/** The path of the first prototype key anywhere in parsed JSON, or undefined. */
+function prototypeKeyPath(value: unknown, path: string[] = []): string | undefined {
+  if (Array.isArray(value))
+    return value.reduce<string | undefined>(
+      (found, v, i) => found ?? prototypeKeyPath(v, [...path, String(i)]),
+      undefined,
+    );
+  if (!isObject(value)) return undefined;
+  for (const [key, child] of Object.entries(value)) {
+    if (PrototypeKeys.has(key)) return `'${[...path, key].join(".")}'`;
+    const found = prototypeKeyPath(child, [...path, key]);
+    if (found) return found;
+  }
+  return undefined;
 }
 
 function readConfigFile(path: string): Json {
@@ -87,9 +87,15 @@ function readConfigFile(path: string): Json {
   try {
     parsed = JSON.parse(text);
   } catch (error) {
-    throw new ConfigError(`config file '${path}' is not valid JSON: ${(error as Error).message}`);
+    // V8 quotes the text around the mistake, which may be a secret: only where it is is told.
+    const at = /at position (\d+)/.exec((error as Error).message)?.[1];
+    throw new ConfigError(
+      `config file '${path}' is not valid JSON${at === undefined ? "" : ` (at character ${at})`}`,
+    );
   }
   if (!isObject(parsed)) throw new ConfigError(`config file '${path}' must hold a JSON object`);
+  const unsafe = prototypeKeyPath(parsed);
+  if (unsafe) throw new ConfigError(`config file '${path}': key ${unsafe} is not allowed`);
   return parsed;
 }
 

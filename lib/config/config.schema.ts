@@ -1,12 +1,16 @@
 import { z } from "zod";
 import { DefaultTaskQueues } from "../contracts/task.queues.ts";
 import { S3UrlParser } from "../core/s3.url.ts";
+import { insecureUrlReason } from "../earthdata/secure.url.ts";
 
 /** Connection to the Temporal frontend. */
 export const TemporalConfigParser = z
   .object({
     /** host:port of the frontend gRPC service. */
-    address: z.string().regex(/^[^\s:/]+:\d{1,5}$/, "expected host:port"),
+    address: z
+      .string()
+      .regex(/^[^\s:/]+:\d{1,5}$/, "expected host:port")
+      .refine((address) => Number(address.split(":")[1]) <= 65535, "the port is at most 65535"),
     namespace: z.string().min(1),
     /** Base URL of the Temporal web UI, for links the CLI prints. */
     uiUrl: z.url(),
@@ -63,10 +67,13 @@ export const InferenceConfigParser = z
     device: z.enum(["cpu", "cuda"]),
     /** Windows per model call. */
     batchSize: z.number().int().min(1).max(256),
-    /** Memory a tile's inference may use (MiB): caps the batch so inputs, outputs and held logit rows fit. */
-    memoryBudgetMb: z.number().int().min(64),
-    /** Window rows between checkpoints that a retried activity resumes from. */
-    checkpointEveryRows: z.number().int().min(1),
+    /**
+     * Memory a tile's inference may use (MiB): caps the batch so inputs, outputs and held logit rows fit.
+     * At most 1 TiB, more than any one host has.
+     */
+    memoryBudgetMb: z.number().int().min(64).max(1_048_576),
+    /** Window rows between checkpoints that a retried activity resumes from (a tile has fewer than 4096). */
+    checkpointEveryRows: z.number().int().min(1).max(4096),
     /**
      * Threads that turn finished logit rows into map values (argmax and softmax, the host's largest
      * per-pixel cost) beside the main thread; 0 does it on the main thread. Unset: one per core
@@ -83,10 +90,10 @@ export const InferenceConfigParser = z
 
 export const WorkersConfigParser = z
   .object({
-    /** Activities at once on a CPU-pool worker (each stages or reads a whole tile). */
-    cpuConcurrency: z.number().int().min(1),
-    /** Tiles at once on an inference-pool worker (one model session is shared). */
-    inferenceConcurrency: z.number().int().min(1),
+    /** Activities at once on a CPU-pool worker (each stages or reads a whole tile): one a core of the largest hosts at most. */
+    cpuConcurrency: z.number().int().min(1).max(256),
+    /** Tiles at once on an inference-pool worker (one model session is shared; each tile holds its own batch). */
+    inferenceConcurrency: z.number().int().min(1).max(64),
     /**
      * Temporal worker versioning: the Worker Deployment this build belongs to and its build id.
      * Unset (the local stack): unversioned workers. Set: runs are pinned to the version they began on.
@@ -112,8 +119,14 @@ export const MosaicConfigParser = z
   })
   .strict();
 
+/** An Earthdata endpoint: the login goes there, so only over HTTPS (or plain HTTP on loopback, for tests). */
+const EarthdataUrl = z.url().superRefine((url, ctx) => {
+  const reason = insecureUrlReason(url);
+  if (reason) ctx.addIssue({ code: "custom", message: reason });
+});
+
 /** A base URL that keys or paths are appended to, so it always ends in "/". */
-const BaseUrl = z.url().transform((url) => (url.endsWith("/") ? url : `${url}/`));
+const BaseUrl = EarthdataUrl.transform((url) => (url.endsWith("/") ? url : `${url}/`));
 
 /**
  * How the HLS archive (`storage.hls`) is reached. Secrets are never here: the Earthdata token
@@ -138,7 +151,7 @@ export const ArchiveConfigParser = z
      */
     s3: S3ConfigParser.optional(),
     /** Earthdata's temporary S3 credentials endpoint of the DAAC that holds the archive. */
-    credentialsUrl: z.url(),
+    credentialsUrl: EarthdataUrl,
     /** HTTPS root of the DAAC's buckets: an object is at `<httpsUrl><bucket>/<key>`. */
     httpsUrl: BaseUrl,
     /** NASA CMR search root (`granules.umm_json` is appended). */

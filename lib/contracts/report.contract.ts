@@ -3,6 +3,7 @@ import { z } from "zod";
 import type { MosaicGrid } from "./grid.contract.ts";
 import { OutputPrefixParser } from "./output.prefix.ts";
 import { RegionSpecParser } from "./region.spec.ts";
+import { SeasonYearParser } from "./run.contract.ts";
 
 /** A confusion matrix of the 13 classes and its counts. */
 export interface Confusion {
@@ -44,13 +45,17 @@ export interface ReportPlan {
   parts: MosaicPart[];
 }
 
+/** What names a run to its report steps. */
 const ReportRunFields = {
   runId: z.string().min(1),
   region: RegionSpecParser,
-  year: z.number().int(),
+  year: SeasonYearParser,
   outputPrefix: OutputPrefixParser,
 };
-export const PlanReportInputParser = z.object({ ...ReportRunFields, tiles: z.array(z.string()) }).strict();
+/** The report's plan step: the run and its finished tiles (CONUS has under 1000). */
+export const PlanReportInputParser = z
+  .object({ ...ReportRunFields, tiles: z.array(z.string()).max(2000) })
+  .strict();
 
 const MosaicGridParser = z
   .object({
@@ -115,6 +120,7 @@ export interface PartDone {
   seconds: number;
 }
 
+/** The report workflow's input: the plan step's and the model the tiles were mapped with. */
 export const BuildReportInputParser = PlanReportInputParser.extend({ model: z.string() }).strict();
 export type BuildReportInput = z.input<typeof BuildReportInputParser>;
 export const AssembleReportInputParser = BuildReportInputParser.extend({ plan: ReportPlanParser }).strict();

@@ -2,7 +2,6 @@ import { z } from "zod";
 import { DefaultSelectionLimits } from "./granule.contract.ts";
 import { OutputPrefixParser } from "./output.prefix.ts";
 import { RegionSpecParser } from "./region.spec.ts";
-import type { RunReport } from "./report.contract.ts";
 import { DefaultSeasonWindows, SeasonWindowsParser } from "./season.windows.ts";
 
 export const RunIdParser = z
@@ -15,7 +14,21 @@ export function runIdFromWorkflowId(workflowId: string): string {
 }
 
 /** Which season: a year, or relative to when the run starts (for schedules that fire every year). */
-export const RunYearParser = z.union([z.number().int(), z.literal("current"), z.literal("previous")]);
+/** A season's year: HLS v2.0 begins in 2013; the upper bound only keeps absurd numbers out. */
+export const SeasonYearParser = z.number().int().min(2013).max(2100);
+
+export const RunYearParser = z.union([SeasonYearParser, z.literal("current"), z.literal("previous")]);
+
+/** Chip and stride of a model's staging, in pixels: a tile is 3660 px wide. */
+export const ChipParser = z
+  .object({ size: z.number().int().min(1).max(4096), stride: z.number().int().min(1).max(4096) })
+  .strict();
+
+/** A time-series model's most dates a pixel takes (a season has a few hundred acquisitions at most). */
+export const SeriesParser = z.object({ maxDates: z.number().int().min(1).max(1000) }).strict();
+
+/** Heartbeat timeouts, in seconds: a worker silent for an hour is lost whatever it does. */
+export const HeartbeatSecondsParser = z.number().int().min(1).max(3600);
 
 export const RunInputParser = z
   .object({
@@ -27,26 +40,23 @@ export const RunInputParser = z
     windows: SeasonWindowsParser.default(DefaultSeasonWindows),
     maxCloudCover: z.number().min(0).max(100).default(DefaultSelectionLimits.maxCloudCover),
     minSpatialCoverage: z.number().min(0).max(100).default(DefaultSelectionLimits.minSpatialCoverage),
-    chip: z.object({ size: z.number().int().positive(), stride: z.number().int().positive() }).strict(),
+    chip: ChipParser,
     /** Present for a time-series model: the most dates it takes. */
-    series: z
-      .object({ maxDates: z.number().int().min(1) })
-      .strict()
-      .optional(),
+    series: SeriesParser.optional(),
     /** Defaults to `runs/<runId>/`. */
     outputPrefix: OutputPrefixParser.optional(),
     /** Tile workflows running at once. */
     maxTilesInFlight: z.number().int().min(1).max(500).default(8),
     /** Tiles per batch workflow: the second level of the fan-out that keeps every history small. */
     batchSize: z.number().int().min(1).max(500).default(50),
-    /** Rounds of retrying failed tiles after the first pass, and the wait before each. */
+    /** Rounds of retrying failed tiles after the first pass, and the wait before each (a day at most). */
     retryRounds: z.number().int().min(0).max(10).default(2),
-    retryDelaySeconds: z.number().min(0).default(60),
+    retryDelaySeconds: z.number().min(0).max(86_400).default(60),
     inferenceQueue: z.string().min(1),
-    inferenceHeartbeatSeconds: z.number().int().min(1).default(60),
-    cpuHeartbeatSeconds: z.number().int().min(1).default(300),
-    /** Only these tiles of the region (tests, or re-running a chosen list). */
-    tiles: z.array(z.string()).optional(),
+    inferenceHeartbeatSeconds: HeartbeatSecondsParser.default(60),
+    cpuHeartbeatSeconds: HeartbeatSecondsParser.default(300),
+    /** Only these tiles of the region (tests, or re-running a chosen list); CONUS has under 1000. */
+    tiles: z.array(z.string()).max(2000).optional(),
   })
   .strict();
 export type RunInput = z.input<typeof RunInputParser>;
@@ -94,19 +104,4 @@ export const RecordRunInputParser = z
 export interface RunPlan {
   regionName: string;
   tileIds: string[];
-}
-
-export interface RunSummary {
-  runId: string;
-  /** The run's folder under the outputs location. */
-  outputPrefix: string;
-  region: string;
-  year: number;
-  total: number;
-  done: number;
-  failed: { tileId: string; reason: string }[];
-  tilesJson: string;
-  tilesCsv: string;
-  /** The mosaic, accuracy and report, when any tile finished. */
-  report?: RunReport;
 }

@@ -1,7 +1,15 @@
 // A tile: the tile workflow's input, the batch workflow's, and the manifest a finished tile leaves in S3.
 import { z } from "zod";
 import type { GranuleSelection, SelectedGranule } from "./granule.contract.ts";
+import { OutputPrefixParser } from "./output.prefix.ts";
 import type { PredictedSeries, PredictedTile } from "./predict.contract.ts";
+import {
+  ChipParser,
+  HeartbeatSecondsParser,
+  RunIdParser,
+  SeasonYearParser,
+  SeriesParser,
+} from "./run.contract.ts";
 import type { StagedTile } from "./stage.contract.ts";
 import { TileIdParser } from "./tile.id.ts";
 
@@ -9,39 +17,43 @@ import { TileIdParser } from "./tile.id.ts";
 export const TileWorkflowInputParser = z
   .object({
     tileId: TileIdParser,
-    year: z.number().int(),
+    year: SeasonYearParser,
     model: z.string().min(1),
-    windows: z.array(z.object({ start: z.string(), end: z.string() }).strict()).min(1),
+    windows: z
+      .array(z.object({ start: z.string(), end: z.string() }).strict())
+      .min(1)
+      .max(12),
     maxCloudCover: z.number().min(0).max(100),
     minSpatialCoverage: z.number().min(0).max(100),
     /** Staging: the grid is at least `size` wide, cut in chunks of `stride` (a series model: patch and chunk). */
-    chip: z.object({ size: z.number().int(), stride: z.number().int() }).strict(),
+    chip: ChipParser,
     /** Present for a time-series model: the most dates it takes (its manifest's maxDates). */
-    series: z
-      .object({ maxDates: z.number().int().min(1) })
-      .strict()
-      .optional(),
+    series: SeriesParser.optional(),
     outputPrefix: z.string().regex(/^([^/]+\/)+$/),
     /** Task queue of the inference pool. */
     inferenceQueue: z.string().min(1),
     /** How soon a silent inference worker counts as lost and its tile is retried (and resumed). */
-    inferenceHeartbeatSeconds: z.number().int().min(1).default(60),
+    inferenceHeartbeatSeconds: HeartbeatSecondsParser.default(60),
     /** The same for CPU-pool activities (staging heartbeats once per granule). */
-    cpuHeartbeatSeconds: z.number().int().min(1).default(300),
+    cpuHeartbeatSeconds: HeartbeatSecondsParser.default(300),
   })
   .strict();
 export type TileWorkflowInput = z.input<typeof TileWorkflowInputParser>;
 export type TileWorkflowSpec = z.output<typeof TileWorkflowInputParser>;
 
-export interface BatchInput {
-  runId: string;
-  round: number;
-  parentWorkflowId: string;
-  tiles: string[];
-  outputPrefix: string;
-  maxInFlight: number;
-  tileTemplate: Omit<TileWorkflowInput, "tileId" | "outputPrefix">;
-}
+export const BatchInputParser = z
+  .object({
+    runId: RunIdParser,
+    /** The run's retry round (the run takes at most 10). */
+    round: z.number().int().min(0).max(10),
+    parentWorkflowId: z.string().min(1),
+    tiles: z.array(z.string()).min(1).max(500),
+    outputPrefix: OutputPrefixParser,
+    maxInFlight: z.number().int().min(1).max(500),
+    tileTemplate: TileWorkflowInputParser.omit({ tileId: true, outputPrefix: true }),
+  })
+  .strict();
+export type BatchInput = z.input<typeof BatchInputParser>;
 
 const Prefix = z.string().regex(/^([^/]+\/)+$/, "a relative folder ending in '/'");
 

@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { netrcLogin } from "./netrc.file.ts";
@@ -28,7 +28,15 @@ export function resolveEarthdataLogin(env: NodeJS.ProcessEnv, loginHost: string)
     text = undefined;
   }
   const entry = text === undefined ? undefined : netrcLogin(text, loginHost);
-  if (entry) return { kind: "netrc", ...entry, file };
+  if (entry) {
+    // A password others can read is no longer the owner's: refused, as Python's netrc module does.
+    const mode = statSync(file).mode & 0o777;
+    if (process.platform !== "win32" && mode & 0o077)
+      throw new EarthdataLoginError(
+        `${file} holds a password and is open to others (mode ${mode.toString(8).padStart(4, "0")}): chmod 600 ${file}`,
+      );
+    return { kind: "netrc", ...entry, file };
+  }
   throw new EarthdataLoginError(
     `Earthdata access needs a login: set EARTHDATA_TOKEN, or put 'machine ${loginHost} login <user> password <password>' in ${file}${text === undefined ? " (not readable)" : " (no such entry)"}`,
   );

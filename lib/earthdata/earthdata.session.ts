@@ -1,22 +1,19 @@
 import { ArchiveAccessError, ArchiveRequestError, shownUrl } from "../errors/archive.errors.ts";
 import type { EarthdataLogin } from "./earthdata.login.ts";
+import { carriesSecrets } from "./secure.url.ts";
 
 /** Requests to Earthdata endpoints with the login applied where, and only where, it belongs. */
 export interface EarthdataSession {
   /**
-   * A GET following redirects by hand: the bearer token goes to the requested origin only, the
-   * netrc password to the login host only (over HTTPS or loopback), cookies back to the host that
-   * set them. Network failures reject with ArchiveRequestError; the response is returned as is.
+   * A GET following redirects by hand: a login travels only over HTTPS (or plain HTTP to an exact
+   * loopback address), the bearer token to the requested origin only, the netrc password to the
+   * login host only, cookies back to the host that set them. Network failures reject with ArchiveRequestError; the response is returned as is.
    */
   get(url: string, headers?: Record<string, string>, signal?: AbortSignal): Promise<Response>;
 }
 
 const MaxRedirects = 10;
 const RedirectStatuses = new Set([301, 302, 303, 307, 308]);
-
-function isLoopback(url: URL): boolean {
-  return url.hostname === "localhost" || url.hostname === "[::1]" || url.hostname.startsWith("127.");
-}
 
 /** Host-only cookies, as the DAAC and Earthdata Login set them (Domain and Path are not needed there). */
 class CookieJar {
@@ -55,8 +52,9 @@ export function createEarthdataSession(login: EarthdataLogin, loginHost: string)
       : undefined;
 
   function authorization(url: URL, origin: string): string | undefined {
+    if (!carriesSecrets(url)) return undefined;
     if (login.kind === "token") return url.origin === origin ? `Bearer ${login.token}` : undefined;
-    const sendsPassword = url.hostname === loginHost && (url.protocol === "https:" || isLoopback(url));
+    const sendsPassword = url.hostname === loginHost;
     return sendsPassword ? basic : undefined;
   }
 

@@ -4,6 +4,13 @@ import { pipeline } from "node:stream/promises";
 import { GetObjectCommand, HeadObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { isNotFound, type ObjectRef } from "../storage/s3.objects.ts";
 
+/**
+ * A run's files are whatever S3 says they are: opened as a page (an HTML report, an SVG), one runs
+ * sandboxed, as an origin of its own with no script, so it can never act as the viewer.
+ */
+const FileSecurityPolicy =
+  "sandbox; default-src 'none'; img-src 'self' data:; style-src 'self' 'unsafe-inline'";
+
 /** One `bytes=a-b`, `bytes=a-` or `bytes=-n` range: what geotiff.js asks for. Several ranges are not served. */
 const SingleRange = /^bytes=(\d*)-(\d*)$/;
 
@@ -19,6 +26,7 @@ export async function proxyObject(
   request: IncomingMessage,
   response: ServerResponse,
 ): Promise<void> {
+  response.setHeader("content-security-policy", FileSecurityPolicy);
   const range = request.headers.range;
   if (range !== undefined && !SingleRange.test(range)) {
     response.writeHead(416, { "content-type": "text/plain" }).end(`unsupported range '${range}'\n`);

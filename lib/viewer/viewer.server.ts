@@ -1,5 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { hostname } from "node:os";
 import { join } from "node:path";
 import type { Config } from "../config/config.schema.ts";
 import { RunIdParser } from "../contracts/run.contract.ts";
@@ -26,6 +27,83 @@ class HttpError extends Error {
   ) {
     super(message);
   }
+}
+
+/**
+ * What the viewer's own pages may load: its bundle, its API and the run files it proxies, and the
+ * blob: workers geotiff.js decodes in. Inline styles only (the pages set colours inline); no inline
+ * script, nothing from elsewhere, never framed.
+ */
+const PageSecurityPolicy = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data: blob:",
+  "connect-src 'self'",
+  "worker-src 'self' blob:",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join("; ");
+
+/** Headers on every answer: no content sniffing, no framing, no referrer carrying a run's path off. */
+const SecurityHeaders = {
+  "content-security-policy": PageSecurityPolicy,
+  "x-content-type-options": "nosniff",
+  "x-frame-options": "DENY",
+  "referrer-policy": "no-referrer",
+} as const;
+
+/**
+ * A slow or stalled client is dropped: headers within 10 s, the whole request within 30 s (checked
+ * every 2 s), no socket idle for a minute. Node's defaults hold a trickling client for minutes.
+ */
+const Timeouts = {
+  headersTimeout: 10_000,
+  requestTimeout: 30_000,
+  connectionsCheckingInterval: 2_000,
+} as const;
+const IdleTimeout = 60_000;
+
+/** A path part with its %-escapes decoded; a malformed escape is the client's mistake (400). */
+function decodePart(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    throw new HttpError(400, "malformed %-escape in the path");
+  }
+}
+
+const Wildcards = new Set(["0.0.0.0", "::", "[::]"]);
+const LoopbackNames = ["127.0.0.1", "[::1]", "localhost"];
+
+/**
+ * The Host headers the viewer answers: its bound address and the --host name, with the port, and
+ * every loopback name when it listens on loopback. A page elsewhere that rebinds its own name to
+ * 127.0.0.1 sends that name, and is refused. Listening on every address, any IP literal or this
+ * machine's name is answered (a rebound name is neither).
+ */
+function hostCheck(hosts: string[], port: number, machine: string): (header: string | undefined) => boolean {
+  const bracket = (h: string) => (h.includes(":") && !h.startsWith("[") ? `[${h}]` : h).toLowerCase();
+  const names = hosts.map(bracket);
+  const allowed = new Set(names.map((name) => `${name}:${port}`));
+  if (names.some((name) => LoopbackNames.includes(name)))
+    for (const n of LoopbackNames) allowed.add(`${n}:${port}`);
+  if (port === 80) for (const a of [...allowed]) allowed.add(a.slice(0, -":80".length));
+  if (!names.some((name) => Wildcards.has(name)))
+    return (header) => header !== undefined && allowed.has(header.toLowerCase());
+  return (header) => {
+    if (header === undefined) return false;
+    let url: URL;
+    try {
+      url = new URL(`http://${header}`);
+    } catch {
+      return false;
+    }
+    if ((url.port || "80") !== String(port)) return false;
+    const h = url.hostname.toLowerCase();
+    return h === machine.toLowerCase() || h === "localhost" || /^[\d.]+$/.test(h) || h.startsWith("[");
+  };
 }
 
 const send = (res: ServerResponse, status: number, type: string, body: string | Buffer) =>
@@ -78,7 +156,7 @@ export async function startViewer(config: Config, { host, port }: { host: string
     }
     if (path === "/api/runs") return void sendJson(res, await allRuns());
     const asset = /^\/assets\/([a-z.]+)$/.exec(path)?.[1];
-    if (asset && asset in BundleFiles)
+    if (asset && Object.hasOwn(BundleFiles, asset))
       return void send(
         res,
         200,
@@ -88,7 +166,7 @@ export async function startViewer(config: Config, { host, port }: { host: string
 
     const api = /^\/api\/runs\/([^/]+)(\/pixel)?$/.exec(path);
     if (api) {
-      const run = await runOr404(decodeURIComponent(api[1] as string));
+      const run = await runOr404(decodePart(api[1] as string));
       if (!api[2]) return void sendJson(res, run);
       const x = Number(url.searchParams.get("x"));
       const y = Number(url.searchParams.get("y"));
@@ -108,10 +186,10 @@ export async function startViewer(config: Config, { host, port }: { host: string
 
     const page = /^\/runs\/([^/]+)(\/(.*))?$/.exec(path);
     if (!page) throw new HttpError(404, `nothing at ${path}`);
-    const runId = decodeURIComponent(page[1] as string);
+    const runId = decodePart(page[1] as string);
     const rest = page[3] ?? "";
     if (rest.startsWith("files/")) {
-      const relative = decodeURIComponent(rest.slice("files/".length));
+      const relative = decodePart(rest.slice("files/".length));
       const unsafe = unsafeKeyReason(relative) ?? (relative === "" ? "is empty" : undefined);
       if (unsafe || !RunIdParser.safeParse(runId).success)
         throw new HttpError(403, `'${relative}' is not a file of run '${runId}': ${unsafe ?? "bad run id"}`);
@@ -123,7 +201,15 @@ export async function startViewer(config: Config, { host, port }: { host: string
     throw new HttpError(404, `nothing at ${path}`);
   }
 
-  const server = createServer((req, res) => {
+  let hostAllowed: (header: string | undefined) => boolean = () => false;
+  const server = createServer(Timeouts, (req, res) => {
+    for (const [name, value] of Object.entries(SecurityHeaders)) res.setHeader(name, value);
+    if (!hostAllowed(req.headers.host))
+      return void sendJson(
+        res,
+        { error: `this viewer does not answer for host '${req.headers.host ?? ""}'` },
+        421,
+      );
     handle(req, res).catch((error: unknown) => {
       if (res.headersSent) return void res.destroy();
       if (error instanceof HttpError) {
@@ -136,10 +222,12 @@ export async function startViewer(config: Config, { host, port }: { host: string
         ? `the S3 server at ${config.s3.endpoint} does not answer`
         : String(e?.message ?? error);
       console.error(`crop-map serve: ${req.method} ${req.url}: ${message}`);
-      sendJson(res, { error: message }, s3Down ? 502 : 500);
+      // The log has the details; the client is told only what kind of failure it was.
+      sendJson(res, { error: s3Down ? message : "the viewer failed; its log says why" }, s3Down ? 502 : 500);
     });
   });
 
+  server.timeout = IdleTimeout;
   try {
     await listen(server, host, port);
   } catch (error) {
@@ -170,5 +258,7 @@ export async function startViewer(config: Config, { host, port }: { host: string
   }
   const address = server.address();
   const bound = typeof address === "object" && address ? address.port : port;
+  const boundAddress = typeof address === "object" && address ? address.address : host;
+  hostAllowed = hostCheck([host, boundAddress], bound, hostname());
   return { url: `http://${host.includes(":") ? `[${host}]` : host}:${bound}/`, close };
 }

@@ -1,3 +1,4 @@
+import type { RunSummary } from "../../lib/contracts/run.summary.ts";
 import { runWorkflow } from "../../workflows/index.ts";
 /**
  * A region's run from plan to report at orchestration scale, without imagery: the real run
@@ -25,7 +26,7 @@ import { stackConfigOverrides, startStack, stopStack } from "../../infra/dev/sta
 import { accumulate, emptyConfusion } from "../../lib/accuracy/confusion.ts";
 import { ClassPalette } from "../../lib/cdl/classes.ts";
 import { loadConfig } from "../../lib/config/config.load.ts";
-import type { RunInput, RunStatus, RunSummary } from "../../lib/contracts/run.contract.ts";
+import type { RunInput, RunStatus } from "../../lib/contracts/run.contract.ts";
 import type { TileManifest } from "../../lib/contracts/tile.contract.ts";
 import { CdlEpsg, NationalCdlGrid } from "../../lib/grid/crs.ts";
 import { findTile } from "../../lib/grid/tile.table.ts";

@@ -1,3 +1,4 @@
+import type { RunSummary } from "../../lib/contracts/run.summary.ts";
 import { runWorkflow } from "../../workflows/index.ts";
 /**
  * Tile-level overlap in a state-wide run: the CPU pool (label grid, granule choice, staging, maps)
@@ -14,7 +15,6 @@ import { runWorkflow } from "../../workflows/index.ts";
 import { parseArgs } from "node:util";
 import type { Client } from "@temporalio/client";
 import type { Config } from "../../lib/config/config.schema.ts";
-import type { RunSummary } from "../../lib/contracts/run.contract.ts";
 import { connectClient, connectWorker } from "../../lib/temporal/connection.ts";
 import { bundleWorkflows, createCpuWorker, createInferenceWorker } from "../../workers/worker.factory.ts";
 import { planWorld } from "../synth/world.plan.ts";

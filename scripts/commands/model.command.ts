@@ -1,9 +1,18 @@
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Command } from "commander";
+import { z } from "zod";
 import { ExportDir, ensureExportEnv, runExportScript } from "../../lib/model/export.env.ts";
 import { ModelsDir } from "../../lib/model/model.manifest.ts";
 import { InputError } from "../cli.errors.ts";
+import { parseNumberOption } from "../cli.inputs.ts";
+
+/** Seeds of the random weights: what torch.manual_seed takes without wrapping. */
+const SeedParser = z
+  .number()
+  .int()
+  .min(0)
+  .max(2 ** 31 - 1);
 
 /** Architectures an export script builds, by the manifest it fills in. */
 const Exportable: Record<string, string> = {
@@ -106,7 +115,11 @@ export function registerModelCommand(program: Command): void {
           throw new InputError(`--size '${options.size}': expected full or reduced`);
         const report = await exportModel(
           name,
-          { ...options, size: options.size as "full" | "reduced", seed: Number(options.seed) },
+          {
+            ...options,
+            size: options.size as "full" | "reduced",
+            seed: parseNumberOption(options.seed, "seed", SeedParser),
+          },
           (line) => console.error(line),
         );
         console.log(JSON.stringify(report, null, 2));

@@ -7,8 +7,9 @@ import {
   type RunInput,
   RunInputParser,
   type RunStatus,
-  type RunSummary,
+  runIdFromWorkflowId,
 } from "../../lib/contracts/run.contract.ts";
+import type { RunSummary } from "../../lib/contracts/run.summary.ts";
 import { formatS3Url } from "../../lib/core/s3.url.ts";
 import { createHlsArchive } from "../../lib/hls/archive.factory.ts";
 import { progressLine } from "../../lib/progress.ts";
@@ -17,6 +18,7 @@ import { getJson, ref } from "../../lib/storage/s3.objects.ts";
 import { reportWorkflow, runWorkflow } from "../../workflows/index.ts";
 import { uiLink, withClient } from "../cli.client.ts";
 import { InputError, workFailed } from "../cli.errors.ts";
+import { checkWorkflowInput } from "../cli.inputs.ts";
 import { buildRunInput, type RunOptions, regionLabel } from "./run.input.builder.ts";
 import { addRegionOptions, type RegionOptions, regionSpecFrom } from "./tiles.command.ts";
 
@@ -173,14 +175,19 @@ export function registerRunCommands(program: Command): void {
         );
         if (!recorded.success)
           throw new InputError(`run '${runId}' has no readable run.json under ${previous.outputPrefix}`);
-        const resumeId = `${runId}.resume-${stamp()}`;
+        // A scheduled run's id carries the time (':' in it), which no run id may hold.
+        const resumeId = `${runIdFromWorkflowId(runId)}.resume-${stamp()}`;
         // Same output prefix: every tile that finished there is found, checked and kept.
-        const input: RunInput = {
-          ...recorded.data,
-          runId: resumeId,
-          outputPrefix: previous.outputPrefix,
-          tiles: recorded.data.tiles,
-        };
+        const input: RunInput = checkWorkflowInput(
+          RunInputParser,
+          {
+            ...recorded.data,
+            runId: resumeId,
+            outputPrefix: previous.outputPrefix,
+            tiles: recorded.data.tiles,
+          },
+          `resume of run '${runId}'`,
+        );
         await startRun(config, input, resumeId, options.wait, options.json);
       } finally {
         s3.destroy();

@@ -2,7 +2,7 @@ import type { Config } from "../../lib/config/config.schema.ts";
 import { HlsProducts } from "../../lib/contracts/granule.id.ts";
 import { OutputPrefixParser } from "../../lib/contracts/output.prefix.ts";
 import type { RegionSpec } from "../../lib/contracts/region.spec.ts";
-import { type RunInput, RunYearParser } from "../../lib/contracts/run.contract.ts";
+import { type RunInput, RunInputParser, RunYearParser } from "../../lib/contracts/run.contract.ts";
 import type { HlsArchive } from "../../lib/hls/hls.archive.ts";
 import { FirstHlsYear } from "../../lib/hls/hls.years.ts";
 import { ModelManifestError } from "../../lib/model/model.manifest.ts";
@@ -10,6 +10,7 @@ import { resolveRegion } from "../../lib/region/region.ts";
 import { tilesForRegion } from "../../lib/region/tile.cover.ts";
 import { pipelineShape } from "../../lib/series/series.manifest.ts";
 import { InputError } from "../cli.errors.ts";
+import { checkWorkflowInput, parseNumberOption } from "../cli.inputs.ts";
 
 export interface RunOptions {
   year: string;
@@ -21,23 +22,22 @@ export interface RunOptions {
 }
 
 function parseYear(text: string): RunInput["year"] {
-  const value = /^\d+$/.test(text) ? Number(text) : text;
-  const parsed = RunYearParser.safeParse(value);
-  if (!parsed.success) throw new InputError(`--year '${text}': expected a year, 'current' or 'previous'`);
-  const year = parsed.data;
-  if (typeof year === "number" && (year < FirstHlsYear || year > new Date().getUTCFullYear())) {
+  if (text === "current" || text === "previous") return text;
+  if (!/^\d+$/.test(text)) throw new InputError(`--year '${text}': expected a year, 'current' or 'previous'`);
+  const year = Number(text);
+  if (year < FirstHlsYear || year > new Date().getUTCFullYear()) {
     throw new InputError(`--year ${year}: HLS v2.0 covers ${FirstHlsYear} to this year`);
   }
   return year;
 }
 
-function parseCount(text: string | undefined, name: string, min: number): number | undefined {
-  if (text === undefined) return undefined;
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < min)
-    throw new InputError(`--${name} '${text}': expected a whole number >= ${min}`);
-  return n;
+/** A count option, bounded as the run workflow's own schema bounds its field. */
+function countOption(text: string | undefined, option: string, field: CountField): number | undefined {
+  return text === undefined
+    ? undefined
+    : parseNumberOption(text, option, RunInputParser.shape[field].unwrap());
 }
+type CountField = "maxTilesInFlight" | "retryRounds" | "retryDelaySeconds";
 
 /** True when the archive holds any granule of the tile in the year (listed as workers list it). */
 async function hasGranules(archive: HlsArchive, tileId: string, year: number): Promise<boolean> {
@@ -76,9 +76,25 @@ export async function buildRunInput(
     if (!parsed.success)
       throw new InputError(`--output-prefix '${options.outputPrefix}': ${parsed.error.issues[0]?.message}`);
   }
-  const maxTilesInFlight = parseCount(options.maxTilesInFlight, "max-tiles-in-flight", 1);
-  const retryRounds = parseCount(options.retryRounds, "retry-rounds", 0);
-  const retryDelaySeconds = parseCount(options.retryDelay, "retry-delay", 0);
+  const maxTilesInFlight = countOption(options.maxTilesInFlight, "max-tiles-in-flight", "maxTilesInFlight");
+  const retryRounds = countOption(options.retryRounds, "retry-rounds", "retryRounds");
+  const retryDelaySeconds = countOption(options.retryDelay, "retry-delay", "retryDelaySeconds");
+  const input: RunInput = checkWorkflowInput(
+    RunInputParser,
+    {
+      ...(runId ? { runId } : {}),
+      region,
+      year,
+      model: options.model,
+      ...shape,
+      ...(options.outputPrefix ? { outputPrefix: options.outputPrefix } : {}),
+      ...(maxTilesInFlight !== undefined ? { maxTilesInFlight } : {}),
+      ...(retryRounds !== undefined ? { retryRounds } : {}),
+      ...(retryDelaySeconds !== undefined ? { retryDelaySeconds } : {}),
+      inferenceQueue: config.taskQueues.inference,
+    },
+    "run",
+  );
   // The archive last: everything a person can get wrong on the command line is told first.
   if (typeof year === "number") {
     const hls = archive();
@@ -86,18 +102,7 @@ export async function buildRunInput(
     if (!(await hasGranules(hls, tileId, year)))
       throw new InputError(`no HLS granules for ${year} in ${hls.url("")} (looked for tile ${tileId})`);
   }
-  return {
-    ...(runId ? { runId } : {}),
-    region,
-    year,
-    model: options.model,
-    ...shape,
-    ...(options.outputPrefix ? { outputPrefix: options.outputPrefix } : {}),
-    ...(maxTilesInFlight ? { maxTilesInFlight } : {}),
-    ...(retryRounds !== undefined ? { retryRounds } : {}),
-    ...(retryDelaySeconds !== undefined ? { retryDelaySeconds } : {}),
-    inferenceQueue: config.taskQueues.inference,
-  };
+  return input;
 }
 
 export function regionLabel(region: RegionSpec): string {

@@ -1,7 +1,11 @@
 import type { Command } from "commander";
+import { z } from "zod";
 import { loadConfig } from "../../lib/config/config.load.ts";
 import { PortInUseError, startViewer } from "../../lib/viewer/viewer.server.ts";
 import { InputError } from "../cli.errors.ts";
+import { parseNumberOption } from "../cli.inputs.ts";
+
+const PortParser = z.number().int().min(1).max(65535);
 
 export function registerServeCommand(program: Command): void {
   program
@@ -14,9 +18,7 @@ export function registerServeCommand(program: Command): void {
       "127.0.0.1",
     )
     .action(async (options: { port: string; host: string }) => {
-      const port = Number(options.port);
-      if (!/^\d+$/.test(options.port) || port < 1 || port > 65535)
-        throw new InputError(`--port '${options.port}': expected a port number from 1 to 65535`);
+      const port = parseNumberOption(options.port, "port", PortParser);
       const config = loadConfig();
       const viewer = await startViewer(config, { host: options.host, port }).catch((error: unknown) => {
         throw error instanceof PortInUseError ? new InputError(error.message) : error;

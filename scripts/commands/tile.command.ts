@@ -3,8 +3,9 @@ import type { Command } from "commander";
 import { loadConfig } from "../../lib/config/config.load.ts";
 import type { Config } from "../../lib/config/config.schema.ts";
 import { DefaultSelectionLimits } from "../../lib/contracts/granule.contract.ts";
+import { SeasonYearParser } from "../../lib/contracts/run.contract.ts";
 import { DefaultSeasonWindows } from "../../lib/contracts/season.windows.ts";
-import type { TileWorkflowInput } from "../../lib/contracts/tile.contract.ts";
+import { type TileWorkflowInput, TileWorkflowInputParser } from "../../lib/contracts/tile.contract.ts";
 import { findTile } from "../../lib/grid/tile.table.ts";
 import { FirstHlsYear } from "../../lib/hls/hls.years.ts";
 import { ModelManifestError } from "../../lib/model/model.manifest.ts";
@@ -12,6 +13,7 @@ import { pipelineShape } from "../../lib/series/series.manifest.ts";
 import { tileWorkflow } from "../../workflows/index.ts";
 import { uiLink, withClient } from "../cli.client.ts";
 import { InputError, workFailed } from "../cli.errors.ts";
+import { checkWorkflowInput, parseNumberOption } from "../cli.inputs.ts";
 
 export async function tileWorkflowInput(
   tileId: string,
@@ -21,8 +23,8 @@ export async function tileWorkflowInput(
   outputPrefix: string,
 ): Promise<TileWorkflowInput> {
   if (!findTile(tileId)) throw new InputError(`tile '${tileId}' is not an HLS tile of the US tile table`);
-  if (!Number.isInteger(year) || year < FirstHlsYear || year > new Date().getUTCFullYear()) {
-    throw new InputError(`year '${year}': HLS v2.0 covers ${FirstHlsYear} to this year`);
+  if (year < FirstHlsYear || year > new Date().getUTCFullYear()) {
+    throw new InputError(`--year ${year}: HLS v2.0 covers ${FirstHlsYear} to this year`);
   }
   let shape: Awaited<ReturnType<typeof pipelineShape>>;
   try {
@@ -31,16 +33,20 @@ export async function tileWorkflowInput(
     if (error instanceof ModelManifestError) throw new InputError(error.message);
     throw error;
   }
-  return {
-    tileId,
-    year,
-    model: modelName,
-    windows: DefaultSeasonWindows,
-    ...DefaultSelectionLimits,
-    ...shape,
-    outputPrefix,
-    inferenceQueue: config.taskQueues.inference,
-  };
+  return checkWorkflowInput(
+    TileWorkflowInputParser,
+    {
+      tileId,
+      year,
+      model: modelName,
+      windows: DefaultSeasonWindows,
+      ...DefaultSelectionLimits,
+      ...shape,
+      outputPrefix,
+      inferenceQueue: config.taskQueues.inference,
+    },
+    "tile",
+  );
 }
 
 export function registerTileCommand(program: Command): void {
@@ -55,7 +61,7 @@ export function registerTileCommand(program: Command): void {
     .option("--wait", "wait for the tile and print its manifest")
     .action(async (options: { tile: string; year: string; model: string; wait?: boolean }) => {
       const config = loadConfig();
-      const year = Number(options.year);
+      const year = parseNumberOption(options.year, "year", SeasonYearParser);
       const outputPrefix = `tiles/${year}/${options.model}/${options.tile}/`;
       const input = await tileWorkflowInput(options.tile, year, options.model, config, outputPrefix);
       const workflowId = `tile-${year}-${options.tile}-${options.model}`;

@@ -1,10 +1,12 @@
 import type { Command } from "commander";
 import { z } from "zod";
-import { describeIssues, loadConfig } from "../../lib/config/config.load.ts";
+import { loadConfig } from "../../lib/config/config.load.ts";
+import { describeIssues } from "../../lib/contracts/issue.lines.ts";
 import { createProgress } from "../../lib/progress.ts";
 import { createS3Client } from "../../lib/storage/s3.client.ts";
 import { DefaultThreads } from "../../lib/threads/task.pool.ts";
 import { InputError } from "../cli.errors.ts";
+import { parseNumberOption } from "../cli.inputs.ts";
 import { planWorld } from "./world.plan.ts";
 import { DefaultSeason, type SynthInput, SynthInputParser } from "./world.spec.ts";
 import { WorldConflictError, writeWorld } from "./world.writer.ts";
@@ -19,22 +21,16 @@ interface SynthOptions {
 }
 
 /** Task threads: a whole number from 1 up; the machine's cores by default. */
-const ThreadsParser = z.coerce.number().int().min(1).max(256);
-
-function parseThreads(value: string): number {
-  const parsed = ThreadsParser.safeParse(value);
-  if (!parsed.success)
-    throw new InputError(`synth: --threads must be a whole number from 1 to 256, not '${value}'`);
-  return parsed.data;
-}
+const ThreadsParser = z.number().int().min(1).max(256);
 
 function parseInput(options: SynthOptions): SynthInput {
   const [start, end] = options.season.split(",");
   const raw = {
     state: options.state,
-    year: Number(options.year),
+    // Whole numbers as typed; the range is the spec's to tell (HLS's first year, not the future).
+    year: parseNumberOption(options.year, "year", z.number().int()),
     scale: options.scale,
-    seed: Number(options.seed),
+    seed: parseNumberOption(options.seed, "seed", SynthInputParser.shape.seed),
     season: { start, end },
   };
   const parsed = SynthInputParser.safeParse(raw);
@@ -68,7 +64,7 @@ export function registerSynthCommand(program: Command): void {
     )
     .action(async (options: SynthOptions) => {
       const input = parseInput(options);
-      const threads = parseThreads(options.threads);
+      const threads = parseNumberOption(options.threads, "threads", ThreadsParser);
       const plan = planWorld(input);
       const config = loadConfig();
       const s3 = createS3Client(config);

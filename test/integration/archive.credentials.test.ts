@@ -270,6 +270,7 @@ describe("Earthdata direct S3 access", () => {
     await writeFile(
       netrc,
       `machine other.example login x password y\nmachine ${UrsHost}\n  login crop-user\n  password ${password}\n`,
+      { mode: 0o600 },
     );
     const archive = createHlsArchive(earthdataConfig(daac.credentialsUrl, { loginHost: UrsHost }), {
       NETRC: netrc,

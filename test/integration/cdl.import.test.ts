@@ -317,6 +317,20 @@ describe("cdl import refusals", () => {
     },
   );
 
+  it("names a URL source without its query, where a presigned URL's signature is", async () => {
+    const config = testConfig("cdl-import-signed");
+    const result = await cdlImport(config, [
+      `${httpBase}/nothing.tif?X-Amz-Signature=5ecret99`,
+      "--year",
+      "2022",
+    ]);
+    expect(result.code).toBe(2);
+    expect(result.stderr.trim()).toBe(
+      `crop-map: cdl import: source ${httpBase}/nothing.tif?…: HTTP 404 Not Found`,
+    );
+    expect(result.stderr).not.toContain("5ecret99");
+  });
+
   it("imports the good raster with the same arguments otherwise", async () => {
     const config = testConfig("cdl-import-good");
     const result = await cdlImport(config, [files.good as string, "--year", "2022", "--state", "RI"]);

@@ -294,7 +294,7 @@ describe("crop-map synth input checks", () => {
     [["--state", "RI", "--year", "2022", "--season", "09-01,05-01"], "ends before it starts"],
     [
       ["--state", "RI", "--year", "2022", "--threads", "0"],
-      "--threads must be a whole number from 1 to 256, not '0'",
+      "--threads '0': expected a whole number from 1 to 256",
     ],
   ])("exits 2 with one line and writes nothing for %j", async (args, message) => {
     const result = await promisify(execFile)("node", [bin, "synth", ...args], { env }).catch((e) => e);

@@ -100,7 +100,7 @@ export async function startCredentialsStandIn(options: {
 }
 
 /** The URS stand-in's host: the netrc machine and `archive.loginHost` in tests. */
-export const UrsHost = "127.0.0.2";
+export const UrsHost = "localhost";
 
 export interface UrsStandIn extends StandIn {
   codes: Set<string>;
@@ -110,7 +110,8 @@ export interface UrsStandIn extends StandIn {
 
 /**
  * Earthdata Login's OAuth authorize step: Basic credentials in, a one-time code out, redirected
- * to the caller's redirect_uri. Served on 127.0.0.2: another host than the DAAC's.
+ * to the caller's redirect_uri. Served on localhost: another host than the DAAC's (127.0.0.1) to a
+ * client, and a loopback name a login may travel to over plain HTTP.
  */
 export async function startUrsStandIn(user: string, password: string): Promise<UrsStandIn> {
   const codes = new Set<string>();

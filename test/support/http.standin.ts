@@ -12,7 +12,7 @@ export type Handler = (request: IncomingMessage, response: ServerResponse, url: 
 
 /**
  * Starts `handler` on a free port of a loopback address; a handler that throws answers 500. Two
- * stand-ins on 127.0.0.1 and 127.0.0.2 are two hosts to a client, as a DAAC and URS are.
+ * stand-ins on 127.0.0.1 and localhost are two hosts to a client, as a DAAC and URS are.
  */
 export async function startStandIn(handler: Handler, host = "127.0.0.1"): Promise<StandIn> {
   const server: Server = createServer((request, response) => {

@@ -2,7 +2,9 @@ import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { z } from "zod";
 import { loadConfig } from "../../lib/config/config.load.ts";
+import { describeIssues } from "../../lib/contracts/issue.lines.ts";
 import { keyUnder, parseS3Url } from "../../lib/core/s3.url.ts";
 
 async function configFile(content: string): Promise<string> {
@@ -62,6 +64,84 @@ describe("config", () => {
     expect(() => loadConfig({ env: { CROP_MAP_CONFIG: unknownKey } })).toThrow(/s3.*bucket|Unrecognized key/);
     const notJson = await configFile("{");
     expect(() => loadConfig({ env: { CROP_MAP_CONFIG: notJson } })).toThrow("is not valid JSON");
+  });
+});
+
+describe("config refusals", () => {
+  const refusal = (run: () => unknown): string => {
+    try {
+      run();
+    } catch (error) {
+      return (error as Error).message;
+    }
+    throw new Error("not refused");
+  };
+
+  it("never shows a secret or a whole object", async () => {
+    const secret = "wJalrXUtnFEMI-K7MDENG-bPxRfiCYEXAMPLEKEY";
+    const nested = await configFile(
+      JSON.stringify({ s3: { region: "us-east-1", secretAccessKey: secret, sessionToken: secret } }),
+    );
+    const line = refusal(() => loadConfig({ env: { CROP_MAP_CONFIG: nested } }));
+    expect(line).toContain("s3: Unrecognized keys");
+    expect(line).toContain("secretAccessKey");
+    expect(line).not.toContain(secret);
+    expect(line).not.toContain("us-east-1");
+
+    const topLevel = await configFile(JSON.stringify({ password: secret }));
+    const top = refusal(() => loadConfig({ env: { CROP_MAP_CONFIG: topLevel } }));
+    expect(top).toContain('(root): Unrecognized key: "password"');
+    expect(top).not.toContain(secret);
+    // The merged configuration is not printed either.
+    expect(top).not.toContain("crop-map-hls");
+
+    // A value under a secret-sounding key is hidden; a URL loses its query (a presigned signature).
+    const Input = z.object({
+      login: z.object({ password: z.string().min(40) }),
+      source: z.url().endsWith(".tif"),
+    });
+    const raw = {
+      login: { password: "hunter2" },
+      source: "https://bucket.example/cdl.zip?X-Amz-Signature=abcdef",
+    };
+    expect(describeIssues(Input.safeParse(raw).error as z.ZodError, raw)).toBe(
+      'login.password=(hidden): Too small: expected string to have >=40 characters; source="https://bucket.example/cdl.zip?…": Invalid string: must end with ".tif"',
+    );
+
+    const broken = await configFile(`{"s3": x"secretAccessKey": "${secret}"}`);
+    const notJson = refusal(() => loadConfig({ env: { CROP_MAP_CONFIG: broken } }));
+    expect(notJson).toContain("is not valid JSON");
+    expect(notJson).not.toContain("secretAc");
+  });
+
+  it("refuses prototype keys, which JSON.parse keeps and .strict() never sees", async () => {
+    for (const [text, key] of [
+      ['{"__proto__": {"inference": {"batchSize": 999}}}', "'__proto__'"],
+      ['{"workers": {"constructor": {"prototype": {"x": 1}}}}', "'workers.constructor'"],
+      ['{"s3": {"prototype": 1}}', "'s3.prototype'"],
+    ] as const) {
+      const file = await configFile(text);
+      expect(() => loadConfig({ env: { CROP_MAP_CONFIG: file } })).toThrow(
+        `config file '${file}': key ${key} is not allowed`,
+      );
+    }
+  });
+
+  it("bounds every number by what a deployment could need", async () => {
+    for (const [settings, field] of [
+      [{ workers: { cpuConcurrency: 1e9 } }, "workers.cpuConcurrency=1000000000"],
+      [{ workers: { inferenceConcurrency: 65 } }, "workers.inferenceConcurrency=65"],
+      [{ inference: { memoryBudgetMb: 1e12 } }, "inference.memoryBudgetMb=1000000000000"],
+      [{ inference: { checkpointEveryRows: 1e6 } }, "inference.checkpointEveryRows=1000000"],
+      [{ temporal: { address: "127.0.0.1:99999" } }, 'temporal.address="127.0.0.1:99999"'],
+    ] as const) {
+      const file = await configFile(JSON.stringify(settings));
+      expect(() => loadConfig({ env: { CROP_MAP_CONFIG: file } })).toThrow(field);
+    }
+    const fine = await configFile(
+      JSON.stringify({ workers: { cpuConcurrency: 64 }, inference: { memoryBudgetMb: 65536 } }),
+    );
+    expect(loadConfig({ env: { CROP_MAP_CONFIG: fine } }).workers.cpuConcurrency).toBe(64);
   });
 });
 
