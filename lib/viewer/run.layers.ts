@@ -133,7 +133,9 @@ export function regionOutline(spec: RegionSpec): { rings: [number, number][][]; 
     return undefined;
   }
   const bounds = ringBounds(rings.flat());
-  return { rings: rings.map(metres), bounds: [bounds[0], bounds[1], bounds[2], bounds[3]] };
+  // Drawn as lines: each ring closed again (densify leaves it open).
+  const closed = rings.map((ring) => metres([...ring, ring[0] as Point]));
+  return { rings: closed, bounds: [bounds[0], bounds[1], bounds[2], bounds[3]] };
 }
 
 export interface PixelValue {
