@@ -1,5 +1,6 @@
 import type { S3Client } from "@aws-sdk/client-s3";
 import type { z } from "zod";
+import { classAreas } from "../lib/accuracy/class.areas.ts";
 import { addConfusion, emptyConfusion, metrics } from "../lib/accuracy/confusion.ts";
 import { ClassPalette, CropClasses } from "../lib/cdl/classes.ts";
 import type { Config } from "../lib/config/config.schema.ts";
@@ -200,6 +201,8 @@ export function createReportActivities(s3: S3Client, config: Config) {
               ? "none of the year's rasters meets the map"
               : "none published for the year",
         metrics: runMetrics,
+        areas: classAreas(run.matrix, plan.grid.pixelSize),
+        pixelSize: plan.grid.pixelSize,
         labelledPixels: run.labelled,
         mappedPixels: run.mapped,
         ignoredCdlPixels: ignored,

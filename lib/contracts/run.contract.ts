@@ -85,6 +85,26 @@ export interface RunStatus {
   tiles: TileStatus[];
 }
 
+/** `tiles.json`, the run's status as its workflow recorded it at its end. */
+export const RunStatusRecordParser = z.object({
+  runId: z.string(),
+  year: z.number().int(),
+  region: z.string(),
+  outputPrefix: z.string(),
+  phase: z.enum(["planning", "mapping", "retrying", "recording", "finished"]),
+  round: z.number().int(),
+  startedAt: z.string(),
+  finishedOffsets: z.array(z.number()),
+  tiles: z.array(
+    z.object({
+      tileId: z.string(),
+      state: TileStateParser,
+      attempts: z.number().int(),
+      reason: z.string().optional(),
+    }),
+  ),
+}) satisfies z.ZodType<RunStatus>;
+
 export interface TileUpdate {
   tileId: string;
   state: TileState;

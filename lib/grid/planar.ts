@@ -93,3 +93,52 @@ export function densify(closedOrOpen: Ring, step: number): Point[] {
   }
   return out;
 }
+
+/**
+ * The part of a ring inside a rectangle (Sutherland-Hodgman against each edge in turn): exact for
+ * a convex ring such as a projected tile square; empty when they do not meet.
+ */
+export function clipRingToRect(ring: Ring, rect: Rect): Point[] {
+  const edges: ((p: Point) => number)[] = [
+    (p) => p[0] - rect[0],
+    (p) => rect[2] - p[0],
+    (p) => p[1] - rect[1],
+    (p) => rect[3] - p[1],
+  ];
+  let out: Point[] = [...ring];
+  for (const inside of edges) {
+    const input = out;
+    out = [];
+    for (let i = 0; i < input.length; i++) {
+      const a = input[i] as Point;
+      const b = input[(i + 1) % input.length] as Point;
+      const [da, db] = [inside(a), inside(b)];
+      if (da >= 0) out.push(a);
+      if (da >= 0 !== db >= 0) {
+        const t = da / (da - db);
+        out.push([a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t]);
+      }
+    }
+  }
+  return out;
+}
+
+/** A ring's area-weighted centre (shoelace); the mean of its points for a degenerate ring. */
+export function ringCentroid(ring: Ring): Point {
+  let area = 0;
+  let cx = 0;
+  let cy = 0;
+  for (let i = 0; i < ring.length; i++) {
+    const [x0, y0] = ring[i] as Point;
+    const [x1, y1] = ring[(i + 1) % ring.length] as Point;
+    const cross = x0 * y1 - x1 * y0;
+    area += cross;
+    cx += (x0 + x1) * cross;
+    cy += (y0 + y1) * cross;
+  }
+  if (Math.abs(area) < 1e-9) {
+    const n = Math.max(1, ring.length);
+    return [ring.reduce((s, p) => s + p[0], 0) / n, ring.reduce((s, p) => s + p[1], 0) / n];
+  }
+  return [cx / (3 * area), cy / (3 * area)];
+}

@@ -1,7 +1,7 @@
 import { CdlEpsg, transform } from "../grid/crs.ts";
 import { type PixelGrid, rectsOverlap, snapToNationalGrid } from "../grid/lattice.ts";
 import { densify, type Rect, type Ring, ringBounds } from "../grid/planar.ts";
-import { resolveRegion } from "./region.ts";
+import { type Region, resolveRegion } from "./region.ts";
 import { allStates, type UsState } from "./us.states.ts";
 
 /** What a state's CDL raster covers: its outline in EPSG:5070 and its box on the national CDL grid. */
@@ -13,15 +13,20 @@ export interface StateExtent {
   grid: PixelGrid;
 }
 
+/** A region's polygons (outer ring, then holes) in EPSG:5070, densified so projected edges keep their curve. */
+export function albersPolygons(region: Region): Ring[][] {
+  const toAlbers = transform(4326, CdlEpsg);
+  return region.polygons.map((polygon) =>
+    polygon.map((ring) => densify(ring, 0.01).map((p) => toAlbers.forward(p))),
+  );
+}
+
 /**
  * One definition for everything that cuts labels to a state (the synthetic world, `cdl import`):
  * rasterising these rings on the national grid gives the same pixels wherever it is done.
  */
 export function stateExtent(state: UsState): StateExtent {
-  const toAlbers = transform(4326, CdlEpsg);
-  const rings = resolveRegion({ kind: "state", state: state.postal }).polygons.map((polygon) =>
-    polygon.map((ring) => densify(ring, 0.01).map((p) => toAlbers.forward(p))),
-  );
+  const rings = albersPolygons(resolveRegion({ kind: "state", state: state.postal }));
   const bounds = ringBounds(rings.flatMap((polygon) => polygon[0] ?? []));
   return { state, rings, bounds, grid: snapToNationalGrid(bounds) };
 }

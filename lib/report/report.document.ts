@@ -1,8 +1,9 @@
+import type { ClassArea } from "../accuracy/class.areas.ts";
 import type { Metrics } from "../accuracy/confusion.ts";
 import { SeedOverall, SeedPerClass } from "../accuracy/seed.metrics.ts";
 import { CropClasses } from "../cdl/classes.ts";
 import type { FamilyRun } from "./family.comparison.ts";
-import { classLegendHtml, escapeHtml, LegendCss } from "./html.parts.ts";
+import { classAreaLegendHtml, escapeHtml, formatHa, LegendCss } from "./html.parts.ts";
 
 export interface TileRow {
   tileId: string;
@@ -23,6 +24,9 @@ export interface ReportData {
   model: string;
   labels: string;
   metrics: Metrics;
+  /** Each class's mapped area beside the CDL's over the same pixels (the legend), and the pixels' size in metres. */
+  areas: ClassArea[];
+  pixelSize: number;
   labelledPixels: number;
   mappedPixels: number;
   ignoredCdlPixels: number;
@@ -135,6 +139,15 @@ Where the map and the CDL disagree (red) and agree (grey):
 
 ![disagreement](disagreement.png)
 
+## Area by class
+
+Mapped beside the CDL over the pixels both cover (${data.pixelSize} m pixels, ${formatHa((data.pixelSize * data.pixelSize) / 10_000)} ha each).
+
+${markdownTable(
+  ["Class", "Mapped (ha)", "CDL (ha)"],
+  data.areas.map((a) => [a.name, formatHa(a.mappedHa), formatHa(a.cdlHa)]),
+)}
+
 ## Accuracy against the CDL
 
 Over labelled pixels of the region that the run mapped (mmsegmentation definitions). Pixels the
@@ -171,7 +184,6 @@ function htmlTable(header: string[], rows: string[][]): string {
 /** The report as one HTML file that opens offline: images inline, no scripts, no links out. */
 export function reportHtml(data: ReportData, images: { map: Buffer; disagreement: Buffer }): string {
   const m = data.metrics;
-  const legend = classLegendHtml();
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Crop map: ${escapeHtml(data.region)} ${data.year}</title>
 <style>
@@ -185,7 +197,8 @@ ${LegendCss}
 <p>Run <code>${escapeHtml(data.runId)}</code>, model <code>${escapeHtml(data.model)}</code>, labels ${escapeHtml(data.labels)}.</p>
 <div class="maps"><figure><img alt="map" src="data:image/png;base64,${images.map.toString("base64")}"><figcaption>Map</figcaption></figure>
 <figure><img alt="disagreement" src="data:image/png;base64,${images.disagreement.toString("base64")}"><figcaption>Disagreement with the CDL (red), agreement (grey)</figcaption></figure></div>
-<div>${legend}</div>
+<h2>Area by class</h2>
+${classAreaLegendHtml(data.areas, data.pixelSize)}
 <h2>Accuracy against the CDL</h2>
 ${htmlTable(["aAcc", "mIoU", "mAcc", "Coverage"], [[pct(m.aAcc), num(m.mIoU), pct(m.mAcc), pct(m.coverage)]])}
 <p>Seed model card (validation chips): aAcc ${pct(SeedOverall.aAcc)}, mIoU ${num(SeedOverall.mIoU)}, mAcc ${pct(SeedOverall.mAcc)}.

@@ -1,7 +1,7 @@
 import type { S3Client } from "@aws-sdk/client-s3";
 import { z } from "zod";
 import type { Config } from "../config/config.schema.ts";
-import { RegionSpecParser } from "../contracts/region.spec.ts";
+import { type RegionSpec, RegionSpecParser } from "../contracts/region.spec.ts";
 import { type TileState, TileStateParser } from "../contracts/run.contract.ts";
 import { resolveRegion } from "../region/region.ts";
 import { getJson, listAll, objectSize, ref } from "../storage/s3.objects.ts";
@@ -37,6 +37,8 @@ export interface TileEntry {
 export interface RunEntry {
   runId: string;
   region: string;
+  /** The region as the run was given it (run.json): the map page draws its outline. */
+  regionSpec: RegionSpec;
   year: number;
   model: string;
   /** The workflow's state from Temporal, or "unknown" when Temporal is down or no longer has it. */
@@ -121,6 +123,7 @@ export async function readRun(
     runId,
     region:
       liveRun?.status?.region || (recorded.success ? recorded.data.region : regionName(record.data.region)),
+    regionSpec: record.data.region,
     year: record.data.year,
     model: record.data.model,
     workflowStatus: liveRun?.workflowStatus ?? "unknown",

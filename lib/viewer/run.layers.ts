@@ -2,11 +2,14 @@ import type { S3Client } from "@aws-sdk/client-s3";
 import type { GeoTIFFImage } from "geotiff";
 import { CropClasses } from "../cdl/classes.ts";
 import type { Config } from "../config/config.schema.ts";
+import type { RegionSpec } from "../contracts/region.spec.ts";
 import type { PartRollups } from "../contracts/report.contract.ts";
 import { CdlEpsg, transform } from "../grid/crs.ts";
-import { densify, type Point } from "../grid/planar.ts";
+import { clipRingToRect, densify, type Point, type Ring, ringBounds, ringCentroid } from "../grid/planar.ts";
 import { findTile } from "../grid/tile.table.ts";
 import { imageGrid, openCog } from "../raster/cog.reader.ts";
+import { resolveRegion } from "../region/region.ts";
+import { albersPolygons } from "../region/state.extent.ts";
 import { quicklookStep } from "../report/quicklook.ts";
 import { getJson, isNotFound, listAll, type ObjectRef, ref } from "../storage/s3.objects.ts";
 import type { Extent } from "./page/viewer.config.ts";
@@ -66,7 +69,7 @@ export function tileOutline(tileId: string): Point[] | undefined {
   if (!tile) return undefined;
   const [minX, minY, maxX, maxY] = tile.bounds;
   const toAlbers = transform(tile.epsg, CdlEpsg);
-  const ring = densify(
+  return densify(
     [
       [minX, minY],
       [maxX, minY],
@@ -75,7 +78,65 @@ export function tileOutline(tileId: string): Point[] | undefined {
     ],
     5000,
   ).map((p) => toAlbers.forward(p));
-  return [...ring, ring[0] as Point];
+}
+
+/** Labels of tiles whose drawn parts share a centre closer than this share of the box's diagonal are one label. */
+const SameLabelShare = 0.03;
+
+const metres = (ring: readonly Point[]) =>
+  ring.map(([x, y]) => [Math.round(x), Math.round(y)] as [number, number]);
+
+/**
+ * The tiles as the map draws them: each footprint cut to `box` (the map's extent, the region's box
+ * before there is a map). A tile is some 110 km square and a state's map only the part of its
+ * tiles inside the state, so whole squares would run far past the map; the cut keeps what lies on
+ * it. Each label sits at the centre of its tile's part; tiles of two UTM zones that cover the same
+ * ground (zones overlap at their edges) share one label, a line each, instead of printing over each other.
+ */
+export function tileLayers<T extends { tileId: string; state: string }>(tiles: T[], box: Extent) {
+  const drawn = tiles.flatMap((t) => {
+    const outline = tileOutline(t.tileId);
+    const part = outline && clipRingToRect(outline, box);
+    return part && part.length >= 3 ? [{ ...t, ring: metres(part), centre: ringCentroid(part) }] : [];
+  });
+  const near = SameLabelShare * Math.hypot(box[2] - box[0], box[3] - box[1]);
+  const labels: { at: [number, number]; lines: string[] }[] = [];
+  const members: Point[][] = [];
+  for (const t of drawn) {
+    const i = labels.findIndex((l) => Math.hypot(l.at[0] - t.centre[0], l.at[1] - t.centre[1]) < near);
+    if (i < 0) {
+      labels.push({ at: metres([t.centre])[0] as [number, number], lines: [`${t.tileId} ${t.state}`] });
+      members.push([t.centre]);
+      continue;
+    }
+    const label = labels[i] as (typeof labels)[number];
+    const group = members[i] as Point[];
+    group.push(t.centre);
+    label.lines.push(`${t.tileId} ${t.state}`);
+    const mean: Point = [
+      group.reduce((a, p) => a + p[0], 0) / group.length,
+      group.reduce((a, p) => a + p[1], 0) / group.length,
+    ];
+    label.at = metres([mean])[0] as [number, number];
+  }
+  return { tiles: drawn.map(({ centre: _, ...t }) => t), labels };
+}
+
+/**
+ * The region's outline in EPSG:5070 (every ring, holes too), from the same polygons the tile cover
+ * and the label cut use; undefined for a spec that no longer resolves.
+ */
+export function regionOutline(spec: RegionSpec): { rings: [number, number][][]; bounds: Extent } | undefined {
+  let rings: Ring[];
+  try {
+    rings = albersPolygons(resolveRegion(spec)).flat();
+  } catch {
+    return undefined;
+  }
+  const bounds = ringBounds(rings.flat());
+  // Drawn as lines: each ring closed again (densify leaves it open).
+  const closed = rings.map((ring) => metres([...ring, ring[0] as Point]));
+  return { rings: closed, bounds: [bounds[0], bounds[1], bounds[2], bounds[3]] };
 }
 
 export interface PixelValue {
@@ -131,6 +192,20 @@ async function partMaps(s3: S3Client, config: Pick<Config, "storage">, runId: st
     }),
   );
   return parts.filter((p) => p !== undefined);
+}
+
+/**
+ * The size of the full-resolution pixels the run's accuracy counts, in metres: map.tif's own, or
+ * for a run mosaicked by state its part maps' (the overview's pixels are coarser).
+ */
+export async function countedPixelSize(
+  s3: S3Client,
+  config: Pick<Config, "storage">,
+  runId: string,
+  map: RunMap,
+): Promise<number | undefined> {
+  if (map.key === "map.tif") return map.grid.pixelSize;
+  return (await partMaps(s3, config, runId))[0]?.grid.pixelSize;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { classLegendHtml, escapeHtml, LegendCss } from "../report/html.parts.ts";
+import { classAreaLegendHtml, classLegendHtml, escapeHtml, LegendCss } from "../report/html.parts.ts";
 import { TileStateColours, type ViewerConfig } from "./page/viewer.config.ts";
 import type { RunEntry } from "./run.catalogue.ts";
 
@@ -80,15 +80,18 @@ ${config.map ? "" : `<p class="note" id="no-map">No map yet: the run writes it a
 <h2>Layers</h2>${toggle("map", config.map?.overview ? "Map (regional overview; a click reads the full-resolution part maps)" : "Map (map.tif)")}${toggle("labels", "CDL labels")}${toggle(
     "disagreement",
     "Disagreement with the CDL (red; grey agrees)",
-  )}${toggle("tiles", "Tile outlines")}
+  )}${toggle("region", `Region outline (${run.region})`)}${toggle("tiles", "Tile outlines (cut to the map)")}
 <h2>Pixel</h2><p id="pixel" class="note">Click the map.</p>
-<h2>Classes</h2><div>${classLegendHtml()}</div>
+<h2>Classes</h2><div id="legend">${
+    config.areas ? classAreaLegendHtml(config.areas.classes, config.areas.pixelSize) : classLegendHtml()
+  }</div>
 <h2>Tiles</h2><ul id="tiles">${tileRows}</ul></div><div id="map"></div>
 <script type="application/json" id="viewer-config">${JSON.stringify(config).replaceAll("<", "\\u003c")}</script>
 <script type="module" src="/assets/viewer.js"></script>`;
   const head = `<link rel="stylesheet" href="/assets/viewer.css"><style>
 body{margin:0;display:flex;height:100vh}.side{width:22rem;padding:0 1rem;overflow:auto}
 #map{flex:1;background:#fff}h1{font-size:1.3rem}h2{font-size:1rem;margin:1rem 0 .3rem}ul{padding-left:1.2rem}
+.areas{font-size:.8rem;margin:.3rem 0}.areas td,.areas th{padding:.1rem .3rem}.areas .key{margin:0;white-space:nowrap}
 </style>`;
   return page(`${run.region} ${run.year}: ${run.runId}`, body, head);
 }

@@ -20,6 +20,7 @@ import { uiLink, withClient } from "../cli.client.ts";
 import { InputError, workFailed } from "../cli.errors.ts";
 import { checkWorkflowInput } from "../cli.inputs.ts";
 import { buildRunInput, type RunOptions, regionLabel } from "./run.input.builder.ts";
+import { type RunStatusAnswer, readRunStatus } from "./run.status.ts";
 import { addRegionOptions, type RegionOptions, regionSpecFrom } from "./tiles.command.ts";
 
 function stamp(date = new Date()): string {
@@ -113,6 +114,27 @@ export function printStatus(status: RunStatus): void {
   for (const t of failed) console.log(`  failed ${t.tileId} (attempts ${t.attempts}): ${t.reason ?? ""}`);
 }
 
+/** The status answer for a person: the tiles where they can be read, else what S3 shows and why. */
+function printRunStatus(answer: RunStatusAnswer): void {
+  if (answer.status) printStatus(answer.status);
+  else console.log(`run ${answer.runId}`);
+  const closed = answer.closedAt ? `, closed ${answer.closedAt}` : "";
+  const from = { query: "its status query", "tiles.json": "its tiles.json", none: "nowhere" }[
+    answer.tilesFrom
+  ];
+  console.log(
+    `  workflow ${answer.workflowStatus.toLowerCase()} (started ${answer.startedAt}${closed}); tiles from ${from}`,
+  );
+  if (answer.unreadable) console.log(`  ${answer.unreadable}`);
+  if (answer.finishedMaps)
+    console.log(
+      answer.finishedMaps.total
+        ? `  in S3: ${answer.finishedMaps.done.length} of ${answer.finishedMaps.total} tiles have a finished map under ${answer.outputPrefix}tiles/`
+        : `  in S3: no run.json under ${answer.outputPrefix} yet (a run records its tiles once it has planned them)`,
+    );
+  if (answer.summary?.report) printReport(answer.summary.report);
+}
+
 export function registerRunCommands(program: Command): void {
   addRegionOptions(
     program
@@ -141,17 +163,14 @@ export function registerRunCommands(program: Command): void {
     .option("--json", "print JSON")
     .action(async (runId: string, options: { json?: boolean }) => {
       const config = loadConfig();
-      await withClient(config, async (client) => {
-        const status = await client.workflow
-          .getHandle(runId)
-          .query<RunStatus>("status")
-          .catch((error) => {
-            if (error instanceof WorkflowNotFoundError) throw new InputError(`no run '${runId}'`);
-            throw error;
-          });
-        if (options.json) console.log(JSON.stringify(status, null, 2));
-        else printStatus(status);
-      });
+      const s3 = createS3Client(config);
+      try {
+        const answer = await withClient(config, (client) => readRunStatus(client, s3, config, runId));
+        if (options.json) console.log(JSON.stringify(answer, null, 2));
+        else printRunStatus(answer);
+      } finally {
+        s3.destroy();
+      }
     });
 
   program
@@ -165,11 +184,9 @@ export function registerRunCommands(program: Command): void {
       const config = loadConfig();
       const s3 = createS3Client(config);
       try {
-        const previous = await withClient(config, async (client) => {
-          const description = await describeRun(client, runId);
-          if (description.status.name === "RUNNING") throw new InputError(`run '${runId}' is still running`);
-          return client.workflow.getHandle(runId).query<RunStatus>("status");
-        });
+        // Its output folder from its own input, not a query: a closed run answers none without a worker.
+        const previous = await withClient(config, (client) => readRunStatus(client, s3, config, runId));
+        if (previous.workflowStatus === "RUNNING") throw new InputError(`run '${runId}' is still running`);
         const recorded = RunInputParser.safeParse(
           await getJson(s3, ref(config.storage.outputs, `${previous.outputPrefix}run.json`)),
         );

@@ -10,6 +10,7 @@ import { connectClient } from "../../lib/temporal/connection.ts";
 import { planWorld } from "../../scripts/synth/world.plan.ts";
 import { writeWorld } from "../../scripts/synth/world.writer.ts";
 import { spawnWorker } from "../support/child.worker.ts";
+import { riRunInput } from "../support/ri.run.ts";
 import { testConfig } from "../support/test.config.ts";
 
 /**
@@ -29,20 +30,14 @@ function withWork(suffix: string): Config {
 }
 
 function runInput(runId: string): RunInput {
-  return {
-    runId,
-    region: { kind: "state", state: "RI" },
-    year: 2022,
-    model: "crop-tiny",
-    chip: { size: 224, stride: 112 },
+  return riRunInput(runId, config, {
     tiles,
     maxTilesInFlight: 2,
     retryRounds: 1,
     retryDelaySeconds: 1,
-    inferenceQueue: config.taskQueues.inference,
     inferenceHeartbeatSeconds: 4,
     cpuHeartbeatSeconds: 15,
-  };
+  });
 }
 
 async function mapBytes(runId: string, tileId: string, name: string): Promise<Buffer> {

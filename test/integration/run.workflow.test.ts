@@ -21,6 +21,7 @@ import { planWorld } from "../../scripts/synth/world.plan.ts";
 import { writeWorld } from "../../scripts/synth/world.writer.ts";
 import { bundleWorkflows, createCpuWorker, createInferenceWorker } from "../../workers/worker.factory.ts";
 import { configEnv, spawnWorker } from "../support/child.worker.ts";
+import { riRunInput } from "../support/ri.run.ts";
 import { testConfig } from "../support/test.config.ts";
 
 const config = testConfig("run");
@@ -41,18 +42,7 @@ function withQueues(name: string): Config {
 }
 
 function runInput(runId: string, queues: Config, extra: Partial<RunInput> = {}): RunInput {
-  return {
-    runId,
-    region: { kind: "state", state: "RI" },
-    year: 2022,
-    model: "crop-tiny",
-    chip: { size: 224, stride: 112 },
-    maxTilesInFlight: 3,
-    retryRounds: 0,
-    retryDelaySeconds: 1,
-    inferenceQueue: queues.taskQueues.inference,
-    ...extra,
-  };
+  return riRunInput(runId, queues, { maxTilesInFlight: 3, retryDelaySeconds: 1, ...extra });
 }
 
 /** Both pools in this process, for the length of `work`. */

@@ -11,17 +11,21 @@ import puppeteer from "puppeteer-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../../infra/dev/ports.ts";
 import { CropClasses } from "../../lib/cdl/classes.ts";
-import type { RunInput } from "../../lib/contracts/run.contract.ts";
+import { ringBounds } from "../../lib/grid/planar.ts";
 import { openCog, readRaster } from "../../lib/raster/cog.reader.ts";
+import { stateExtent } from "../../lib/region/state.extent.ts";
+import { findState, type UsState } from "../../lib/region/us.states.ts";
 import { createS3Client } from "../../lib/storage/s3.client.ts";
 import { getBytes, getJson, putBytes, ref } from "../../lib/storage/s3.objects.ts";
 import { connectClient, connectWorker } from "../../lib/temporal/connection.ts";
+import type { ViewerConfig } from "../../lib/viewer/page/viewer.config.ts";
 import { planWorld } from "../../scripts/synth/world.plan.ts";
 import { writeWorld } from "../../scripts/synth/world.writer.ts";
 import { bundleWorkflows, createCpuWorker, createInferenceWorker } from "../../workers/worker.factory.ts";
 import { configEnv } from "../support/child.worker.ts";
 import { cli } from "../support/cli.run.ts";
 import { decodeOwnPng } from "../support/png.decode.ts";
+import { riRunInput } from "../support/ri.run.ts";
 import { testConfig } from "../support/test.config.ts";
 import { startServe } from "../support/viewer.process.ts";
 
@@ -53,18 +57,12 @@ let serve: Awaited<ReturnType<typeof startServe>>;
 let client: Client;
 let connection: NativeConnection;
 
-/** One small run of one tile (19TCG over Rhode Island), with both pools in this process. */
-async function mapOneTile(): Promise<void> {
-  const input: RunInput = {
-    runId,
-    region: { kind: "state", state: "RI" },
-    year: 2022,
-    model: "crop-tiny",
-    chip: { size: 224, stride: 112 },
-    retryRounds: 0,
-    inferenceQueue: config.taskQueues.inference,
-    tiles: ["19TCG"],
-  };
+/** Rhode Island's six tiles, over UTM zones 18 and 19 (the demo's run, at small scale). */
+const RiTiles = ["18TYL", "18TYM", "19TBF", "19TBG", "19TCF", "19TCG"];
+
+/** One small run of Rhode Island, with both pools in this process. */
+async function mapRun(): Promise<void> {
+  const input = riRunInput(runId, config, { tiles: RiTiles });
   const bundle = await bundleWorkflows();
   const workers: Worker[] = [
     await createCpuWorker({ connection, config, s3, bundle }),
@@ -89,7 +87,7 @@ beforeAll(async () => {
   );
   connection = await connectWorker(config);
   client = await connectClient(config);
-  await mapOneTile();
+  await mapRun();
   serve = await startServe(config, await freePort());
 }, 600_000);
 
@@ -154,6 +152,52 @@ describe("crop-map serve over HTTP", () => {
     expect(counts.agree).toBeGreaterThan(counts.disagree);
   });
 
+  it("puts each class's mapped area beside the CDL's over the same pixels, in the viewer's legend and the report", async () => {
+    const accuracy = (await getJson(s3, runFile("accuracy.json"))) as {
+      mappedPixels: number;
+      confusion: number[][];
+    };
+    // Counted from map.tif itself: in this world every mapped pixel has a CDL label.
+    const map = await readRaster(await openCog(s3, runFile("map.tif")));
+    const mapped = new Map<number, number>();
+    for (const v of map.data as Uint8Array) if (v !== 0) mapped.set(v, (mapped.get(v) ?? 0) + 1);
+    expect([...mapped.values()].reduce((a, b) => a + b, 0)).toBe(accuracy.mappedPixels);
+    const cdl = (id: number) => (accuracy.confusion[id - 1] ?? []).reduce((a, b) => a + b, 0);
+    const haOf = (text: string) => Number(text.replaceAll(",", ""));
+    const pages = {
+      viewer: await (await fetch(`${serve.url}runs/${runId}`)).text(),
+      report: await (await fetch(`${serve.url}runs/${runId}/files/report.html`)).text(),
+    };
+    for (const [name, html] of Object.entries(pages)) {
+      const rows = [
+        ...html.matchAll(
+          /<tr data-class="(\d+)">.*?<td class="n mapped-ha">([\d,.]+)<\/td><td class="n cdl-ha">([\d,.]+)<\/td>/g,
+        ),
+      ].map((m) => ({ id: Number(m[1]), mappedHa: haOf(m[2] as string), cdlHa: haOf(m[3] as string) }));
+      expect(
+        rows.map((r) => r.id),
+        name,
+      ).toEqual(CropClasses.map((c) => c.id));
+      // 30 m pixels: 0.09 ha each; shown to the hectare from 100 ha up, to 0.01 ha below.
+      for (const r of rows) {
+        expect(
+          Math.abs(r.mappedHa - (mapped.get(r.id) ?? 0) * 0.09),
+          `${name} class ${r.id}`,
+        ).toBeLessThanOrEqual(0.5);
+        expect(Math.abs(r.cdlHa - cdl(r.id) * 0.09), `${name} class ${r.id}`).toBeLessThanOrEqual(0.5);
+      }
+      const total =
+        /<tr class="total"><td>All classes<\/td><td class="n mapped-ha">([\d,.]+)<\/td><td class="n cdl-ha">([\d,.]+)<\/td>/.exec(
+          html,
+        );
+      expect(haOf(total?.[1] ?? ""), name).toBeCloseTo(accuracy.mappedPixels * 0.09, 0);
+      expect(haOf(total?.[2] ?? ""), name).toBeCloseTo(accuracy.mappedPixels * 0.09, 0);
+      expect(html).toContain(
+        `Over the ${accuracy.mappedPixels.toLocaleString("en-US")} pixels that both the map and the CDL cover (30 m pixels, 0.09 ha each)`,
+      );
+    }
+  });
+
   it("answers the pixel under a point from map.tif and confidence.tif", async () => {
     const map = await readRaster(await openCog(s3, runFile("map.tif")));
     const confidence = await readRaster(await openCog(s3, runFile("confidence.tif")));
@@ -175,7 +219,7 @@ describe("crop-map serve over HTTP", () => {
       expect(runs.find((r) => r.runId === runId)).toMatchObject({
         workflowStatus: "unknown",
         tilesFrom: "tiles.json",
-        progress: { done: 1, failed: 0, total: 1 },
+        progress: { done: 6, failed: 0, total: 6 },
       });
       expect(await (await fetch(down.url)).text()).toContain("does not answer");
     } finally {
@@ -241,12 +285,50 @@ describe.skipIf(!chromium)("the viewer in Chromium", () => {
     return page.evaluate(() => Number(document.body.dataset.rendered));
   }
 
+  /** A screenshot of the map as RGBA, decoded by the browser itself, and a colour test on its pixels. */
+  async function mapPixels() {
+    const png = (await (await page.$("#map"))?.screenshot({ encoding: "base64" })) as string;
+    const { width, height, rgba } = await page.evaluate(async (png) => {
+      const image = new Image();
+      image.src = `data:image/png;base64,${png}`;
+      await image.decode();
+      const canvas = new OffscreenCanvas(image.width, image.height);
+      const context = canvas.getContext("2d") as OffscreenCanvasRenderingContext2D;
+      context.drawImage(image, 0, 0);
+      const data = context.getImageData(0, 0, image.width, image.height).data;
+      let binary = "";
+      for (let i = 0; i < data.length; i += 0x8000)
+        binary += String.fromCharCode(...data.subarray(i, i + 0x8000));
+      return { width: image.width, height: image.height, rgba: btoa(binary) };
+    }, png);
+    const data = Buffer.from(rgba, "base64");
+    /** Whether pixel (x, y) is within `tolerance` of colour `c` in each channel. */
+    const is = (x: number, y: number, c: readonly number[], tolerance: number) => {
+      const i = (y * width + x) * 4;
+      return c.every((v, k) => Math.abs((data[i + k] as number) - v) <= tolerance);
+    };
+    return { width, height, is };
+  }
+
+  /** Where EPSG:5070 points are on the map, in its screenshot's pixels. */
+  function onScreen(points: number[][]): Promise<[number, number][]> {
+    return page.evaluate(
+      (points) =>
+        points.map((p) =>
+          (
+            window as unknown as { viewer: { getPixelFromCoordinate(c: number[]): [number, number] } }
+          ).viewer.getPixelFromCoordinate(p),
+        ),
+      points,
+    );
+  }
+
   it("lists the run with its region, progress, workflow state, accuracy and report", async () => {
     await page.goto(serve.url);
     const row = await page.$eval(`tr[data-run="${runId}"]`, (tr) => tr.textContent);
     const accuracy = (await getJson(s3, runFile("accuracy.json"))) as { aAcc: number; coverage: number };
     expect(row).toContain("Rhode Island (RI)");
-    expect(row).toContain("1 done, 0 failed of 1");
+    expect(row).toContain("6 done, 0 failed of 6");
     expect(row).toContain("completed");
     expect(row).toContain(`${(accuracy.aAcc * 100).toFixed(1)} %`);
     expect(row).toContain(`${(accuracy.coverage * 100).toFixed(1)} %`);
@@ -266,35 +348,96 @@ describe.skipIf(!chromium)("the viewer in Chromium", () => {
   it("draws map.tif in class colours on the run's map page", async () => {
     await page.goto(`${serve.url}runs/${runId}`);
     await rendered(0);
-    const map = await page.$("#map");
-    const shot = await map?.screenshot({ encoding: "base64" });
     const palette = CropClasses.map((c) => c.color as readonly number[]);
-    // Decoded by the browser itself: the share of the map's pixels drawn in a class colour.
-    const share = await page.evaluate(
-      async (png, colours) => {
-        const image = new Image();
-        image.src = `data:image/png;base64,${png}`;
-        await image.decode();
-        const canvas = new OffscreenCanvas(image.width, image.height);
-        const context = canvas.getContext("2d") as OffscreenCanvasRenderingContext2D;
-        context.drawImage(image, 0, 0);
-        const rgba = context.getImageData(0, 0, image.width, image.height).data;
-        let inClass = 0;
-        for (let i = 0; i < rgba.length; i += 4) {
-          const hit = colours.some(
-            (c) =>
-              Math.abs((rgba[i] as number) - (c[0] as number)) <= 3 &&
-              Math.abs((rgba[i + 1] as number) - (c[1] as number)) <= 3 &&
-              Math.abs((rgba[i + 2] as number) - (c[2] as number)) <= 3,
-          );
-          if (hit) inClass++;
-        }
-        return inClass / (rgba.length / 4);
-      },
-      shot as string,
-      palette,
+    const { width, height, is } = await mapPixels();
+    let inClass = 0;
+    for (let y = 0; y < height; y++)
+      for (let x = 0; x < width; x++) if (palette.some((c) => is(x, y, c, 3))) inClass++;
+    const share = inClass / (width * height);
+    // Six 14 km windows of a small world spread over the state's box: most of the box is unmapped.
+    expect(share).toBeGreaterThan(0.01);
+  });
+
+  it("draws the region's outline and each tile's outline on the map's edges, its label at the tile's centre", async () => {
+    await page.goto(`${serve.url}runs/${runId}`);
+    let count = await rendered(0);
+    const drawn = JSON.parse(
+      await page.$eval("#viewer-config", (e) => e.textContent ?? "{}"),
+    ) as ViewerConfig;
+    // Rhode Island's outline as the tile cover and the label cut have it, in EPSG:5070.
+    const ri = stateExtent(findState("RI") as UsState).bounds;
+    const outline = ringBounds((drawn.region?.rings ?? []).flat());
+    for (const [i, v] of ri.entries()) expect(Math.abs((outline[i] as number) - v)).toBeLessThanOrEqual(1);
+    // Every tile labelled once, and tiles on different ground apart: 18TYM and 19TBG (zones 18 and 19
+    // over the same ground) share a label.
+    const labelled = drawn.labels.flatMap((l) => l.lines.map((line) => line.split(" ")[0]));
+    expect(labelled.sort()).toEqual(RiTiles);
+    expect(drawn.labels.find((l) => l.lines.some((line) => line.startsWith("18TYM")))?.lines).toContain(
+      "19TBG done",
     );
-    expect(share).toBeGreaterThan(0.05);
+
+    // The map layer off: what is left on screen is the outlines and the labels.
+    await page.click("#layer-map");
+    count = await rendered(count);
+    const { width, height, is } = await mapPixels();
+    if (!drawn.map) throw new Error("the run's page has no map");
+    const [minX, minY, maxX, maxY] = drawn.map.extent;
+    const [[x0, y1], [x1, y0]] = (await onScreen([
+      [minX, minY],
+      [maxX, maxY],
+    ])) as [[number, number], [number, number]];
+    const labelsAt = await onScreen(drawn.labels.map((l) => l.at));
+    const colours = { tile: [26, 127, 55], region: [130, 80, 223], text: [36, 41, 47] };
+    const near = 4;
+    const edges = { left: 0, right: 0, top: 0, bottom: 0 };
+    let outside = 0;
+    let region = 0;
+    const text: [number, number][] = [];
+    for (let y = 0; y < height; y++)
+      for (let x = 0; x < width; x++) {
+        if (is(x, y, colours.region, 40)) region++;
+        if (is(x, y, colours.text, 40)) text.push([x, y]);
+        if (!is(x, y, colours.tile, 40)) continue;
+        if (Math.max(x0 - x, x - x1, y0 - y, y - y1) > near) outside++;
+        if (y >= y0 && y <= y1) {
+          if (Math.abs(x - x0) <= near) edges.left++;
+          if (Math.abs(x - x1) <= near) edges.right++;
+        }
+        if (x >= x0 && x <= x1) {
+          if (Math.abs(y - y0) <= near) edges.top++;
+          if (Math.abs(y - y1) <= near) edges.bottom++;
+        }
+      }
+    const found = {
+      edges,
+      outside,
+      region,
+      labels: labelsAt.map(([lx, ly]) => ({
+        at: [lx, ly] as [number, number],
+        text: text.filter(([x, y]) => Math.abs(x - lx) <= 40 && Math.abs(y - ly) <= 20).length,
+      })),
+    };
+    // The box is on screen, and the outlines run along each of its edges and nowhere past them.
+    expect(x1 - x0).toBeGreaterThan(200);
+    expect(y1 - y0).toBeGreaterThan(200);
+    for (const [edge, pixels] of Object.entries(found.edges))
+      expect(pixels, edge).toBeGreaterThan((y1 - y0) / 4);
+    expect(found.outside).toBe(0);
+    expect(found.region).toBeGreaterThan(200);
+    // Each label drawn where it belongs, inside the map's box, and none over another.
+    for (const l of found.labels) {
+      expect(l.text).toBeGreaterThan(20);
+      expect(l.at[0]).toBeGreaterThan(x0);
+      expect(l.at[0]).toBeLessThan(x1);
+      expect(l.at[1]).toBeGreaterThan(y0);
+      expect(l.at[1]).toBeLessThan(y1);
+    }
+    for (const [i, a] of found.labels.entries())
+      for (const b of found.labels.slice(i + 1))
+        expect(Math.hypot(a.at[0] - b.at[0], a.at[1] - b.at[1])).toBeGreaterThan(30);
+
+    await page.click("#layer-map");
+    await rendered(count);
     if (updateScreenshots) await page.screenshot({ path: join(docs, "viewer.png") });
   });
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { classAreas } from "../../lib/accuracy/class.areas.ts";
 import { accumulate, emptyConfusion, metrics } from "../../lib/accuracy/confusion.ts";
 import { seededRandom } from "../../lib/random.ts";
 import { createMosaic, emptyRollups, pasteTile, rollUp, unionGrid } from "../../lib/report/mosaic.ts";
@@ -114,5 +115,24 @@ describe("mosaic", () => {
     expect(run.mapped).toBe(17);
     expect((perTile[0]?.mapped ?? 0) + (perTile[1]?.mapped ?? 0)).toBe(17);
     expect(perTile[1]?.mapped).toBe(11);
+  });
+
+  it("gives each class's mapped and CDL area over the same pixels, 0.09 ha per 30 m pixel", () => {
+    const confusion = emptyConfusion(13);
+    // CDL corn (3): 5 pixels mapped corn, 10 mapped soybeans (4); CDL soybeans: 2 mapped soybeans.
+    const labels = new Uint8Array([...new Array(15).fill(3), 4, 4, 0]);
+    const predictions = new Uint8Array([...new Array(5).fill(3), ...new Array(10).fill(4), 4, 4, 4]);
+    accumulate(confusion, labels, predictions);
+    const areas = classAreas(confusion.matrix, 30);
+    const corn = areas.find((a) => a.id === 3);
+    const soy = areas.find((a) => a.id === 4);
+    expect(corn).toMatchObject({ name: "Corn", mappedPixels: 5, cdlPixels: 15 });
+    expect(corn?.mappedHa).toBeCloseTo(0.45, 12);
+    expect(corn?.cdlHa).toBeCloseTo(1.35, 12);
+    expect(soy).toMatchObject({ mappedPixels: 12, cdlPixels: 2 });
+    // The pixel with no CDL label is in neither column; both columns sum to the mapped pixels.
+    const sum = (k: "mappedPixels" | "cdlPixels") => areas.reduce((n, a) => n + a[k], 0);
+    expect([sum("mappedPixels"), sum("cdlPixels")]).toEqual([confusion.mapped, confusion.mapped]);
+    expect(classAreas(confusion.matrix, 60).find((a) => a.id === 3)?.cdlHa).toBeCloseTo(5.4, 12);
   });
 });

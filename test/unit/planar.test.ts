@@ -1,8 +1,11 @@
 import { describe, expect, it } from "vitest";
 import {
+  clipRingToRect,
   densify,
   polygonTouchesRect,
   type Rect,
+  ringBounds,
+  ringCentroid,
   ringsContain,
   segmentTouchesRect,
 } from "../../lib/grid/planar.ts";
@@ -51,5 +54,23 @@ describe("planar geometry", () => {
     const dense = densify(square(0, 0, 1), 0.25);
     expect(dense.length).toBe(16);
     expect(dense.every(([x, y]) => x >= 0 && x <= 1 && y >= 0 && y <= 1)).toBe(true);
+  });
+
+  it("clips a ring to a rectangle, its centre moving with the part kept", () => {
+    // A diamond half inside the rectangle's right edge: the part kept is a pentagon-like wedge.
+    const diamond = [
+      [10, 0],
+      [20, 10],
+      [10, 20],
+      [0, 10],
+    ] as const;
+    const kept = clipRingToRect(diamond, [0, 0, 10, 20]);
+    expect(ringBounds(kept)).toEqual([0, 0, 10, 20]);
+    const [cx, cy] = ringCentroid(kept);
+    expect(cy).toBeCloseTo(10, 9);
+    expect(cx).toBeCloseTo(20 / 3, 9); // the triangle (10,0) (10,20) (0,10)
+    expect(ringCentroid(diamond)).toEqual([10, 10]);
+    expect(clipRingToRect(square(20, 20, 5), rect)).toEqual([]);
+    expect(clipRingToRect(square(2, 2, 2), rect)).toEqual(square(2, 2, 2).slice());
   });
 });

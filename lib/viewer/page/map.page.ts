@@ -1,8 +1,11 @@
 /// <reference lib="dom" />
 // The map page in the browser: the run's map.tif read straight from the COG (ranged GETs through
-// the viewer server), the quicklook overlays, tile outlines by state, and the pixel under a click.
+// the viewer server), the quicklook overlays, the region's outline, tile outlines by state, and the
+// pixel under a click.
 import "ol/ol.css";
 import Feature from "ol/Feature.js";
+import MultiLineString from "ol/geom/MultiLineString.js";
+import Point from "ol/geom/Point.js";
 import Polygon from "ol/geom/Polygon.js";
 import ImageLayer from "ol/layer/Image.js";
 import VectorLayer from "ol/layer/Vector.js";
@@ -13,10 +16,10 @@ import { get as getProjection, toLonLat } from "ol/proj.js";
 import GeoTIFF from "ol/source/GeoTIFF.js";
 import ImageStatic from "ol/source/ImageStatic.js";
 import VectorSource from "ol/source/Vector.js";
-import { Stroke, Style, Text } from "ol/style.js";
+import { Fill, Stroke, Style, Text } from "ol/style.js";
 import View from "ol/View.js";
 import proj4 from "proj4";
-import { type Extent, TileStateColours, type ViewerConfig } from "./viewer.config.ts";
+import { type Extent, RegionColour, TileStateColours, type ViewerConfig } from "./viewer.config.ts";
 
 const config = JSON.parse(document.getElementById("viewer-config")?.textContent ?? "{}") as ViewerConfig;
 proj4.defs("EPSG:5070", config.albers);
@@ -51,19 +54,49 @@ const overlays = new Map(
 
 const outlines = new VectorLayer({
   source: new VectorSource({
-    features: config.tiles.map((t) => {
-      const feature = new Feature({ geometry: new Polygon([t.ring]) });
-      const colour = TileStateColours[t.state] ?? "#6e7781";
-      feature.setStyle(
-        new Style({
-          stroke: new Stroke({ color: colour, width: 2, lineDash: t.state === "done" ? undefined : [6, 4] }),
-          text: new Text({ text: `${t.tileId} ${t.state}`, font: "bold 13px sans-serif" }),
-        }),
-      );
-      return feature;
-    }),
+    features: [
+      ...config.tiles.map((t) => {
+        const feature = new Feature({ geometry: new Polygon([[...t.ring, t.ring[0] as [number, number]]]) });
+        const colour = TileStateColours[t.state] ?? "#6e7781";
+        feature.setStyle(
+          new Style({
+            stroke: new Stroke({
+              color: colour,
+              width: 2,
+              lineDash: t.state === "done" ? undefined : [6, 4],
+            }),
+          }),
+        );
+        return feature;
+      }),
+      // Labels are points of their own, at the centres of the tiles' drawn parts: always shown there.
+      ...config.labels.map((l) => {
+        const feature = new Feature({ geometry: new Point(l.at) });
+        feature.setStyle(
+          new Style({
+            text: new Text({
+              text: l.lines.join("\n"),
+              font: "bold 13px sans-serif",
+              fill: new Fill({ color: "#24292f" }),
+              stroke: new Stroke({ color: "#ffffff", width: 3 }),
+              overflow: true,
+            }),
+          }),
+        );
+        return feature;
+      }),
+    ],
   }),
 });
+
+const regionLayer = config.region
+  ? new VectorLayer({
+      source: new VectorSource({
+        features: [new Feature({ geometry: new MultiLineString(config.region.rings) })],
+      }),
+      style: new Style({ stroke: new Stroke({ color: RegionColour, width: 2 }) }),
+    })
+  : undefined;
 
 function tilesExtent(): Extent | undefined {
   const xs = config.tiles.flatMap((t) => t.ring.map((p) => p[0]));
@@ -73,7 +106,12 @@ function tilesExtent(): Extent | undefined {
 
 const map = new OlMap({
   target: "map",
-  layers: [...(mapLayer ? [mapLayer] : []), ...overlays.values(), outlines],
+  layers: [
+    ...(mapLayer ? [mapLayer] : []),
+    ...overlays.values(),
+    ...(regionLayer ? [regionLayer] : []),
+    outlines,
+  ],
   view: new View({ projection: albers }),
 });
 const extent = config.map?.extent ?? tilesExtent();
@@ -101,6 +139,7 @@ bindToggle("layer-map", mapLayer);
 bindToggle("layer-labels", overlays.get("labels"));
 bindToggle("layer-disagreement", overlays.get("disagreement"));
 bindToggle("layer-tiles", outlines);
+bindToggle("layer-region", regionLayer);
 
 const info = document.getElementById("pixel") as HTMLElement;
 map.on("singleclick", async (event) => {
