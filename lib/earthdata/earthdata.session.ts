@@ -1,4 +1,5 @@
-import { ArchiveAccessError, ArchiveRequestError, shownUrl } from "../hls/archive.errors.ts";
+import { shownUrl } from "../errors/shown.url.ts";
+import { ArchiveAccessError, ArchiveRequestError } from "../hls/archive.errors.ts";
 import type { EarthdataLogin } from "./earthdata.login.ts";
 
 /** Requests to Earthdata endpoints with the login applied where, and only where, it belongs. */

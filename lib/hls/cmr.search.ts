@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { DefaultRetry, type RetryOptions, withRetries } from "../earthdata/http.retry.ts";
-import { ArchiveRequestError, httpStatusError, shownUrl } from "./archive.errors.ts";
+import { shownUrl } from "../errors/shown.url.ts";
+import { ArchiveRequestError, httpStatusError } from "./archive.errors.ts";
 import { type HlsProduct, parseGranuleId } from "./granule.id.ts";
 
 /** CMR collection concept ids of HLS v2.0 at LP DAAC (provider LPCLOUD). */
