@@ -2,6 +2,7 @@ import { GetObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import type { GeoTIFFImage } from "geotiff";
 import { openCog } from "../raster/cog.reader.ts";
 import { isNotFound, listAll, ref } from "../storage/s3.objects.ts";
+import { s3Source } from "../storage/s3.source.ts";
 import { formatS3Url, type S3Location } from "../storage/s3.url.ts";
 import type { HlsProduct } from "./granule.id.ts";
 import { tileYearPrefix } from "./lpdaac.keys.ts";
@@ -50,6 +51,6 @@ export function createS3Archive(s3: S3Client, location: S3Location): HlsArchive 
       }
     },
 
-    openCog: (key) => openCog(s3, ref(location, key)),
+    openCog: (key) => openCog(s3Source(s3, ref(location, key))),
   };
 }

@@ -1,9 +1,10 @@
 import type { EarthdataSession } from "../earthdata/earthdata.session.ts";
 import { withRetries } from "../earthdata/http.retry.ts";
-import { openHttpCog } from "../raster/cog.http.reader.ts";
+import { openCog } from "../raster/cog.reader.ts";
 import type { S3Location } from "../storage/s3.url.ts";
 import { httpStatusError } from "./archive.errors.ts";
 import type { HlsArchive } from "./hls.archive.ts";
+import { httpsSource } from "./https.source.ts";
 
 /**
  * The archive over HTTPS, as Earthdata serves a DAAC's buckets to hosts outside its region:
@@ -36,6 +37,6 @@ export function createHttpsArchive(
         return response.text();
       }),
 
-    openCog: (key) => openHttpCog(session.get, url(key)),
+    openCog: (key) => openCog(httpsSource(session.get, url(key))),
   };
 }

@@ -1,8 +1,11 @@
 import type { GeoTIFFImage } from "geotiff";
+import { TiffError } from "../errors/reader.errors.ts";
+import type { ByteSource } from "../source/byte.source.ts";
 import { giveShared, takeShared } from "../threads/shared.buffers.ts";
 import type { DecodeJob, RangeTile } from "./cog.decode.tasks.ts";
 import { rasterPool } from "./raster.tasks.ts";
 import type { PixelArray } from "./raster.types.ts";
+import type { TiffLayout } from "./tiff.ifd.ts";
 
 type Window = [number, number, number, number];
 
@@ -19,8 +22,16 @@ interface ImageInternals {
 
 const Deflate = new Set([8, 32946]);
 
-/** Fetches `length` bytes at `offset` of the file with one ranged GET. */
-export type FetchRange = (offset: number, length: number) => Promise<Uint8Array>;
+/** Exactly `length` bytes at `offset` of a source, or a TiffError naming it. */
+export async function readExactly(source: ByteSource, offset: number, length: number): Promise<Uint8Array> {
+  const data = await source.read(offset, length);
+  if (data.length !== length)
+    throw new TiffError(
+      source.name,
+      `asked for ${length} bytes at byte ${offset}, the file holds ${data.length}`,
+    );
+  return data;
+}
 
 /** Tiles closer than this in the file are fetched with the GET of their neighbours, gap and all. */
 const CoalesceGap = 64 << 10;
@@ -66,12 +77,16 @@ export function isPlainRead(options: Record<string, unknown>): boolean {
  * on typed arrays, rows copied with TypedArray.set) as each GET lands, so both cores decode while
  * the other GETs are under way. geotiff.js reads the same pixels one DataView call each, which made
  * it the largest cost of staging and mosaicking. Undefined for any other layout, which geotiff.js
- * then reads itself.
+ * then reads itself. `layout` is the directory as tiff.ifd.ts checked it; each tile's place is
+ * checked against the file's `size` before it is read, and each tile inflates to its size or the
+ * read is refused naming the file and the tile.
  */
 export async function readWindowFast(
   image: GeoTIFFImage,
+  layout: TiffLayout,
   window: Window,
-  fetchRange: FetchRange,
+  source: ByteSource,
+  size: number,
   into?: SharedArrayBuffer,
 ): Promise<PixelArray | undefined> {
   const internals = image as unknown as ImageInternals;
@@ -90,9 +105,8 @@ export async function readWindowFast(
   )
     return undefined;
   const [c0, r0, c1, r1] = window;
-  const tw = image.getTileWidth();
-  const th = image.getTileHeight();
-  const across = Math.ceil(image.getWidth() / tw);
+  const { blockWidth: tw, blockHeight: th } = layout;
+  const across = Math.ceil(layout.width / tw);
   const width = c1 - c0;
   // On shared memory: the raster threads write their tiles' rows straight into it.
   const kind = internals.getArrayForSample(0, 0).constructor as new (
@@ -108,13 +122,24 @@ export async function readWindowFast(
   const nodata = image.getGDALNoData();
   // The whole index at once: loading it entry by entry costs more than the pixels on GDAL's 256 px files.
   const [offsets, lengths] = await Promise.all([fd.loadValue("TileOffsets"), fd.loadValue("TileByteCounts")]);
+  if (offsets.length !== layout.blocks || lengths.length !== layout.blocks)
+    throw new TiffError(
+      source.name,
+      `the tile index holds ${offsets.length} and ${lengths.length} entries, not ${layout.blocks}`,
+    );
   const stored: { offset: number; length: number; tx: number; ty: number }[] = [];
   for (let ty = Math.floor(r0 / th); ty < Math.ceil(r1 / th); ty++) {
     for (let tx = Math.floor(c0 / tw); tx < Math.ceil(c1 / tw); tx++) {
       const index = ty * across + tx;
       const length = Number(lengths[index] ?? 0);
       if (length > 0) {
-        stored.push({ offset: Number(offsets[index]), length, tx, ty });
+        const offset = Number(offsets[index]);
+        if (!(offset + length <= size))
+          throw new TiffError(
+            source.name,
+            `tile ${tx},${ty} (${length} bytes at byte ${offset}) lies past the end of the ${size}-byte file`,
+          );
+        stored.push({ offset, length, tx, ty });
         continue;
       }
       // A tile GDAL left out: all nodata, as geotiff.js fills it.
@@ -127,7 +152,7 @@ export async function readWindowFast(
   const deflate = Deflate.has(compression);
   await Promise.all(
     coalesce(stored).map(async (range) => {
-      const fetched = await fetchRange(range.offset, range.length);
+      const fetched = await readExactly(source, range.offset, range.length);
       // Shared, so the range's pieces go to the threads without a copy each; reused once decoded.
       const shared = takeShared(fetched.length);
       const bytes = new Uint8Array(shared, 0, fetched.length);
@@ -163,7 +188,10 @@ export async function readWindowFast(
       );
       // Every piece is done with the bytes, failed or not, before another read may have them.
       giveShared(shared);
-      for (const piece of decoded) if (piece.status === "rejected") throw piece.reason;
+      for (const piece of decoded) {
+        if (piece.status === "rejected") throw piece.reason;
+        if (piece.value) throw new TiffError(source.name, piece.value as string);
+      }
     }),
   );
   return Object.assign(out, { width, height: r1 - r0 });

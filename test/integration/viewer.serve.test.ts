@@ -15,6 +15,7 @@ import type { RunInput } from "../../lib/pipeline/run.input.ts";
 import { openCog, readRaster } from "../../lib/raster/cog.reader.ts";
 import { createS3Client } from "../../lib/storage/s3.client.ts";
 import { getBytes, getJson, putBytes, ref } from "../../lib/storage/s3.objects.ts";
+import { s3Source } from "../../lib/storage/s3.source.ts";
 import { planWorld } from "../../lib/synth/world.plan.ts";
 import { writeWorld } from "../../lib/synth/world.writer.ts";
 import { connectClient, connectWorker } from "../../lib/temporal/connection.ts";
@@ -155,8 +156,8 @@ describe("crop-map serve over HTTP", () => {
   });
 
   it("answers the pixel under a point from map.tif and confidence.tif", async () => {
-    const map = await readRaster(await openCog(s3, runFile("map.tif")));
-    const confidence = await readRaster(await openCog(s3, runFile("confidence.tif")));
+    const map = await readRaster(await openCog(s3Source(s3, runFile("map.tif"))));
+    const confidence = await readRaster(await openCog(s3Source(s3, runFile("confidence.tif"))));
     const i = map.data.findIndex((v) => v !== 0);
     const [col, row] = [i % map.width, Math.floor(i / map.width)];
     const x = map.geo.origin[0] + (col + 0.5) * map.geo.pixelSize;
@@ -299,8 +300,8 @@ describe.skipIf(!chromium)("the viewer in Chromium", () => {
   });
 
   it("shows the class and confidence of the clicked pixel, as map.tif and confidence.tif hold them", async () => {
-    const map = await readRaster(await openCog(s3, runFile("map.tif")));
-    const confidence = await readRaster(await openCog(s3, runFile("confidence.tif")));
+    const map = await readRaster(await openCog(s3Source(s3, runFile("map.tif"))));
+    const confidence = await readRaster(await openCog(s3Source(s3, runFile("confidence.tif"))));
     // Pixels at the corners of class areas: one whose neighbours below and right hold another
     // class, one whose neighbours above and left do, so a lookup off by a row or a column in either
     // direction names the wrong class. At 5 m per screen pixel a click lands well inside its 30 m pixel.
