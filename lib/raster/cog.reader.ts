@@ -8,7 +8,7 @@ import {
   type GeoTIFFImage,
   type RemoteSourceOptions,
 } from "geotiff";
-import { TiffError } from "../errors/reader.errors.ts";
+import { ReaderError, TiffError } from "../errors/reader.errors.ts";
 import type { ByteSource } from "../source/byte.source.ts";
 import { isPlainRead, readExactly, readWindowFast } from "./cog.window.ts";
 import { epsgFromGeoKeys, type GeoKeys } from "./geokeys.ts";
@@ -77,9 +77,22 @@ class RangeResponse extends BaseResponse {
 class SourceClient extends BaseClient {
   failure: unknown;
   head: Uint8Array | undefined;
+  /** The source, its failures kept: the window reader reads through this too. */
+  readonly tracked: ByteSource;
 
   constructor(readonly source: ByteSource) {
     super(source.name);
+    this.tracked = {
+      name: source.name,
+      get size() {
+        return source.size;
+      },
+      read: (offset, length, signal) =>
+        source.read(offset, length, signal).catch((error: unknown) => {
+          this.failure = error;
+          throw error;
+        }),
+    };
   }
 
   override async request(options: RequestInit = {}): Promise<BaseResponse> {
@@ -96,7 +109,7 @@ class SourceClient extends BaseClient {
         length >= head.length &&
         (head.length === length || head.length === this.source.size)
           ? head
-          : await this.source.read(offset, length, options.signal ?? undefined);
+          : await this.tracked.read(offset, length, options.signal ?? undefined);
       const headers: Record<string, string> = { "content-length": String(data.length) };
       if (this.source.size !== undefined)
         headers["content-range"] = `bytes ${offset}-${offset + data.length - 1}/${this.source.size}`;
@@ -108,18 +121,25 @@ class SourceClient extends BaseClient {
   }
 }
 
-/** Runs a read, rethrowing the client's own failure in place of geotiff.js's causeless one. */
-async function surfacing<T>(client: SourceClient, read: () => Promise<T>): Promise<T> {
+/**
+ * Runs a read, rethrowing the client's own failure in place of geotiff.js's causeless one. Where
+ * geotiff.js itself refuses the file's bytes (no read failed, nothing of ours refused them), the
+ * refusal becomes a TiffError naming the file: `what` says what was being read.
+ */
+async function surfacing<T>(client: SourceClient, read: () => Promise<T>, what?: string): Promise<T> {
   client.failure = undefined;
   try {
     return await read();
   } catch (error) {
-    // geotiff.js's own AggregateError class, not the global one: known by name and message.
-    const e = error as Error;
-    const causeless = e?.name === "AggregateError" && e.message === "Request failed";
-    if (causeless && client.failure !== undefined) throw client.failure;
+    if (client.failure !== undefined) {
+      // geotiff.js's own AggregateError class, not the global one: known by name and message.
+      const e = error as Error;
+      throw e?.name === "AggregateError" && e.message === "Request failed" ? client.failure : error;
+    }
     if (error instanceof BlockDecodeError) throw new TiffError(client.source.name, error.message);
-    throw error;
+    if (what === undefined || error instanceof ReaderError || (error as Error)?.name === "AbortError")
+      throw error;
+    throw new TiffError(client.source.name, `${what}: ${(error as Error)?.message ?? String(error)}`);
   }
 }
 
@@ -155,7 +175,7 @@ export async function openCog(
   { blockSize = 4 << 20 }: { blockSize?: number } = {},
 ): Promise<GeoTIFFImage> {
   const client = new SourceClient(source);
-  const head = await surfacing(client, () => source.read(0, blockSize));
+  const head = await surfacing(client, () => client.tracked.read(0, blockSize));
   const size = head.length < blockSize ? head.length : source.size;
   if (size === undefined) throw new Error(`${source.name}: the source does not know the file's size`);
   client.head = head;
@@ -163,28 +183,33 @@ export async function openCog(
     (offset, length) =>
       offset + length <= head.length
         ? Promise.resolve(head.subarray(offset, offset + length))
-        : readExactly(source, offset, length),
+        : readExactly(client.tracked, offset, length),
     size,
     source.name,
   );
   const options = { allowFullFile: false, maxRanges: 0, blockSize, cacheSize: 16 } as RemoteSourceOptions;
-  const image = await surfacing(client, async () => (await fromCustomClient(client, options)).getImage());
+  const image = await surfacing(
+    client,
+    async () => (await fromCustomClient(client, options)).getImage(),
+    "not a readable TIFF",
+  );
   const readRasters = image.readRasters.bind(image);
-  image.readRasters = ((options: Parameters<typeof readRasters>[0] = {}) =>
-    surfacing(client, async () => {
-      const window = options.window ?? [0, 0, image.getWidth(), image.getHeight()];
-      const fast = isPlainRead(options)
-        ? await readWindowFast(
+  image.readRasters = (async (options: Parameters<typeof readRasters>[0] = {}) => {
+    const window = options.window ?? [0, 0, image.getWidth(), image.getHeight()];
+    const fast = isPlainRead(options)
+      ? await surfacing(client, () =>
+          readWindowFast(
             image,
             layout,
             window as [number, number, number, number],
-            source,
+            client.tracked,
             size,
             (options as WindowInto).into,
-          )
-        : undefined;
-      return fast ?? readRasters(options);
-    })) as typeof image.readRasters;
+          ),
+        )
+      : undefined;
+    return fast ?? surfacing(client, () => readRasters(options), "pixels that do not decode");
+  }) as typeof image.readRasters;
   return image;
 }
 
