@@ -1,10 +1,34 @@
 import type { EarthdataSession } from "../earthdata/earthdata.session.ts";
 import { withRetries } from "../earthdata/http.retry.ts";
+import { TooLargeError } from "../errors/reader.errors.ts";
+import { shownUrl } from "../errors/shown.url.ts";
 import { openCog } from "../raster/cog.reader.ts";
 import type { S3Location } from "../storage/s3.url.ts";
 import { httpStatusError } from "./archive.errors.ts";
 import type { HlsArchive } from "./hls.archive.ts";
 import { httpsSource } from "./https.source.ts";
+
+/** A response's text, refused with TooLargeError as soon as it passes `maxBytes` (declared or read). */
+async function cappedText(response: Response, maxBytes: number, url: string): Promise<string> {
+  const refuse = (bytes: string) =>
+    new TooLargeError(shownUrl(url), `${bytes} bytes, past the ${maxBytes}-byte cap`);
+  const declared = Number(response.headers.get("content-length") ?? 0);
+  if (declared > maxBytes) {
+    await response.body?.cancel();
+    throw refuse(String(declared));
+  }
+  const chunks: Uint8Array[] = [];
+  let read = 0;
+  for await (const chunk of response.body ?? []) {
+    read += chunk.length;
+    if (read > maxBytes) {
+      await response.body?.cancel();
+      throw refuse(`more than ${maxBytes}`);
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
 
 /**
  * The archive over HTTPS, as Earthdata serves a DAAC's buckets to hosts outside its region:
@@ -23,7 +47,7 @@ export function createHttpsArchive(
     url,
     listGranules,
 
-    getText: (key) =>
+    getText: (key, maxBytes = Number.POSITIVE_INFINITY) =>
       withRetries(async () => {
         const response = await session.get(url(key));
         if (response.status === 404) {
@@ -34,7 +58,7 @@ export function createHttpsArchive(
           await response.body?.cancel();
           throw httpStatusError("GET", url(key), response);
         }
-        return response.text();
+        return cappedText(response, maxBytes, url(key));
       }),
 
     openCog: (key) => openCog(httpsSource(session.get, url(key))),
