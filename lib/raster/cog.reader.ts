@@ -10,7 +10,7 @@ import {
 } from "geotiff";
 import { ReaderError, TiffError } from "../errors/reader.errors.ts";
 import type { ByteSource } from "../source/byte.source.ts";
-import { isPlainRead, readExactly, readWindowFast } from "./cog.window.ts";
+import { blockIndex, isPlainRead, readExactly, readWindowFast } from "./cog.window.ts";
 import { epsgFromGeoKeys, type GeoKeys } from "./geokeys.ts";
 import type { GridGeo, PixelArray, Raster } from "./raster.types.ts";
 import { readTiffLayout } from "./tiff.ifd.ts";
@@ -208,7 +208,9 @@ export async function openCog(
           ),
         )
       : undefined;
-    return fast ?? surfacing(client, () => readRasters(options), "pixels that do not decode");
+    if (fast) return fast;
+    await surfacing(client, () => blockIndex(image, layout, client.tracked, size));
+    return surfacing(client, () => readRasters(options), "pixels that do not decode");
   }) as typeof image.readRasters;
   return image;
 }

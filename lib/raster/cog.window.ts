@@ -56,6 +56,56 @@ export function coalesce<T extends { offset: number; length: number }>(
   return ranges;
 }
 
+interface BlockIndex {
+  offsets: ArrayLike<number | bigint>;
+  lengths: ArrayLike<number | bigint>;
+}
+const checkedIndexes = new WeakMap<GeoTIFFImage, Promise<BlockIndex>>();
+
+/**
+ * The image's block index (tile or strip offsets and byte counts), loaded whole once and checked:
+ * every stored block lies inside the file's `size` bytes, so no read or copy is sized past it
+ * (geotiff.js allocates a block's byte count before it reads the block). Loading the index at once
+ * costs less than entry by entry, which took longer than the pixels on GDAL's 256 px files.
+ */
+export function blockIndex(
+  image: GeoTIFFImage,
+  layout: TiffLayout,
+  source: ByteSource,
+  size: number,
+): Promise<BlockIndex> {
+  const cached = checkedIndexes.get(image);
+  if (cached) return cached;
+  const load = async () => {
+    const fd = (image as unknown as ImageInternals).fileDirectory;
+    const [offsets, lengths] = await Promise.all(
+      layout.tiled
+        ? [fd.loadValue("TileOffsets"), fd.loadValue("TileByteCounts")]
+        : [fd.loadValue("StripOffsets"), fd.loadValue("StripByteCounts")],
+    );
+    const across = Math.ceil(layout.width / layout.blockWidth);
+    const down = Math.ceil(layout.height / layout.blockHeight);
+    for (let i = 0; i < layout.blocks; i++) {
+      const length = Number(lengths[i] ?? 0);
+      const offset = Number(offsets[i] ?? 0);
+      if (length > 0 && !(offset + length <= size)) {
+        const within = i % (across * down);
+        const block = layout.tiled
+          ? `tile ${within % across},${Math.floor(within / across)}`
+          : `strip ${within}`;
+        throw new TiffError(
+          source.name,
+          `${block} (${length} bytes at byte ${offset}) lies past the end of the ${size}-byte file`,
+        );
+      }
+    }
+    return { offsets, lengths };
+  };
+  const index = load();
+  checkedIndexes.set(image, index);
+  return index;
+}
+
 /** Whether readRasters options ask for what readWindowFast gives: one sample, interleaved, no resampling. */
 export function isPlainRead(options: Record<string, unknown>): boolean {
   const samples = options.samples as number[] | undefined;
@@ -120,26 +170,14 @@ export async function readWindowFast(
       ? new kind(into, 0, length)
       : new kind(new SharedArrayBuffer(length * bytes));
   const nodata = image.getGDALNoData();
-  // The whole index at once: loading it entry by entry costs more than the pixels on GDAL's 256 px files.
-  const [offsets, lengths] = await Promise.all([fd.loadValue("TileOffsets"), fd.loadValue("TileByteCounts")]);
-  if (offsets.length !== layout.blocks || lengths.length !== layout.blocks)
-    throw new TiffError(
-      source.name,
-      `the tile index holds ${offsets.length} and ${lengths.length} entries, not ${layout.blocks}`,
-    );
+  const { offsets, lengths } = await blockIndex(image, layout, source, size);
   const stored: { offset: number; length: number; tx: number; ty: number }[] = [];
   for (let ty = Math.floor(r0 / th); ty < Math.ceil(r1 / th); ty++) {
     for (let tx = Math.floor(c0 / tw); tx < Math.ceil(c1 / tw); tx++) {
       const index = ty * across + tx;
       const length = Number(lengths[index] ?? 0);
       if (length > 0) {
-        const offset = Number(offsets[index]);
-        if (!(offset + length <= size))
-          throw new TiffError(
-            source.name,
-            `tile ${tx},${ty} (${length} bytes at byte ${offset}) lies past the end of the ${size}-byte file`,
-          );
-        stored.push({ offset, length, tx, ty });
+        stored.push({ offset: Number(offsets[index]), length, tx, ty });
         continue;
       }
       // A tile GDAL left out: all nodata, as geotiff.js fills it.

@@ -68,6 +68,23 @@ const FieldTypeSize: Record<number, number> = {
   18: 8,
 };
 const IntegerTypes = new Set([1, 3, 4, 16]);
+const Ascii = new Set([2]);
+const Doubles = new Set([12]);
+/**
+ * Field types of the tags geotiff.js or we read by value, where another type makes it misread
+ * them (a GdalNodata of SHORTs threw a TypeError inside geotiff.js): refused by name.
+ */
+const TagTypes: Record<number, ReadonlySet<number>> = {
+  [Tag.GdalMetadata]: Ascii,
+  [Tag.GdalNodata]: Ascii,
+  [Tag.ModelPixelScale]: Doubles,
+  [Tag.ModelTiepoint]: Doubles,
+  [Tag.GeoKeyDirectory]: new Set([3]),
+  [Tag.ColorMap]: new Set([3]),
+  [Tag.NewSubfileType]: IntegerTypes,
+  [Tag.Photometric]: IntegerTypes,
+};
+const TypeNames: Record<number, string> = { 2: "ASCII", 3: "SHORT", 12: "DOUBLE" };
 
 /** A side longer than this is refused: the national CDL, the largest raster read, is 153,811 px wide. */
 export const MaxSide = 1 << 20;
@@ -76,8 +93,8 @@ export const MaxTileSide = 16384;
 /** Directories hold a few dozen tags; more is a damaged or hostile file. */
 export const MaxEntries = 1024;
 export const MaxSamples = 64;
-/** The largest block (tile or strip) decoded at once: 256 MiB. */
-export const MaxBlockBytes = 256 << 20;
+/** The largest block (tile or strip) decoded at once: a 4096 px tile of float32 is 64 MiB. */
+export const MaxBlockBytes = 64 << 20;
 
 const TagNames = Object.fromEntries(Object.entries(Tag).map(([name, tag]) => [tag, name])) as Record<
   number,
@@ -150,6 +167,11 @@ export async function readTiffLayout(read: ReadBytes, size: number, name: string
     const typeSize = FieldTypeSize[type];
     if (typeSize === undefined)
       throw refuse(`${tagName(tag)} has field type ${type}, which TIFF does not define`);
+    const types = TagTypes[tag];
+    if (types && !types.has(type))
+      throw refuse(
+        `${tagName(tag)} is of field type ${type}, not ${[...types].map((t) => TypeNames[t] ?? `type ${t}`).join(" or ")}`,
+      );
     const bytes = values * typeSize;
     const valueAt =
       bytes <= inline

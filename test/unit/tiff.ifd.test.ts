@@ -13,7 +13,13 @@ const pixels = new Uint8Array(512 * 512).map((_, i) => (i % 512) ^ (i >> 9));
 
 beforeAll(async () => {
   cog = await encodeCog(
-    { width: 512, height: 512, data: pixels, geo: { epsg: 32615, origin: [500000, 4000000], pixelSize: 30 } },
+    {
+      width: 512,
+      height: 512,
+      data: pixels,
+      geo: { epsg: 32615, origin: [500000, 4000000], pixelSize: 30 },
+      nodata: 0,
+    },
     { tileSize: 256, overviews: "none" },
   );
 });
@@ -76,6 +82,12 @@ describe("TIFF directory and tile checks", () => {
       Tag.ImageWidth,
       { value: 0 },
       "memory.tif: ImageWidth (256) 0 is outside 1 to 1048576",
+    ],
+    [
+      "a GdalNodata of SHORTs (geotiff.js threw a TypeError on it)",
+      Tag.GdalNodata,
+      { type: 3 },
+      "memory.tif: GdalNodata (42113) is of field type 3, not ASCII",
     ],
     [
       "an undefined field type",
