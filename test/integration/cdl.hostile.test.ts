@@ -38,7 +38,7 @@ afterAll(async () => {
 });
 
 /** `cdl import` as a person runs it, with a temp folder of its own to see what it leaves behind. */
-async function cdlImport(source: string, temp: string) {
+async function cdlImport(source: string, temp: string, extra: string[] = []) {
   const env = {
     ...process.env,
     TMPDIR: temp,
@@ -48,7 +48,7 @@ async function cdlImport(source: string, temp: string) {
   try {
     const { stdout, stderr } = await promisify(execFile)(
       "node",
-      [bin, "cdl", "import", source, "--year", "2022"],
+      [bin, "cdl", "import", source, "--year", "2022", ...extra],
       { env },
     );
     return { code: 0, stdout, stderr };
@@ -134,4 +134,15 @@ describe("cdl import of hostile and broken inputs", () => {
       expect((await readdir(temp)).filter((n) => !n.startsWith("tsx-"))).toEqual([]);
     },
   );
+
+  it("leaves no temp files after a good import from a zip either", async () => {
+    await writeFile(join(served, "good.zip"), buildZip([entryOf("2022_30m_cdls.tif", await raster())]));
+    const temp = await mkdtemp(join(dir, "tmp-"));
+    const result = await cdlImport(`${httpBase}/good.zip?X-Amz-Signature=s3cr3t`, temp, ["--state", "RI"]);
+    expect(result.stderr).toBe("");
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain("1 state raster(s) written for 2022");
+    expect(result.stdout).not.toContain("s3cr3t");
+    expect((await readdir(temp)).filter((n) => !n.startsWith("tsx-"))).toEqual([]);
+  });
 });
