@@ -16,7 +16,7 @@ import { CmrRecordError, cmrGranuleFacts, parseCmrXml } from "../../lib/hls/cmr.
 import { openCog } from "../../lib/raster/cog.reader.ts";
 import { encodeCog } from "../../lib/raster/cog.writer.ts";
 import { MaxBlockBytes } from "../../lib/raster/tiff.ifd.ts";
-import type { ByteSource } from "../../lib/source/byte.source.ts";
+import { bytesSource } from "./bytes.source.ts";
 import { buildZip, entryOf } from "./zip.build.ts";
 
 /**
@@ -109,18 +109,6 @@ export async function holdsOn<T>(
   return kinds;
 }
 
-/** A file in memory as a ByteSource that samples memory at each read. */
-function sampledSource(bytes: Uint8Array, sample: () => void): ByteSource {
-  return {
-    name: "fuzz.tif",
-    size: bytes.length,
-    async read(offset, length) {
-      sample();
-      return bytes.subarray(Math.min(offset, bytes.length), Math.min(offset + length, bytes.length));
-    },
-  };
-}
-
 /** Our own COG layout: 300 x 200 uint8 in two 256 px deflated tiles with predictor 2. */
 export async function tiffSeed(): Promise<Buffer> {
   const data = new Uint8Array(300 * 200).map((_, i) => (i * 31) % 251);
@@ -141,7 +129,7 @@ export function readTiff(bytes: Uint8Array): Promise<Outcome> {
   return outcomeOf(
     (e) => e instanceof ReaderError,
     async (sample) => {
-      const image = await openCog(sampledSource(bytes, sample), { blockSize: 64 << 10 });
+      const image = await openCog(bytesSource(bytes, "fuzz.tif", sample), { blockSize: 64 << 10 });
       const window = [0, 0, Math.min(64, image.getWidth()), Math.min(64, image.getHeight())];
       await image.readRasters({ window, samples: [0], interleave: true });
       sample();
