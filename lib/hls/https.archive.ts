@@ -19,13 +19,14 @@ async function cappedText(response: Response, maxBytes: number, url: string): Pr
   }
   const chunks: Uint8Array[] = [];
   let read = 0;
-  for await (const chunk of response.body ?? []) {
-    read += chunk.length;
+  const reader = response.body?.getReader();
+  for (let chunk = await reader?.read(); chunk && !chunk.done; chunk = await reader?.read()) {
+    read += chunk.value.length;
     if (read > maxBytes) {
-      await response.body?.cancel();
+      await reader?.cancel();
       throw refuse(`more than ${maxBytes}`);
     }
-    chunks.push(chunk);
+    chunks.push(chunk.value);
   }
   return Buffer.concat(chunks).toString("utf8");
 }
