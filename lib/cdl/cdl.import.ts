@@ -1,3 +1,4 @@
+import { rmSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -134,6 +135,14 @@ export interface ImportDeps {
 export async function importCdl(input: CdlImportInput, { s3, config, log }: ImportDeps): Promise<string[]> {
   const source = describeSource(input.source);
   const dir = await mkdtemp(join(tmpdir(), "crop-map-cdl-"));
+  // Interrupted (Ctrl-C, a scheduler's SIGTERM), the process ends without running `finally`: the
+  // download (gigabytes for the national zip) is removed first, then the signal does what it would.
+  const interrupted = (signal: NodeJS.Signals) => {
+    rmSync(dir, { recursive: true, force: true });
+    process.kill(process.pid, signal);
+  };
+  process.once("SIGINT", interrupted);
+  process.once("SIGTERM", interrupted);
   let file: FileSource | undefined;
   try {
     const { path, name, label } = await fetchCdlSource(input.source, s3, dir);
@@ -187,6 +196,8 @@ export async function importCdl(input: CdlImportInput, { s3, config, log }: Impo
       );
     return written;
   } finally {
+    process.off("SIGINT", interrupted);
+    process.off("SIGTERM", interrupted);
     await file?.close();
     await rm(dir, { recursive: true, force: true });
   }

@@ -1,4 +1,5 @@
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
+import { once } from "node:events";
 import { createReadStream } from "node:fs";
 import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
@@ -25,6 +26,12 @@ beforeAll(async () => {
   served = join(dir, "served");
   await mkdir(served);
   server = createServer((request, response) => {
+    if (request.url === "/stalls.zip") {
+      // A download that starts and never ends: a megabyte of a declared hundred, then nothing.
+      response.writeHead(200, { "content-length": String(100 << 20) });
+      response.write(Buffer.alloc(1 << 20));
+      return;
+    }
     const stream = createReadStream(join(served, new URL(request.url ?? "/", "http://x").pathname.slice(1)));
     stream.on("error", () => response.writeHead(404).end());
     stream.on("open", () => stream.pipe(response));
@@ -33,6 +40,7 @@ beforeAll(async () => {
   httpBase = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
 afterAll(async () => {
+  server.closeAllConnections();
   await new Promise((resolve) => server.close(resolve));
   await rm(dir, { recursive: true, force: true });
 });
@@ -144,5 +152,23 @@ describe("cdl import of hostile and broken inputs", () => {
     expect(result.stdout).toContain("1 state raster(s) written for 2022");
     expect(result.stdout).not.toContain("s3cr3t");
     expect((await readdir(temp)).filter((n) => !n.startsWith("tsx-"))).toEqual([]);
+  });
+
+  it("removes a download under way when interrupted (Ctrl-C), then ends as the signal says", async () => {
+    const temp = await mkdtemp(join(dir, "tmp-"));
+    const env = { ...process.env, TMPDIR: temp, CROP_MAP_S3_ENDPOINT: config.s3.endpoint ?? "" };
+    const child = spawn("node", [bin, "cdl", "import", `${httpBase}/stalls.zip`, "--year", "2022"], { env });
+    const exited = once(child, "exit");
+    const importDir = async () => (await readdir(temp)).find((n) => n.startsWith("crop-map-cdl-"));
+    // Wait for the download's first bytes on disk (the test's own timeout bounds the wait).
+    for (;;) {
+      const found = await importDir();
+      if (found && (await readdir(join(temp, found))).length > 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    child.kill("SIGINT");
+    const [code, signal] = await exited;
+    expect({ code, signal }).toEqual({ code: null, signal: "SIGINT" });
+    expect(await importDir()).toBeUndefined();
   });
 });
