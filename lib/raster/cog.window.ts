@@ -33,9 +33,9 @@ export async function readExactly(source: ByteSource, offset: number, length: nu
   return data;
 }
 
-/** Tiles closer than this in the file are fetched with the GET of their neighbours, gap and all. */
+/** Tiles closer than this in the file are fetched with the read of their neighbours, gap and all. */
 const CoalesceGap = 64 << 10;
-/** The largest GET: big enough that a band is a few requests, small enough to decode as they land. */
+/** The largest read: big enough that a band is a few requests, small enough to decode as they land. */
 const MaxRange = 8 << 20;
 /** Compressed bytes a decode task takes: small enough that every thread has a share of a range. */
 const DecodePiece = 1 << 20;
@@ -122,10 +122,10 @@ export function isPlainRead(options: Record<string, unknown>): boolean {
 
 /**
  * A window of the first sample of a tiled, single-sample, little-endian image compressed with
- * deflate (or not at all) and predictor 1 or 2. Its tiles are fetched with few, large ranged GETs
+ * deflate (or not at all) and predictor 1 or 2. Its tiles are fetched with few, large ranged reads
  * (neighbours in the file coalesced) and decoded on the raster threads (native zlib, the predictor
- * on typed arrays, rows copied with TypedArray.set) as each GET lands, so both cores decode while
- * the other GETs are under way. geotiff.js reads the same pixels one DataView call each, which made
+ * on typed arrays, rows copied with TypedArray.set) as each read lands, so both cores decode while
+ * the other reads are under way. geotiff.js reads the same pixels one DataView call each, which made
  * it the largest cost of staging and mosaicking. Undefined for any other layout, which geotiff.js
  * then reads itself. `layout` is the directory as tiff.ifd.ts checked it; each tile's place is
  * checked against the file's `size` before it is read, and each tile inflates to its size or the
