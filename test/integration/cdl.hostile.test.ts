@@ -2,8 +2,6 @@ import { execFile, spawn } from "node:child_process";
 import { once } from "node:events";
 import { createReadStream } from "node:fs";
 import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -11,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodeCog } from "../../lib/raster/cog.writer.ts";
 import { formatS3Url } from "../../lib/storage/s3.url.ts";
 import { boxNear } from "../support/cdl.fixtures.ts";
+import { type StandIn, startStandIn } from "../support/http.standin.ts";
 import { testConfig } from "../support/test.config.ts";
 import { buildZip, entryOf } from "../support/zip.build.ts";
 
@@ -18,30 +17,28 @@ const bin = join(import.meta.dirname, "..", "..", "bin", "crop-map.js");
 const config = testConfig("cdl-hostile");
 let dir: string;
 let served: string;
-let server: Server;
+let server: StandIn;
 let httpBase: string;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "cdl-hostile-"));
   served = join(dir, "served");
   await mkdir(served);
-  server = createServer((request, response) => {
-    if (request.url === "/stalls.zip") {
+  server = await startStandIn((_request, response, url) => {
+    if (url.pathname === "/stalls.zip") {
       // A download that starts and never ends: a megabyte of a declared hundred, then nothing.
       response.writeHead(200, { "content-length": String(100 << 20) });
       response.write(Buffer.alloc(1 << 20));
       return;
     }
-    const stream = createReadStream(join(served, new URL(request.url ?? "/", "http://x").pathname.slice(1)));
+    const stream = createReadStream(join(served, url.pathname.slice(1)));
     stream.on("error", () => response.writeHead(404).end());
     stream.on("open", () => stream.pipe(response));
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  httpBase = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  httpBase = server.url.slice(0, -1);
 });
 afterAll(async () => {
-  server.closeAllConnections();
-  await new Promise((resolve) => server.close(resolve));
+  await server.close();
   await rm(dir, { recursive: true, force: true });
 });
 
