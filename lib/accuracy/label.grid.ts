@@ -5,6 +5,7 @@ import { describeOffset, gridBounds, isOnLattice, latticeOffset } from "../grid/
 import type { Rect } from "../grid/planar.ts";
 import { imageGrid, openCog } from "../raster/cog.reader.ts";
 import { listAll } from "../storage/s3.objects.ts";
+import { s3Source } from "../storage/s3.source.ts";
 import { LabelRasterError, type LabelSource } from "./label.window.ts";
 
 /** The label grid predictions are mapped on: EPSG:5070, 30 m, origin from the CDL rasters themselves. */
@@ -24,7 +25,7 @@ async function header(s3: S3Client, cdl: S3Location, key: string) {
   const url = `s3://${cdl.bucket}/${key}`;
   let image: Awaited<ReturnType<typeof openCog>>;
   try {
-    image = await openCog(s3, { bucket: cdl.bucket, key }, { blockSize: HeaderBlockSize });
+    image = await openCog(s3Source(s3, { bucket: cdl.bucket, key }), { blockSize: HeaderBlockSize });
   } catch (error) {
     throw new LabelRasterError(`label raster ${url} is not a readable GeoTIFF: ${(error as Error).message}`);
   }

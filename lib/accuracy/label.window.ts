@@ -14,6 +14,7 @@ import {
 import type { Rect } from "../grid/planar.ts";
 import { imageGrid, openCog, readWindowInto } from "../raster/cog.reader.ts";
 import type { ObjectRef } from "../storage/s3.objects.ts";
+import { s3Source } from "../storage/s3.source.ts";
 import { giveShared, takeShared } from "../threads/shared.buffers.ts";
 
 /** A label raster, with its bounds (EPSG:5070 metres) when already known from its header. */
@@ -45,7 +46,7 @@ export async function labelWindow(
   s3: S3Client,
   rasters: readonly LabelSource[],
   grid: LabelWindowGrid,
-  open: OpenLabelRaster = (raster) => openCog(s3, raster),
+  open: OpenLabelRaster = (raster) => openCog(s3Source(s3, raster)),
 ): Promise<{ classes: Uint8Array; ignored: number; rasters: string[] }> {
   const codes = new Uint8Array(grid.width * grid.height);
   const used: string[] = [];

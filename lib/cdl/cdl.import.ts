@@ -1,19 +1,22 @@
+import { rmSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
-import { fromFile, type GeoTIFF, type GeoTIFFImage } from "geotiff";
+import type { GeoTIFFImage } from "geotiff";
 import type { Config } from "../config/config.schema.ts";
 import { formatS3Url } from "../core/s3.url.ts";
 import { CdlEpsg } from "../grid/crs.ts";
 import { gridBounds, windowOf } from "../grid/lattice.ts";
 import { polygonTouchesRect } from "../grid/planar.ts";
+import { openCog } from "../raster/cog.reader.ts";
 import { CogContentType, encodeCog } from "../raster/cog.writer.ts";
 import type { Raster } from "../raster/raster.types.ts";
 import { rasterizeRings } from "../raster/rasterize.ts";
 import { type StateExtent, stateExtent } from "../region/state.extent.ts";
 import { allStates, type UsState } from "../region/us.states.ts";
+import { type FileSource, openFileSource } from "../source/file.source.ts";
 import { type CdlHeader, CdlInputError, checkCdlHeader } from "./cdl.header.ts";
 import type { CdlImportInput } from "./cdl.import.spec.ts";
 import { stateCdlKey } from "./cdl.keys.ts";
@@ -132,16 +135,23 @@ export interface ImportDeps {
 export async function importCdl(input: CdlImportInput, { s3, config, log }: ImportDeps): Promise<string[]> {
   const source = describeSource(input.source);
   const dir = await mkdtemp(join(tmpdir(), "crop-map-cdl-"));
-  let tiff: GeoTIFF | undefined;
+  // Interrupted (Ctrl-C, a scheduler's SIGTERM), the process ends without running `finally`: the
+  // download (gigabytes for the national zip) is removed first, then the signal does what it would.
+  const interrupted = (signal: NodeJS.Signals) => {
+    rmSync(dir, { recursive: true, force: true });
+    process.kill(process.pid, signal);
+  };
+  process.once("SIGINT", interrupted);
+  process.once("SIGTERM", interrupted);
+  let file: FileSource | undefined;
   try {
-    const { path, name } = await fetchCdlSource(input.source, s3, dir);
+    const { path, name, label } = await fetchCdlSource(input.source, s3, dir);
     const year = yearInName(name);
     if (year !== undefined && year !== input.year)
       throw new CdlInputError(`year=${input.year}: ${source} holds ${name}, the ${year} CDL`);
-    tiff = await fromFile(path).catch((error: Error) => {
-      throw new CdlInputError(`${source} is not a GeoTIFF: ${error.message}`);
-    });
-    const image = await tiff.getImage();
+    // Through the checked reader (header, directory, bounded inflate): a refusal names `label`.
+    file = await openFileSource(path, label);
+    const image = await openCog(file);
     const header = await checkCdlHeader(image, source);
     const states = statesToCut(header, input.state);
     log(
@@ -186,7 +196,9 @@ export async function importCdl(input: CdlImportInput, { s3, config, log }: Impo
       );
     return written;
   } finally {
-    await tiff?.close();
+    process.off("SIGINT", interrupted);
+    process.off("SIGTERM", interrupted);
+    await file?.close();
     await rm(dir, { recursive: true, force: true });
   }
 }

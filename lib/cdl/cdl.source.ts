@@ -1,13 +1,14 @@
 import { createWriteStream } from "node:fs";
-import { open, stat } from "node:fs/promises";
+import { open, stat, statfs } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { GetObjectCommand, type S3Client } from "@aws-sdk/client-s3";
-import { withoutQuery } from "../contracts/issue.lines.ts";
+import { TooLargeError } from "../errors/reader.errors.ts";
+import { shownUrl } from "../errors/shown.url.ts";
 import { isNotFound } from "../storage/s3.objects.ts";
 import { CdlInputError } from "./cdl.header.ts";
-import { extractEntry, ZipError, zipEntries } from "./zip.reader.ts";
+import { extractEntry, zipEntries } from "./zip.reader.ts";
 
 /** Where a CDL raster comes from, as `cdl import` takes it. */
 export type CdlSource =
@@ -15,11 +16,23 @@ export type CdlSource =
   | { kind: "s3"; bucket: string; key: string }
   | { kind: "http"; url: string };
 
-/** The source as messages show it: a URL without its query (a presigned URL's signature is a credential). */
+/** The source as messages name it: a URL without its query (a presigned URL's signature stays out of logs). */
 export function describeSource(source: CdlSource): string {
   if (source.kind === "file") return source.path;
   if (source.kind === "s3") return `s3://${source.bucket}/${source.key}`;
-  return withoutQuery(source.url);
+  return shownUrl(source.url);
+}
+
+/** Refuses a download whose declared length the disk under `dir` has no room for. */
+async function checkFreeSpace(length: number | undefined, dir: string, name: string): Promise<void> {
+  if (length === undefined || !Number.isFinite(length)) return;
+  const disk = await statfs(dir);
+  const free = disk.bavail * disk.bsize;
+  if (length > free)
+    throw new TooLargeError(
+      name,
+      `${(length / 1e6).toFixed(1)} MB to download, more than the ${(free / 1e6).toFixed(1)} MB free in ${dir}`,
+    );
 }
 
 /** A local copy to read: the file itself, or a download into `dir` (reading a GeoTIFF needs seeks). */
@@ -38,6 +51,7 @@ async function localCopy(source: CdlSource, s3: S3Client, dir: string): Promise<
         if (isNotFound(error)) throw new CdlInputError(`source ${name}: no such object`);
         throw error;
       });
+    await checkFreeSpace(response.ContentLength, dir, name);
     await pipeline(response.Body as Readable, createWriteStream(path));
     return path;
   }
@@ -48,6 +62,8 @@ async function localCopy(source: CdlSource, s3: S3Client, dir: string): Promise<
   });
   if (!response.ok || !response.body)
     throw new CdlInputError(`source ${name}: HTTP ${response.status} ${response.statusText}`);
+  const declared = response.headers.get("content-length");
+  await checkFreeSpace(declared === null ? undefined : Number(declared), dir, name);
   await pipeline(
     Readable.fromWeb(response.body as import("node:stream/web").ReadableStream),
     createWriteStream(path),
@@ -67,31 +83,30 @@ async function isZip(path: string): Promise<boolean> {
 }
 
 /**
- * The CDL GeoTIFF of a source as a local file, and its name: a .zip (USDA's national
- * `{year}_30m_cdls.zip`) is opened and its one GeoTIFF extracted into `dir`.
+ * The CDL GeoTIFF of a source as a local file, its name, and its label for messages (the source, or
+ * `<source>!<entry>` for a zip's): a .zip (USDA's national `{year}_30m_cdls.zip`) is opened and its
+ * one GeoTIFF extracted into `dir`.
  */
 export async function fetchCdlSource(
   source: CdlSource,
   s3: S3Client,
   dir: string,
-): Promise<{ path: string; name: string }> {
+): Promise<{ path: string; name: string; label: string }> {
   const path = await localCopy(source, s3, dir);
-  if (!(await isZip(path))) return { path, name: basename(path) };
+  if (!(await isZip(path))) return { path, name: basename(path), label: describeSource(source) };
   const name = describeSource(source);
-  try {
-    const entries = await zipEntries(path);
-    const tifs = entries.filter((e) => /\.tiff?$/i.test(e.name));
-    const national = tifs.filter((e) => /_30m_cdls\.tif$/i.test(e.name));
-    const entry = national.length === 1 ? national[0] : tifs.length === 1 ? tifs[0] : undefined;
-    if (!entry)
-      throw new CdlInputError(
-        `source ${name}: expected one GeoTIFF in the zip, found ${tifs.length} (${entries.map((e) => e.name).join(", ")})`,
-      );
-    const extracted = join(dir, basename(entry.name));
-    await extractEntry(path, entry, extracted);
-    return { path: extracted, name: basename(entry.name) };
-  } catch (error) {
-    if (error instanceof ZipError) throw new CdlInputError(`source ${name}: ${error.message}`);
-    throw error;
-  }
+  const entries = await zipEntries(path, name);
+  const tifs = entries.filter((e) => /\.tiff?$/i.test(e.name));
+  const national = tifs.filter((e) => /_30m_cdls\.tif$/i.test(e.name));
+  const entry = national.length === 1 ? national[0] : tifs.length === 1 ? tifs[0] : undefined;
+  if (!entry)
+    throw new CdlInputError(
+      `source ${name}: expected one GeoTIFF in the zip, found ${tifs.length} (${entries
+        .slice(0, 10)
+        .map((e) => e.name)
+        .join(", ")}${entries.length > 10 ? ", ..." : ""})`,
+    );
+  const extracted = join(dir, basename(entry.name));
+  await extractEntry(path, entry, extracted, name);
+  return { path: extracted, name: basename(entry.name), label: `${name}!${entry.name}` };
 }

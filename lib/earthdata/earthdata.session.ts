@@ -1,4 +1,5 @@
-import { ArchiveAccessError, ArchiveRequestError, shownUrl } from "../errors/archive.errors.ts";
+import { ArchiveAccessError, ArchiveRequestError } from "../errors/archive.errors.ts";
+import { shownUrl } from "../errors/shown.url.ts";
 import type { EarthdataLogin } from "./earthdata.login.ts";
 import { carriesSecrets } from "./secure.url.ts";
 

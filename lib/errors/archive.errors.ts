@@ -1,8 +1,9 @@
 /**
  * Errors of archives reached over HTTP (Earthdata endpoints, HTTPS, CMR), classified by what a
  * retry can do. Messages name the URL (without its query) and the status, never a credential.
- * No imports: workflow code reads the type names for its retry policy.
+ * Only pure imports: workflow code reads the type names for its retry policy.
  */
+import { shownUrl } from "../errors/shown.url.ts";
 
 /** A request that failed in a way a retry may fix (HTTP 5xx, 429, network). */
 export class ArchiveRequestError extends Error {
@@ -26,12 +27,6 @@ export class ArchiveNotFoundError extends Error {
 export function isTransientArchiveError(error: unknown): boolean {
   const e = error as { $metadata?: unknown; name?: string };
   return e?.$metadata !== undefined || e?.name === "ArchiveRequestError";
-}
-
-/** A URL as messages show it: without query or fragment, where signed URLs carry their secrets. */
-export function shownUrl(url: string | URL): string {
-  const u = new URL(url);
-  return `${u.origin}${u.pathname}`;
 }
 
 /**

@@ -57,16 +57,36 @@ const RecordParser = z.object({
   }),
 });
 
-/** A record that is not XML, or lacks what a granule record must hold: the message says which. */
+/**
+ * A record that is not XML, that the parser refuses (too deep, entity declarations, too large),
+ * or that lacks what a granule record must hold: the message says which. The catalogue skips the
+ * granule: retrying cannot change the file.
+ */
 export class CmrRecordError extends Error {
   override name = "CmrRecordError";
 }
 
+/** The largest record read: LP DAAC's are 5 to 20 kB; a 50 MB one took 8 s to parse. */
+export const MaxCmrRecordBytes = 1 << 20;
+
 export function parseCmrXml(xml: string): CmrGranule {
-  const valid = XMLValidator.validate(xml);
-  if (valid !== true)
-    throw new CmrRecordError(`not well-formed XML: ${valid.err.msg} (line ${valid.err.line})`);
-  const parsed = RecordParser.safeParse(parser.parse(xml));
+  const bytes = Buffer.byteLength(xml);
+  if (bytes > MaxCmrRecordBytes)
+    throw new CmrRecordError(`a record of ${bytes} bytes is past the ${MaxCmrRecordBytes}-byte cap`);
+  // ECHO 10 records declare no entities; a DOCTYPE is where entity expansion attacks live.
+  if (/<!DOCTYPE/i.test(xml)) throw new CmrRecordError("holds a DOCTYPE, which granule records never do");
+  let tree: unknown;
+  try {
+    const valid = XMLValidator.validate(xml);
+    if (valid !== true)
+      throw new CmrRecordError(`not well-formed XML: ${valid.err.msg} (line ${valid.err.line})`);
+    tree = parser.parse(xml);
+  } catch (error) {
+    if (error instanceof CmrRecordError) throw error;
+    // The parser's own limits (nesting depth, entities) throw plain errors.
+    throw new CmrRecordError(`refused by the XML parser: ${(error as Error).message}`);
+  }
+  const parsed = RecordParser.safeParse(tree);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw new CmrRecordError(`not a granule record: ${issue?.path.join("/")} ${issue?.message}`);

@@ -1,15 +1,17 @@
 import { z } from "zod";
 import type { Candidate } from "../contracts/granule.contract.ts";
 import { formatGranuleId, type GranuleId, parseGranuleId } from "../contracts/granule.id.ts";
-import { CmrRecordError, cmrGranuleFacts, parseCmrXml } from "./cmr.xml.ts";
+import { TooLargeError } from "../errors/reader.errors.ts";
+import { CmrRecordError, cmrGranuleFacts, MaxCmrRecordBytes, parseCmrXml } from "./cmr.xml.ts";
 import type { HlsArchive } from "./hls.archive.ts";
 import { cmrXmlKey, stacItemKey } from "./lpdaac.keys.ts";
 
 /**
  * What the catalogue says of each granule, from the first source that has a record for it: the
  * granule's `cmr.xml` (the real protected layout), else a STAC item beside it (CMR-STAC's form).
- * A granule with no record, or a record that does not parse or contradicts its folder, is skipped
- * with the reason: one bad record must not fail a tile that other granules can map.
+ * A granule with no record, or a record that does not parse, that the parser refuses (too large,
+ * too deep, entity declarations) or that contradicts its folder, is skipped with the reason: one
+ * bad record must not fail a tile that other granules can map, nor be retried.
  */
 export type CatalogueSource = "cmr.xml" | "stac";
 
@@ -71,12 +73,14 @@ export async function lookUpGranule(archive: HlsArchive, folder: string): Promis
     ["stac", stacItemKey(granule), fromStacItem],
   ];
   for (const [source, key, read] of sources) {
-    const text = await archive.getText(key);
-    if (text === undefined) continue;
     try {
+      // Both kinds of record are a few kB: a larger one is not read, let alone parsed.
+      const text = await archive.getText(key, MaxCmrRecordBytes);
+      if (text === undefined) continue;
       return { id, candidate: read(granule, id, text), source };
     } catch (error) {
       if (error instanceof CmrRecordError) return { id, skipped: `${archive.url(key)}: ${error.message}` };
+      if (error instanceof TooLargeError) return { id, skipped: error.message };
       throw error;
     }
   }

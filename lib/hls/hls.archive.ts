@@ -2,8 +2,10 @@ import { GetObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import type { GeoTIFFImage } from "geotiff";
 import type { HlsProduct } from "../contracts/granule.id.ts";
 import { formatS3Url, type S3Location } from "../core/s3.url.ts";
+import { TooLargeError } from "../errors/reader.errors.ts";
 import { openCog } from "../raster/cog.reader.ts";
 import { isNotFound, listAll, ref } from "../storage/s3.objects.ts";
+import { s3Source } from "../storage/s3.source.ts";
 import { tileYearPrefix } from "./lpdaac.keys.ts";
 
 /**
@@ -16,8 +18,11 @@ export interface HlsArchive {
   url(key: string): string;
   /** Granule ids (their folder names) of one product, tile and year, in any order. */
   listGranules(product: HlsProduct, tileId: string, year: number): Promise<string[]>;
-  /** A small file's text, or undefined when it does not exist. */
-  getText(key: string): Promise<string | undefined>;
+  /**
+   * A small file's text, or undefined when it does not exist; a file of more than `maxBytes`
+   * rejects with TooLargeError before its body is read.
+   */
+  getText(key: string, maxBytes?: number): Promise<string | undefined>;
   /** A COG opened for ranged reads. A missing file rejects with an error `isNotFound` recognises. */
   openCog(key: string): Promise<GeoTIFFImage>;
 }
@@ -39,10 +44,17 @@ export function createS3Archive(s3: S3Client, location: S3Location): HlsArchive 
       return folders.map((p) => p.slice(0, -1).split("/").pop() ?? "");
     },
 
-    async getText(key) {
+    async getText(key, maxBytes = Number.POSITIVE_INFINITY) {
       const object = ref(location, key);
       try {
         const response = await s3.send(new GetObjectCommand({ Bucket: object.bucket, Key: object.key }));
+        if ((response.ContentLength ?? 0) > maxBytes) {
+          (response.Body as { destroy?: () => void } | undefined)?.destroy?.();
+          throw new TooLargeError(
+            formatS3Url(location, key),
+            `${response.ContentLength} bytes, past the ${maxBytes}-byte cap`,
+          );
+        }
         return (await response.Body?.transformToString()) ?? "";
       } catch (error) {
         if (isNotFound(error)) return undefined;
@@ -50,6 +62,6 @@ export function createS3Archive(s3: S3Client, location: S3Location): HlsArchive 
       }
     },
 
-    openCog: (key) => openCog(s3, ref(location, key)),
+    openCog: (key) => openCog(s3Source(s3, ref(location, key))),
   };
 }

@@ -56,7 +56,12 @@ function undoBytePredictor(tile: Uint8Array, tileWidth: number, y0: number, y1: 
   }
 }
 
-export function decodeTiles(job: DecodeJob): void {
+/**
+ * Decodes the job's tiles into its window. A tile that does not inflate to exactly its size
+ * (damaged, or a bomb: the output is capped at the tile's size) is answered as the reason, which
+ * the reader turns into a TiffError naming the file: an error's class does not cross threads.
+ */
+export function decodeTiles(job: DecodeJob): string | undefined {
   const { tileWidth: tw, tileHeight: th, out } = job;
   const [c0, r0, c1, r1] = job.window;
   const width = c1 - c0;
@@ -68,8 +73,15 @@ export function decodeTiles(job: DecodeJob): void {
     const compressed = job.bytes.subarray(at, at + length);
     // One output chunk a byte larger than the tile: zlib's default 16 KB chunks, joined after,
     // took half of the inflate's time.
-    const raw = job.deflate ? inflateSync(compressed, { chunkSize: size + 1 }) : compressed;
-    if (raw.length < size) throw new Error(`tile ${tx},${ty} decodes to ${raw.length} bytes, not ${size}`);
+    let raw: Uint8Array;
+    try {
+      raw = job.deflate
+        ? inflateSync(compressed, { chunkSize: size + 1, maxOutputLength: size })
+        : compressed;
+    } catch (error) {
+      return `tile ${tx},${ty} does not inflate to its ${size} bytes (${(error as Error).message})`;
+    }
+    if (raw.length < size) return `tile ${tx},${ty} decodes to ${raw.length} bytes, not ${size}`;
     // A copy when the bytes are not aligned for the sample type (an uncompressed tile at an odd offset).
     const aligned = raw.byteOffset % out.BYTES_PER_ELEMENT === 0 ? raw : raw.slice(0, size);
     const tile = new kind(aligned.buffer, aligned.byteOffset, tw * th);
@@ -81,4 +93,5 @@ export function decodeTiles(job: DecodeJob): void {
     for (let y = y0; y < y1; y++)
       out.set(tile.subarray(y * tw + x0, y * tw + x1), (ty * th + y - r0) * width + (tx * tw + x0 - c0));
   }
+  return undefined;
 }

@@ -1,5 +1,4 @@
 import { inflateSync } from "node:zlib";
-import { GetObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import {
   addDecoder,
   BaseClient,
@@ -10,31 +9,54 @@ import {
   type RemoteSourceOptions,
 } from "geotiff";
 import type { GridGeo } from "../contracts/grid.contract.ts";
+import { ReaderError, TiffError } from "../errors/reader.errors.ts";
+import type { ByteSource } from "../source/byte.source.ts";
 import type { ObjectRef } from "../storage/s3.objects.ts";
-import { isPlainRead, readWindowFast } from "./cog.window.ts";
+import { blockIndex, isPlainRead, readExactly, readWindowFast } from "./cog.window.ts";
 import { epsgFromGeoKeys, type GeoKeys } from "./geokeys.ts";
 import type { PixelArray, Raster } from "./raster.types.ts";
+import { readTiffLayout } from "./tiff.ifd.ts";
 
-/** Deflate through Node's native zlib: several times faster than geotiff.js's pure-JS inflate. */
+/** A block that does not inflate to its size: readRasters names the file (the decoder cannot). */
+class BlockDecodeError extends Error {}
+
+/**
+ * Deflate through Node's native zlib: several times faster than geotiff.js's pure-JS inflate.
+ * Bounded by the block's size (tile, or strip of RowsPerStrip rows): a 256 px tile that inflates
+ * to 64 MB is refused before the 64 MB exist.
+ */
 class NativeDeflateDecoder extends BaseDecoder {
   override decodeBlock(buffer: ArrayBufferLike): ArrayBufferLike {
-    const out = inflateSync(new Uint8Array(buffer));
+    const { tileWidth, tileHeight, bitsPerSample, planarConfiguration } = this.parameters;
+    const bits =
+      Array.isArray(bitsPerSample) || ArrayBuffer.isView(bitsPerSample)
+        ? Array.from(bitsPerSample)
+        : [bitsPerSample];
+    const pixelBits = planarConfiguration === 2 ? (bits[0] as number) : bits.reduce((a, b) => a + b, 0);
+    const expected = Math.ceil((tileWidth * pixelBits) / 8) * tileHeight;
+    let out: Buffer;
+    try {
+      out = inflateSync(new Uint8Array(buffer), { maxOutputLength: Math.max(1, expected) });
+    } catch (error) {
+      throw new BlockDecodeError(
+        `a ${tileWidth} x ${tileHeight} block does not inflate to its ${expected} bytes (${(error as Error).message})`,
+      );
+    }
     return out.buffer.slice(out.byteOffset, out.byteOffset + out.byteLength);
   }
 }
 addDecoder([8, 32946], async () => NativeDeflateDecoder);
 
-/** A response for geotiff.js from bytes already read (a ranged S3 GET, or an HTTP one). */
-export class RangeResponse extends BaseResponse {
+/** A response for geotiff.js from bytes a ByteSource read. */
+class RangeResponse extends BaseResponse {
   constructor(
-    private readonly statusCode: number,
     private readonly headers: Record<string, string>,
     private readonly data: Uint8Array,
   ) {
     super();
   }
   override get status(): number {
-    return this.statusCode;
+    return 206;
   }
   override getHeader(name: string): string | undefined {
     return this.headers[name.toLowerCase()];
@@ -48,69 +70,79 @@ export class RangeResponse extends BaseResponse {
 }
 
 /**
- * A geotiff.js client that keeps the error of its last failed request. geotiff.js's block cache
- * replaces a failed request's error with `AggregateError("Request failed")` and no cause, which
- * would turn a missing file, a refused login or a transient S3 error into "not a readable COG".
+ * geotiff.js's HTTP client, answered by reads of a ByteSource. It keeps the error of its last
+ * failed read: geotiff.js's block cache replaces a failed request's error with
+ * `AggregateError("Request failed")` and no cause, which would turn a missing file, a refused
+ * login or a transient S3 error into "not a readable COG". The head the directory check read is
+ * handed to geotiff.js's first request for it, so opening costs one read as before.
  */
-export abstract class RangeClient extends BaseClient {
+class SourceClient extends BaseClient {
   failure: unknown;
+  head: Uint8Array | undefined;
+  /** The source, its failures kept: the window reader reads through this too. */
+  readonly tracked: ByteSource;
+
+  constructor(readonly source: ByteSource) {
+    super(source.name);
+    this.tracked = {
+      name: source.name,
+      get size() {
+        return source.size;
+      },
+      read: (offset, length, signal) =>
+        source.read(offset, length, signal).catch((error: unknown) => {
+          this.failure = error;
+          throw error;
+        }),
+    };
+  }
 
   override async request(options: RequestInit = {}): Promise<BaseResponse> {
     try {
-      return await this.fetchRange(options);
+      const range = /^bytes=(\d+)-(\d+)$/.exec(new Headers(options.headers).get("range") ?? "");
+      if (!range) throw new Error(`${this.source.name}: geotiff.js asked for no byte range`);
+      const offset = Number(range[1]);
+      const length = Number(range[2]) - offset + 1;
+      const head = this.head;
+      this.head = undefined;
+      const data =
+        head &&
+        offset === 0 &&
+        length >= head.length &&
+        (head.length === length || head.length === this.source.size)
+          ? head
+          : await this.tracked.read(offset, length, options.signal ?? undefined);
+      const headers: Record<string, string> = { "content-length": String(data.length) };
+      if (this.source.size !== undefined)
+        headers["content-range"] = `bytes ${offset}-${offset + data.length - 1}/${this.source.size}`;
+      return new RangeResponse(headers, data);
     } catch (error) {
       this.failure = error;
       throw error;
     }
   }
-
-  protected abstract fetchRange(options: RequestInit): Promise<BaseResponse>;
 }
 
-/** Runs a read, rethrowing the client's own failure in place of geotiff.js's causeless one. */
-async function surfacing<T>(client: RangeClient, read: () => Promise<T>): Promise<T> {
+/**
+ * Runs a read, rethrowing the client's own failure in place of geotiff.js's causeless one. Where
+ * geotiff.js itself refuses the file's bytes (no read failed, nothing of ours refused them), the
+ * refusal becomes a TiffError naming the file: `what` says what was being read.
+ */
+async function surfacing<T>(client: SourceClient, read: () => Promise<T>, what?: string): Promise<T> {
   client.failure = undefined;
   try {
     return await read();
   } catch (error) {
-    // geotiff.js's own AggregateError class, not the global one: known by name and message.
-    const e = error as Error;
-    const causeless = e?.name === "AggregateError" && e.message === "Request failed";
-    throw causeless && client.failure !== undefined ? client.failure : error;
+    if (client.failure !== undefined) {
+      // geotiff.js's own AggregateError class, not the global one: known by name and message.
+      const e = error as Error;
+      throw e?.name === "AggregateError" && e.message === "Request failed" ? client.failure : error;
+    }
+    if (error instanceof BlockDecodeError) throw new TiffError(client.source.name, error.message);
+    if (what === undefined || error instanceof ReaderError || (error as Error)?.name === "AbortError")
+      throw error;
+    throw new TiffError(client.source.name, `${what}: ${(error as Error)?.message ?? String(error)}`);
   }
-}
-
-/** geotiff.js's HTTP client, answered by ranged S3 GETs instead (signed, any endpoint). */
-class S3RangeClient extends RangeClient {
-  constructor(
-    private readonly s3: S3Client,
-    private readonly object: ObjectRef,
-  ) {
-    super(`s3://${object.bucket}/${object.key}`);
-  }
-  protected override async fetchRange(options: RequestInit): Promise<BaseResponse> {
-    const range = new Headers(options.headers).get("range") ?? undefined;
-    const response = await this.s3.send(
-      new GetObjectCommand({ Bucket: this.object.bucket, Key: this.object.key, Range: range }),
-      { abortSignal: options.signal ?? undefined },
-    );
-    const data = (await response.Body?.transformToByteArray()) ?? new Uint8Array();
-    const headers: Record<string, string> = {
-      "content-type": response.ContentType ?? "application/octet-stream",
-    };
-    if (response.ContentRange) headers["content-range"] = response.ContentRange;
-    headers["content-length"] = String(data.length);
-    return new RangeResponse(response.ContentRange ? 206 : 200, headers, data);
-  }
-}
-
-/** One ranged GET through the client, outside geotiff.js's block cache (the pixels are read once). */
-async function fetchRange(client: RangeClient, offset: number, length: number): Promise<Uint8Array> {
-  const response = await client.request({ headers: { range: `bytes=${offset}-${offset + length - 1}` } });
-  const data = new Uint8Array(await response.getData());
-  if (data.length !== length)
-    throw new Error(`${client.url}: asked for ${length} bytes at ${offset}, got ${data.length}`);
-  return data;
 }
 
 /**
@@ -135,40 +167,54 @@ export async function readWindowInto(
 }
 
 /**
- * A COG read through a geotiff.js client with ranged GETs: the header first, then only the tiles
- * asked for. The default 4 MiB blocks turn a whole-band read into a handful of large GETs rather
- * than one per tile; a caller that reads only the header asks for small blocks instead.
+ * A COG (or any TIFF) read from a ByteSource: its header and first directory checked against the
+ * file's size (tiff.ifd.ts), then only the tiles asked for. The default 4 MiB blocks turn a
+ * whole-band read into a handful of large reads rather than one per tile; a caller that reads only
+ * the header asks for small blocks instead.
  */
-export async function openCogWith(
-  client: RangeClient,
+export async function openCog(
+  source: ByteSource,
   { blockSize = 4 << 20 }: { blockSize?: number } = {},
 ): Promise<GeoTIFFImage> {
+  const client = new SourceClient(source);
+  const head = await surfacing(client, () => client.tracked.read(0, blockSize));
+  const size = head.length < blockSize ? head.length : source.size;
+  if (size === undefined) throw new Error(`${source.name}: the source does not know the file's size`);
+  client.head = head;
+  const layout = await readTiffLayout(
+    (offset, length) =>
+      offset + length <= head.length
+        ? Promise.resolve(head.subarray(offset, offset + length))
+        : readExactly(client.tracked, offset, length),
+    size,
+    source.name,
+  );
   const options = { allowFullFile: false, maxRanges: 0, blockSize, cacheSize: 16 } as RemoteSourceOptions;
-  const image = await surfacing(client, async () => (await fromCustomClient(client, options)).getImage());
+  const image = await surfacing(
+    client,
+    async () => (await fromCustomClient(client, options)).getImage(),
+    "not a readable TIFF",
+  );
   const readRasters = image.readRasters.bind(image);
-  image.readRasters = ((options: Parameters<typeof readRasters>[0] = {}) =>
-    surfacing(client, async () => {
-      const window = options.window ?? [0, 0, image.getWidth(), image.getHeight()];
-      const fast = isPlainRead(options)
-        ? await readWindowFast(
+  image.readRasters = (async (options: Parameters<typeof readRasters>[0] = {}) => {
+    const window = options.window ?? [0, 0, image.getWidth(), image.getHeight()];
+    const fast = isPlainRead(options)
+      ? await surfacing(client, () =>
+          readWindowFast(
             image,
+            layout,
             window as [number, number, number, number],
-            (offset, length) => fetchRange(client, offset, length),
+            client.tracked,
+            size,
             (options as WindowInto).into,
-          )
-        : undefined;
-      return fast ?? readRasters(options);
-    })) as typeof image.readRasters;
+          ),
+        )
+      : undefined;
+    if (fast) return fast;
+    await surfacing(client, () => blockIndex(image, layout, client.tracked, size));
+    return surfacing(client, () => readRasters(options), "pixels that do not decode");
+  }) as typeof image.readRasters;
   return image;
-}
-
-/** A COG on S3, read with ranged GETs. */
-export function openCog(
-  s3: S3Client,
-  object: ObjectRef,
-  options: { blockSize?: number } = {},
-): Promise<GeoTIFFImage> {
-  return openCogWith(new S3RangeClient(s3, object), options);
 }
 
 /** The EPSG code of an image's CRS, resolved from its GeoKeys (`source` names it in a refusal). */

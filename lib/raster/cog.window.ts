@@ -1,8 +1,11 @@
 import type { GeoTIFFImage } from "geotiff";
+import { TiffError } from "../errors/reader.errors.ts";
+import type { ByteSource } from "../source/byte.source.ts";
 import { giveShared, takeShared } from "../threads/shared.buffers.ts";
 import type { DecodeJob, RangeTile } from "./cog.decode.tasks.ts";
 import { rasterPool } from "./raster.tasks.ts";
 import type { PixelArray } from "./raster.types.ts";
+import type { TiffLayout } from "./tiff.ifd.ts";
 
 type Window = [number, number, number, number];
 
@@ -19,12 +22,20 @@ interface ImageInternals {
 
 const Deflate = new Set([8, 32946]);
 
-/** Fetches `length` bytes at `offset` of the file with one ranged GET. */
-export type FetchRange = (offset: number, length: number) => Promise<Uint8Array>;
+/** Exactly `length` bytes at `offset` of a source, or a TiffError naming it. */
+export async function readExactly(source: ByteSource, offset: number, length: number): Promise<Uint8Array> {
+  const data = await source.read(offset, length);
+  if (data.length !== length)
+    throw new TiffError(
+      source.name,
+      `asked for ${length} bytes at byte ${offset}, the file holds ${data.length}`,
+    );
+  return data;
+}
 
-/** Tiles closer than this in the file are fetched with the GET of their neighbours, gap and all. */
+/** Tiles closer than this in the file are fetched with the read of their neighbours, gap and all. */
 const CoalesceGap = 64 << 10;
-/** The largest GET: big enough that a band is a few requests, small enough to decode as they land. */
+/** The largest read: big enough that a band is a few requests, small enough to decode as they land. */
 const MaxRange = 8 << 20;
 /** Compressed bytes a decode task takes: small enough that every thread has a share of a range. */
 const DecodePiece = 1 << 20;
@@ -45,6 +56,56 @@ export function coalesce<T extends { offset: number; length: number }>(
   return ranges;
 }
 
+interface BlockIndex {
+  offsets: ArrayLike<number | bigint>;
+  lengths: ArrayLike<number | bigint>;
+}
+const checkedIndexes = new WeakMap<GeoTIFFImage, Promise<BlockIndex>>();
+
+/**
+ * The image's block index (tile or strip offsets and byte counts), loaded whole once and checked:
+ * every stored block lies inside the file's `size` bytes, so no read or copy is sized past it
+ * (geotiff.js allocates a block's byte count before it reads the block). Loading the index at once
+ * costs less than entry by entry, which took longer than the pixels on GDAL's 256 px files.
+ */
+export function blockIndex(
+  image: GeoTIFFImage,
+  layout: TiffLayout,
+  source: ByteSource,
+  size: number,
+): Promise<BlockIndex> {
+  const cached = checkedIndexes.get(image);
+  if (cached) return cached;
+  const load = async () => {
+    const fd = (image as unknown as ImageInternals).fileDirectory;
+    const [offsets, lengths] = await Promise.all(
+      layout.tiled
+        ? [fd.loadValue("TileOffsets"), fd.loadValue("TileByteCounts")]
+        : [fd.loadValue("StripOffsets"), fd.loadValue("StripByteCounts")],
+    );
+    const across = Math.ceil(layout.width / layout.blockWidth);
+    const down = Math.ceil(layout.height / layout.blockHeight);
+    for (let i = 0; i < layout.blocks; i++) {
+      const length = Number(lengths[i] ?? 0);
+      const offset = Number(offsets[i] ?? 0);
+      if (length > 0 && !(offset + length <= size)) {
+        const within = i % (across * down);
+        const block = layout.tiled
+          ? `tile ${within % across},${Math.floor(within / across)}`
+          : `strip ${within}`;
+        throw new TiffError(
+          source.name,
+          `${block} (${length} bytes at byte ${offset}) lies past the end of the ${size}-byte file`,
+        );
+      }
+    }
+    return { offsets, lengths };
+  };
+  const index = load();
+  checkedIndexes.set(image, index);
+  return index;
+}
+
 /** Whether readRasters options ask for what readWindowFast gives: one sample, interleaved, no resampling. */
 export function isPlainRead(options: Record<string, unknown>): boolean {
   const samples = options.samples as number[] | undefined;
@@ -61,17 +122,21 @@ export function isPlainRead(options: Record<string, unknown>): boolean {
 
 /**
  * A window of the first sample of a tiled, single-sample, little-endian image compressed with
- * deflate (or not at all) and predictor 1 or 2. Its tiles are fetched with few, large ranged GETs
+ * deflate (or not at all) and predictor 1 or 2. Its tiles are fetched with few, large ranged reads
  * (neighbours in the file coalesced) and decoded on the raster threads (native zlib, the predictor
- * on typed arrays, rows copied with TypedArray.set) as each GET lands, so both cores decode while
- * the other GETs are under way. geotiff.js reads the same pixels one DataView call each, which made
+ * on typed arrays, rows copied with TypedArray.set) as each read lands, so both cores decode while
+ * the other reads are under way. geotiff.js reads the same pixels one DataView call each, which made
  * it the largest cost of staging and mosaicking. Undefined for any other layout, which geotiff.js
- * then reads itself.
+ * then reads itself. `layout` is the directory as tiff.ifd.ts checked it; each tile's place is
+ * checked against the file's `size` before it is read, and each tile inflates to its size or the
+ * read is refused naming the file and the tile.
  */
 export async function readWindowFast(
   image: GeoTIFFImage,
+  layout: TiffLayout,
   window: Window,
-  fetchRange: FetchRange,
+  source: ByteSource,
+  size: number,
   into?: SharedArrayBuffer,
 ): Promise<PixelArray | undefined> {
   const internals = image as unknown as ImageInternals;
@@ -90,9 +155,8 @@ export async function readWindowFast(
   )
     return undefined;
   const [c0, r0, c1, r1] = window;
-  const tw = image.getTileWidth();
-  const th = image.getTileHeight();
-  const across = Math.ceil(image.getWidth() / tw);
+  const { blockWidth: tw, blockHeight: th } = layout;
+  const across = Math.ceil(layout.width / tw);
   const width = c1 - c0;
   // On shared memory: the raster threads write their tiles' rows straight into it.
   const kind = internals.getArrayForSample(0, 0).constructor as new (
@@ -106,8 +170,7 @@ export async function readWindowFast(
       ? new kind(into, 0, length)
       : new kind(new SharedArrayBuffer(length * bytes));
   const nodata = image.getGDALNoData();
-  // The whole index at once: loading it entry by entry costs more than the pixels on GDAL's 256 px files.
-  const [offsets, lengths] = await Promise.all([fd.loadValue("TileOffsets"), fd.loadValue("TileByteCounts")]);
+  const { offsets, lengths } = await blockIndex(image, layout, source, size);
   const stored: { offset: number; length: number; tx: number; ty: number }[] = [];
   for (let ty = Math.floor(r0 / th); ty < Math.ceil(r1 / th); ty++) {
     for (let tx = Math.floor(c0 / tw); tx < Math.ceil(c1 / tw); tx++) {
@@ -127,7 +190,7 @@ export async function readWindowFast(
   const deflate = Deflate.has(compression);
   await Promise.all(
     coalesce(stored).map(async (range) => {
-      const fetched = await fetchRange(range.offset, range.length);
+      const fetched = await readExactly(source, range.offset, range.length);
       // Shared, so the range's pieces go to the threads without a copy each; reused once decoded.
       const shared = takeShared(fetched.length);
       const bytes = new Uint8Array(shared, 0, fetched.length);
@@ -163,7 +226,10 @@ export async function readWindowFast(
       );
       // Every piece is done with the bytes, failed or not, before another read may have them.
       giveShared(shared);
-      for (const piece of decoded) if (piece.status === "rejected") throw piece.reason;
+      for (const piece of decoded) {
+        if (piece.status === "rejected") throw piece.reason;
+        if (piece.value) throw new TiffError(source.name, piece.value as string);
+      }
     }),
   );
   return Object.assign(out, { width, height: r1 - r0 });

@@ -1,4 +1,4 @@
-/** TIFF and GeoTIFF tag numbers and field types the COG writer uses (TIFF 6.0, GeoTIFF 1.1, GDAL). */
+/** TIFF and GeoTIFF tag numbers and field types the COG writer and the directory check use (TIFF 6.0, GeoTIFF 1.1, GDAL). */
 export const Tag = {
   NewSubfileType: 254,
   ImageWidth: 256,
@@ -6,7 +6,10 @@ export const Tag = {
   BitsPerSample: 258,
   Compression: 259,
   Photometric: 262,
+  StripOffsets: 273,
   SamplesPerPixel: 277,
+  RowsPerStrip: 278,
+  StripByteCounts: 279,
   PlanarConfiguration: 284,
   Predictor: 317,
   ColorMap: 320,

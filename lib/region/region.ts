@@ -1,5 +1,11 @@
-import { readFileSync } from "node:fs";
-import { type RegionSpec, RegionSpecParser } from "../contracts/region.spec.ts";
+import { readFileSync, statSync } from "node:fs";
+import {
+  MaxRegionVertices,
+  type RegionSpec,
+  RegionSpecParser,
+  vertexCount,
+  verticesPastCap,
+} from "../contracts/region.spec.ts";
 import type { Ring } from "../grid/planar.ts";
 import { findState, type UsState } from "./us.states.ts";
 
@@ -109,12 +115,22 @@ function polygonsOf(node: unknown, file: string): number[][][][] {
   }
 }
 
+/**
+ * The largest GeoJSON file read for a region: room for the vertex cap (MaxRegionVertices) at any
+ * precision and indentation, and for properties, which are dropped.
+ */
+export const MaxGeoJsonBytes = 8 << 20;
+
 /** Reads a GeoJSON file (geometry, Feature or FeatureCollection of polygons) into a region spec. */
 export function readGeoJsonRegion(file: string): RegionSpec {
   let text: string;
   try {
+    const { size } = statSync(file);
+    if (size > MaxGeoJsonBytes)
+      throw new RegionError(`GeoJSON '${file}': ${size} bytes, past the cap of ${MaxGeoJsonBytes}`);
     text = readFileSync(file, "utf8");
   } catch (error) {
+    if (error instanceof RegionError) throw error;
     throw new RegionError(
       `GeoJSON '${file}' cannot be read: ${(error as NodeJS.ErrnoException).code ?? error}`,
     );
@@ -127,6 +143,8 @@ export function readGeoJsonRegion(file: string): RegionSpec {
   }
   const polygons = polygonsOf(json, file);
   if (polygons.length === 0) throw new RegionError(`GeoJSON '${file}' holds no polygon`);
+  const vertices = vertexCount(polygons);
+  if (vertices > MaxRegionVertices) throw new RegionError(`GeoJSON '${file}': ${verticesPastCap(vertices)}`);
   const spec = RegionSpecParser.safeParse({
     kind: "polygon",
     name: file.split("/").pop() ?? file,

@@ -13,6 +13,7 @@ import type { Raster } from "../raster/raster.types.ts";
 import { ringEdges, scanSpans } from "../raster/rasterize.ts";
 import { fillSpans, intersectSpans, type RowSpans, spansMeet, subtractSpans } from "../raster/row.spans.ts";
 import type { ObjectRef } from "../storage/s3.objects.ts";
+import { s3Source } from "../storage/s3.source.ts";
 import { giveShared, takeShared } from "../threads/shared.buffers.ts";
 import { emptyRollups, type Mosaic, pasteTile, type Rollups, rollUp } from "./mosaic.ts";
 
@@ -182,7 +183,7 @@ export async function mosaicInStrips(s3: S3Client, input: StripMosaicInput): Pro
     const key = `${raster.bucket}/${raster.key}`;
     let image = labelImages.get(key);
     if (!image) {
-      image = openCog(s3, raster, { blockSize: 256 << 10 });
+      image = openCog(s3Source(s3, raster), { blockSize: 256 << 10 });
       labelImages.set(key, image);
     }
     return image;
@@ -276,7 +277,7 @@ export async function mosaicInStrips(s3: S3Client, input: StripMosaicInput): Pro
             // Small blocks: geotiff.js keeps the header's block of every tile map open across the
             // strip (its pixels are read apart), and a tile map's header is a few KB.
             images = Promise.all(
-              [tile.classes, tile.confidence].map((o) => openCog(s3, o, { blockSize: 64 << 10 })),
+              [tile.classes, tile.confidence].map((o) => openCog(s3Source(s3, o), { blockSize: 64 << 10 })),
             ).then(([classes, confidence]) => ({
               classes: classes as GeoTIFFImage,
               confidence: confidence as GeoTIFFImage,

@@ -12,6 +12,7 @@ import { resolveRegion } from "../region/region.ts";
 import { albersPolygons } from "../region/state.extent.ts";
 import { quicklookStep } from "../report/quicklook.ts";
 import { getJson, isNotFound, listAll, type ObjectRef, ref } from "../storage/s3.objects.ts";
+import { s3Source } from "../storage/s3.source.ts";
 import type { Extent } from "./page/viewer.config.ts";
 import { runPrefix } from "./run.catalogue.ts";
 
@@ -30,7 +31,7 @@ export interface RunMap {
 async function gridOf(s3: S3Client, object: ObjectRef): Promise<MapGrid | undefined> {
   try {
     return imageGrid(
-      await openCog(s3, object, { blockSize: 64 << 10 }),
+      await openCog(s3Source(s3, object), { blockSize: 64 << 10 }),
       `s3://${object.bucket}/${object.key}`,
     );
   } catch (error) {
@@ -229,7 +230,7 @@ export async function pixelAt(
     const at = pixelOf(source.grid, point);
     if (!at) continue;
     const open = (name: string) =>
-      openCog(s3, ref(config.storage.outputs, `${runPrefix(runId)}${source.prefix}${name}`), {
+      openCog(s3Source(s3, ref(config.storage.outputs, `${runPrefix(runId)}${source.prefix}${name}`)), {
         blockSize: 64 << 10,
       });
     const [classes, confidence] = await Promise.all([open("map.tif"), open("confidence.tif")]);

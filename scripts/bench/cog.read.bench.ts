@@ -19,6 +19,7 @@ import { bandKey, ModelBands } from "../../lib/hls/lpdaac.keys.ts";
 import { openCog, readRaster } from "../../lib/raster/cog.reader.ts";
 import { LocalS3Credentials } from "../../lib/storage/local.credentials.ts";
 import { getBytes, type ObjectRef, putBytes, ref } from "../../lib/storage/s3.objects.ts";
+import { s3Source } from "../../lib/storage/s3.source.ts";
 import { HlsGdalCogOptions } from "../../test/support/gdal.hls.ts";
 import { type BenchFigure, JsonOption, ratioFigure, writeBenchRecord } from "./bench.record.ts";
 import { startBenchWorld } from "./bench.world.ts";
@@ -69,7 +70,9 @@ try {
   };
   const readOurs = (files: ObjectRef[]) =>
     best(async () => {
-      const rasters = await Promise.all(files.map(async (f) => readRaster(await openCog(world.s3, f))));
+      const rasters = await Promise.all(
+        files.map(async (f) => readRaster(await openCog(s3Source(world.s3, f)))),
+      );
       return rasters.reduce((n, r) => n + r.data.byteLength, 0);
     });
   const readGdal = (files: ObjectRef[], decoded: number) =>

@@ -13,6 +13,7 @@ import { seededRandom } from "../../lib/random.ts";
 import { openCog } from "../../lib/raster/cog.reader.ts";
 import { createS3Client } from "../../lib/storage/s3.client.ts";
 import { getJson, ref } from "../../lib/storage/s3.objects.ts";
+import { s3Source } from "../../lib/storage/s3.source.ts";
 import { directReportSteps } from "../../test/support/report.direct.ts";
 import { runReportSteps } from "../../workflows/report.steps.ts";
 import { JsonOption, ratioFigure, writeBenchRecord } from "./bench.record.ts";
@@ -51,7 +52,7 @@ const seconds = (performance.now() - t) / 1000;
 const accuracy = (await getJson(s3, ref(config.storage.outputs, `${prefix}accuracy.json`))) as {
   labelledPixels: number;
 };
-const map = await openCog(s3, ref(config.storage.outputs, `${prefix}map.tif`));
+const map = await openCog(s3Source(s3, ref(config.storage.outputs, `${prefix}map.tif`)));
 const mosaicPixels = map.getWidth() * map.getHeight();
 
 // Reference: confusion accumulation alone over as many pixels as the mosaic holds.

@@ -32,6 +32,7 @@ import { openCog, readRaster } from "../../lib/raster/cog.reader.ts";
 import { LocalS3Credentials } from "../../lib/storage/local.credentials.ts";
 import { createS3Client } from "../../lib/storage/s3.client.ts";
 import { ref } from "../../lib/storage/s3.objects.ts";
+import { s3Source } from "../../lib/storage/s3.source.ts";
 import { type BenchFigure, JsonOption, ratioFigure, timed, writeBenchRecord } from "./bench.record.ts";
 
 const { values } = parseArgs({
@@ -138,7 +139,8 @@ const keys = [...ModelBands[first.product], "Fmask"].map((band) =>
 );
 let decodedBytes = 0;
 const [, readSeconds] = await timed(async () => {
-  for (const key of keys) decodedBytes += (await readRaster(await openCog(s3, key))).data.byteLength;
+  for (const key of keys)
+    decodedBytes += (await readRaster(await openCog(s3Source(s3, key)))).data.byteLength;
 });
 let gdalLine = "  GDAL: gdal-bin not installed, no comparison";
 let gdalFigure: BenchFigure | undefined;

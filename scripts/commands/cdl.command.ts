@@ -4,6 +4,7 @@ import { CdlImportInputParser } from "../../lib/cdl/cdl.import.spec.ts";
 import { importCdl } from "../../lib/cdl/cdl.import.ts";
 import { loadConfig } from "../../lib/config/config.load.ts";
 import { describeIssues } from "../../lib/contracts/issue.lines.ts";
+import { ReaderError } from "../../lib/errors/reader.errors.ts";
 import { UnsupportedCrsError } from "../../lib/raster/geokeys.ts";
 import { createS3Client } from "../../lib/storage/s3.client.ts";
 import { InputError } from "../cli.errors.ts";
@@ -37,7 +38,11 @@ export function registerCdlCommand(program: Command): void {
         const written = await importCdl(parsed.data, { s3, config, log: (line) => console.log(line) });
         console.log(`${written.length} state raster(s) written for ${parsed.data.year}`);
       } catch (error) {
-        if (error instanceof CdlInputError || error instanceof UnsupportedCrsError)
+        if (
+          error instanceof CdlInputError ||
+          error instanceof UnsupportedCrsError ||
+          error instanceof ReaderError
+        )
           throw new InputError(`cdl import: ${error.message}`);
         throw error;
       } finally {

@@ -18,6 +18,7 @@ import { loadModelManifest } from "../../lib/model/model.manifest.ts";
 import { openCog } from "../../lib/raster/cog.reader.ts";
 import { createS3Client } from "../../lib/storage/s3.client.ts";
 import { getBytes, objectSize, putBytes, ref } from "../../lib/storage/s3.objects.ts";
+import { s3Source } from "../../lib/storage/s3.source.ts";
 import { connectClient, connectWorker } from "../../lib/temporal/connection.ts";
 import { planWorld } from "../../scripts/synth/world.plan.ts";
 import { writeWorld } from "../../scripts/synth/world.writer.ts";
@@ -159,7 +160,7 @@ describe("an archive written by GDAL with 2020-2022 keys and only cmr.xml", () =
 
     // The rewritten files carry what real ones do: user-defined keys, GDAL's tiling, no STAC item.
     const sample = bandKey(chosen[0] as NonNullable<(typeof chosen)[0]>, "B04");
-    const image = await openCog(s3, ref(rewritten.storage.hls, sample));
+    const image = await openCog(s3Source(s3, ref(rewritten.storage.hls, sample)));
     expect(image.getGeoKeys()).toMatchObject({ ProjectedCSTypeGeoKey: 32767, ProjectionGeoKey: 16019 });
     expect(image.getTileWidth()).toBe(256);
     expect(

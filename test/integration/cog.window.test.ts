@@ -11,6 +11,7 @@ import { encodeCog } from "../../lib/raster/cog.writer.ts";
 import type { PixelArray } from "../../lib/raster/raster.types.ts";
 import { createS3Client } from "../../lib/storage/s3.client.ts";
 import { putBytes, ref } from "../../lib/storage/s3.objects.ts";
+import { s3Source } from "../../lib/storage/s3.source.ts";
 import { testConfig } from "../support/test.config.ts";
 
 const config = testConfig("cog-window");
@@ -26,7 +27,7 @@ const geo = { epsg: 32615, origin: [399960, 4700040] as [number, number], pixelS
 /** The same windows through our reader (from S3) and through geotiff.js's own on the same bytes. */
 async function expectSameWindows(name: string, bytes: Buffer, seed: number) {
   await putBytes(s3, ref(config.storage.work, name), bytes, "image/tiff");
-  const ours = await openCog(s3, ref(config.storage.work, name));
+  const ours = await openCog(s3Source(s3, ref(config.storage.work, name)));
   const reference = await (
     await fromArrayBuffer(
       bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer,

@@ -19,6 +19,7 @@ import { readChunkRow, readStackHeader } from "../../lib/pipeline/stack.reader.t
 import { openCog, readRaster } from "../../lib/raster/cog.reader.ts";
 import { createS3Client } from "../../lib/storage/s3.client.ts";
 import { ref } from "../../lib/storage/s3.objects.ts";
+import { s3Source } from "../../lib/storage/s3.source.ts";
 import { exportModel } from "../../scripts/commands/model.command.ts";
 import { planWorld } from "../../scripts/synth/world.plan.ts";
 import { writeWorld } from "../../scripts/synth/world.writer.ts";
@@ -165,7 +166,9 @@ describe("the Prithvi architecture through the real pipeline", () => {
     const stackRef = { bucket: config.storage.work.bucket, key: stackKey };
     const header = await readStackHeader(s3, stackRef);
     const { width, height } = header.grid;
-    const map = await readRaster(await openCog(s3, ref(config.storage.outputs, "prithvi/19TCG/classes.tif")));
+    const map = await readRaster(
+      await openCog(s3Source(s3, ref(config.storage.outputs, "prithvi/19TCG/classes.tif"))),
+    );
     expect([map.width, map.height]).toEqual([width, height]);
     const mapData = map.data as Uint8Array;
     const size = 224;

@@ -17,6 +17,7 @@ import { regionRings } from "../../lib/report/mosaic.parts.ts";
 import { mosaicInStrips, type StripMosaic } from "../../lib/report/mosaic.strips.ts";
 import { createS3Client } from "../../lib/storage/s3.client.ts";
 import { getBytes, getJson, putBytes, ref } from "../../lib/storage/s3.objects.ts";
+import { s3Source } from "../../lib/storage/s3.source.ts";
 import { pixelAt, runMap } from "../../lib/viewer/run.layers.ts";
 import { runReportSteps } from "../../workflows/report.steps.ts";
 import { gdal, gdalAvailable, stateMask } from "../support/cdl.fixtures.ts";
@@ -92,7 +93,7 @@ beforeAll(async () => {
 });
 afterAll(() => rm(reference.dir, { recursive: true, force: true }));
 
-const readCog = async (key: string) => readRaster(await openCog(s3, ref(outputs, key)));
+const readCog = async (key: string) => readRaster(await openCog(s3Source(s3, ref(outputs, key))));
 /** One of the one-pass reference's COGs, as written. */
 const readReference = async (file: string) =>
   readRaster(await (await fromFile(join(reference.dir, file))).getImage());

@@ -16,6 +16,7 @@ import { regionRings } from "../../lib/report/mosaic.parts.ts";
 import { mosaicInStrips } from "../../lib/report/mosaic.strips.ts";
 import { createS3Client } from "../../lib/storage/s3.client.ts";
 import { getBytes, getJson, putBytes, putJson, ref } from "../../lib/storage/s3.objects.ts";
+import { s3Source } from "../../lib/storage/s3.source.ts";
 import { pixelAt, runMap } from "../../lib/viewer/run.layers.ts";
 import { runReportSteps } from "../../workflows/report.steps.ts";
 import { boxNear, gdal, gdalAvailable, QuadCities, stateExtract } from "../support/cdl.fixtures.ts";
@@ -218,7 +219,9 @@ describe("a multi-state run's report, mosaicked by state", () => {
     expect(map?.key).toBe("overview/map.tif");
     if (!map) return;
     // A region this small is sampled every pixel, so its overview is the full map to compare with.
-    const overview = await readRaster(await openCog(s3, ref(outputs, "runs/parts/overview/map.tif")));
+    const overview = await readRaster(
+      await openCog(s3Source(s3, ref(outputs, "runs/parts/overview/map.tif"))),
+    );
     const random = seededRandom(99);
     const files = new Set<string>();
     for (let i = 0; i < 40; i++) {

@@ -21,6 +21,7 @@ import { openCog, readRaster } from "../../lib/raster/cog.reader.ts";
 import { pipelineShape } from "../../lib/series/series.manifest.ts";
 import { createS3Client } from "../../lib/storage/s3.client.ts";
 import { getBytes, getJson, ref } from "../../lib/storage/s3.objects.ts";
+import { s3Source } from "../../lib/storage/s3.source.ts";
 import { createInferenceWorker } from "../../workers/worker.factory.ts";
 import { type CpuPool, startCpuPool } from "../support/cpu.pool.ts";
 import { writeIowaTile } from "../support/series.world.ts";
@@ -67,7 +68,7 @@ async function outputText(url: string): Promise<string> {
 /** Accuracy of a tile's class map against the synthetic CDL, as the report computes it. */
 async function scored(classesUrl: string) {
   const { bucket, prefix } = parseS3Url(classesUrl);
-  const classes = await readRaster(await openCog(s3, { bucket, key: prefix.replace(/\/$/, "") }));
+  const classes = await readRaster(await openCog(s3Source(s3, { bucket, key: prefix.replace(/\/$/, "") })));
   const grid = { ...classes.geo, width: classes.width, height: classes.height };
   const labels = await labelClassesFor(s3, [ref(config.storage.cdl, "2022/CDL_2022_19.tif")], grid);
   const confusion = emptyConfusion(13);

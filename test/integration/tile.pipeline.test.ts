@@ -18,6 +18,7 @@ import { openCog, readRaster } from "../../lib/raster/cog.reader.ts";
 import { encodeCog } from "../../lib/raster/cog.writer.ts";
 import { createS3Client } from "../../lib/storage/s3.client.ts";
 import { getBytes, getJson, ref } from "../../lib/storage/s3.objects.ts";
+import { s3Source } from "../../lib/storage/s3.source.ts";
 import { planWorld } from "../../scripts/synth/world.plan.ts";
 import { writeWorld } from "../../scripts/synth/world.writer.ts";
 import { createInferenceWorker } from "../../workers/worker.factory.ts";
@@ -84,12 +85,14 @@ async function listOutputs(prefix: string) {
 async function accuracyOf(manifest: TileManifest, dx: number, dy = 0) {
   const classes = await readRaster(
     await openCog(
-      s3,
-      ref(
-        config.storage.outputs,
-        manifest.outputs.classes
-          .split(`${config.storage.outputs.bucket}/`)[1]
-          ?.slice(config.storage.outputs.prefix.length) ?? "",
+      s3Source(
+        s3,
+        ref(
+          config.storage.outputs,
+          manifest.outputs.classes
+            .split(`${config.storage.outputs.bucket}/`)[1]
+            ?.slice(config.storage.outputs.prefix.length) ?? "",
+        ),
       ),
     ),
   );
@@ -302,7 +305,7 @@ describe("tile pipeline bad input", () => {
   it("fails a tile whose band is in a CRS the pipeline does not handle once, naming the keys", async () => {
     const id = parseGranuleId(await chosenGranule("19TBF"));
     const key = `${config.storage.hls.prefix}${bandKey(id, "B8A")}`;
-    const band = await readRaster(await openCog(s3, { bucket: config.storage.hls.bucket, key }));
+    const band = await readRaster(await openCog(s3Source(s3, { bucket: config.storage.hls.bucket, key })));
     const mercator = await encodeCog({ ...band, geo: { ...band.geo, epsg: 3857 } });
     await s3.send(new PutObjectCommand({ Bucket: config.storage.hls.bucket, Key: key, Body: mercator }));
     await expectNonRetryableFailure(

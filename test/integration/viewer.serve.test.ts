@@ -17,6 +17,7 @@ import { stateExtent } from "../../lib/region/state.extent.ts";
 import { findState, type UsState } from "../../lib/region/us.states.ts";
 import { createS3Client } from "../../lib/storage/s3.client.ts";
 import { getBytes, getJson, putBytes, ref } from "../../lib/storage/s3.objects.ts";
+import { s3Source } from "../../lib/storage/s3.source.ts";
 import { connectClient, connectWorker } from "../../lib/temporal/connection.ts";
 import type { ViewerConfig } from "../../lib/viewer/page/viewer.config.ts";
 import { planWorld } from "../../scripts/synth/world.plan.ts";
@@ -158,7 +159,7 @@ describe("crop-map serve over HTTP", () => {
       confusion: number[][];
     };
     // Counted from map.tif itself: in this world every mapped pixel has a CDL label.
-    const map = await readRaster(await openCog(s3, runFile("map.tif")));
+    const map = await readRaster(await openCog(s3Source(s3, runFile("map.tif"))));
     const mapped = new Map<number, number>();
     for (const v of map.data as Uint8Array) if (v !== 0) mapped.set(v, (mapped.get(v) ?? 0) + 1);
     expect([...mapped.values()].reduce((a, b) => a + b, 0)).toBe(accuracy.mappedPixels);
@@ -199,8 +200,8 @@ describe("crop-map serve over HTTP", () => {
   });
 
   it("answers the pixel under a point from map.tif and confidence.tif", async () => {
-    const map = await readRaster(await openCog(s3, runFile("map.tif")));
-    const confidence = await readRaster(await openCog(s3, runFile("confidence.tif")));
+    const map = await readRaster(await openCog(s3Source(s3, runFile("map.tif"))));
+    const confidence = await readRaster(await openCog(s3Source(s3, runFile("confidence.tif"))));
     const i = map.data.findIndex((v) => v !== 0);
     const [col, row] = [i % map.width, Math.floor(i / map.width)];
     const x = map.geo.origin[0] + (col + 0.5) * map.geo.pixelSize;
@@ -442,8 +443,8 @@ describe.skipIf(!chromium)("the viewer in Chromium", () => {
   });
 
   it("shows the class and confidence of the clicked pixel, as map.tif and confidence.tif hold them", async () => {
-    const map = await readRaster(await openCog(s3, runFile("map.tif")));
-    const confidence = await readRaster(await openCog(s3, runFile("confidence.tif")));
+    const map = await readRaster(await openCog(s3Source(s3, runFile("map.tif"))));
+    const confidence = await readRaster(await openCog(s3Source(s3, runFile("confidence.tif"))));
     // Pixels at the corners of class areas: one whose neighbours below and right hold another
     // class, one whose neighbours above and left do, so a lookup off by a row or a column in either
     // direction names the wrong class. At 5 m per screen pixel a click lands well inside its 30 m pixel.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { CmrRecordError, cmrGranuleFacts, parseCmrXml } from "../../lib/hls/cmr.xml.ts";
+import { CmrRecordError, cmrGranuleFacts, MaxCmrRecordBytes, parseCmrXml } from "../../lib/hls/cmr.xml.ts";
 import { lookUpGranule } from "../../lib/hls/granule.catalogue.ts";
 import type { HlsArchive } from "../../lib/hls/hls.archive.ts";
 
@@ -120,5 +120,37 @@ describe("catalogue lookup", () => {
     });
     const folder = await lookUpGranule(archiveOf({}), "HLS.L30.T13RCN.2021213.v2.0");
     expect(folder).toMatchObject({ skipped: expect.stringContaining("is not an HLS granule id") });
+  });
+});
+
+describe("catalogue lookup of hostile records", () => {
+  const id = "HLS.L30.T13RCN.2021213T173133.v2.0";
+  const cmrKey = `HLSL30.020/${id}/${id}.cmr.xml`;
+  const skipsWith = async (xml: string, reason: RegExp) => {
+    expect(() => parseCmrXml(xml)).toThrow(CmrRecordError);
+    const lookup = await lookUpGranule(archiveOf({ [cmrKey]: xml }), id);
+    expect(lookup).toMatchObject({ id, skipped: expect.stringMatching(reason) });
+  };
+
+  it("skips a record past the size cap before parsing it", async () => {
+    // 2 MB of attributes: well-formed, and a granule record but for its size.
+    const padding = Array.from({ length: 20_000 }, (_, i) => [`PAD_${i}`, ["x".repeat(80)]]);
+    const xml = l30Record({ ...fullAttributes, ...Object.fromEntries(padding) });
+    expect(Buffer.byteLength(xml)).toBeGreaterThan(MaxCmrRecordBytes);
+    await skipsWith(xml, /cmr\.xml: a record of \d+ bytes is past the 1048576-byte cap$/);
+  });
+
+  it("skips a record the parser refuses for its nesting depth, instead of failing the tile", async () => {
+    const deep = `${"<a>".repeat(500)}${"</a>".repeat(500)}`;
+    const xml = l30Record(fullAttributes).replace("<InsertTime>", `${deep}<InsertTime>`);
+    await skipsWith(xml, /cmr\.xml: refused by the XML parser: Maximum nested tags exceeded$/);
+  });
+
+  it("skips a record with entity declarations (billion laughs)", async () => {
+    const laughs = Array.from({ length: 9 }, (_, i) => `<!ENTITY l${i + 1} "${`&l${i};`.repeat(10)}">`).join(
+      "",
+    );
+    const xml = `<?xml version="1.0"?><!DOCTYPE Granule [<!ENTITY l0 "lol">${laughs}]>${l30Record(fullAttributes).replace("13RCN</Value>", "&l9;</Value>")}`;
+    await skipsWith(xml, /cmr\.xml: holds a DOCTYPE, which granule records never do$/);
   });
 });

@@ -4,8 +4,15 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { createRunActivities } from "../../activities/run.activities.ts";
 import { loadConfig } from "../../lib/config/config.load.ts";
+import { MaxRegionVertices, RegionSpecParser } from "../../lib/contracts/region.spec.ts";
 import { conusStates, parseRegionName } from "../../lib/region/named.regions.ts";
-import { parseBbox, readGeoJsonRegion, resolveRegion } from "../../lib/region/region.ts";
+import {
+  MaxGeoJsonBytes,
+  parseBbox,
+  RegionError,
+  readGeoJsonRegion,
+  resolveRegion,
+} from "../../lib/region/region.ts";
 import { tilesForRegion } from "../../lib/region/tile.cover.ts";
 
 async function geojsonFile(content: unknown): Promise<string> {
@@ -123,5 +130,50 @@ describe("regions", () => {
     const error = await runs.planRun({ region: { kind: "bbox", bbox: [-40, 30, -39, 31] } }).catch((e) => e);
     expect(error.message).toBe("bbox -40,30,-39,31 touches no HLS tile in the shipped tile table (US only)");
     expect(error.nonRetryable).toBe(true);
+  });
+});
+
+describe("region caps", () => {
+  /** A ring of `n` vertices on a circle around Des Moines, closed. */
+  const circle = (n: number) => {
+    const ring = Array.from({ length: n - 1 }, (_, i) => [
+      -93.6 + 0.5 * Math.cos((2 * Math.PI * i) / (n - 1)),
+      41.6 + 0.5 * Math.sin((2 * Math.PI * i) / (n - 1)),
+    ]);
+    return [...ring, ring[0] as number[]];
+  };
+
+  it("refuses a 100,000-vertex polygon, from a file and as a workflow input, naming the size and the cap", async () => {
+    const coordinates = [[circle(100_000)]];
+    // What it would cost a run's input: 3.9 MB, over Temporal's 2 MB payload limit.
+    expect(JSON.stringify(coordinates).length).toBeGreaterThan(2 << 20);
+    const file = await geojsonFile({ type: "MultiPolygon", coordinates });
+    expect(() => readGeoJsonRegion(file)).toThrow(RegionError);
+    expect(() => readGeoJsonRegion(file)).toThrow(
+      `GeoJSON '${file}': 100000 vertices, past the cap of ${MaxRegionVertices} (a run's input must stay well under Temporal's 2 MB payload limit)`,
+    );
+    const parsed = RegionSpecParser.safeParse({ kind: "polygon", name: "big", coordinates });
+    expect(parsed.success).toBe(false);
+    expect(parsed.error?.issues[0]).toMatchObject({
+      path: ["coordinates"],
+      message: expect.stringMatching(/^100000 vertices, past the cap of 20000/),
+    });
+  });
+
+  it("takes a polygon at the cap, well under the payload limit", async () => {
+    const coordinates = [[circle(MaxRegionVertices)]];
+    const spec = readGeoJsonRegion(await geojsonFile({ type: "Polygon", coordinates: coordinates[0] }));
+    expect(JSON.stringify(spec).length).toBeLessThan(1 << 20);
+  });
+
+  it("refuses a GeoJSON file past the byte cap before reading it", async () => {
+    const file = await geojsonFile({
+      type: "Feature",
+      properties: { note: "x".repeat(MaxGeoJsonBytes) },
+      geometry: { type: "Polygon", coordinates: square },
+    });
+    expect(() => readGeoJsonRegion(file)).toThrow(
+      new RegExp(`^GeoJSON '.*region\\.geojson': \\d+ bytes, past the cap of ${MaxGeoJsonBytes}$`),
+    );
   });
 });

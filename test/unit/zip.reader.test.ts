@@ -1,11 +1,13 @@
 import { execFile } from "node:child_process";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { access, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { extractEntry, ZipError, zipEntries } from "../../lib/cdl/zip.reader.ts";
+import { extractEntry, zipEntries } from "../../lib/cdl/zip.reader.ts";
+import { TooLargeError, ZipError } from "../../lib/errors/reader.errors.ts";
 import { seededRandom } from "../../lib/random.ts";
+import { buildZip, entryOf } from "../support/zip.build.ts";
 
 // Archives written by Python's zipfile, an independent writer (Python 3 is a set-up prerequisite).
 const python = promisify(execFile)("python3", ["--version"]).then(
@@ -79,5 +81,94 @@ describe("zip reader", () => {
     ).rejects.toThrow("a.tif is compressed with method 12");
 
     await expect(zipEntries(join(dir, "content.bin"))).rejects.toThrow(ZipError);
+  });
+});
+
+describe("zip reader on hostile archives", () => {
+  const write = async (name: string, bytes: Buffer) => {
+    const path = join(dir, name);
+    await writeFile(path, bytes);
+    return path;
+  };
+  const refusal = (promise: Promise<unknown>) =>
+    promise.then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+  const absent = (path: string) =>
+    access(path).then(
+      () => false,
+      () => true,
+    );
+
+  it("refuses an end record claiming a 4 GB directory in a 52-byte file, before allocating it", async () => {
+    // A local header of an empty entry and an end record: 52 bytes. The old reader allocated the
+    // claimed directory and the process aborted (exit 134).
+    const localHeader = buildZip([entryOf("", Buffer.alloc(0), 0)]).subarray(0, 30);
+    const endRecord = buildZip([], { count: 1, length: 0xfffffff0, offset: 0 });
+    const path = await write("claims-4gb.zip", Buffer.concat([localHeader, endRecord]));
+    expect((await stat(path)).size).toBe(52);
+    const error = await refusal(zipEntries(path, "https://example.com/claims-4gb.zip"));
+    expect(error).toBeInstanceOf(ZipError);
+    expect((error as ZipError).source).toBe("https://example.com/claims-4gb.zip");
+    expect((error as Error).message).toMatch(
+      /^https:\/\/example\.com\/claims-4gb\.zip: the end record places a 4294967280-byte central directory at byte 0, past the 30 bytes before it$/,
+    );
+  });
+
+  it("refuses counts and offsets past the directory and entries whose data lies past it", async () => {
+    const good = buildZip([entryOf("a.tif", Buffer.from("abc"))]);
+    const counted = await write(
+      "counted.zip",
+      buildZip([entryOf("a.tif", Buffer.from("abc"))], { count: 60000 }),
+    );
+    expect(String(await refusal(zipEntries(counted)))).toContain(
+      "counts 60000 entries in a 51-byte central directory",
+    );
+    const moved = Buffer.from(good);
+    // The entry's local header offset (directory byte 42) moved past the directory.
+    const directoryAt = moved.readUInt32LE(moved.length - 6);
+    moved.writeUInt32LE(0x7fffffff, directoryAt + 42);
+    const error = await refusal(zipEntries(await write("moved.zip", moved)));
+    expect(error).toBeInstanceOf(ZipError);
+    expect(String(error)).toContain("a.tif claims 5 bytes at byte 2147483647");
+  });
+
+  it("stops an entry the moment it inflates past its declared size, leaving nothing written", async () => {
+    // 16 MiB of zeros deflate to 16 kB; the directory says 5 bytes.
+    const bomb = { ...entryOf("bomb.tif", Buffer.alloc(16 << 20)), size: 5 };
+    const path = await write("bomb.zip", buildZip([bomb]));
+    const [entry] = await zipEntries(path, "bomb.zip");
+    const out = join(dir, "bomb.tif");
+    const error = await refusal(extractEntry(path, entry as NonNullable<typeof entry>, out, "bomb.zip"));
+    expect(error).toBeInstanceOf(ZipError);
+    expect((error as Error).message).toBe("bomb.zip: bomb.tif inflates past the 5 bytes it declares");
+    expect(await absent(out)).toBe(true);
+  });
+
+  it("refuses an entry larger than the free disk space before writing a byte", async () => {
+    const huge = { ...entryOf("huge.tif", Buffer.from("small")), size: 2 ** 52 };
+    const path = await write("huge.zip", buildZip([huge]));
+    const [entry] = await zipEntries(path);
+    expect(entry?.size).toBe(2 ** 52);
+    const out = join(dir, "huge.tif");
+    const error = await refusal(extractEntry(path, entry as NonNullable<typeof entry>, out, "huge.zip"));
+    expect(error).toBeInstanceOf(TooLargeError);
+    expect((error as Error).message).toMatch(
+      /^huge\.zip: huge\.tif is 4503599627\.4 MB, more than the [\d.]+ MB free in /,
+    );
+    expect(await absent(out)).toBe(true);
+  });
+
+  it("names the archive and the entry when the deflated data is cut short", async () => {
+    const full = entryOf("cut.tif", Buffer.from(Array.from({ length: 100_000 }, (_, i) => (i * 7919) % 251)));
+    const cut = { ...full, stored: full.stored.subarray(0, full.stored.length >> 1) };
+    const path = await write("cut.zip", buildZip([cut]));
+    const [entry] = await zipEntries(path);
+    const error = await refusal(
+      extractEntry(path, entry as NonNullable<typeof entry>, join(dir, "cut.tif"), "cut.zip"),
+    );
+    expect(error).toBeInstanceOf(ZipError);
+    expect((error as Error).message).toBe("cut.zip: cut.tif is damaged: unexpected end of file");
   });
 });
