@@ -7,6 +7,9 @@ import { ModelsDir } from "../../lib/model/model.manifest.ts";
 import { InputError } from "../cli.errors.ts";
 import { parseNumberOption } from "../cli.inputs.ts";
 
+/** A parity tolerance: fp32 rounding is about 1e-7 of the logits; above 1e-2 parity means nothing. */
+const ToleranceParser = z.number().positive().max(1e-2);
+
 /** Seeds of the random weights: what torch.manual_seed takes without wrapping. */
 const SeedParser = z
   .number()
@@ -26,6 +29,8 @@ export interface ExportOptions {
   size?: "full" | "reduced";
   seed?: number;
   parityBatches?: string;
+  /** Largest |dlogit| the parity check allows, relative to the largest |logit| (1e-4). */
+  tolerance?: number;
   /** Also write the weights as an mmseg-layout checkpoint (tests load it back strictly). */
   writeCheckpoint?: string;
 }
@@ -60,6 +65,7 @@ export async function exportModel(model: string, options: ExportOptions, log: (l
   ];
   if (options.checkpoint) args.push("--checkpoint", resolve(options.checkpoint));
   if (options.parityBatches) args.push("--parity-batches", options.parityBatches);
+  if (options.tolerance !== undefined) args.push("--tolerance", String(options.tolerance));
   if (options.writeCheckpoint) args.push("--write-checkpoint", resolve(options.writeCheckpoint));
   const { code, stdout, stderr } = await runExportScript(args, python, join(ExportDir, script));
   const why =
@@ -106,10 +112,18 @@ export function registerModelCommand(program: Command): void {
     )
     .option("--seed <n>", "seed of the random weights and of the parity inputs", "0")
     .option("--parity-batches <list>", "batch sizes the parity check runs, comma separated", "2,1")
+    .option("--tolerance <x>", "parity: largest |dlogit| allowed, relative to the largest |logit|", "1e-4")
     .action(
       async (
         name: string,
-        options: { out: string; checkpoint?: string; size: string; seed: string; parityBatches: string },
+        options: {
+          out: string;
+          checkpoint?: string;
+          size: string;
+          seed: string;
+          parityBatches: string;
+          tolerance: string;
+        },
       ) => {
         if (!["full", "reduced"].includes(options.size))
           throw new InputError(`--size '${options.size}': expected full or reduced`);
@@ -119,6 +133,7 @@ export function registerModelCommand(program: Command): void {
             ...options,
             size: options.size as "full" | "reduced",
             seed: parseNumberOption(options.seed, "seed", SeedParser),
+            tolerance: parseNumberOption(options.tolerance, "tolerance", ToleranceParser),
           },
           (line) => console.error(line),
         );
