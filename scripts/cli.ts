@@ -4,6 +4,7 @@ import { useQuietTemporalRuntime } from "../lib/temporal/connection.ts";
 import { classifyError, exitCodeFor, reportError } from "./cli.errors.ts";
 import { registerCdlCommand } from "./commands/cdl.command.ts";
 import { registerDevCommand } from "./commands/dev.command.ts";
+import { registerImagesCommand } from "./commands/images.command.ts";
 import { registerModelCommand } from "./commands/model.command.ts";
 import { registerRunCommands } from "./commands/run.command.ts";
 import { registerScheduleCommand } from "./commands/schedule.command.ts";
@@ -25,6 +26,7 @@ const program = new Command("crop-map")
 
 registerTilesCommand(program);
 registerDevCommand(program);
+registerImagesCommand(program);
 registerSynthCommand(program);
 registerTileCommand(program);
 registerWorkerCommand(program);

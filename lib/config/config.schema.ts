@@ -1,6 +1,9 @@
 import { z } from "zod";
 import { S3UrlParser } from "../storage/s3.url.ts";
 
+/** A Worker Deployment build id; also the tag of the worker images (`crop-map images build`). */
+export const BuildIdParser = z.string().regex(/^[A-Za-z0-9._+-]+$/, "letters, digits, '.', '_', '+' and '-'");
+
 /** Connection to the Temporal frontend. */
 export const TemporalConfigParser = z
   .object({
@@ -93,7 +96,7 @@ export const WorkersConfigParser = z
     versioning: z
       .object({
         deploymentName: z.string().regex(/^[A-Za-z0-9._-]+$/, "letters, digits, '.', '_' and '-'"),
-        buildId: z.string().regex(/^[A-Za-z0-9._+-]+$/, "letters, digits, '.', '_', '+' and '-'"),
+        buildId: BuildIdParser,
       })
       .strict()
       .optional(),
