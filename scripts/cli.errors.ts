@@ -1,5 +1,6 @@
 import { WorkflowFailedError } from "@temporalio/client";
 import { CommanderError } from "commander";
+import type { z } from "zod";
 import { ConfigError } from "../lib/config/config.load.ts";
 import { RegionError } from "../lib/region/region.ts";
 import { causeLine, rootCause } from "../lib/temporal/failure.chain.ts";
@@ -12,6 +13,13 @@ export const ExitCode = { WorkFailed: 1, BadInput: 2, InfrastructureDown: 3 } as
 
 /** Bad input named on the command line; exit code 2 like a usage error. */
 export class InputError extends Error {}
+
+/** An option's value through its parser; a bad one is one line naming the option and value (exit 2). */
+export function optionValue<T>(option: string, value: string, parser: z.ZodType<T>): T {
+  const result = parser.safeParse(value);
+  if (!result.success) throw new InputError(`${option} '${value}': ${result.error.issues[0]?.message}`);
+  return result.data;
+}
 
 /** A server the command needs does not answer: the message names it and how to start it. */
 export class InfrastructureError extends Error {}

@@ -1,5 +1,6 @@
 import { Command } from "commander";
 import { registerDevCommand } from "../infra/dev/dev.command.ts";
+import { registerImagesCommand } from "../infra/images/images.command.ts";
 import { loadConfig } from "../lib/config/config.load.ts";
 import { useQuietTemporalRuntime } from "../lib/temporal/connection.ts";
 import { classifyError, exitCodeFor, reportError } from "./cli.errors.ts";
@@ -25,6 +26,7 @@ const program = new Command("crop-map")
 
 registerTilesCommand(program);
 registerDevCommand(program);
+registerImagesCommand(program);
 registerSynthCommand(program);
 registerTileCommand(program);
 registerWorkerCommand(program);

@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1.7
 # CPU-pool worker image: workflows and the read / mask / warp / write activities.
 # Build from the repository root:
 #   docker build -f infra/docker/cpu.Dockerfile -t <registry>/crop-map-cpu:<build-id> .

@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1.7
 # Inference-pool worker image for NVIDIA GPU nodes: CUDA 12 + cuDNN 9 runtime (glibc, Ubuntu),
 # Node 20, onnxruntime-node's CUDA 12 execution provider.
 # Build from the repository root:
@@ -8,6 +7,10 @@
 
 ARG NODE_IMAGE=node:20-bookworm-slim
 ARG CUDA_IMAGE=nvidia/cuda:12.6.3-cudnn-runtime-ubuntu22.04
+# onnxruntime-node's install flag: cuda12 fetches the CUDA 12 provider libraries from nuget.org.
+# `crop-map images build` passes skip, with a CPU base in place of CUDA_IMAGE, where nuget.org
+# cannot be reached: every other step of this file is built as it is on a GPU host.
+ARG ORT_INSTALL=cuda12
 
 # --- node: Node 20 itself, copied onto the CUDA base (official binaries need glibc >= 2.28; 22.04 has 2.35)
 FROM ${NODE_IMAGE} AS node
@@ -24,9 +27,10 @@ RUN ln -s ../lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm \
 
 # --- deps: production packages, with onnxruntime-node's CUDA 12 provider libraries
 FROM cuda-node AS deps
+ARG ORT_INSTALL
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN ONNXRUNTIME_NODE_INSTALL=cuda12 npm install --omit=dev --no-audit --no-fund && npm cache clean --force
+RUN ONNXRUNTIME_NODE_INSTALL=${ORT_INSTALL} npm install --omit=dev --no-audit --no-fund && npm cache clean --force
 
 # --- bundle: the workflow bundle (unused by a pure inference worker, kept so the image can run any pool)
 FROM deps AS bundle

@@ -3,6 +3,9 @@ import { DefaultTaskQueues } from "../contracts/task.queues.ts";
 import { S3UrlParser } from "../core/s3.url.ts";
 import { insecureUrlReason } from "../earthdata/secure.url.ts";
 
+/** A Worker Deployment build id; also the tag of the worker images (`crop-map images build`). */
+export const BuildIdParser = z.string().regex(/^[A-Za-z0-9._+-]+$/, "letters, digits, '.', '_', '+' and '-'");
+
 /** Connection to the Temporal frontend. */
 export const TemporalConfigParser = z
   .object({
@@ -101,7 +104,7 @@ export const WorkersConfigParser = z
     versioning: z
       .object({
         deploymentName: z.string().regex(/^[A-Za-z0-9._-]+$/, "letters, digits, '.', '_' and '-'"),
-        buildId: z.string().regex(/^[A-Za-z0-9._+-]+$/, "letters, digits, '.', '_', '+' and '-'"),
+        buildId: BuildIdParser,
       })
       .strict()
       .optional(),

@@ -1,4 +1,3 @@
-import { ListObjectsV2Command } from "@aws-sdk/client-s3";
 import type { Client } from "@temporalio/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Config } from "../../lib/config/config.schema.ts";
@@ -11,6 +10,7 @@ import { planWorld } from "../../scripts/synth/world.plan.ts";
 import { writeWorld } from "../../scripts/synth/world.writer.ts";
 import { spawnWorker } from "../support/child.worker.ts";
 import { riRunInput } from "../support/ri.run.ts";
+import { differingMaps, waitForCheckpoint } from "../support/run.failover.ts";
 import { testConfig } from "../support/test.config.ts";
 
 /**
@@ -38,12 +38,6 @@ function runInput(runId: string): RunInput {
     inferenceHeartbeatSeconds: 4,
     cpuHeartbeatSeconds: 15,
   });
-}
-
-async function mapBytes(runId: string, tileId: string, name: string): Promise<Buffer> {
-  return Buffer.from(
-    await getBytes(s3, ref(config.storage.outputs, `runs/${runId}/tiles/${tileId}/${name}`)),
-  );
 }
 
 beforeAll(async () => {
@@ -87,18 +81,7 @@ describe("worker pools in separate processes", () => {
         args: [runInput("pools-failover")],
       });
       // Wait until inference is part-way through a tile (a checkpoint is written), then kill.
-      const deadline = Date.now() + 120_000;
-      let checkpointed = false;
-      while (!checkpointed && Date.now() < deadline) {
-        const listed = await s3.send(
-          new ListObjectsV2Command({
-            Bucket: failover.storage.work.bucket,
-            Prefix: failover.storage.work.prefix,
-          }),
-        );
-        checkpointed = (listed.Contents ?? []).some((o) => o.Key?.endsWith(".checkpoint"));
-        if (!checkpointed) await new Promise((r) => setTimeout(r, 200));
-      }
+      const checkpointed = await waitForCheckpoint(s3, failover, 120_000);
       expect(checkpointed, doomedInference.output()).toBe(true);
       const during = await handle.query<RunStatus>("status");
       expect(during.tiles.some((t) => t.state !== "done")).toBe(true);
@@ -107,14 +90,7 @@ describe("worker pools in separate processes", () => {
       replacements.push(spawnWorker("inference", failover), spawnWorker("cpu", failover));
       const summary = (await handle.result()) as RunSummary;
       expect(summary, survivingCpu.output()).toMatchObject({ total: 3, done: 3, failed: [] });
-      for (const tileId of tiles)
-        for (const name of ["classes.tif", "confidence.tif"])
-          expect(
-            (await mapBytes("pools-failover", tileId, name)).equals(
-              await mapBytes("pools-clean", tileId, name),
-            ),
-            `${tileId} ${name}`,
-          ).toBe(true);
+      expect(await differingMaps(s3, config, ["pools-failover", "pools-clean"], tiles)).toEqual([]);
     } finally {
       await Promise.all([doomedCpu, survivingCpu, doomedInference, ...replacements].map((w) => w.kill()));
     }

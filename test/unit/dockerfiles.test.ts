@@ -2,8 +2,9 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 
-// No Docker daemon here: the images are not built by the tests. These checks read the
-// Dockerfiles as text (instructions joined over line continuations) for what must hold.
+// These checks read the Dockerfiles as text (instructions joined over line continuations) for
+// what must hold without a Docker daemon; test/integration/cluster.containers.test.ts builds and
+// runs the images where one answers.
 const root = join(import.meta.dirname, "..", "..");
 
 interface Instruction {
@@ -64,6 +65,10 @@ describe.each(Object.entries(images))("%s worker image", (kind, file) => {
     expect(runtime.some((i) => i.op === "RUN" && /npm (ci|install)/.test(i.args))).toBe(false);
   });
 
+  it("names no remote frontend: a `# syntax=` line pulls an image before any step runs", () => {
+    expect(readFileSync(join(root, file), "utf8")).not.toMatch(/^#\s*syntax\s*=/im);
+  });
+
   it("runs as a non-root user", () => {
     const users = runtime.filter((i) => i.op === "USER").map((i) => i.args);
     expect(users.length).toBeGreaterThan(0);
@@ -95,9 +100,19 @@ describe("GPU worker image", () => {
   it("is built on a CUDA 12 + cuDNN runtime base with onnxruntime-node's CUDA 12 build", () => {
     const cuda = all.find((i) => i.op === "ARG" && i.args.startsWith("CUDA_IMAGE="))?.args ?? "";
     expect(cuda).toMatch(/^CUDA_IMAGE=nvidia\/cuda:12\.[0-9.]+-cudnn-runtime-ubuntu/);
+    // The install flag is an ARG so that `crop-map images build` can build this file on a CPU
+    // base where nuget.org is out of reach; its default is the CUDA 12 build.
+    expect(all.find((i) => i.op === "ARG" && i.args.startsWith("ORT_INSTALL="))?.args).toBe(
+      "ORT_INSTALL=cuda12",
+    );
     const deps = stages(all).get("deps") ?? [];
     expect(
-      deps.some((i) => i.op === "RUN" && i.args.includes("ONNXRUNTIME_NODE_INSTALL=cuda12 npm install")),
+      deps.some(
+        (i) =>
+          i.op === "RUN" &&
+          // biome-ignore lint/suspicious/noTemplateCurlyInString: the Dockerfile's ${ORT_INSTALL}, not a template
+          i.args.includes("ONNXRUNTIME_NODE_INSTALL=${ORT_INSTALL} npm install"),
+      ),
     ).toBe(true);
   });
 });
