@@ -20,20 +20,13 @@ function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
   return node;
 }
 
-/** A URL without its query and fragment (a presigned URL's signature lives there) or user info. */
+/**
+ * Text as a refusal may show it: a URL of any scheme (s3: too) without its user info, query and
+ * fragment, where passwords and presigned signatures live.
+ */
 export function withoutQuery(text: string): string {
   if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) return text;
-  try {
-    const url = new URL(text);
-    const hidden = url.search || url.hash || url.username || url.password;
-    url.search = "";
-    url.hash = "";
-    url.username = "";
-    url.password = "";
-    return hidden ? `${url.href}?…` : text;
-  } catch {
-    return text.replace(/[?#].*$/, "?…");
-  }
+  return text.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i, "$1").replace(/[?#].*$/, "");
 }
 
 /**

@@ -1,6 +1,6 @@
 import { z } from "zod";
+import { shownUrl } from "../core/shown.url.ts";
 import { ArchiveRequestError, httpStatusError, isTransientArchiveError } from "../errors/archive.errors.ts";
-import { shownUrl } from "../errors/shown.url.ts";
 import type { EarthdataSession } from "./earthdata.session.ts";
 import { DefaultRetry, type RetryOptions, withRetries } from "./http.retry.ts";
 

@@ -1,5 +1,5 @@
+import { shownUrl } from "../core/shown.url.ts";
 import { ArchiveAccessError, ArchiveRequestError } from "../errors/archive.errors.ts";
-import { shownUrl } from "../errors/shown.url.ts";
 import type { EarthdataLogin } from "./earthdata.login.ts";
 import { carriesSecrets } from "./secure.url.ts";
 

@@ -3,7 +3,7 @@
  * retry can do. Messages name the URL (without its query) and the status, never a credential.
  * Only pure imports: workflow code reads the type names for its retry policy.
  */
-import { shownUrl } from "../errors/shown.url.ts";
+import { shownUrl } from "../core/shown.url.ts";
 
 /** A request that failed in a way a retry may fix (HTTP 5xx, 429, network). */
 export class ArchiveRequestError extends Error {

@@ -1,8 +1,8 @@
 import { z } from "zod";
 import { type HlsProduct, parseGranuleId } from "../contracts/granule.id.ts";
+import { shownUrl } from "../core/shown.url.ts";
 import { DefaultRetry, type RetryOptions, withRetries } from "../earthdata/http.retry.ts";
 import { ArchiveRequestError, httpStatusError } from "../errors/archive.errors.ts";
-import { shownUrl } from "../errors/shown.url.ts";
 
 /** CMR collection concept ids of HLS v2.0 at LP DAAC (provider LPCLOUD). */
 export const HlsCollectionIds: Record<HlsProduct, string> = {

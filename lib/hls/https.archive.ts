@@ -1,9 +1,9 @@
 import type { S3Location } from "../core/s3.url.ts";
+import { shownUrl } from "../core/shown.url.ts";
 import type { EarthdataSession } from "../earthdata/earthdata.session.ts";
 import { withRetries } from "../earthdata/http.retry.ts";
 import { httpStatusError } from "../errors/archive.errors.ts";
 import { TooLargeError } from "../errors/reader.errors.ts";
-import { shownUrl } from "../errors/shown.url.ts";
 import { openCog } from "../raster/cog.reader.ts";
 import type { HlsArchive } from "./hls.archive.ts";
 import { httpsSource } from "./https.source.ts";

@@ -1,6 +1,6 @@
+import { shownUrl } from "../core/shown.url.ts";
 import { withRetries } from "../earthdata/http.retry.ts";
 import { ArchiveRequestError, httpStatusError } from "../errors/archive.errors.ts";
-import { shownUrl } from "../errors/shown.url.ts";
 import { type ByteSource, totalOfContentRange } from "../source/byte.source.ts";
 
 /** A GET that applies its own authorisation (an EarthdataSession's). */

@@ -326,7 +326,7 @@ describe("cdl import refusals", () => {
     ]);
     expect(result.code).toBe(2);
     expect(result.stderr.trim()).toBe(
-      `crop-map: cdl import: source ${httpBase}/nothing.tif?…: HTTP 404 Not Found`,
+      `crop-map: cdl import: source ${httpBase}/nothing.tif: HTTP 404 Not Found`,
     );
     expect(result.stderr).not.toContain("5ecret99");
   });

@@ -105,7 +105,7 @@ describe("config refusals", () => {
       source: "https://bucket.example/cdl.zip?X-Amz-Signature=abcdef",
     };
     expect(describeIssues(Input.safeParse(raw).error as z.ZodError, raw)).toBe(
-      'login.password=(hidden): Too small: expected string to have >=40 characters; source="https://bucket.example/cdl.zip?…": Invalid string: must end with ".tif"',
+      'login.password=(hidden): Too small: expected string to have >=40 characters; source="https://bucket.example/cdl.zip": Invalid string: must end with ".tif"',
     );
 
     const broken = await configFile(`{"s3": x"secretAccessKey": "${secret}"}`);
