@@ -7,6 +7,7 @@ import { heartbeat } from "@temporalio/activity";
 import type { z } from "zod";
 import { LabelRasterError } from "../lib/accuracy/label.window.ts";
 import type { Config } from "../lib/config/config.schema.ts";
+import { describeIssues } from "../lib/contracts/issue.lines.ts";
 import { OutputPrefixParser } from "../lib/contracts/output.prefix.ts";
 import type { RegionSpecParser } from "../lib/contracts/region.spec.ts";
 import {
@@ -15,10 +16,12 @@ import {
   type MosaicPart,
   type PartDone,
   type PartRollups,
+  PartRollupsRecordParser,
   PlanReportInputParser,
   type ReportPlan,
 } from "../lib/contracts/report.contract.ts";
 import type { TileManifest } from "../lib/contracts/tile.contract.ts";
+import { TileManifestRecordParser } from "../lib/contracts/tile.contract.ts";
 import { formatS3Url } from "../lib/core/s3.url.ts";
 import { type Ring, ringBounds } from "../lib/grid/planar.ts";
 import { CogContentType } from "../lib/raster/cog.writer.ts";
@@ -37,10 +40,15 @@ export function createMosaicActivities(s3: S3Client, config: Config) {
 
   async function manifestsOf(prefix: string, tiles: string[]): Promise<TileManifest[]> {
     const read = await Promise.all(
-      tiles.map(
-        (t) =>
-          getJson(s3, ref(outputs, `${prefix}tiles/${t}/manifest.json`)) as Promise<TileManifest | undefined>,
-      ),
+      tiles.map(async (t) => {
+        const key = `${prefix}tiles/${t}/manifest.json`;
+        const json = await getJson(s3, ref(outputs, key));
+        if (json === undefined) return undefined;
+        const parsed = TileManifestRecordParser.safeParse(json);
+        if (!parsed.success) throw nonRetryable("BadData", `${key}: ${describeIssues(parsed.error, json)}`);
+        // The checked fields are the ones read here; the rest is as this code wrote it.
+        return parsed.data as unknown as TileManifest;
+      }),
     );
     return read.filter((m): m is TileManifest => m !== undefined);
   }
@@ -107,7 +115,8 @@ export function createMosaicActivities(s3: S3Client, config: Config) {
         )
         .digest("hex");
       const rollupsKey = `${part.prefix}rollups.json`;
-      const done = (await getJson(s3, ref(outputs, rollupsKey))) as PartRollups | undefined;
+      // A rollups.json that does not parse is not a finished part: the part is made again.
+      const done = PartRollupsRecordParser.safeParse(await getJson(s3, ref(outputs, rollupsKey))).data;
       if (done?.digest === digest)
         return { id: part.id, rollups: rollupsKey, reused: true, seconds: (Date.now() - started) / 1000 };
 

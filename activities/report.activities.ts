@@ -4,10 +4,12 @@ import { classAreas } from "../lib/accuracy/class.areas.ts";
 import { addConfusion, emptyConfusion, metrics } from "../lib/accuracy/confusion.ts";
 import { ClassPalette, CropClasses } from "../lib/cdl/classes.ts";
 import type { Config } from "../lib/config/config.schema.ts";
+import { describeIssues } from "../lib/contracts/issue.lines.ts";
 import {
   AssembleReportInputParser,
   type Confusion,
   type PartRollups,
+  PartRollupsRecordParser,
   PlanReportInputParser,
   ReportPlanParser,
   type RunReport,
@@ -51,11 +53,14 @@ export function createReportActivities(s3: S3Client, config: Config) {
       const byState = !(plan.parts.length === 1 && plan.parts[0]?.id === "region");
       const parts = await Promise.all(
         plan.parts.map(async (part) => {
-          const rollups = (await getJson(s3, ref(outputs, `${part.prefix}rollups.json`))) as
-            | PartRollups
-            | undefined;
-          if (!rollups)
+          const rollupsKey = `${part.prefix}rollups.json`;
+          const json = await getJson(s3, ref(outputs, rollupsKey));
+          if (json === undefined)
             throw nonRetryable("BadInput", `run ${input.runId}: part ${part.id} has no rollups.json`);
+          const parsed = PartRollupsRecordParser.safeParse(json);
+          if (!parsed.success)
+            throw nonRetryable("BadData", `${rollupsKey}: ${describeIssues(parsed.error, json)}`);
+          const rollups = parsed.data;
           const { width, height, key } = rollups.files.sample;
           return {
             part,

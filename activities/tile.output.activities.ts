@@ -8,6 +8,7 @@ import {
   type AnyTileManifest,
   FindTileOutputInputParser,
   type TileManifest,
+  TileManifestRecordParser,
   WriteTileManifestInputParser,
 } from "../lib/contracts/tile.contract.ts";
 import { formatS3Url } from "../lib/core/s3.url.ts";
@@ -24,14 +25,16 @@ export function createTileOutputActivities(s3: S3Client, config: Config) {
      */
     async findTileOutput(raw: z.input<typeof FindTileOutputInputParser>): Promise<AnyTileManifest | null> {
       const { outputPrefix, model } = parseInput(FindTileOutputInputParser, raw, "findTileOutput");
-      const manifest = (await getJson(s3, ref(outputs, `${outputPrefix}manifest.json`))) as
-        | AnyTileManifest
-        | undefined;
-      if (!manifest) return null;
+      // A manifest that does not parse does not mark the tile done: it is mapped again.
+      const parsed = TileManifestRecordParser.safeParse(
+        await getJson(s3, ref(outputs, `${outputPrefix}manifest.json`)),
+      );
+      if (!parsed.success) return null;
+      const manifest = parsed.data as unknown as AnyTileManifest;
       // Keyed by the model file's sha256, not its name: a re-exported model maps the tile again.
       if (model !== undefined) {
         const wanted = await loadAnyManifest(model).catch(() => undefined);
-        if (wanted && manifest.model.sha256 !== wanted.sha256) return null;
+        if (wanted && manifest.model?.sha256 !== wanted.sha256) return null;
       }
       for (const name of ["classes.tif", "confidence.tif"]) {
         if ((await objectSize(s3, ref(outputs, `${outputPrefix}${name}`))) === undefined) return null;

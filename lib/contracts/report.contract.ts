@@ -95,22 +95,43 @@ export interface WrittenFile {
   bytes: number;
 }
 
-/** What a part's mosaic left in `rollups.json` (written last: its presence means the part is done). */
-export interface PartRollups {
-  /** Of everything the part was made from: a part with the same digest is not made again. */
-  digest: string;
-  part: MosaicPart;
-  run: Confusion;
-  perTile: { tileId: string; confusion: Confusion }[];
-  ignored: number;
-  labelRasters: string[];
-  files: {
-    classes: WrittenFile;
-    confidence: WrittenFile;
-    sample: { key: string; width: number; height: number; step: number };
-  };
-  seconds: number;
-}
+const WrittenFileParser = z.object({ key: z.string(), sha256: z.string(), bytes: z.number().int() }).strict();
+const ConfusionParser = z
+  .object({
+    classes: z.number().int().positive(),
+    matrix: z.array(z.array(z.number())),
+    labelled: z.number(),
+    mapped: z.number(),
+  })
+  .strict();
+
+/** What a part's mosaic left in `rollups.json` (written last: its presence means the part is done); read back checked. */
+export const PartRollupsRecordParser = z
+  .object({
+    digest: z.string(),
+    part: MosaicPartParser,
+    run: ConfusionParser,
+    perTile: z.array(z.object({ tileId: z.string(), confusion: ConfusionParser }).strict()),
+    ignored: z.number(),
+    labelRasters: z.array(z.string()),
+    files: z
+      .object({
+        classes: WrittenFileParser,
+        confidence: WrittenFileParser,
+        sample: z
+          .object({
+            key: z.string(),
+            width: z.number().int().positive(),
+            height: z.number().int().positive(),
+            step: z.number().int().positive(),
+          })
+          .strict(),
+      })
+      .strict(),
+    seconds: z.number(),
+  })
+  .strict();
+export type PartRollups = z.infer<typeof PartRollupsRecordParser>;
 
 /** A part's outcome as the workflow sees it: keys and a few numbers, never the rollups. */
 export interface PartDone {

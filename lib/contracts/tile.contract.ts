@@ -100,3 +100,23 @@ export const FindTileOutputInputParser = z
 export const WriteTileManifestInputParser = z
   .object({ outputPrefix: Prefix, manifest: z.record(z.string(), z.unknown()) })
   .strict();
+
+/**
+ * `manifest.json` as read back: the fields every reader relies on (which tile, where on the label
+ * grid, which model file mapped it) are checked; the rest stays as the tile wrote it.
+ */
+export const TileManifestRecordParser = z
+  .object({
+    tileId: TileIdParser,
+    grid: z
+      .object({
+        epsg: z.number().int(),
+        origin: z.tuple([z.number(), z.number()]),
+        pixelSize: z.number().positive(),
+        width: z.number().int().positive(),
+        height: z.number().int().positive(),
+      })
+      .strict(),
+    model: z.object({ name: z.string(), sha256: z.string() }).loose().optional(),
+  })
+  .loose();

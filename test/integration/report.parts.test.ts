@@ -7,6 +7,7 @@ import { ClassPalette } from "../../lib/cdl/classes.ts";
 import type { MosaicGrid } from "../../lib/contracts/grid.contract.ts";
 import type { RegionSpec } from "../../lib/contracts/region.spec.ts";
 import type { PartRollups, RunReport } from "../../lib/contracts/report.contract.ts";
+import { PartRollupsRecordParser } from "../../lib/contracts/report.contract.ts";
 import { gridBounds } from "../../lib/grid/lattice.ts";
 import { seededRandom } from "../../lib/random.ts";
 import { openCog, readRaster } from "../../lib/raster/cog.reader.ts";
@@ -272,7 +273,10 @@ describe("a multi-state run's report, mosaicked by state", () => {
     expect(iowa.id).toBe("parts-IA");
     expect(iowa.properties["crop_map:aAcc"]).toEqual(expect.any(Number));
     expect(iowa.assets.classes.href).toBe("../../states/IA/map.tif");
-    const rollups = (await getJson(s3, ref(outputs, "runs/parts/states/IA/rollups.json"))) as PartRollups;
+    // What the mosaic wrote is what the report reads back, checked.
+    const rollups = PartRollupsRecordParser.parse(
+      await getJson(s3, ref(outputs, "runs/parts/states/IA/rollups.json")),
+    );
     expect(iowa.assets.classes["file:checksum"]).toBe(`1220${rollups.files.classes.sha256}`);
     const map = (await getJson(s3, ref(outputs, "runs/parts/stac/map.json"))) as {
       assets: Record<string, { href: string }>;
@@ -297,6 +301,25 @@ describe("a multi-state run's report, mosaicked by state", () => {
       plan.parts.map((part) => steps.buildMosaicPart({ ...run, sampleStep: plan.sampleStep, part })),
     );
     expect(redone.map((p) => p.reused)).toEqual(plan.parts.map((p) => !p.tiles.includes("15TYG")));
+  });
+
+  it("mosaics a part again over a damaged rollups.json, and refuses a damaged tile manifest by name", async () => {
+    const plan = await steps.planReport(planInput("parts"));
+    const { tiles: _, ...run } = planInput("parts");
+    const part = plan.parts[0] as (typeof plan.parts)[number];
+    const rollups = ref(outputs, `${part.prefix}rollups.json`);
+    const { files: _files, ...damaged } = (await getJson(s3, rollups)) as Record<string, unknown>;
+    await putJson(s3, rollups, damaged);
+    const again = await steps.buildMosaicPart({ ...run, sampleStep: plan.sampleStep, part });
+    expect(again.reused).toBe(false);
+    expect(PartRollupsRecordParser.parse(await getJson(s3, rollups)).digest).toEqual(expect.any(String));
+
+    await putTiles("runs/damaged/");
+    const manifest = ref(outputs, "runs/damaged/tiles/15TYG/manifest.json");
+    const { grid: _grid, ...noGrid } = (await getJson(s3, manifest)) as Record<string, unknown>;
+    await putJson(s3, manifest, noGrid);
+    const error = await steps.planReport(planInput("damaged")).catch((e) => e);
+    expect(error.message).toContain("runs/damaged/tiles/15TYG/manifest.json: grid: Invalid input: expected object");
   });
 
   it("refuses tile maps on different label grids, naming the tiles", async () => {
