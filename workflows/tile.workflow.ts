@@ -1,5 +1,4 @@
 import { proxyActivities } from "@temporalio/workflow";
-import { z } from "zod";
 import type {
   GranuleActivities,
   LabelActivities,

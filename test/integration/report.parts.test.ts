@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ClassPalette } from "../../lib/cdl/classes.ts";
 import type { MosaicGrid } from "../../lib/contracts/grid.contract.ts";
 import type { RegionSpec } from "../../lib/contracts/region.spec.ts";
-import type { PartRollups, RunReport } from "../../lib/contracts/report.contract.ts";
+import type { RunReport } from "../../lib/contracts/report.contract.ts";
 import { PartRollupsRecordParser } from "../../lib/contracts/report.contract.ts";
 import { gridBounds } from "../../lib/grid/lattice.ts";
 import { seededRandom } from "../../lib/random.ts";
@@ -319,7 +319,9 @@ describe("a multi-state run's report, mosaicked by state", () => {
     const { grid: _grid, ...noGrid } = (await getJson(s3, manifest)) as Record<string, unknown>;
     await putJson(s3, manifest, noGrid);
     const error = await steps.planReport(planInput("damaged")).catch((e) => e);
-    expect(error.message).toContain("runs/damaged/tiles/15TYG/manifest.json: grid: Invalid input: expected object");
+    expect(error.message).toContain(
+      "runs/damaged/tiles/15TYG/manifest.json: grid: Invalid input: expected object",
+    );
   });
 
   it("refuses tile maps on different label grids, naming the tiles", async () => {
