@@ -1,3 +1,5 @@
+import { z } from "zod";
+
 /** Where a north-up grid sits: its CRS, the upper-left corner of its first pixel and the pixel size (m). */
 export interface GridGeo {
   epsg: number;
@@ -12,3 +14,14 @@ export interface PixelGrid extends GridGeo {
 }
 export type TargetGrid = PixelGrid;
 export type MosaicGrid = PixelGrid;
+
+/** A pixel grid as records in S3 carry it (mosaic plans, tile manifests). */
+export const PixelGridParser = z
+  .object({
+    epsg: z.number().int(),
+    origin: z.tuple([z.number(), z.number()]),
+    pixelSize: z.number().positive(),
+    width: z.number().int().positive(),
+    height: z.number().int().positive(),
+  })
+  .strict();

@@ -1,6 +1,6 @@
 // The report: mosaic plan and parts, the rollups each part leaves in S3, the run report and accuracy files.
 import { z } from "zod";
-import type { MosaicGrid } from "./grid.contract.ts";
+import { type MosaicGrid, PixelGridParser } from "./grid.contract.ts";
 import { OutputPrefixParser } from "./output.prefix.ts";
 import { RegionSpecParser } from "./region.spec.ts";
 import { SeasonYearParser } from "./run.contract.ts";
@@ -57,21 +57,12 @@ export const PlanReportInputParser = z
   .object({ ...ReportRunFields, tiles: z.array(z.string()).max(2000) })
   .strict();
 
-const MosaicGridParser = z
-  .object({
-    epsg: z.number().int(),
-    origin: z.tuple([z.number(), z.number()]),
-    pixelSize: z.number().positive(),
-    width: z.number().int().positive(),
-    height: z.number().int().positive(),
-  })
-  .strict();
 export const MosaicPartParser = z
   .object({
     id: z.string().min(1),
     name: z.string(),
     prefix: OutputPrefixParser,
-    grid: MosaicGridParser,
+    grid: PixelGridParser,
     exclude: z.array(z.string()),
     tiles: z.array(z.string()).min(1),
     outside: z.literal(true).optional(),
@@ -79,7 +70,7 @@ export const MosaicPartParser = z
   .strict();
 export const ReportPlanParser = z
   .object({
-    grid: MosaicGridParser,
+    grid: PixelGridParser,
     sampleStep: z.number().int().positive(),
     parts: z.array(MosaicPartParser),
   })

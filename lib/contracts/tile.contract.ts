@@ -1,6 +1,7 @@
 // A tile: the tile workflow's input, the batch workflow's, and the manifest a finished tile leaves in S3.
 import { z } from "zod";
 import type { GranuleSelection, SelectedGranule } from "./granule.contract.ts";
+import { PixelGridParser } from "./grid.contract.ts";
 import { OutputPrefixParser } from "./output.prefix.ts";
 import type { PredictedSeries, PredictedTile } from "./predict.contract.ts";
 import {
@@ -108,15 +109,7 @@ export const WriteTileManifestInputParser = z
 export const TileManifestRecordParser = z
   .object({
     tileId: TileIdParser,
-    grid: z
-      .object({
-        epsg: z.number().int(),
-        origin: z.tuple([z.number(), z.number()]),
-        pixelSize: z.number().positive(),
-        width: z.number().int().positive(),
-        height: z.number().int().positive(),
-      })
-      .strict(),
+    grid: PixelGridParser,
     model: z.object({ name: z.string(), sha256: z.string() }).loose().optional(),
   })
   .loose();

@@ -124,3 +124,15 @@ def parity_failure(check: dict, tolerance: float) -> str | None:
         f"crop-map: parity failed: max |dlogit| {check['maxAbsLogitDiff']:.3g} is {check['relativeLogitDiff']:.3g}"
         f" of the largest |logit| {check['maxAbsLogit']:.3g}, over the relative tolerance {tolerance}"
     )
+
+
+def parity_record(batches: list[int], worst: float, scale: float, agree: int, total: int) -> dict:
+    """The parity figures an export reports: the largest |dlogit|, the largest |logit| and their
+    ratio (what the tolerance bounds), and how often the two argmaxes agree."""
+    return {
+        "batches": batches,
+        "maxAbsLogitDiff": worst,
+        "maxAbsLogit": scale,
+        "relativeLogitDiff": worst / max(scale, 1e-30),
+        "argmaxAgreement": agree / total,
+    }

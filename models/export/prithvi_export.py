@@ -33,6 +33,7 @@ from export_common import (
     export_report,
     load_state_strict,
     parity_failure,
+    parity_record,
     set_weights,
     weights_note,
     write_outputs,
@@ -303,13 +304,7 @@ def parity(model: nn.Module, onnx_path: Path, a: Arch, batches: list[int], seed:
         scale = max(scale, float(np.abs(expected).max()))
         agree += int((got.argmax(1) == expected.argmax(1)).sum())
         total += b * a.img_size * a.img_size
-    return {
-        "batches": batches,
-        "maxAbsLogitDiff": worst,
-        "maxAbsLogit": scale,
-        "relativeLogitDiff": worst / max(scale, 1e-30),
-        "argmaxAgreement": agree / total,
-    }
+    return parity_record(batches, worst, scale, agree, total)
 
 
 def main() -> int:
