@@ -10,34 +10,21 @@ import {
   type SelectSeasonInput,
   SelectSeasonInputParser,
 } from "../lib/contracts/granule.contract.ts";
-import { type HlsProduct, HlsProducts, parseGranuleId } from "../lib/contracts/granule.id.ts";
+import { parseGranuleId } from "../lib/contracts/granule.id.ts";
 import { type SeasonWindow, SeasonWindowsParser, windowDays } from "../lib/contracts/season.windows.ts";
 import { TileIdParser } from "../lib/contracts/tile.id.ts";
-import { type CatalogueLookup, lookUpGranule } from "../lib/hls/granule.catalogue.ts";
+import { lookUpTileYear } from "../lib/hls/granule.catalogue.ts";
 import { createS3Archive, type HlsArchive } from "../lib/hls/hls.archive.ts";
 import { chooseGranules } from "../lib/pipeline/granule.select.ts";
 import { chooseSeason, type SeasonChoice } from "../lib/series/series.select.ts";
 import { nonRetryable, parseInput } from "./activity.failures.ts";
-
-/** Skipped granules named in a selection (and so in a tile's manifest); the count is always exact. */
-const SkippedListed = 20;
 
 export function createGranuleActivities(
   s3: S3Client,
   config: Config,
   archive: HlsArchive = createS3Archive(s3, config.storage.hls),
 ) {
-  async function lookUpTile(product: HlsProduct, tileId: string, year: number): Promise<CatalogueLookup[]> {
-    const folders = await archive.listGranules(product, tileId, year);
-    return Promise.all(folders.map((folder) => lookUpGranule(archive, folder)));
-  }
-
-  async function lookUpYear(tileId: string, year: number) {
-    const lookups = (await Promise.all(HlsProducts.map((p) => lookUpTile(p, tileId, year)))).flat();
-    const candidates = lookups.flatMap((l) => (l.candidate ? [l.candidate] : []));
-    const skipped = lookups.flatMap((l) => ("skipped" in l ? [{ id: l.id, reason: l.skipped }] : []));
-    return { candidates, skipped: { count: skipped.length, granules: skipped.slice(0, SkippedListed) } };
-  }
+  const lookUpYear = (tileId: string, year: number) => lookUpTileYear(archive, tileId, year);
 
   return {
     /**

@@ -1,6 +1,12 @@
 import { z } from "zod";
 import type { Candidate } from "../contracts/granule.contract.ts";
-import { formatGranuleId, type GranuleId, parseGranuleId } from "../contracts/granule.id.ts";
+import {
+  formatGranuleId,
+  type GranuleId,
+  type HlsProduct,
+  HlsProducts,
+  parseGranuleId,
+} from "../contracts/granule.id.ts";
 import { TooLargeError } from "../errors/reader.errors.ts";
 import { CmrRecordError, cmrGranuleFacts, MaxCmrRecordBytes, parseCmrXml } from "./cmr.xml.ts";
 import type { HlsArchive } from "./hls.archive.ts";
@@ -85,4 +91,29 @@ export async function lookUpGranule(archive: HlsArchive, folder: string): Promis
     }
   }
   return { id, skipped: `no catalogue record (${archive.url(cmrXmlKey(granule))} or _stac.json)` };
+}
+
+/** Skipped granules named in a selection (and so in a tile's manifest); the count is always exact. */
+const SkippedListed = 20;
+
+/**
+ * Every granule of a tile's year in the archive, of the products asked for, with its catalogue
+ * record: the candidates, and the granules skipped for want of a usable record (the first few by name).
+ */
+export async function lookUpTileYear(
+  archive: HlsArchive,
+  tileId: string,
+  year: number,
+  products: readonly HlsProduct[] = HlsProducts,
+) {
+  const byProduct = await Promise.all(
+    products.map(async (product) => {
+      const folders = await archive.listGranules(product, tileId, year);
+      return Promise.all(folders.map((folder) => lookUpGranule(archive, folder)));
+    }),
+  );
+  const lookups = byProduct.flat();
+  const candidates = lookups.flatMap((l) => (l.candidate ? [l.candidate] : []));
+  const skipped = lookups.flatMap((l) => ("skipped" in l ? [{ id: l.id, reason: l.skipped }] : []));
+  return { candidates, skipped: { count: skipped.length, granules: skipped.slice(0, SkippedListed) } };
 }
