@@ -2,10 +2,11 @@ import { parseGranuleId } from "../lib/contracts/granule.id.ts";
 import type { TargetGrid } from "../lib/contracts/grid.contract.ts";
 import { StackNodata } from "../lib/contracts/stack.header.ts";
 import { ArchiveAccessError, isTransientArchiveError } from "../lib/errors/archive.errors.ts";
+import { FmaskFill, HlsFill } from "../lib/hls/fmask.ts";
 import type { HlsArchive } from "../lib/hls/hls.archive.ts";
 import { bandKey, ModelBands } from "../lib/hls/lpdaac.keys.ts";
 import { shares, stagePool } from "../lib/pipeline/stage.pool.ts";
-import type { MaskJob, PlanJob, WarpJob } from "../lib/pipeline/stage.tasks.ts";
+import type { MaskJob, NearestJob, PlanJob, WarpJob } from "../lib/pipeline/stage.tasks.ts";
 import { emptyPlan, type WarpPlan } from "../lib/pipeline/warp.ts";
 import { readRaster } from "../lib/raster/cog.reader.ts";
 import { UnsupportedCrsError } from "../lib/raster/geokeys.ts";
@@ -20,7 +21,20 @@ import { nonRetryable } from "./activity.failures.ts";
  * for the mask, as the training chips were made). The first granule fixes the box (`gridFor` its
  * Fmask); warp plans are reused for every granule on the same source grid. Masks and warps run on
  * task threads, a share of the pixels each, while the next granule's GETs run.
+ *
+ * Mode `chips` is the training chips' staging: cloud is not masked (only the reflectance fill
+ * -9999 is invalid, and stays -9999), and each granule's Fmask comes too, warped by nearest
+ * neighbour (255 outside the granule), for the chips' own QA rule. Mode `clear` is the run's.
  */
+export type WarpMode = "clear" | "chips";
+
+/** One granule on the box: its six bands, and in mode `chips` its Fmask. */
+export interface WarpedGranule {
+  granuleId: string;
+  bands: Int16Array[];
+  fmask?: Uint8Array;
+}
+
 export class GranuleWarp {
   grid: TargetGrid | undefined;
   /** By source geometry; a promise, so granules on one grid wait for one plan. */
@@ -29,6 +43,7 @@ export class GranuleWarp {
   constructor(
     private readonly archive: HlsArchive,
     private readonly gridFor: (fmask: Raster) => TargetGrid,
+    private readonly mode: WarpMode = "clear",
   ) {}
 
   private async readBand(granuleId: string, band: string): Promise<Raster> {
@@ -73,10 +88,11 @@ export class GranuleWarp {
   }
 
   /**
-   * Each granule's six bands on the box, StackNodata where the pixel is not clear, in the order
-   * given; the next granule is read while one is masked and warped.
+   * Each granule's six bands on the box, StackNodata where the pixel is not clear (in mode `chips`:
+   * HlsFill where not valid, with the Fmask), in the order given; the next granule is read while
+   * one is masked and warped.
    */
-  async *warpEach(granuleIds: readonly string[]): AsyncGenerator<[string, Int16Array[]]> {
+  async *warpEach(granuleIds: readonly string[]): AsyncGenerator<WarpedGranule> {
     if (granuleIds.length === 0) return;
     let next = this.read(granuleIds[0] as string);
     for (const [g, granuleId] of granuleIds.entries()) {
@@ -86,11 +102,11 @@ export class GranuleWarp {
         // Rethrown when awaited; held so a failure met first here is not an unhandled rejection.
         next.catch(() => undefined);
       }
-      yield [granuleId, await this.warpRasters(rasters)];
+      yield { granuleId, ...(await this.warpRasters(rasters)) };
     }
   }
 
-  private async warpRasters(rasters: Raster[]): Promise<Int16Array[]> {
+  private async warpRasters(rasters: Raster[]): Promise<Omit<WarpedGranule, "granuleId">> {
     const pool = stagePool();
     const fmask = rasters[6] as Raster;
     this.grid ??= this.gridFor(fmask);
@@ -110,7 +126,7 @@ export class GranuleWarp {
     const valid = sharedArray(Uint8Array, fmask.width * fmask.height);
     const masked = Promise.all(
       shares(valid.length, pool.size).map(([from, to]) =>
-        pool.run<void>("maskValid", {
+        pool.run<void>(this.mode === "chips" ? "maskFill" : "maskValid", {
           bands,
           fmask: fmask.data as Uint8Array,
           valid,
@@ -127,13 +143,27 @@ export class GranuleWarp {
           plan: warpPlan,
           bands,
           valid,
-          nodata: StackNodata,
+          nodata: this.mode === "chips" ? HlsFill : StackNodata,
           outs: warped,
           from,
           to,
         } satisfies WarpJob),
       ),
     );
-    return warped;
+    if (this.mode !== "chips") return { bands: warped };
+    const warpedFmask = sharedArray(Uint8Array, warpPlan.corner.length);
+    await Promise.all(
+      shares(warpPlan.corner.length, pool.size).map(([from, to]) =>
+        pool.run<void>("nearestRows", {
+          plan: warpPlan,
+          source: fmask.data as Uint8Array,
+          out: warpedFmask,
+          outside: FmaskFill,
+          from,
+          to,
+        } satisfies NearestJob),
+      ),
+    );
+    return { bands: warped, fmask: warpedFmask };
   }
 }

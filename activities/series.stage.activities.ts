@@ -49,7 +49,7 @@ export function createSeriesStageActivities(
       const dates: SeriesIndex["dates"] = [];
       const dropped: string[] = [];
       let clearOnce: Uint8Array | undefined;
-      for await (const [granule, planes] of warp.warpEach(input.granules)) {
+      for await (const { granuleId: granule, bands: planes } of warp.warpEach(input.granules)) {
         const key = `${seriesKey}${granule}.stack`;
         const dateRef = ref(work, key);
         const doy = parseGranuleId(granule).doy;

@@ -108,7 +108,7 @@ export function createStageActivities(
       );
       const planes: Int16Array[] = [];
       let validEverywhere: Uint8Array | undefined;
-      for await (const [granuleId, bands] of warp.warpEach(input.granules)) {
+      for await (const { granuleId, bands } of warp.warpEach(input.granules)) {
         planes.push(...bands);
         const warped = planes[planes.length - 1] as Int16Array;
         if (!validEverywhere) validEverywhere = new Uint8Array(warped.length).fill(1);

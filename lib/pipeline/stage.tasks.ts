@@ -30,6 +30,15 @@ export function maskValid({ bands, fmask, valid, from, to }: MaskJob): void {
   }
 }
 
+/** Training chips' validity (their mode of GranuleWarp): only the reflectance fill is invalid, cloud is kept. */
+export function maskFill({ bands, valid, from, to }: MaskJob): void {
+  for (let i = from; i < to; i++) {
+    let ok = true;
+    for (let b = 0; ok && b < bands.length; b++) ok = (bands[b] as Int16Array)[i] !== HlsFill;
+    valid[i] = ok ? 1 : 0;
+  }
+}
+
 export interface PlanJob {
   plan: WarpPlan;
   /** Target rows [from, to). */
@@ -54,4 +63,23 @@ export interface WarpJob {
 
 export function warpRows({ plan, bands, valid, nodata, outs, from, to }: WarpJob): void {
   warpBands(plan, bands, valid, nodata, outs, from, to);
+}
+
+export interface NearestJob {
+  plan: WarpPlan;
+  source: Uint8Array;
+  /** On shared memory: target pixels [from, to) are written, `outside` where the plan has no source pixel. */
+  out: Uint8Array;
+  outside: number;
+  from: number;
+  to: number;
+}
+
+/** A mask plane (Fmask) resampled by nearest neighbour, as the training chips' QA was. */
+export function nearestRows({ plan, source, out, outside, from, to }: NearestJob): void {
+  const { nearest } = plan;
+  for (let i = from; i < to; i++) {
+    const n = nearest[i] as number;
+    out[i] = n < 0 ? outside : (source[n] as number);
+  }
 }
