@@ -211,29 +211,33 @@ function levelEntries(
   index: number,
   size: number,
   options: CogOptions,
+  samples: number,
 ): Entry[] {
   const { bits, format } = sampleFormat(raster.data);
-  const palette = options.colorMap && raster.data instanceof Uint8Array;
+  const palette = options.colorMap && raster.data instanceof Uint8Array && samples === 1;
+  const each = (value: number) => Array.from({ length: samples }, () => value);
   const entries: Entry[] = [
     { tag: Tag.NewSubfileType, type: FieldType.LONG, values: [index === 0 ? 0 : 1] },
     { tag: Tag.ImageWidth, type: FieldType.LONG, values: [level.width] },
     { tag: Tag.ImageLength, type: FieldType.LONG, values: [level.height] },
-    { tag: Tag.BitsPerSample, type: FieldType.SHORT, values: [bits] },
+    { tag: Tag.BitsPerSample, type: FieldType.SHORT, values: each(bits) },
     { tag: Tag.Compression, type: FieldType.SHORT, values: [Compression.Deflate] },
     {
       tag: Tag.Photometric,
       type: FieldType.SHORT,
       values: [palette ? Photometric.Palette : Photometric.MinIsBlack],
     },
-    { tag: Tag.SamplesPerPixel, type: FieldType.SHORT, values: [1] },
-    { tag: Tag.PlanarConfiguration, type: FieldType.SHORT, values: [1] },
+    { tag: Tag.SamplesPerPixel, type: FieldType.SHORT, values: [samples] },
+    { tag: Tag.PlanarConfiguration, type: FieldType.SHORT, values: [samples > 1 ? 2 : 1] },
     { tag: Tag.Predictor, type: FieldType.SHORT, values: [format === SampleFormat.Float ? 1 : 2] },
     { tag: Tag.TileWidth, type: FieldType.SHORT, values: [size] },
     { tag: Tag.TileLength, type: FieldType.SHORT, values: [size] },
     { tag: Tag.TileOffsets, type: FieldType.LONG, values: level.tileLengths.map(() => 0) },
     { tag: Tag.TileByteCounts, type: FieldType.LONG, values: level.tileLengths },
-    { tag: Tag.SampleFormat, type: FieldType.SHORT, values: [format] },
+    { tag: Tag.SampleFormat, type: FieldType.SHORT, values: each(format) },
   ];
+  // Bands past the first are plain data, not colour channels or alpha (ExtraSamples 0, as GDAL writes).
+  if (samples > 1) entries.push({ tag: Tag.ExtraSamples, type: FieldType.SHORT, values: each(0).slice(1) });
   if (palette && options.colorMap) {
     const channel = (c: 0 | 1 | 2) =>
       Array.from({ length: 256 }, (_, i) => Math.round(((options.colorMap?.[i]?.[c] ?? 0) * 65535) / 255));
@@ -311,9 +315,11 @@ export function cogHeader(
   levels: LevelLayout[],
   size: number,
   options: CogOptions,
+  /** Bands of the image; past one they are stored band after band (a level's tiles band-major). */
+  samples = 1,
 ): { header: Buffer; bytes: number } {
   const ghost = ghostArea();
-  const ifds = levels.map((level, i) => levelEntries(raster, level, i, size, options));
+  const ifds = levels.map((level, i) => levelEntries(raster, level, i, size, options, samples));
   let cursor = 8 + ghost.length;
   const ifdOffsets: number[] = [];
   const valueOffsets: Map<Entry, number>[] = [];
@@ -396,4 +402,29 @@ export async function encodeCog(raster: Raster, options: CogOptions = {}): Promi
   }));
   const { header } = cogHeader(raster, levels, size, options);
   return packTiles(tiles.reverse().flat(), header);
+}
+
+/**
+ * Encodes same-sized bands of one type as one multi-band GeoTIFF (a training chip's 18 bands):
+ * the layout of encodeCog without overviews, the bands stored one after another (planar), so
+ * each band's tiles are those encodeTiles makes for a single band.
+ */
+export async function encodeBands(bands: readonly Raster[], options: CogOptions = {}): Promise<Buffer> {
+  const first = bands[0];
+  if (!first) throw new Error("encodeBands: no band");
+  for (const band of bands)
+    if (
+      band.width !== first.width ||
+      band.height !== first.height ||
+      band.data.constructor !== first.data.constructor
+    )
+      throw new Error("encodeBands: bands differ in size or type");
+  const size = options.tileSize ?? 512;
+  const fill = first.nodata ?? 0;
+  const tiles = (
+    await Promise.all(bands.map((b) => encodeTiles(b.data, b.width, b.height, size, fill, options)))
+  ).flat();
+  const level = { width: first.width, height: first.height, tileLengths: tiles.map((t) => t.length) };
+  const { header } = cogHeader(first, [level], size, { ...options, overviews: "none" }, bands.length);
+  return packTiles(tiles, header);
 }

@@ -17,6 +17,7 @@ export const Tag = {
   TileLength: 323,
   TileOffsets: 324,
   TileByteCounts: 325,
+  ExtraSamples: 338,
   SampleFormat: 339,
   ModelPixelScale: 33550,
   ModelTiepoint: 33922,
