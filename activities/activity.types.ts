@@ -1,4 +1,6 @@
 // Activity types for workflows to proxy; workflows import this file's types only.
+import type { createChipActivities } from "./chips.activities.ts";
+import type { createDatasetActivities } from "./dataset.activities.ts";
 import type { createGranuleActivities } from "./granules.activities.ts";
 import type { createLabelActivities } from "./labels.activities.ts";
 import type { createMosaicActivities } from "./mosaic.activities.ts";
@@ -22,3 +24,5 @@ export type ReportActivities = ReturnType<typeof createReportActivities>;
 export type MosaicActivities = ReturnType<typeof createMosaicActivities>;
 export type SeriesStageActivities = ReturnType<typeof createSeriesStageActivities>;
 export type SeriesPredictActivities = ReturnType<typeof createSeriesPredictActivities>;
+export type ChipActivities = ReturnType<typeof createChipActivities>;
+export type DatasetActivities = ReturnType<typeof createDatasetActivities>;

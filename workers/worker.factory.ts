@@ -7,6 +7,8 @@ import {
   type WorkflowBundleOption,
   type WorkflowBundleWithSourceMap,
 } from "@temporalio/worker";
+import { createChipActivities } from "../activities/chips.activities.ts";
+import { createDatasetActivities } from "../activities/dataset.activities.ts";
 import { createGranuleActivities } from "../activities/granules.activities.ts";
 import { createLabelActivities } from "../activities/labels.activities.ts";
 import { createMosaicActivities } from "../activities/mosaic.activities.ts";
@@ -85,6 +87,8 @@ export async function createCpuWorker(options: WorkerOptions): Promise<Worker> {
       ...createRunActivities(s3, config),
       ...createMosaicActivities(s3, config),
       ...createReportActivities(s3, config),
+      ...createChipActivities(s3, config, archive),
+      ...createDatasetActivities(s3, config),
     },
   });
 }
