@@ -16,7 +16,6 @@ import {
 import { chooseChipScenes } from "../lib/chips/chip.scenes.ts";
 import type { Config } from "../lib/config/config.schema.ts";
 import {
-  ChipCells,
   type ChipRecord,
   type ChipTileManifest,
   ChipTileManifestParser,
@@ -108,7 +107,8 @@ export function createChipActivities(
           chips: [],
         });
       const { scenes, coverage } = input.choice;
-      const lattice: ChipLattice = { ...input.labelGrid, cells: ChipCells };
+      const lattice: ChipLattice = { ...input.labelGrid, cells: input.chipCells };
+      const n = input.chipCells;
       const footprints = new Map(input.datasetTiles.map((t) => [t, footprintOf(t)]));
       let cells: ChipCell[] = [];
       const warp = new GranuleWarp(
@@ -159,17 +159,17 @@ export function createChipActivities(
         const geo = {
           epsg: lattice.epsg,
           origin: [
-            lattice.origin[0] + cell.col * ChipCells * lattice.pixelSize,
-            lattice.origin[1] - cell.row * ChipCells * lattice.pixelSize,
+            lattice.origin[0] + cell.col * n * lattice.pixelSize,
+            lattice.origin[1] - cell.row * n * lattice.pixelSize,
           ] as [number, number],
           pixelSize: lattice.pixelSize,
         };
-        const plane = (data: Int16Array | Uint8Array) => ({ width: ChipCells, height: ChipCells, geo, data });
+        const plane = (data: Int16Array | Uint8Array) => ({ width: n, height: n, geo, data });
         const merged = await encodeBands(
           chipBands.map((b) => plane(clipNegative(b))),
-          { tileSize: ChipCells },
+          { tileSize: n },
         );
-        const mask = await encodeCog(plane(chipLabels), { tileSize: ChipCells, colorMap: ClassPalette });
+        const mask = await encodeCog(plane(chipLabels), { tileSize: n, colorMap: ClassPalette });
         chips.push({
           id,
           ...cell,

@@ -42,6 +42,7 @@ export async function chipTileWorkflow(raw: ChipTileInput): Promise<ChipTileOutc
     year: input.year,
     outputPrefix: input.outputPrefix,
     datasetTiles: input.datasetTiles,
+    chipCells: input.chipCells,
     labelGrid,
     choice,
   });
@@ -80,6 +81,7 @@ export async function chipsWorkflow(raw: ChipsInput): Promise<ChipsSummary> {
               outputPrefix,
               datasetTiles: tileIds,
               scenes: input.scenes,
+              chipCells: input.chipCells,
               cpuHeartbeatSeconds: input.cpuHeartbeatSeconds,
             },
           ],

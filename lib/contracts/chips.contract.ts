@@ -9,6 +9,17 @@ import { TileIdParser } from "./tile.id.ts";
 /** Chip side in label-grid cells: the model's input (224 x 224 at 30 m). */
 export const ChipCells = 224;
 
+/**
+ * A chip's side in cells, the model's by default; smaller chips serve tests on the synthetic
+ * world, whose 480 px tiles hold about one 224-cell chip each. A multiple of 16: one GeoTIFF tile.
+ */
+export const ChipCellsParser = z
+  .number()
+  .int()
+  .min(16)
+  .max(1024)
+  .refine((n) => n % 16 === 0, "must be a multiple of 16");
+
 const MonthDay = z.string().regex(/^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/, "expected MM-DD");
 
 /**
@@ -59,6 +70,7 @@ export const ChipsInputParser = z
     /** Only these tiles of the region (tests, or a chosen list). */
     tiles: z.array(TileIdParser).min(1).max(2000).optional(),
     scenes: SceneRuleParser.prefault({}),
+    chipCells: ChipCellsParser.default(ChipCells),
     split: SplitParser.prefault({}),
     /** At most this many chips in the dataset, a seeded choice among those kept. */
     maxChips: z.number().int().min(1).max(10_000_000).optional(),
@@ -81,6 +93,7 @@ export const ChipTileInputParser = z
     /** Every tile of the dataset: the chip-ownership rule needs the ones sorted before this one. */
     datasetTiles: z.array(TileIdParser).min(1).max(2000),
     scenes: SceneRuleParser,
+    chipCells: ChipCellsParser,
     cpuHeartbeatSeconds: HeartbeatSecondsParser,
   })
   .strict();
@@ -128,6 +141,7 @@ export const MakeChipTileInputParser = z
     year: SeasonYearParser,
     outputPrefix: OutputPrefixParser,
     datasetTiles: z.array(TileIdParser).min(1).max(2000),
+    chipCells: ChipCellsParser,
     labelGrid: ChipLabelGridParser,
     choice: SceneChoiceParser,
   })
