@@ -5,6 +5,7 @@ import { loadConfig } from "../lib/config/config.load.ts";
 import { useQuietTemporalRuntime } from "../lib/temporal/connection.ts";
 import { classifyError, exitCodeFor, reportError } from "./cli.errors.ts";
 import { registerCdlCommand } from "./commands/cdl.command.ts";
+import { registerChipsCommand } from "./commands/chips.command.ts";
 import { registerModelCommand } from "./commands/model.command.ts";
 import { registerRunCommands } from "./commands/run.command.ts";
 import { registerScheduleCommand } from "./commands/schedule.command.ts";
@@ -35,6 +36,7 @@ registerScheduleCommand(program);
 registerCdlCommand(program);
 registerServeCommand(program);
 registerModelCommand(program);
+registerChipsCommand(program);
 
 /** The S3 endpoint to name when S3 does not answer; a config that does not load has its own error. */
 function s3Endpoint(): string | undefined {

@@ -20,6 +20,8 @@ import { connectClient, connectWorker } from "../../lib/temporal/connection.ts";
 import { planWorld } from "../../scripts/synth/world.plan.ts";
 import { writeWorld } from "../../scripts/synth/world.writer.ts";
 import { bundleWorkflows, createCpuWorker } from "../../workers/worker.factory.ts";
+import { configEnv } from "../support/child.worker.ts";
+import { cli } from "../support/cli.run.ts";
 import { testConfig } from "../support/test.config.ts";
 
 const run = promisify(execFile);
@@ -30,18 +32,20 @@ const Tiles = ["18TYL", "19TCG"];
 let connection: NativeConnection;
 let client: Client;
 
-async function chips(
-  workflowId: string,
-  input: Partial<ChipsInput> & { name: string },
-): Promise<ChipsSummary> {
-  const bundle = await bundleWorkflows();
-  const worker = await createCpuWorker({ connection, config, s3, bundle });
-  return worker.runUntil(
-    client.workflow.execute("chipsWorkflow", {
-      taskQueue: config.taskQueues.cpu,
-      workflowId,
-      args: [{ region: { kind: "state", state: "RI" }, year: 2022, tiles: Tiles, ...input }],
-    }) as Promise<ChipsSummary>,
+/** A CPU worker in this process for the length of `work`. */
+async function withWorker<T>(work: () => Promise<T>): Promise<T> {
+  const worker = await createCpuWorker({ connection, config, s3, bundle: await bundleWorkflows() });
+  return worker.runUntil(work());
+}
+
+function chips(workflowId: string, input: Partial<ChipsInput> & { name: string }): Promise<ChipsSummary> {
+  return withWorker(
+    () =>
+      client.workflow.execute("chipsWorkflow", {
+        taskQueue: config.taskQueues.cpu,
+        workflowId,
+        args: [{ region: { kind: "state", state: "RI" }, year: 2022, tiles: Tiles, ...input }],
+      }) as Promise<ChipsSummary>,
   );
 }
 
@@ -140,11 +144,27 @@ describe("training chips", () => {
 
   it("splits by blocks of chips, each block whole on one side, and caps the dataset by seed", async () => {
     const blockChips = 3;
-    const summary = await chips("chips-ri-blocks", {
-      name: "ri-blocks",
-      chipCells: 32,
-      split: { kind: "blocks", blockChips },
-    });
+    // As a person starts it: `crop-map chips ... --wait --json` prints the summary with "chips".
+    const args = [
+      "chips",
+      "--state",
+      "RI",
+      "--year",
+      "2022",
+      "--tiles",
+      Tiles.join(","),
+      "--chip-cells",
+      "32",
+    ];
+    const out = await withWorker(() =>
+      cli(
+        [...args, "--name", "ri-blocks", "--split", "blocks", "--block-chips", "3", "--wait", "--json"],
+        configEnv(config),
+      ),
+    );
+    expect(out.code, out.stderr).toBe(0);
+    const summary = JSON.parse(out.stdout) as ChipsSummary & { workflowId: string };
+    expect(summary.workflowId).toBe("chips-ri-blocks");
     expect(summary.chips).toBeGreaterThan(30);
     const training = await text("datasets/ri-blocks/training_data.txt");
     const validation = await text("datasets/ri-blocks/validation_data.txt");
