@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import type { S3Client } from "@aws-sdk/client-s3";
+import { heartbeat } from "@temporalio/activity";
 import { capChips, splitChips } from "../lib/chips/chip.split.ts";
 import type { Config } from "../lib/config/config.schema.ts";
 import {
@@ -51,6 +52,7 @@ export function createDatasetActivities(s3: S3Client, config: Config) {
         if (!parsed.success)
           throw nonRetryable("BadData", `${formatS3Url(outputs, key)} is not a chip tile manifest`);
         all.push(...parsed.data.chips);
+        heartbeat({ read: outcome.tileId });
         tiles.push({
           ...outcome,
           chips: parsed.data.chips.length,

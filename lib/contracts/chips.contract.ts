@@ -135,16 +135,9 @@ export const ChipLabelGridParser = z
   })
   .strict();
 
-export const MakeChipTileInputParser = z
-  .object({
-    tileId: TileIdParser,
-    year: SeasonYearParser,
-    outputPrefix: OutputPrefixParser,
-    datasetTiles: z.array(TileIdParser).min(1).max(2000),
-    chipCells: ChipCellsParser,
-    labelGrid: ChipLabelGridParser,
-    choice: SceneChoiceParser,
-  })
+/** The tile's work proper: the tile workflow's input less what it decides itself, plus the label grid and scenes. */
+export const MakeChipTileInputParser = ChipTileInputParser.omit({ scenes: true, cpuHeartbeatSeconds: true })
+  .extend({ labelGrid: ChipLabelGridParser, choice: SceneChoiceParser })
   .strict();
 export type MakeChipTileInput = z.input<typeof MakeChipTileInputParser>;
 
