@@ -8,6 +8,7 @@ import {
   ChipTileManifestParser,
   type DatasetCounts,
   type DatasetManifest,
+  DatasetManifestParser,
   type WriteDatasetInput,
   WriteDatasetInputParser,
 } from "../lib/contracts/chips.contract.ts";
@@ -60,6 +61,18 @@ export function createDatasetActivities(s3: S3Client, config: Config) {
         });
       }
       const chips = capChips(all, input.maxChips, input.split.seed);
+      const key = `${input.outputPrefix}dataset.json`;
+      // A capped dataset removed the other chips' files: a later, larger cap cannot have them back.
+      const previous = DatasetManifestParser.safeParse(await getJson(s3, ref(outputs, key)));
+      if (previous.success && previous.data.capped > 0) {
+        const had = new Set(previous.data.files.map((f) => f.key));
+        const gone = chips.filter((c) => !had.has(c.merged.key)).map((c) => c.id);
+        if (gone.length)
+          throw nonRetryable(
+            "BadInput",
+            `dataset ${formatS3Url(outputs, input.outputPrefix)} was capped to ${previous.data.chips} chips, whose others were removed (${gone.slice(0, 5).join(", ")}${gone.length > 5 ? ", ..." : ""}); make a larger one under a new name`,
+          );
+      }
       const kept = new Set(chips.map((c) => c.id));
       for (const chip of all.filter((c) => !kept.has(c.id)))
         for (const file of [chip.merged, chip.mask]) await deleteObject(s3, ref(outputs, file.key));
@@ -87,7 +100,6 @@ export function createDatasetActivities(s3: S3Client, config: Config) {
         tiles,
         files,
       };
-      const key = `${input.outputPrefix}dataset.json`;
       await putIfChanged(key, `${JSON.stringify(manifest, null, 2)}\n`, "application/json");
       // Counts only: the manifest's file list grows with the chips, past what a payload may hold.
       return {

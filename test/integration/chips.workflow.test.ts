@@ -31,10 +31,12 @@ const s3 = createS3Client(config);
 const Tiles = ["18TYL", "19TCG"];
 let connection: NativeConnection;
 let client: Client;
+let bundle: Awaited<ReturnType<typeof bundleWorkflows>> | undefined;
 
 /** A CPU worker in this process for the length of `work`. */
 async function withWorker<T>(work: () => Promise<T>): Promise<T> {
-  const worker = await createCpuWorker({ connection, config, s3, bundle: await bundleWorkflows() });
+  bundle ??= await bundleWorkflows();
+  const worker = await createCpuWorker({ connection, config, s3, bundle });
   return worker.runUntil(work());
 }
 
@@ -188,6 +190,12 @@ describe("training chips", () => {
       await getJson(s3, ref(config.storage.outputs, "datasets/ri-cap/dataset.json")),
     );
     expect(manifest.capped).toBe(summary.chips - 10);
+    // A larger cap cannot bring back the removed chips: refused, naming the dataset.
+    const larger = await chips("chips-ri-cap", { name: "ri-cap", chipCells: 32, maxChips: 20 }).catch(
+      (e) => e,
+    );
+    expect(larger).toBeInstanceOf(WorkflowFailedError);
+    expect(String(larger.cause?.cause?.message)).toMatch(/datasets\/ri-cap\/ was capped to 10 chips/);
   }, 90_000);
 
   it("refuses bad input for good, naming the field", async () => {
