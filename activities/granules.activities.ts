@@ -1,9 +1,7 @@
 import type { S3Client } from "@aws-sdk/client-s3";
-import { z } from "zod";
 import type { Config } from "../lib/config/config.schema.ts";
 import {
   type Candidate,
-  DefaultSelectionLimits,
   type GranuleSelection,
   type SelectGranulesInput,
   SelectGranulesInputParser,
@@ -11,8 +9,7 @@ import {
   SelectSeasonInputParser,
 } from "../lib/contracts/granule.contract.ts";
 import { parseGranuleId } from "../lib/contracts/granule.id.ts";
-import { type SeasonWindow, SeasonWindowsParser, windowDays } from "../lib/contracts/season.windows.ts";
-import { TileIdParser } from "../lib/contracts/tile.id.ts";
+import { type SeasonWindow, windowDays } from "../lib/contracts/season.windows.ts";
 import { lookUpTileYear } from "../lib/hls/granule.catalogue.ts";
 import { createS3Archive, type HlsArchive } from "../lib/hls/hls.archive.ts";
 import { chooseGranules } from "../lib/pipeline/granule.select.ts";
