@@ -7,6 +7,8 @@ import { SceneRuleParser, SplitParser } from "../../lib/contracts/chips.contract
 import type { Candidate } from "../../lib/contracts/granule.contract.ts";
 import { NationalCdlGrid } from "../../lib/grid/crs.ts";
 import { findTile } from "../../lib/grid/tile.table.ts";
+import { maskFill, maskValid, nearestRows } from "../../lib/pipeline/stage.tasks.ts";
+import type { WarpPlan } from "../../lib/pipeline/warp.ts";
 
 const rule = SceneRuleParser.parse({});
 const scene = (product: string, doy: number, cloudCover: number, spatialCoverage: number): Candidate => ({
@@ -159,5 +161,25 @@ describe("splits and the cap", () => {
     expect(capped).toHaveLength(10);
     expect(capChips([...grid].reverse(), 10, 3)).toEqual(capped);
     expect(capChips(grid, undefined, 3)).toHaveLength(grid.length);
+  });
+});
+
+describe("the chips' staging mode", () => {
+  it("keeps cloudy pixels valid and only the fill invalid, where the run's mask drops cloud", () => {
+    const fmask = Uint8Array.from([0, 2, 8, 64, 255]);
+    const bands = [Int16Array.from([10, 20, 30, -9999, 50])];
+    const chips = new Uint8Array(5);
+    const run = new Uint8Array(5);
+    maskFill({ bands, fmask, valid: chips, from: 0, to: 5 });
+    maskValid({ bands, fmask, valid: run, from: 0, to: 5 });
+    expect([...chips]).toEqual([1, 1, 1, 0, 1]);
+    expect([...run]).toEqual([1, 0, 0, 0, 0]);
+  });
+
+  it("warps Fmask by nearest, 255 outside the granule", () => {
+    const plan = { nearest: Int32Array.from([2, -1, 0]) } as unknown as WarpPlan;
+    const out = new Uint8Array(3);
+    nearestRows({ plan, source: Uint8Array.from([64, 0, 2]), out, outside: 255, from: 0, to: 3 });
+    expect([...out]).toEqual([2, 255, 64]);
   });
 });
