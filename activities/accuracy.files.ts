@@ -1,6 +1,6 @@
 import type { S3Client } from "@aws-sdk/client-s3";
 import { metrics } from "../lib/accuracy/confusion.ts";
-import type { AccuracySummary, Confusion } from "../lib/contracts/report.contract.ts";
+import type { AccuracySummary } from "../lib/contracts/report.contract.ts";
 import { type ObjectRef, putBytes, putJson } from "../lib/storage/s3.objects.ts";
 
 const finite = (v: number) => (Number.isFinite(v) ? v : null);

@@ -1,5 +1,4 @@
 import type { S3Client } from "@aws-sdk/client-s3";
-import { z } from "zod";
 import { type LabelGrid, readLabelGrid } from "../lib/accuracy/label.grid.ts";
 import { LabelRasterError } from "../lib/accuracy/label.window.ts";
 import type { Config } from "../lib/config/config.schema.ts";

@@ -8,12 +8,10 @@ import type { z } from "zod";
 import { LabelRasterError } from "../lib/accuracy/label.window.ts";
 import type { Config } from "../lib/config/config.schema.ts";
 import { describeIssues } from "../lib/contracts/issue.lines.ts";
-import { OutputPrefixParser } from "../lib/contracts/output.prefix.ts";
 import type { RegionSpecParser } from "../lib/contracts/region.spec.ts";
 import {
   BuildMosaicPartInputParser,
   type Confusion,
-  type MosaicPart,
   type PartDone,
   type PartRollups,
   PartRollupsRecordParser,

@@ -10,8 +10,6 @@ import {
   type Confusion,
   type PartRollups,
   PartRollupsRecordParser,
-  PlanReportInputParser,
-  ReportPlanParser,
   type RunReport,
 } from "../lib/contracts/report.contract.ts";
 import type { TileManifest } from "../lib/contracts/tile.contract.ts";

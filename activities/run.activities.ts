@@ -1,8 +1,6 @@
 import type { S3Client } from "@aws-sdk/client-s3";
 import type { z } from "zod";
 import type { Config } from "../lib/config/config.schema.ts";
-import { OutputPrefixParser } from "../lib/contracts/output.prefix.ts";
-import { RegionSpecParser } from "../lib/contracts/region.spec.ts";
 import {
   PlanRunInputParser,
   RecordRunInputParser,

@@ -1,16 +1,13 @@
 import type { S3Client } from "@aws-sdk/client-s3";
 import { activityInfo, cancellationSignal, heartbeat, log } from "@temporalio/activity";
-import { z } from "zod";
 import type { Config } from "../lib/config/config.schema.ts";
 import {
   type PredictedSeries,
   PredictedSeriesParser,
-  type PredictedTile,
   type PredictSeriesInput,
   PredictSeriesInputParser,
 } from "../lib/contracts/predict.contract.ts";
 import { SeriesIndexParser } from "../lib/contracts/series.index.ts";
-import { TileIdParser } from "../lib/contracts/tile.id.ts";
 import { formatS3Url } from "../lib/core/s3.url.ts";
 import { ModelsDir } from "../lib/model/model.manifest.ts";
 import { type LoadedModel, loadModelFile } from "../lib/model/model.session.ts";

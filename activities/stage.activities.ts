@@ -2,7 +2,6 @@ import { createHash } from "node:crypto";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import { heartbeat } from "@temporalio/activity";
-import { z } from "zod";
 import type { Config } from "../lib/config/config.schema.ts";
 import type { TargetGrid } from "../lib/contracts/grid.contract.ts";
 import { StackNodata } from "../lib/contracts/stack.header.ts";
@@ -11,7 +10,6 @@ import {
   type StageTileInput,
   StageTileInputParser,
 } from "../lib/contracts/stage.contract.ts";
-import { TileIdParser } from "../lib/contracts/tile.id.ts";
 import { transform } from "../lib/grid/crs.ts";
 import { densify, ringBounds } from "../lib/grid/planar.ts";
 import { createS3Archive, type HlsArchive } from "../lib/hls/hls.archive.ts";

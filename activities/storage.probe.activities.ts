@@ -6,7 +6,6 @@ import {
   PutObjectCommand,
   type S3Client,
 } from "@aws-sdk/client-s3";
-import { z } from "zod";
 import type { Config } from "../lib/config/config.schema.ts";
 import {
   type ProbeStorageInput,

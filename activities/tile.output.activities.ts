@@ -1,9 +1,6 @@
 import type { S3Client } from "@aws-sdk/client-s3";
 import type { z } from "zod";
 import type { Config } from "../lib/config/config.schema.ts";
-import type { GranuleSelection, SelectedGranule } from "../lib/contracts/granule.contract.ts";
-import type { PredictedSeries, PredictedTile } from "../lib/contracts/predict.contract.ts";
-import type { StagedTile } from "../lib/contracts/stage.contract.ts";
 import {
   type AnyTileManifest,
   FindTileOutputInputParser,

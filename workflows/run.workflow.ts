@@ -1,6 +1,5 @@
 import { executeChild, proxyActivities, setHandler, sleep, workflowInfo } from "@temporalio/workflow";
 import type { RunActivities } from "../activities/activity.types.ts";
-import type { RunReport } from "../lib/contracts/report.contract.ts";
 import { ActivityRetry } from "../lib/contracts/retry.policies.ts";
 import {
   type RunInput,

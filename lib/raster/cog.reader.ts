@@ -11,7 +11,6 @@ import {
 import type { GridGeo } from "../contracts/grid.contract.ts";
 import { ReaderError, TiffError } from "../errors/reader.errors.ts";
 import type { ByteSource } from "../source/byte.source.ts";
-import type { ObjectRef } from "../storage/s3.objects.ts";
 import { blockIndex, isPlainRead, readExactly, readWindowFast } from "./cog.window.ts";
 import { epsgFromGeoKeys, type GeoKeys } from "./geokeys.ts";
 import type { PixelArray, Raster } from "./raster.types.ts";
