@@ -1,22 +1,32 @@
 import { Command } from "commander";
-import { registerDevCommand } from "../infra/dev/dev.command.ts";
-import { registerImagesCommand } from "../infra/images/images.command.ts";
 import { loadConfig } from "../lib/config/config.load.ts";
-import { useQuietTemporalRuntime } from "../lib/temporal/connection.ts";
 import { classifyError, exitCodeFor, reportError } from "./cli.errors.ts";
-import { registerCdlCommand } from "./commands/cdl.command.ts";
-import { registerChipsCommand } from "./commands/chips.command.ts";
-import { registerModelCommand } from "./commands/model.command.ts";
-import { registerRunCommands } from "./commands/run.command.ts";
-import { registerScheduleCommand } from "./commands/schedule.command.ts";
-import { registerServeCommand } from "./commands/serve.command.ts";
-import { registerTileCommand } from "./commands/tile.command.ts";
-import { registerTilesCommand } from "./commands/tiles.command.ts";
-import { registerWorkerCommand } from "./commands/worker.command.ts";
-import { registerSynthCommand } from "./synth/synth.command.ts";
 
-// Workers keep the SDK's INFO log (activity log lines such as which execution provider ran).
-if (process.argv[2] !== "worker") useQuietTemporalRuntime();
+type Registrar = () => Promise<(program: Command) => void>;
+const runCommands: Registrar = async () => (await import("./commands/run.command.ts")).registerRunCommands;
+/**
+ * Each top-level command's module, in the order `--help` lists them, loaded only when its command
+ * runs: importing every command (the Temporal worker, the dev stack, the demo world) cost about a
+ * second at every start, for one command's work.
+ */
+const Registrars: Record<string, Registrar> = {
+  tiles: async () => (await import("./commands/tiles.command.ts")).registerTilesCommand,
+  dev: async () => (await import("../infra/dev/dev.command.ts")).registerDevCommand,
+  images: async () => (await import("../infra/images/images.command.ts")).registerImagesCommand,
+  synth: async () => (await import("./synth/synth.command.ts")).registerSynthCommand,
+  tile: async () => (await import("./commands/tile.command.ts")).registerTileCommand,
+  worker: async () => (await import("./commands/worker.command.ts")).registerWorkerCommand,
+  run: runCommands,
+  status: runCommands,
+  resume: runCommands,
+  report: runCommands,
+  cancel: runCommands,
+  schedule: async () => (await import("./commands/schedule.command.ts")).registerScheduleCommand,
+  cdl: async () => (await import("./commands/cdl.command.ts")).registerCdlCommand,
+  serve: async () => (await import("./commands/serve.command.ts")).registerServeCommand,
+  model: async () => (await import("./commands/model.command.ts")).registerModelCommand,
+  chips: async () => (await import("./commands/chips.command.ts")).registerChipsCommand,
+};
 
 const program = new Command("crop-map")
   .description("Crop-type maps for US states from the NASA HLS archive, with the Prithvi model, on Temporal")
@@ -25,18 +35,9 @@ const program = new Command("crop-map")
     outputError: (text, write) => write(`crop-map: ${text.trim().replace(/^error: /, "")} (see --help)\n`),
   });
 
-registerTilesCommand(program);
-registerDevCommand(program);
-registerImagesCommand(program);
-registerSynthCommand(program);
-registerTileCommand(program);
-registerWorkerCommand(program);
-registerRunCommands(program);
-registerScheduleCommand(program);
-registerCdlCommand(program);
-registerServeCommand(program);
-registerModelCommand(program);
-registerChipsCommand(program);
+// The named command's module alone; every module for help, no command or an unknown one.
+const named = Registrars[process.argv[2] ?? ""];
+for (const registrar of new Set(named ? [named] : Object.values(Registrars))) (await registrar())(program);
 
 /** The S3 endpoint to name when S3 does not answer; a config that does not load has its own error. */
 function s3Endpoint(): string | undefined {

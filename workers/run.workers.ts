@@ -3,7 +3,7 @@ import type { PredictOptions } from "../activities/predict.activities.ts";
 import type { Config } from "../lib/config/config.schema.ts";
 import { closeModels } from "../lib/model/model.session.ts";
 import { createS3Client } from "../lib/storage/s3.client.ts";
-import { connectWorker } from "../lib/temporal/connection.ts";
+import { connectWorker } from "../lib/temporal/worker.connection.ts";
 import { preloadModels } from "./model.preload.ts";
 import { createCpuWorker, createInferenceWorker } from "./worker.factory.ts";
 import { installWorkerRuntime } from "./worker.runtime.ts";

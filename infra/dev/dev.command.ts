@@ -4,7 +4,8 @@ import type { Command } from "commander";
 import { loadConfig } from "../../lib/config/config.load.ts";
 import type { Config } from "../../lib/config/config.schema.ts";
 import { createS3Client } from "../../lib/storage/s3.client.ts";
-import { connectClient, connectWorker } from "../../lib/temporal/connection.ts";
+import { connectClient } from "../../lib/temporal/connection.ts";
+import { connectWorker, useQuietTemporalRuntime } from "../../lib/temporal/worker.connection.ts";
 import { InfrastructureError, InputError, optionValue } from "../../scripts/cli.errors.ts";
 import { createCpuWorker } from "../../workers/worker.factory.ts";
 import { stackCheckWorkflow } from "../../workflows/index.ts";
@@ -185,6 +186,8 @@ export function registerDevCommand(program: Command): void {
     .action(async () => {
       const config = loadConfig();
       const s3 = createS3Client(config);
+      // The probe's worker lines at INFO would drown the check's own output.
+      useQuietTemporalRuntime();
       const connection = await connectWorker(config).catch((error: Error) => {
         throw new InputError(`cannot reach Temporal at ${config.temporal.address}: ${error.message}`);
       });

@@ -1,9 +1,8 @@
 import { readFileSync } from "node:fs";
 import { Client, Connection, type ConnectionOptions } from "@temporalio/client";
-import { DefaultLogger, NativeConnection, type NativeConnectionOptions, Runtime } from "@temporalio/worker";
 import type { Config } from "../config/config.schema.ts";
 
-type Tls = NativeConnectionOptions["tls"];
+type Tls = ConnectionOptions["tls"];
 
 function tlsOptions(config: Config["temporal"]): Tls {
   const { tls } = config;
@@ -22,7 +21,7 @@ function tlsOptions(config: Config["temporal"]): Tls {
  * Temporal Cloud's API key, from the environment only (a secret: never in the config file). With a
  * key, TLS is on even where the config leaves it off, as Temporal Cloud requires.
  */
-function apiKeyOptions(config: Config["temporal"], env: NodeJS.ProcessEnv = process.env) {
+export function apiKeyOptions(config: Config["temporal"], env: NodeJS.ProcessEnv = process.env) {
   const apiKey = env.CROP_MAP_TEMPORAL_API_KEY;
   if (!apiKey) return { tls: tlsOptions(config) };
   return { apiKey, tls: tlsOptions(config) ?? {} };
@@ -42,14 +41,4 @@ export async function connectClient(
     ...(connectTimeout ? { connectTimeout } : {}),
   });
   return new Client({ connection, namespace: config.temporal.namespace });
-}
-
-/** The connection a worker polls through. */
-export function connectWorker(config: Pick<Config, "temporal">): Promise<NativeConnection> {
-  return NativeConnection.connect({ address: config.temporal.address, ...apiKeyOptions(config.temporal) });
-}
-
-/** Worker lifecycle lines at INFO drown a command's own output; a CLI process keeps warnings only. */
-export function useQuietTemporalRuntime(): void {
-  Runtime.install({ logger: new DefaultLogger("WARN") });
 }

@@ -37,7 +37,8 @@ import type { Raster } from "../../lib/raster/raster.types.ts";
 import { parseRegionName } from "../../lib/region/named.regions.ts";
 import { createS3Client } from "../../lib/storage/s3.client.ts";
 import { getJson, putBytes, putJson, ref } from "../../lib/storage/s3.objects.ts";
-import { connectClient, connectWorker } from "../../lib/temporal/connection.ts";
+import { connectClient } from "../../lib/temporal/connection.ts";
+import { connectWorker } from "../../lib/temporal/worker.connection.ts";
 import { bundleWorkflows } from "../../workers/worker.factory.ts";
 import { latticeHash } from "../synth/hash.ts";
 

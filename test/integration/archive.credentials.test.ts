@@ -24,7 +24,8 @@ import { stacItemKey } from "../../lib/hls/lpdaac.keys.ts";
 import { loadModelManifest } from "../../lib/model/model.manifest.ts";
 import { LocalS3Credentials } from "../../lib/storage/local.credentials.ts";
 import { createS3Client } from "../../lib/storage/s3.client.ts";
-import { connectClient, connectWorker } from "../../lib/temporal/connection.ts";
+import { connectClient } from "../../lib/temporal/connection.ts";
+import { connectWorker } from "../../lib/temporal/worker.connection.ts";
 import { bundleWorkflows, createCpuWorker } from "../../workers/worker.factory.ts";
 import {
   type EarthdataStandIn,

@@ -19,12 +19,13 @@ import { openCog } from "../../lib/raster/cog.reader.ts";
 import { createS3Client } from "../../lib/storage/s3.client.ts";
 import { getBytes, objectSize, putBytes, ref } from "../../lib/storage/s3.objects.ts";
 import { s3Source } from "../../lib/storage/s3.source.ts";
-import { connectClient, connectWorker } from "../../lib/temporal/connection.ts";
+import { connectClient } from "../../lib/temporal/connection.ts";
+import { connectWorker } from "../../lib/temporal/worker.connection.ts";
 import { planWorld } from "../../scripts/synth/world.plan.ts";
-import { writeWorld } from "../../scripts/synth/world.writer.ts";
 import { bundleWorkflows, createCpuWorker, createInferenceWorker } from "../../workers/worker.factory.ts";
 import { HlsGdalCogOptions } from "../support/gdal.hls.ts";
 import { testConfig } from "../support/test.config.ts";
+import { writeTestWorld } from "../support/test.world.ts";
 
 /**
  * The archive as LP DAAC stores the 2020-2022 vintages, written by GDAL rather than by us: band
@@ -92,7 +93,7 @@ async function gdalRewrite(key: string, zone: number): Promise<void> {
 beforeAll(async () => {
   if (!(await gdal)) return;
   dir = await mkdtemp(join(tmpdir(), "crop-map-gdal-"));
-  await writeWorld(
+  await writeTestWorld(
     planWorld({ state: "RI", year: 2022, scale: "small", seed: 3, season: { start: "04-01", end: "10-31" } }),
     { s3, config: original },
   );

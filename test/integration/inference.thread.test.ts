@@ -14,17 +14,22 @@ import { InferenceCounters } from "../../lib/model/model.thread.ts";
 import { createS3Client } from "../../lib/storage/s3.client.ts";
 import { getJson, ref } from "../../lib/storage/s3.objects.ts";
 import { planWorld } from "../../scripts/synth/world.plan.ts";
-import { writeWorld } from "../../scripts/synth/world.writer.ts";
 import { createInferenceWorker } from "../../workers/worker.factory.ts";
 import { type CpuPool, startCpuPool } from "../support/cpu.pool.ts";
 import { testConfig } from "../support/test.config.ts";
 import { writeTestModel } from "../support/test.models.ts";
+import { writeTestWorld } from "../support/test.world.ts";
 
-// Batches of 4 windows; the heartbeat timeout is 2 s, and the model is made slow enough that one
-// batch takes several of those (checked before the tiles run, and made heavier if it does not).
-// Not 1 s: under heavy load the event loop of the process running the test stalls for up to about
-// a second, which is not what this test is about.
-const config = { ...testConfig("thread"), inference: { ...testConfig("thread").inference, batchSize: 4 } };
+// Batches of 8 windows (the fewer batches, the shorter the test; it needs three); the heartbeat
+// timeout is 2 s, and the model is made slow enough that one batch takes several of those (checked
+// before the tiles run, and made heavier if it does not). Not 1 s: under heavy load the event loop
+// of the process running the test stalls for up to about a second, which is not what this test is
+// about.
+const BatchSize = 8;
+const config = {
+  ...testConfig("thread"),
+  inference: { ...testConfig("thread").inference, batchSize: BatchSize },
+};
 const HeartbeatSeconds = 2;
 const s3 = createS3Client(config);
 let connection: NativeConnection;
@@ -49,15 +54,21 @@ function tileInput(outputPrefix: string): TileWorkflowInput {
 
 beforeAll(async () => {
   modelsDir = await mkdtemp(join(tmpdir(), "slow-models-"));
-  // Make the model heavier until one batch takes at least three heartbeat timeouts on this machine.
-  for (let layers = 4; ; layers *= 2) {
+  // Make the model heavier until one batch takes at least three heartbeat timeouts on this machine:
+  // from a light model's time, the layers that should take a third more than that (a batch's time
+  // grows with its layers), then twice as many while that falls short.
+  const batchMs = async (layers: number) => {
     slow = await writeTestModel(modelsDir, `slow-${layers}`, { layers, channels: 64 });
     const loaded = await loadModel(slow, s3, { device: "cpu", modelsDir }, () => {});
     const t = performance.now();
-    await runBatch(loaded, new Float32Array(4 * 18 * 224 * 224), 4);
-    if (performance.now() - t >= 3_000 * HeartbeatSeconds || layers >= 64) break;
-  }
-  await writeWorld(
+    await runBatch(loaded, new Float32Array(BatchSize * 18 * 224 * 224), BatchSize);
+    return performance.now() - t;
+  };
+  const Needed = 3_000 * HeartbeatSeconds;
+  const light = await batchMs(2);
+  let layers = Math.min(64, 2 ** Math.ceil(Math.log2(Math.max(4, (2 * 1.33 * Needed) / light))));
+  while ((await batchMs(layers)) < Needed && layers < 64) layers *= 2;
+  await writeTestWorld(
     planWorld({ state: "RI", year: 2022, scale: "small", seed: 3, season: { start: "04-01", end: "10-31" } }),
     { s3, config },
   );

@@ -4,14 +4,13 @@ import type { Config } from "../../lib/config/config.schema.ts";
 import type { RunInput, RunStatus } from "../../lib/contracts/run.contract.ts";
 import type { RunSummary } from "../../lib/contracts/run.summary.ts";
 import { createS3Client } from "../../lib/storage/s3.client.ts";
-import { getBytes, ref } from "../../lib/storage/s3.objects.ts";
 import { connectClient } from "../../lib/temporal/connection.ts";
 import { planWorld } from "../../scripts/synth/world.plan.ts";
-import { writeWorld } from "../../scripts/synth/world.writer.ts";
 import { spawnWorker } from "../support/child.worker.ts";
 import { riRunInput } from "../support/ri.run.ts";
 import { differingMaps, waitForCheckpoint } from "../support/run.failover.ts";
 import { testConfig } from "../support/test.config.ts";
+import { writeTestWorld } from "../support/test.world.ts";
 
 /**
  * The pools as on separate hosts: CPU and inference workers in processes of their own. Killing a
@@ -41,8 +40,8 @@ function runInput(runId: string): RunInput {
 }
 
 beforeAll(async () => {
-  await writeWorld(
-    planWorld({ state: "RI", year: 2022, scale: "small", seed: 8, season: { start: "04-01", end: "10-31" } }),
+  await writeTestWorld(
+    planWorld({ state: "RI", year: 2022, scale: "small", seed: 4, season: { start: "04-01", end: "10-31" } }),
     { s3, config },
   );
   client = await connectClient(config);

@@ -13,9 +13,9 @@ import type { RunSummary } from "../../lib/contracts/run.summary.ts";
 import { createS3Client } from "../../lib/storage/s3.client.ts";
 import { connectClient } from "../../lib/temporal/connection.ts";
 import { planWorld } from "../../scripts/synth/world.plan.ts";
-import { writeWorld } from "../../scripts/synth/world.writer.ts";
 import { spawnWorker } from "../support/child.worker.ts";
 import { testConfig } from "../support/test.config.ts";
+import { writeTestWorld } from "../support/test.world.ts";
 
 // A Temporal server of this file's own, so that stopping it leaves the other tests alone.
 let dir: string;
@@ -41,8 +41,8 @@ beforeAll(async () => {
     },
   });
   const s3 = createS3Client(config);
-  await writeWorld(
-    planWorld({ state: "RI", year: 2022, scale: "small", seed: 6, season: { start: "04-01", end: "10-31" } }),
+  await writeTestWorld(
+    planWorld({ state: "RI", year: 2022, scale: "small", seed: 4, season: { start: "04-01", end: "10-31" } }),
     { s3, config },
   );
   s3.destroy();

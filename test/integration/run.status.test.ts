@@ -5,11 +5,11 @@ import { createS3Client } from "../../lib/storage/s3.client.ts";
 import { connectClient } from "../../lib/temporal/connection.ts";
 import type { RunStatusAnswer } from "../../scripts/commands/run.status.ts";
 import { planWorld } from "../../scripts/synth/world.plan.ts";
-import { writeWorld } from "../../scripts/synth/world.writer.ts";
 import { configEnv, spawnWorker } from "../support/child.worker.ts";
 import { cli } from "../support/cli.run.ts";
 import { riRunInput } from "../support/ri.run.ts";
 import { testConfig } from "../support/test.config.ts";
+import { writeTestWorld } from "../support/test.world.ts";
 
 const config = testConfig("status");
 const s3 = createS3Client(config);
@@ -25,7 +25,7 @@ async function status(runId: string): Promise<{ text: string; json: RunStatusAns
 }
 
 beforeAll(async () => {
-  await writeWorld(
+  await writeTestWorld(
     planWorld({ state: "RI", year: 2022, scale: "small", seed: 4, season: { start: "04-01", end: "10-31" } }),
     { s3, config },
   );

@@ -1,6 +1,4 @@
 import { execFile } from "node:child_process";
-import { mkdtemp, readFile, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
@@ -16,13 +14,14 @@ import { DefaultSeasonWindows } from "../../lib/contracts/season.windows.ts";
 import { bandKey, ModelBands } from "../../lib/hls/lpdaac.keys.ts";
 import { createS3Client } from "../../lib/storage/s3.client.ts";
 import { getBytes, getJson, ref } from "../../lib/storage/s3.objects.ts";
-import { connectClient, connectWorker } from "../../lib/temporal/connection.ts";
+import { connectClient } from "../../lib/temporal/connection.ts";
+import { connectWorker } from "../../lib/temporal/worker.connection.ts";
 import { planWorld } from "../../scripts/synth/world.plan.ts";
-import { writeWorld } from "../../scripts/synth/world.writer.ts";
 import { bundleWorkflows, createCpuWorker, createInferenceWorker } from "../../workers/worker.factory.ts";
 import { configEnv, spawnWorker } from "../support/child.worker.ts";
 import { riRunInput } from "../support/ri.run.ts";
 import { testConfig } from "../support/test.config.ts";
+import { writeTestWorld } from "../support/test.world.ts";
 
 const config = testConfig("run");
 const s3 = createS3Client(config);
@@ -69,42 +68,12 @@ async function modifiedTimes(prefix: string): Promise<Map<string, number | undef
   );
 }
 
-/** Renders the HTML report in headless Chromium (Debian's, where installed) and checks the screenshot. */
-async function _screenshotIfChromium(html: string): Promise<void> {
-  const chromium = await promisify(execFile)("chromium", ["--version"]).then(
-    () => true,
-    () => false,
-  );
-  if (!chromium) return;
-  const dir = await mkdtemp(join(tmpdir(), "report-"));
-  await writeFile(join(dir, "report.html"), html);
-  await promisify(execFile)(
-    "chromium",
-    [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--no-first-run",
-      `--user-data-dir=${join(dir, "profile")}`,
-      `--screenshot=${join(dir, "report.png")}`,
-      "--window-size=1200,1600",
-      `file://${join(dir, "report.html")}`,
-    ],
-    { timeout: 60_000 },
-  );
-  const png = await readFile(join(dir, "report.png"));
-  expect(png.subarray(1, 4).toString()).toBe("PNG");
-  expect(png.length).toBeGreaterThan(20_000);
-}
-
 async function tileMap(prefix: string, tileId: string): Promise<Buffer> {
   return Buffer.from(await getBytes(s3, ref(config.storage.outputs, `${prefix}tiles/${tileId}/classes.tif`)));
 }
 
 beforeAll(async () => {
-  await writeWorld(
+  await writeTestWorld(
     planWorld({ state: "RI", year: 2022, scale: "small", seed: 4, season: { start: "04-01", end: "10-31" } }),
     { s3, config },
   );

@@ -3,7 +3,8 @@ import type { Client } from "@temporalio/client";
 import type { NativeConnection } from "@temporalio/worker";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createS3Client } from "../../lib/storage/s3.client.ts";
-import { connectClient, connectWorker } from "../../lib/temporal/connection.ts";
+import { connectClient } from "../../lib/temporal/connection.ts";
+import { connectWorker } from "../../lib/temporal/worker.connection.ts";
 import { createCpuWorker } from "../../workers/worker.factory.ts";
 import { testConfig } from "../support/test.config.ts";
 

@@ -20,11 +20,11 @@ import { createS3Client } from "../../lib/storage/s3.client.ts";
 import { getBytes, getJson, ref } from "../../lib/storage/s3.objects.ts";
 import { s3Source } from "../../lib/storage/s3.source.ts";
 import { planWorld } from "../../scripts/synth/world.plan.ts";
-import { writeWorld } from "../../scripts/synth/world.writer.ts";
 import { createInferenceWorker } from "../../workers/worker.factory.ts";
 import { spawnWorker } from "../support/child.worker.ts";
 import { type CpuPool, startCpuPool } from "../support/cpu.pool.ts";
 import { testConfig } from "../support/test.config.ts";
+import { writeTestWorld } from "../support/test.world.ts";
 
 const config = testConfig("tile");
 const s3 = createS3Client(config);
@@ -109,7 +109,7 @@ async function accuracyOf(manifest: TileManifest, dx: number, dy = 0) {
 }
 
 beforeAll(async () => {
-  await writeWorld(
+  await writeTestWorld(
     planWorld({ state: "RI", year: 2022, scale: "small", seed: 3, season: { start: "04-01", end: "10-31" } }),
     { s3, config },
   );

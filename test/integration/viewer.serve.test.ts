@@ -18,16 +18,17 @@ import { findState, type UsState } from "../../lib/region/us.states.ts";
 import { createS3Client } from "../../lib/storage/s3.client.ts";
 import { getBytes, getJson, putBytes, ref } from "../../lib/storage/s3.objects.ts";
 import { s3Source } from "../../lib/storage/s3.source.ts";
-import { connectClient, connectWorker } from "../../lib/temporal/connection.ts";
+import { connectClient } from "../../lib/temporal/connection.ts";
+import { connectWorker } from "../../lib/temporal/worker.connection.ts";
 import type { ViewerConfig } from "../../lib/viewer/page/viewer.config.ts";
 import { planWorld } from "../../scripts/synth/world.plan.ts";
-import { writeWorld } from "../../scripts/synth/world.writer.ts";
 import { bundleWorkflows, createCpuWorker, createInferenceWorker } from "../../workers/worker.factory.ts";
 import { configEnv } from "../support/child.worker.ts";
 import { cli } from "../support/cli.run.ts";
 import { decodeOwnPng } from "../support/png.decode.ts";
 import { riRunInput } from "../support/ri.run.ts";
 import { testConfig } from "../support/test.config.ts";
+import { writeTestWorld } from "../support/test.world.ts";
 import { startServe } from "../support/viewer.process.ts";
 
 const config = testConfig("viewer");
@@ -82,7 +83,7 @@ async function mapRun(): Promise<void> {
 }
 
 beforeAll(async () => {
-  await writeWorld(
+  await writeTestWorld(
     planWorld({ state: "RI", year: 2022, scale: "small", seed: 4, season: { start: "04-01", end: "10-31" } }),
     { s3, config },
   );

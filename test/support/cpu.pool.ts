@@ -2,7 +2,8 @@ import type { S3Client } from "@aws-sdk/client-s3";
 import type { Client } from "@temporalio/client";
 import type { NativeConnection } from "@temporalio/worker";
 import type { Config } from "../../lib/config/config.schema.ts";
-import { connectClient, connectWorker } from "../../lib/temporal/connection.ts";
+import { connectClient } from "../../lib/temporal/connection.ts";
+import { connectWorker } from "../../lib/temporal/worker.connection.ts";
 import { bundleWorkflows, createCpuWorker } from "../../workers/worker.factory.ts";
 
 /** A CPU-pool worker running in this process (every workflow and the CPU activities), and a client. */

@@ -4,7 +4,7 @@ import { CdlEpsg, transform } from "../../lib/grid/crs.ts";
 import { snapToNationalGrid } from "../../lib/grid/lattice.ts";
 import { densify, ringBounds } from "../../lib/grid/planar.ts";
 import { planWorld } from "../../scripts/synth/world.plan.ts";
-import { writeWorld } from "../../scripts/synth/world.writer.ts";
+import { writeTestWorld } from "./test.world.ts";
 
 /**
  * One tile of the Iowa demo world at small scale (a corn-and-soy world with every crop the two
@@ -33,6 +33,6 @@ export async function writeIowaTile(s3: S3Client, config: Config, tileId: string
     ],
     1000,
   ).map((p) => toAlbers.forward(p));
-  await writeWorld({ ...plan, tiles, cdl: snapToNationalGrid(ringBounds(ring)) }, { s3, config });
+  await writeTestWorld({ ...plan, tiles, cdl: snapToNationalGrid(ringBounds(ring)) }, { s3, config });
   return plan;
 }

@@ -4,7 +4,8 @@ import type { NativeConnection } from "@temporalio/worker";
 import { afterAll, beforeAll } from "vitest";
 import type { Config } from "../../lib/config/config.schema.ts";
 import { createS3Client } from "../../lib/storage/s3.client.ts";
-import { connectClient, connectWorker } from "../../lib/temporal/connection.ts";
+import { connectClient } from "../../lib/temporal/connection.ts";
+import { connectWorker } from "../../lib/temporal/worker.connection.ts";
 
 export interface TemporalSession {
   s3: S3Client;

@@ -12,7 +12,7 @@ import type { HlsArchive } from "../../lib/hls/hls.archive.ts";
 import { loadModelManifest } from "../../lib/model/model.manifest.ts";
 import { getBytes, ref } from "../../lib/storage/s3.objects.ts";
 import { planWorld } from "../../scripts/synth/world.plan.ts";
-import { writeWorld } from "../../scripts/synth/world.writer.ts";
+import { writeTestWorld } from "./test.world.ts";
 
 export const WorldYear = 2022;
 
@@ -25,7 +25,10 @@ export async function writeOneTileWorld(s3: S3Client, config: Config, tileId: st
     seed: 3,
     season: { start: "04-01", end: "10-31" },
   });
-  await writeWorld({ ...plan, tiles: plan.tiles.filter((t) => t.tile.tileId === tileId) }, { s3, config });
+  await writeTestWorld(
+    { ...plan, tiles: plan.tiles.filter((t) => t.tile.tileId === tileId) },
+    { s3, config },
+  );
 }
 
 export async function labelGridOf(s3: S3Client, config: Config): Promise<LabelGrid> {

@@ -17,7 +17,8 @@ import type {
 } from "../../activities/activity.types.ts";
 import type { RunInput, RunStatus } from "../../lib/contracts/run.contract.ts";
 import { runStatusQuery } from "../../lib/contracts/run.signals.ts";
-import { connectClient, connectWorker } from "../../lib/temporal/connection.ts";
+import { connectClient } from "../../lib/temporal/connection.ts";
+import { connectWorker } from "../../lib/temporal/worker.connection.ts";
 import { bundleWorkflows } from "../../workers/worker.factory.ts";
 import { runWorkflow } from "../../workflows/index.ts";
 import { testConfig } from "../support/test.config.ts";
