@@ -65,7 +65,9 @@ export function validityRows(rows: WindowRows, header: StackHeader, y0: number, 
  * One decoded chunk, chunk `cx` of a row, normalised per band ((x - mean) / std, the six values
  * repeated per date) as float32 into `row.normalized[cx]`, pixels without data 0 (the mean), and
  * its validity mask into `row.valid[cx]`, in one pass over the data (one pass for the mask and one
- * to normalise cost four times as much).
+ * to normalise cost four times as much). Negative reflectance (water, shadow, HLS's atmospheric
+ * correction undershooting) is clipped to 0 first, as the seed's training chips were
+ * (`np.clip(out_bands, 0, None)`): the model never saw a negative value.
  */
 export function normalizeChunk(
   chunk: Int16Array,
@@ -86,7 +88,7 @@ export function normalizeChunk(
       if (v === StackNodata) {
         out[at] = 0;
         mask[i] = 0;
-      } else out[at] = (v - mean) * scale;
+      } else out[at] = (Math.max(v, 0) - mean) * scale;
     }
   }
 }

@@ -34,7 +34,8 @@ function makePlanes(): Int16Array[] {
       // A block without data (windows there are skipped) and scattered gaps in single dates.
       if (x >= 100 && y < 40) return StackNodata;
       if (random() < 0.01) return StackNodata;
-      return Math.floor(random() * 6000);
+      // Some negative reflectance (water, shadow), which the model is fed clipped to 0.
+      return Math.floor(random() * 6300) - 300;
     }),
   );
 }
@@ -93,7 +94,7 @@ function direct(planes: Int16Array[]) {
             const v = planes[c]?.[p] as number;
             const scale = 1 / (normalization.std[c % 6] as number);
             input[c * plane + dy * size + dx] =
-              v === StackNodata ? 0 : (v - (normalization.mean[c % 6] as number)) * scale;
+              v === StackNodata ? 0 : (Math.max(v, 0) - (normalization.mean[c % 6] as number)) * scale;
           }
         }
       if (valid === 0) continue;
