@@ -12,6 +12,7 @@ import type { createSeriesStageActivities } from "./series.stage.activities.ts";
 import type { createStageActivities } from "./stage.activities.ts";
 import type { createStorageProbeActivities } from "./storage.probe.activities.ts";
 import type { createTileOutputActivities } from "./tile.output.activities.ts";
+import type { createTrainActivities } from "./train.activities.ts";
 
 export type StorageProbeActivities = ReturnType<typeof createStorageProbeActivities>;
 export type LabelActivities = ReturnType<typeof createLabelActivities>;
@@ -26,3 +27,4 @@ export type SeriesStageActivities = ReturnType<typeof createSeriesStageActivitie
 export type SeriesPredictActivities = ReturnType<typeof createSeriesPredictActivities>;
 export type ChipActivities = ReturnType<typeof createChipActivities>;
 export type DatasetActivities = ReturnType<typeof createDatasetActivities>;
+export type TrainActivities = ReturnType<typeof createTrainActivities>;

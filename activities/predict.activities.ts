@@ -1,16 +1,13 @@
 import type { S3Client } from "@aws-sdk/client-s3";
 import { activityInfo, cancellationSignal, heartbeat, log } from "@temporalio/activity";
-import { z } from "zod";
 import type { Config } from "../lib/config/config.schema.ts";
 import {
-  type MapFiles,
   type PredictedTile,
   PredictedTileParser,
   type PredictTileInput,
   PredictTileInputParser,
 } from "../lib/contracts/predict.contract.ts";
 import type { StackHeader } from "../lib/contracts/stack.header.ts";
-import { TileIdParser } from "../lib/contracts/tile.id.ts";
 import { formatS3Url } from "../lib/core/s3.url.ts";
 import { loadModelManifest, type ModelManifest, ModelsDir } from "../lib/model/model.manifest.ts";
 import { type LoadedModel, loadModel, runBatchShared } from "../lib/model/model.session.ts";
@@ -64,7 +61,9 @@ export function createPredictActivities(s3: S3Client, config: Config, options: P
   const { afterRow, tilesRunning } = options;
   const emitThreads = config.inference.emitThreads ?? defaultEmitThreads();
 
-  const manifestOf = (name: string) => asModelFailure(loadModelManifest(name, modelsDir));
+  // Bundled models by file, trained ones from the registry in the outputs location.
+  const registry = { s3, location: outputs };
+  const manifestOf = (name: string) => asModelFailure(loadModelManifest(name, modelsDir, registry));
   const model = (manifest: ModelManifest): Promise<LoadedModel> =>
     asModelFailure(loadModel(manifest, s3, { ...config.inference, modelsDir }, (line) => log.info(line)));
 

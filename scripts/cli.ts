@@ -26,6 +26,7 @@ const Registrars: Record<string, Registrar> = {
   serve: async () => (await import("./commands/serve.command.ts")).registerServeCommand,
   model: async () => (await import("./commands/model.command.ts")).registerModelCommand,
   chips: async () => (await import("./commands/chips.command.ts")).registerChipsCommand,
+  train: async () => (await import("./commands/train.command.ts")).registerTrainCommand,
 };
 
 const program = new Command("crop-map")

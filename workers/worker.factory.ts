@@ -20,6 +20,7 @@ import { createSeriesStageActivities } from "../activities/series.stage.activiti
 import { createStageActivities } from "../activities/stage.activities.ts";
 import { createStorageProbeActivities } from "../activities/storage.probe.activities.ts";
 import { createTileOutputActivities } from "../activities/tile.output.activities.ts";
+import { createTrainActivities } from "../activities/train.activities.ts";
 import type { Config } from "../lib/config/config.schema.ts";
 import { createHlsArchive } from "../lib/hls/archive.factory.ts";
 import type { HlsArchive } from "../lib/hls/hls.archive.ts";
@@ -94,8 +95,8 @@ export async function createCpuWorker(options: WorkerOptions): Promise<Worker> {
 }
 
 /**
- * The inference pool: model inference only, one ONNX session per model file per process, each on
- * its own thread (GPU hosts poll this queue). A CUDA worker whose GPU does not start fails here,
+ * The inference pool: model inference, one ONNX session per model file per process, each on its
+ * own thread, and fine-tuning (GPU hosts poll this queue). A CUDA worker whose GPU does not start fails here,
  * unless `inference.allowCpuFallback`.
  */
 export async function createInferenceWorker(options: WorkerOptions & PredictOptions): Promise<Worker> {
@@ -113,6 +114,7 @@ export async function createInferenceWorker(options: WorkerOptions & PredictOpti
     activities: {
       ...createPredictActivities(s3, config, predict),
       ...createSeriesPredictActivities(s3, config, predict),
+      ...createTrainActivities(s3, config),
     },
   });
 }

@@ -5,3 +5,4 @@ export { reportWorkflow } from "./report.workflow.ts";
 export { runWorkflow } from "./run.workflow.ts";
 export { stackCheckWorkflow } from "./stack.check.workflow.ts";
 export { tileWorkflow } from "./tile.workflow.ts";
+export { trainWorkflow } from "./train.workflow.ts";

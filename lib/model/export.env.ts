@@ -11,6 +11,8 @@ const run = promisify(execFile);
 export const ExportDir = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "models", "export");
 export const ExportRequirements = join(ExportDir, "requirements.txt");
 export const ExportScript = join(ExportDir, "prithvi_export.py");
+/** The fine-tuning script: runs in the same environment, and imports the export's architecture. */
+export const TrainScript = join(ExportDir, "..", "train", "prithvi_train.py");
 
 /**
  * The model export's Python environment (PyTorch, onnx, onnxruntime at pinned versions), a

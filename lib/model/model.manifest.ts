@@ -1,8 +1,12 @@
 import { readFile } from "node:fs/promises";
 import { dirname, isAbsolute, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { S3Client } from "@aws-sdk/client-s3";
 import { z } from "zod";
 import { CropClasses } from "../cdl/classes.ts";
+import { TrainingRecordParser } from "../contracts/train.contract.ts";
+import { formatS3Url, type S3Location } from "../core/s3.url.ts";
+import { getJson, ref } from "../storage/s3.objects.ts";
 
 const SixBands = z.array(z.string().min(1)).length(6);
 const Six = z.array(z.number()).length(6);
@@ -65,6 +69,8 @@ export const ModelManifestParser = z
     /** Repeated for each date. */
     normalization: NormalizationParser,
     classes: ModelClassesParser,
+    /** A model made by `crop-map train`: its dataset, recipe and validation metrics. */
+    training: TrainingRecordParser.optional(),
   })
   .strict()
   .superRefine((m, ctx) => {
@@ -92,26 +98,47 @@ export const ModelsDir = join(dirname(fileURLToPath(import.meta.url)), "..", "..
 /** A model name that is not in models/, or a manifest that does not parse. */
 export class ModelManifestError extends Error {}
 
-/** Reads `<name>.json` from `dir` and parses it with `parser`, naming the file and field on failure. */
+/**
+ * The model registry: trained models' manifests and ONNX files in S3, `models/<name>/<name>.json`
+ * under a location (the outputs'), where every worker finds them by name.
+ */
+export interface ModelRegistry {
+  s3: S3Client;
+  location: S3Location;
+}
+
+/** A registered model's manifest key, relative to the registry's location. */
+export const registeredManifestKey = (name: string) => `models/${name}/${name}.json`;
+
+/**
+ * Reads `<name>.json` from `dir`, or else the registry's manifest of that name, and parses it with
+ * `parser`, naming the file and field on failure.
+ */
 export async function readManifestFile<T extends z.ZodType>(
   name: string,
   dir: string,
   parser: (json: unknown) => T,
+  registry?: ModelRegistry,
 ): Promise<z.output<T>> {
   if (!/^[a-z0-9][a-z0-9-]*$/.test(name))
     throw new ModelManifestError(`model name '${name}' is not a manifest name`);
-  const file = join(dir, `${name}.json`);
-  let text: string;
-  try {
-    text = await readFile(file, "utf8");
-  } catch {
-    throw new ModelManifestError(`model '${name}' is not in ${dir} (no ${name}.json)`);
-  }
+  let file = join(dir, `${name}.json`);
   let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw new ModelManifestError(`model manifest ${file} is not JSON: ${(error as Error).message}`);
+  const text = await readFile(file, "utf8").catch(() => undefined);
+  if (text === undefined) {
+    const key = registeredManifestKey(name);
+    json = registry ? await getJson(registry.s3, ref(registry.location, key)) : undefined;
+    if (json === undefined)
+      throw new ModelManifestError(
+        `model '${name}' is not in ${dir} (no ${name}.json)${registry ? ` nor in the registry (${formatS3Url(registry.location, key)})` : ""}`,
+      );
+    file = formatS3Url(registry?.location as S3Location, key);
+  } else {
+    try {
+      json = JSON.parse(text);
+    } catch (error) {
+      throw new ModelManifestError(`model manifest ${file} is not JSON: ${(error as Error).message}`);
+    }
   }
   const parsed = parser(json).safeParse(json);
   if (!parsed.success) {
@@ -128,13 +155,22 @@ export function manifestFamily(json: unknown): string {
 }
 
 /** A chip-family manifest; a manifest of another family is refused, naming it. */
-export async function loadModelManifest(name: string, dir = ModelsDir): Promise<ModelManifest> {
-  return readManifestFile(name, dir, (json) => {
-    const family = manifestFamily(json);
-    if (family !== "chip")
-      throw new ModelManifestError(`model '${name}' is of the ${family} family, not a chip model`);
-    return ModelManifestParser;
-  });
+export async function loadModelManifest(
+  name: string,
+  dir = ModelsDir,
+  registry?: ModelRegistry,
+): Promise<ModelManifest> {
+  return readManifestFile(
+    name,
+    dir,
+    (json) => {
+      const family = manifestFamily(json);
+      if (family !== "chip")
+        throw new ModelManifestError(`model '${name}' is of the ${family} family, not a chip model`);
+      return ModelManifestParser;
+    },
+    registry,
+  );
 }
 
 /** Where the ONNX file is: s3:// URLs as they are, paths resolved against models/. */

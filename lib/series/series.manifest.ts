@@ -6,6 +6,7 @@ import {
   ModelManifestError,
   ModelManifestParser,
   ModelNameParser,
+  type ModelRegistry,
   ModelsDir,
   manifestFamily,
   NormalizationParser,
@@ -79,13 +80,22 @@ export async function loadSeriesManifest(name: string, dir = ModelsDir): Promise
 }
 
 /** Any family's manifest, by the family it declares. */
-export async function loadAnyManifest(name: string, dir = ModelsDir): Promise<AnyModelManifest> {
-  return readManifestFile(name, dir, (json) => {
-    const family = manifestFamily(json);
-    if (family === "series") return SeriesManifestParser;
-    if (family === "chip") return ModelManifestParser;
-    throw new ModelManifestError(`model '${name}': unknown family '${family}' (chip or series)`);
-  });
+export async function loadAnyManifest(
+  name: string,
+  dir = ModelsDir,
+  registry?: ModelRegistry,
+): Promise<AnyModelManifest> {
+  return readManifestFile(
+    name,
+    dir,
+    (json) => {
+      const family = manifestFamily(json);
+      if (family === "series") return SeriesManifestParser;
+      if (family === "chip") return ModelManifestParser;
+      throw new ModelManifestError(`model '${name}': unknown family '${family}' (chip or series)`);
+    },
+    registry,
+  );
 }
 
 /**
@@ -95,8 +105,9 @@ export async function loadAnyManifest(name: string, dir = ModelsDir): Promise<An
 export async function pipelineShape(
   name: string,
   dir = ModelsDir,
+  registry?: ModelRegistry,
 ): Promise<{ chip: { size: number; stride: number }; series?: { maxDates: number } }> {
-  const manifest = await loadAnyManifest(name, dir);
+  const manifest = await loadAnyManifest(name, dir, registry);
   if (isSeries(manifest))
     return {
       chip: { size: Math.max(manifest.patch, SeriesChunk), stride: SeriesChunk },

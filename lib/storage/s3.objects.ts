@@ -1,4 +1,6 @@
-import { createReadStream } from "node:fs";
+import { createReadStream, createWriteStream } from "node:fs";
+import type { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
 import {
   DeleteObjectCommand,
   GetObjectCommand,
@@ -134,6 +136,21 @@ export async function getJson(s3: S3Client, object: ObjectRef): Promise<unknown 
 export async function getBytes(s3: S3Client, object: ObjectRef): Promise<Uint8Array> {
   const response = await s3.send(new GetObjectCommand({ Bucket: object.bucket, Key: object.key }));
   return (await response.Body?.transformToByteArray()) ?? new Uint8Array();
+}
+
+/**
+ * An object streamed to a local file (a checkpoint: up to gigabytes, never whole in memory); false
+ * when there is no such object.
+ */
+export async function getFile(s3: S3Client, object: ObjectRef, path: string): Promise<boolean> {
+  try {
+    const response = await s3.send(new GetObjectCommand({ Bucket: object.bucket, Key: object.key }));
+    await pipeline(response.Body as Readable, createWriteStream(path));
+    return true;
+  } catch (error) {
+    if (isNotFound(error)) return false;
+    throw error;
+  }
 }
 
 export async function deleteObject(s3: S3Client, object: ObjectRef): Promise<void> {

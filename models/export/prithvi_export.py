@@ -20,7 +20,7 @@ import json
 import math
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -307,11 +307,25 @@ def parity(model: nn.Module, onnx_path: Path, a: Arch, batches: list[int], seed:
     return parity_record(batches, worst, scale, agree, total)
 
 
+def arch_for(size: str, img_size: int) -> Arch:
+    """The named architecture at a window of img_size pixels: only the reduced one may change it (the
+    full model's position embedding, and so its checkpoints, are made for 224)."""
+    a = ARCHS[size]
+    if img_size == a.img_size:
+        return a
+    if size == "full" or img_size % a.patch_size or img_size < a.patch_size:
+        print(f"crop-map: --img-size {img_size}: the {size} model takes {a.img_size} (reduced: a multiple of {a.patch_size})", file=sys.stderr)
+        raise SystemExit(2)
+    return replace(a, img_size=img_size)
+
+
 def main() -> int:
-    args = export_arguments(__doc__.split("\n")[0], "also write the weights as an mmseg-layout checkpoint").parse_args()
+    parser = export_arguments(__doc__.split("\n")[0], "also write the weights as an mmseg-layout checkpoint")
+    parser.add_argument("--img-size", type=int, default=224, help="window side in pixels (reduced variant only)")
+    args = parser.parse_args()
 
     torch.set_num_threads(max(1, torch.get_num_threads()))
-    a = ARCHS[args.size]
+    a = arch_for(args.size, args.img_size)
     model = PrithviCrop(a).eval()
     started = time.time()
     source = set_weights(args, model, load_checkpoint_strict, randomize)
@@ -344,6 +358,8 @@ def main() -> int:
         return 1
 
     template = json.loads(args.manifest_template.read_text())
+    # The sliding window of the seed (stride half the window) at this model's window.
+    template["chip"] = {"size": a.img_size, "stride": a.img_size // 2}
     arch_note = "" if args.size == "full" else f", reduced architecture {asdict(a)}"
     description = (
         f"Prithvi-100M crop classification architecture exported to ONNX (opset 17, dynamic batch, "

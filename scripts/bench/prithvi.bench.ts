@@ -12,11 +12,11 @@ import { mkdtemp, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { exportModel } from "../../lib/model/model.export.ts";
 import { loadModelManifest } from "../../lib/model/model.manifest.ts";
 import { loadModel, runBatch } from "../../lib/model/model.session.ts";
 import { windowStarts } from "../../lib/pipeline/sliding.window.ts";
 import { seededRandom } from "../../lib/random.ts";
-import { exportModel } from "../commands/model.command.ts";
 import { JsonOption, writeBenchRecord } from "./bench.record.ts";
 
 const { values } = parseArgs({

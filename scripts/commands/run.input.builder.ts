@@ -2,10 +2,11 @@ import type { Config } from "../../lib/config/config.schema.ts";
 import { HlsProducts } from "../../lib/contracts/granule.id.ts";
 import { OutputPrefixParser } from "../../lib/contracts/output.prefix.ts";
 import type { RegionSpec } from "../../lib/contracts/region.spec.ts";
-import { type RunInput, RunInputParser, RunYearParser } from "../../lib/contracts/run.contract.ts";
+import { type RunInput, RunInputParser } from "../../lib/contracts/run.contract.ts";
 import type { HlsArchive } from "../../lib/hls/hls.archive.ts";
 import { FirstHlsYear } from "../../lib/hls/hls.years.ts";
-import { ModelManifestError } from "../../lib/model/model.manifest.ts";
+import { ModelManifestError, ModelsDir } from "../../lib/model/model.manifest.ts";
+import { registryOf } from "../../lib/model/model.registry.ts";
 import { resolveRegion } from "../../lib/region/region.ts";
 import { tilesForRegion } from "../../lib/region/tile.cover.ts";
 import { pipelineShape } from "../../lib/series/series.manifest.ts";
@@ -66,7 +67,7 @@ export async function buildRunInput(
   const year = parseYear(options.year);
   let shape: Awaited<ReturnType<typeof pipelineShape>>;
   try {
-    shape = await pipelineShape(options.model);
+    shape = await pipelineShape(options.model, ModelsDir, registryOf(config));
   } catch (error) {
     if (error instanceof ModelManifestError) throw new InputError(error.message);
     throw error;

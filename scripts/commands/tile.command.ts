@@ -8,7 +8,8 @@ import { DefaultSeasonWindows } from "../../lib/contracts/season.windows.ts";
 import { type TileWorkflowInput, TileWorkflowInputParser } from "../../lib/contracts/tile.contract.ts";
 import { findTile } from "../../lib/grid/tile.table.ts";
 import { FirstHlsYear } from "../../lib/hls/hls.years.ts";
-import { ModelManifestError } from "../../lib/model/model.manifest.ts";
+import { ModelManifestError, ModelsDir } from "../../lib/model/model.manifest.ts";
+import { registryOf } from "../../lib/model/model.registry.ts";
 import { pipelineShape } from "../../lib/series/series.manifest.ts";
 import { tileWorkflow } from "../../workflows/index.ts";
 import { uiLink, withClient } from "../cli.client.ts";
@@ -28,7 +29,7 @@ export async function tileWorkflowInput(
   }
   let shape: Awaited<ReturnType<typeof pipelineShape>>;
   try {
-    shape = await pipelineShape(modelName);
+    shape = await pipelineShape(modelName, ModelsDir, registryOf(config));
   } catch (error) {
     if (error instanceof ModelManifestError) throw new InputError(error.message);
     throw error;

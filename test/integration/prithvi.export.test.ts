@@ -12,6 +12,7 @@ import { DefaultSeasonWindows } from "../../lib/contracts/season.windows.ts";
 import { StackNodata } from "../../lib/contracts/stack.header.ts";
 import type { TileManifest } from "../../lib/contracts/tile.contract.ts";
 import { ensureExportEnv } from "../../lib/model/export.env.ts";
+import { exportModel } from "../../lib/model/model.export.ts";
 import { loadModelManifest, type ModelManifest } from "../../lib/model/model.manifest.ts";
 import { loadModel, runBatch } from "../../lib/model/model.session.ts";
 import { windowStarts } from "../../lib/pipeline/sliding.window.ts";
@@ -20,12 +21,11 @@ import { openCog, readRaster } from "../../lib/raster/cog.reader.ts";
 import { createS3Client } from "../../lib/storage/s3.client.ts";
 import { ref } from "../../lib/storage/s3.objects.ts";
 import { s3Source } from "../../lib/storage/s3.source.ts";
-import { exportModel } from "../../scripts/commands/model.command.ts";
 import { planWorld } from "../../scripts/synth/world.plan.ts";
-import { writeWorld } from "../../scripts/synth/world.writer.ts";
 import { createInferenceWorker } from "../../workers/worker.factory.ts";
 import { type CpuPool, startCpuPool } from "../support/cpu.pool.ts";
 import { testConfig } from "../support/test.config.ts";
+import { writeTestWorld } from "../support/test.world.ts";
 
 // The Prithvi export (models/export/prithvi_export.py, PyTorch from PyPI) at its reduced size: the
 // same operators as the seed's architecture with fewer, narrower layers, seeded random weights.
@@ -114,7 +114,7 @@ describe("the Prithvi architecture through the real pipeline", () => {
   let pool: CpuPool | undefined;
 
   beforeAll(async () => {
-    await writeWorld(
+    await writeTestWorld(
       planWorld({
         state: "RI",
         year: 2022,

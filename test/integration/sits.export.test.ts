@@ -5,10 +5,10 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ensureExportEnv } from "../../lib/model/export.env.ts";
+import { exportModel } from "../../lib/model/model.export.ts";
 import { loadModelFile } from "../../lib/model/model.session.ts";
 import { checkSeriesGraph, checkSeriesOutput } from "../../lib/series/series.graph.ts";
 import { loadSeriesManifest, type SeriesManifest } from "../../lib/series/series.manifest.ts";
-import { exportModel } from "../../scripts/commands/model.command.ts";
 
 // The SITS-Former export (models/export/sits_former_export.py, PyTorch from PyPI) at its reduced
 // size: the same operators, narrower and shallower, seeded random weights.

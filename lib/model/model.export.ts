@@ -1,0 +1,83 @@
+// Model export: the export scripts (models/export) run in their Python environment, for the CLI's
+// `model export` and for the training workflow's registration of a trained model.
+import { existsSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { ExportDir, ensureExportEnv, runExportScript } from "./export.env.ts";
+import { ModelsDir } from "./model.manifest.ts";
+
+/** An export refused for its input (unknown model, missing or mismatched checkpoint): exit 2 at the CLI. */
+export class ExportRefused extends Error {}
+
+/** Architectures an export script builds, by the manifest it fills in. */
+const Exportable: Record<string, string> = {
+  "prithvi-crop-100m": "prithvi_export.py",
+  "sits-former": "sits_former_export.py",
+};
+
+export interface ExportOptions {
+  checkpoint?: string;
+  out: string;
+  size?: "full" | "reduced";
+  seed?: number;
+  parityBatches?: string;
+  /** Largest |dlogit| the parity check allows, relative to the largest |logit| (1e-4). */
+  tolerance?: number;
+  /** Also write the weights as an mmseg-layout checkpoint (tests load it back strictly). */
+  writeCheckpoint?: string;
+  /** The exported model's name (a trained model's); by default from the model, size and weights. */
+  name?: string;
+  /** Window side in pixels: 224, or another multiple of 16 for the reduced variant. */
+  imgSize?: number;
+}
+
+/** The model name an export gets: random weights and reduced sizes are never the real model's name. */
+export function exportedName(model: string, options: Pick<ExportOptions, "checkpoint" | "size">): string {
+  const reduced = model.endsWith("-100m") ? model.replace(/-100m$/, "-reduced") : `${model}-reduced`;
+  const base = options.size === "reduced" ? reduced : model;
+  return options.checkpoint ? base : `${base}-random`;
+}
+
+/** Exports a model to ONNX with its parity check and manifest; returns the export report (JSON). */
+export async function exportModel(model: string, options: ExportOptions, log: (line: string) => void) {
+  const script = Exportable[model];
+  if (!script)
+    throw new ExportRefused(`model '${model}': the export builds ${Object.keys(Exportable).join(", ")}`);
+  if (options.checkpoint && !existsSync(options.checkpoint))
+    throw new ExportRefused(`--checkpoint ${options.checkpoint}: no such file`);
+  const python = await ensureExportEnv(log);
+  const name = options.name ?? exportedName(model, options);
+  const args = [
+    "--out",
+    resolve(options.out),
+    "--name",
+    name,
+    "--size",
+    options.size ?? "full",
+    "--seed",
+    String(options.seed ?? 0),
+    "--manifest-template",
+    resolve(ModelsDir, `${model}.json`),
+  ];
+  if (options.checkpoint) args.push("--checkpoint", resolve(options.checkpoint));
+  if (options.parityBatches) args.push("--parity-batches", options.parityBatches);
+  if (options.tolerance !== undefined) args.push("--tolerance", String(options.tolerance));
+  if (options.writeCheckpoint) args.push("--write-checkpoint", resolve(options.writeCheckpoint));
+  if (options.imgSize) args.push("--img-size", String(options.imgSize));
+  const { code, stdout, stderr } = await runExportScript(args, python, join(ExportDir, script));
+  const why =
+    stderr
+      .trim()
+      .split("\n")
+      .at(-1)
+      ?.replace(/^crop-map: /, "") ?? "";
+  if (code === 2) throw new ExportRefused(`export of ${model}: ${why}`);
+  if (code !== 0) throw new Error(`export of ${model} failed with exit code ${code}: ${why}`);
+  return JSON.parse(stdout.trim().split("\n").at(-1) ?? "{}") as {
+    name: string;
+    onnx: string;
+    sha256: string;
+    parity: { maxAbsLogitDiff: number; argmaxAgreement: number };
+    /** Prithvi's exports only. */
+    flopsPerWindow?: number;
+  };
+}

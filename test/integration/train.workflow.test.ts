@@ -1,0 +1,184 @@
+import { DeleteObjectCommand } from "@aws-sdk/client-s3";
+import type { Client } from "@temporalio/client";
+import type { NativeConnection, Worker } from "@temporalio/worker";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { ChipsSummary } from "../../lib/contracts/chips.contract.ts";
+import { DefaultSelectionLimits } from "../../lib/contracts/granule.contract.ts";
+import type { PredictedTile } from "../../lib/contracts/predict.contract.ts";
+import { DefaultSeasonWindows } from "../../lib/contracts/season.windows.ts";
+import type { TileManifest } from "../../lib/contracts/tile.contract.ts";
+import { ModelManifestParser, registeredManifestKey } from "../../lib/model/model.manifest.ts";
+import { createS3Client } from "../../lib/storage/s3.client.ts";
+import { getBytes, getJson, ref } from "../../lib/storage/s3.objects.ts";
+import { connectClient } from "../../lib/temporal/connection.ts";
+import { connectWorker } from "../../lib/temporal/worker.connection.ts";
+import { planWorld } from "../../scripts/synth/world.plan.ts";
+import { bundleWorkflows, createCpuWorker, createInferenceWorker } from "../../workers/worker.factory.ts";
+import { configEnv } from "../support/child.worker.ts";
+import { cli } from "../support/cli.run.ts";
+import { decodeOwnPng } from "../support/png.decode.ts";
+import { testConfig } from "../support/test.config.ts";
+import { writeTestWorld } from "../support/test.world.ts";
+
+const config = testConfig("train");
+const s3 = createS3Client(config);
+const env = configEnv(config);
+/** 32-cell chips of one demo tile: dozens of chips, and a reduced model of 32 px windows trains in seconds. */
+const ChipCells = 32;
+let connection: NativeConnection;
+let client: Client;
+let workers: Worker[] = [];
+let running: Promise<unknown>[] = [];
+
+const trainArgs = (name: string, extra: string[] = []) => [
+  ...["train", "--model", "prithvi-crop-100m", "--variant", "reduced", "--dataset", "ri-train"],
+  ...["--name", name, "--epochs", "3", "--eval-every", "1", "--warmup-iters", "4", "--lr", "2e-3"],
+  ...["--batch", "4", "--wait", "--json", ...extra],
+];
+
+/** The last JSON object a command printed (`--wait --json` prints the start, then the result). */
+const lastJson = (stdout: string) => JSON.parse(`{${stdout.trim().split("\n{").at(-1)?.replace(/^\{/, "")}`);
+
+beforeAll(async () => {
+  await writeTestWorld(
+    planWorld({ state: "RI", year: 2022, scale: "small", seed: 4, season: { start: "04-01", end: "10-31" } }),
+    { s3, config },
+  );
+  connection = await connectWorker(config);
+  client = await connectClient(config);
+  workers = [
+    await createCpuWorker({ connection, config, s3, bundle: await bundleWorkflows() }),
+    await createInferenceWorker({ connection, config, s3 }),
+  ];
+  running = workers.map((w) => w.run());
+  const summary = (await client.workflow.execute("chipsWorkflow", {
+    taskQueue: config.taskQueues.cpu,
+    workflowId: "chips-ri-train",
+    args: [
+      {
+        name: "ri-train",
+        region: { kind: "state", state: "RI" },
+        year: 2022,
+        tiles: ["19TCG"],
+        chipCells: ChipCells,
+        maxChips: 24,
+      },
+    ],
+  })) as ChipsSummary;
+  expect(summary.chips).toBe(24);
+}, 600_000);
+
+afterAll(async () => {
+  for (const w of workers) w.shutdown();
+  await Promise.allSettled(running);
+  await client?.connection.close();
+  await connection?.close();
+  s3.destroy();
+});
+
+describe("crop-map train", () => {
+  it("fine-tunes a reduced Prithvi on the chips, evaluates it in the seed's metrics and registers it", async () => {
+    const result = await cli(trainArgs("ri-tiny"), env);
+    expect(result.code, result.stderr).toBe(0);
+    const trained = lastJson(result.stdout);
+    expect(trained.model).toBe("ri-tiny");
+    expect(trained.epochs).toBe(3);
+    for (const key of ["aAcc", "mIoU", "mAcc"]) {
+      expect(trained[key]).toBeGreaterThan(0);
+      expect(trained[key]).toBeLessThanOrEqual(1);
+    }
+
+    // The registry: a manifest that parses, naming its ONNX in S3, the dataset and the metrics.
+    const manifest = ModelManifestParser.parse(
+      await getJson(s3, ref(config.storage.outputs, registeredManifestKey("ri-tiny"))),
+    );
+    expect(manifest.chip).toEqual({ size: ChipCells, stride: ChipCells / 2 });
+    expect(manifest.onnx).toMatch(/^s3:\/\/.*models\/ri-tiny\/ri-tiny\.onnx$/);
+    expect(manifest.training?.dataset).toBe("ri-train");
+    expect(manifest.training?.metrics.mIoU).toBe(trained.mIoU);
+
+    // One definition of the metrics: the trainer's mIoU (Python, picking the best epoch) is the
+    // TypeScript one of the same confusion matrix.
+    const report = JSON.parse(
+      Buffer.from(await getBytes(s3, ref(config.storage.outputs, "models/ri-tiny/training.json"))).toString(),
+    );
+    const best = report.history.find((h: { epoch: number }) => h.epoch === trained.bestEpoch);
+    expect(best.mIoU).toBeCloseTo(trained.mIoU as number, 12);
+    expect(report.history.map((h: { epoch: number }) => h.epoch)).toEqual([1, 2, 3]);
+    for (const png of ["loss.png", "miou.png"]) {
+      const image = decodeOwnPng(await getBytes(s3, ref(config.storage.outputs, `models/ri-tiny/${png}`)));
+      expect([image.width, image.height]).toEqual([640, 320]);
+    }
+    const html = Buffer.from(
+      await getBytes(s3, ref(config.storage.outputs, "models/ri-tiny/report.html")),
+    ).toString();
+    expect(html).toContain("seed (Prithvi-100M, 80 epochs)");
+    expect(html).toContain("Reduced variant");
+
+    // Every worker finds it by name: a tile mapped with it through the real pipeline.
+    const tile = (await client.workflow.execute("tileWorkflow", {
+      taskQueue: config.taskQueues.cpu,
+      workflowId: "tile-ri-tiny",
+      args: [
+        {
+          tileId: "19TCG",
+          year: 2022,
+          model: "ri-tiny",
+          windows: DefaultSeasonWindows,
+          ...DefaultSelectionLimits,
+          chip: manifest.chip,
+          outputPrefix: "trained/19TCG/",
+          inferenceQueue: config.taskQueues.inference,
+        },
+      ],
+    })) as TileManifest;
+    expect(tile.tileId).toBe("19TCG");
+    const predicted = (await getJson(
+      s3,
+      ref(config.storage.outputs, "trained/19TCG/predict.json"),
+    )) as PredictedTile;
+    expect(predicted.model.sha256).toBe(manifest.sha256);
+  }, 600_000);
+
+  it("resumes from its last checkpoint and registers the same model; a repeat finds it", async () => {
+    // Registered already: the same input answers with the registered model, no training.
+    const again = await cli(trainArgs("ri-tiny"), env);
+    expect(again.code, again.stderr).toBe(0);
+    const first = lastJson(again.stdout);
+    // Without its manifest, the training's last checkpoint (after epoch 3 of 3) is all it needs.
+    await s3.send(
+      new DeleteObjectCommand({
+        Bucket: config.storage.outputs.bucket,
+        Key: `${config.storage.outputs.prefix}${registeredManifestKey("ri-tiny")}`,
+      }),
+    );
+    const resumed = await cli(trainArgs("ri-tiny"), env);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    const second = lastJson(resumed.stdout);
+    expect({ ...second, manifest: "", onnx: "" }).toEqual({ ...first, manifest: "", onnx: "" });
+  }, 600_000);
+
+  it("refuses bad input in one line, and a missing dataset by name", async () => {
+    const zero = await cli(trainArgs("ri-bad", ["--epochs", "0"]), env);
+    expect(zero.code).toBe(2);
+    expect(zero.stderr.trim().split("\n")).toHaveLength(1);
+    expect(zero.stderr).toContain("--epochs '0'");
+    const missing = await cli(
+      [
+        "train",
+        "--model",
+        "prithvi-crop-100m",
+        "--variant",
+        "reduced",
+        "--dataset",
+        "nowhere",
+        "--name",
+        "x1",
+        "--wait",
+      ],
+      env,
+    );
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain("dataset 'nowhere' not found");
+  }, 120_000);
+});
