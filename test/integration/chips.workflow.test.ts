@@ -19,11 +19,11 @@ import { getBytes, getJson, ref } from "../../lib/storage/s3.objects.ts";
 import { connectClient } from "../../lib/temporal/connection.ts";
 import { connectWorker } from "../../lib/temporal/worker.connection.ts";
 import { planWorld } from "../../scripts/synth/world.plan.ts";
-import { writeWorld } from "../../scripts/synth/world.writer.ts";
 import { bundleWorkflows, createCpuWorker } from "../../workers/worker.factory.ts";
 import { configEnv } from "../support/child.worker.ts";
 import { cli } from "../support/cli.run.ts";
 import { testConfig } from "../support/test.config.ts";
+import { writeTestWorld } from "../support/test.world.ts";
 
 const run = promisify(execFile);
 const config = testConfig("chips");
@@ -70,8 +70,8 @@ const text = async (key: string) =>
     .filter(Boolean);
 
 beforeAll(async () => {
-  await writeWorld(
-    planWorld({ state: "RI", year: 2022, scale: "small", seed: 4, season: { start: "03-01", end: "09-30" } }),
+  await writeTestWorld(
+    planWorld({ state: "RI", year: 2022, scale: "small", seed: 4, season: { start: "04-01", end: "10-31" } }),
     { s3, config },
   );
   connection = await connectWorker(config);

@@ -12,14 +12,17 @@ import { bundleWorkflows } from "../../workers/worker.factory.ts";
 import { testConfig } from "../support/test.config.ts";
 
 const config = testConfig("scale");
-// Two full batches of a contiguous-US run (about 1,000 tiles at 200 a batch): a batch's history is
-// the same as there, and the run's grows by a fixed count per batch, so it is checked as it would
-// be at five. The whole contiguous US, with imagery-free tiles, is scripts/bench/conus.run.ts.
-const BatchSize = 200;
+// Two full batches at the default batch size (50): a batch's history is that of any batch of a
+// contiguous-US run (about 1,000 tiles, 20 batches), the run's grows by a fixed count per batch and
+// a batch's by a fixed count per tile, so both are checked as they would be there, and a batch at
+// the largest size a run takes. The whole contiguous US, with imagery-free tiles, is
+// scripts/bench/conus.run.ts.
+const BatchSize = 50;
 const Tiles = allTiles()
   .slice(0, 2 * BatchSize)
   .map((t) => t.tileId);
-const ConusBatches = 5;
+const ConusBatches = 20;
+const LargestBatch = 500;
 let connection: NativeConnection;
 let client: Client;
 
@@ -102,23 +105,29 @@ describe("run orchestration at contiguous-US scale", () => {
         historyStats(await client.workflow.getHandle(`${runId}/batch-r0-${b}`).fetchHistory()),
       ),
     );
-    const tile = historyStats(await client.workflow.getHandle(`${runId}/${Tiles[250]}`).fetchHistory());
-    // The run's history at the contiguous US's five batches, from its growth per batch.
-    const conusRun = {
-      events: Math.ceil((run.events / batches.length) * ConusBatches),
-      bytes: Math.ceil((run.bytes / batches.length) * ConusBatches),
-    };
-    const largest = [conusRun, ...batches, tile].reduce((a, b) => (b.events > a.events ? b : a));
+    const tile = historyStats(await client.workflow.getHandle(`${runId}/${Tiles[75]}`).fetchHistory());
+    // The run's history at the contiguous US's batches, and a batch's at the largest batch size.
+    const scaled = (h: { events: number; bytes: number }, by: number) => ({
+      events: Math.ceil(h.events * by),
+      bytes: Math.ceil(h.bytes * by),
+    });
+    const conusRun = scaled(run, ConusBatches / batches.length);
+    const batchOf = (b: number) => batches[b] as { events: number; bytes: number };
+    const largestBatch = scaled(batchOf(0), LargestBatch / BatchSize);
+    const largest = [conusRun, largestBatch, ...batches, tile].reduce((a, b) =>
+      b.events > a.events ? b : a,
+    );
     console.log(
       `${Tiles.length}-tile orchestration: ${seconds.toFixed(1)} s (${(Tiles.length / seconds).toFixed(1)} tiles/s); ` +
         `run history ${run.events} events / ${(run.bytes / 1024).toFixed(0)} KiB ` +
         `(at ${ConusBatches} batches about ${conusRun.events} / ${(conusRun.bytes / 1024).toFixed(0)} KiB); ` +
+        `a batch of ${LargestBatch} about ${largestBatch.events} events / ${(largestBatch.bytes / 1024).toFixed(0)} KiB; ` +
         `largest batch ${Math.max(...batches.map((b) => b.events))} events / ${(Math.max(...batches.map((b) => b.bytes)) / 1024).toFixed(0)} KiB; ` +
         `tile ${tile.events} events`,
     );
     // Temporal refuses histories past 51,200 events or 50 MiB; stay an order of magnitude below.
     expect(largest.events).toBeLessThan(5120);
-    expect(Math.max(conusRun.bytes, ...batches.map((b) => b.bytes))).toBeLessThan(5 * 2 ** 20);
+    expect(Math.max(conusRun.bytes, largestBatch.bytes)).toBeLessThan(5 * 2 ** 20);
     expect(status.tiles.filter((t) => t.state === "done")).toHaveLength(Tiles.length);
     expect(status.phase).toBe("finished");
   }, 600_000);

@@ -13,6 +13,8 @@ export interface TestModelOptions {
   outputScale?: number;
   /** Declare the spatial dimensions named (free) rather than fixed, so no shape check at load can see them. */
   namedDims?: boolean;
+  /** The sliding window's stride in the manifest (crop-tiny's 112 by default; 224 runs a quarter of the windows). */
+  stride?: number;
 }
 
 /**
@@ -21,7 +23,7 @@ export interface TestModelOptions {
  * cost per window is set by its layers, for tests of inference behaviour (slow batches, bad shapes).
  */
 export async function writeTestModel(dir: string, name: string, options: TestModelOptions = {}) {
-  const { layers = 0, channels = 16, outputScale = 1, namedDims = false } = options;
+  const { layers = 0, channels = 16, outputScale = 1, namedDims = false, stride } = options;
   const random = seededRandom(7);
   const weights = (n: number, fanIn: number) =>
     Float32Array.from({ length: n }, () => (random() - 0.5) * (2 / Math.sqrt(fanIn)));
@@ -83,6 +85,7 @@ export async function writeTestModel(dir: string, name: string, options: TestMod
     description: `test model: ${JSON.stringify(options)}`,
     onnx: `${name}.onnx`,
     sha256: createHash("sha256").update(bytes).digest("hex"),
+    ...(stride ? { chip: { ...base.chip, stride } } : {}),
   };
   await writeFile(join(dir, `${name}.json`), `${JSON.stringify(manifest, null, 2)}\n`);
   return manifest;
