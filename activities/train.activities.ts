@@ -205,6 +205,7 @@ export function createTrainActivities(s3: S3Client, config: Config) {
           metrics,
           history: done.history.map((h) => ({ epoch: h.epoch, loss: h.loss, mIoU: h.mIoU ?? null })),
           chips: { training: arrays.training, validation: arrays.validation },
+          source: done.source,
         });
         const types: Record<string, string> = {
           html: "text/html",

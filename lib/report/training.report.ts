@@ -20,6 +20,8 @@ export interface TrainingReportInput {
   history: EpochRecord[];
   /** Chips trained on and validated on. */
   chips: { training: number; validation: number };
+  /** Where the first weights came from, as the trainer said: random, a whole model, or an encoder (keys loaded and dropped). */
+  source: unknown;
 }
 
 const percent = (v: number | null | undefined) =>

@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import random
 import sys
 import time
@@ -176,12 +177,16 @@ def main() -> int:
     emit("start", trainChips=len(train_x), valChips=len(val_x), stepsPerEpoch=steps_per_epoch, epochs=args.epochs, source=source)
 
     model.train()
+    parent = os.getppid()
     while epoch < args.epochs:
         started, total = time.time(), 0.0
         # The epoch's order and flips from the seed and the epoch alone: a resumed run repeats them.
         g = torch.Generator().manual_seed(args.seed * 100_003 + epoch)
         order = torch.randperm(len(train_x), generator=g).numpy()
         for step in range(steps_per_epoch):
+            # A worker killed outright leaves this process to init: stop rather than train for no one.
+            if os.getppid() != parent:
+                return 3
             index = np.sort(order[step * args.batch : (step + 1) * args.batch])
             x, y = normalise(np.asarray(train_x[index])), targets(np.asarray(train_y[index]))
             flip = torch.rand(len(index), generator=g) < 0.5

@@ -5,13 +5,11 @@ import type { RegionSpec } from "../../lib/contracts/region.spec.ts";
 import { type RunInput, RunInputParser } from "../../lib/contracts/run.contract.ts";
 import type { HlsArchive } from "../../lib/hls/hls.archive.ts";
 import { FirstHlsYear } from "../../lib/hls/hls.years.ts";
-import { ModelManifestError, ModelsDir } from "../../lib/model/model.manifest.ts";
-import { registryOf } from "../../lib/model/model.registry.ts";
 import { resolveRegion } from "../../lib/region/region.ts";
 import { tilesForRegion } from "../../lib/region/tile.cover.ts";
-import { pipelineShape } from "../../lib/series/series.manifest.ts";
 import { InputError } from "../cli.errors.ts";
 import { checkWorkflowInput, parseNumberOption } from "../cli.inputs.ts";
+import { modelShape } from "./model.shape.ts";
 
 export interface RunOptions {
   year: string;
@@ -65,13 +63,7 @@ export async function buildRunInput(
   if (tiles.length === 0)
     throw new InputError(`${resolved.name} touches no HLS tile in the shipped tile table (US only)`);
   const year = parseYear(options.year);
-  let shape: Awaited<ReturnType<typeof pipelineShape>>;
-  try {
-    shape = await pipelineShape(options.model, ModelsDir, registryOf(config));
-  } catch (error) {
-    if (error instanceof ModelManifestError) throw new InputError(error.message);
-    throw error;
-  }
+  const shape = await modelShape(options.model, config);
   if (options.outputPrefix !== undefined) {
     const parsed = OutputPrefixParser.safeParse(options.outputPrefix);
     if (!parsed.success)

@@ -8,13 +8,11 @@ import { DefaultSeasonWindows } from "../../lib/contracts/season.windows.ts";
 import { type TileWorkflowInput, TileWorkflowInputParser } from "../../lib/contracts/tile.contract.ts";
 import { findTile } from "../../lib/grid/tile.table.ts";
 import { FirstHlsYear } from "../../lib/hls/hls.years.ts";
-import { ModelManifestError, ModelsDir } from "../../lib/model/model.manifest.ts";
-import { registryOf } from "../../lib/model/model.registry.ts";
-import { pipelineShape } from "../../lib/series/series.manifest.ts";
 import { tileWorkflow } from "../../workflows/index.ts";
 import { uiLink, withClient } from "../cli.client.ts";
 import { InputError, workFailed } from "../cli.errors.ts";
 import { checkWorkflowInput, parseNumberOption } from "../cli.inputs.ts";
+import { modelShape } from "./model.shape.ts";
 
 export async function tileWorkflowInput(
   tileId: string,
@@ -27,13 +25,7 @@ export async function tileWorkflowInput(
   if (year < FirstHlsYear || year > new Date().getUTCFullYear()) {
     throw new InputError(`--year ${year}: HLS v2.0 covers ${FirstHlsYear} to this year`);
   }
-  let shape: Awaited<ReturnType<typeof pipelineShape>>;
-  try {
-    shape = await pipelineShape(modelName, ModelsDir, registryOf(config));
-  } catch (error) {
-    if (error instanceof ModelManifestError) throw new InputError(error.message);
-    throw error;
-  }
+  const shape = await modelShape(modelName, config);
   return checkWorkflowInput(
     TileWorkflowInputParser,
     {

@@ -1,3 +1,8 @@
+import { execFile } from "node:child_process";
+import { mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
 import { DeleteObjectCommand } from "@aws-sdk/client-s3";
 import type { Client } from "@temporalio/client";
 import type { NativeConnection, Worker } from "@temporalio/worker";
@@ -7,6 +12,7 @@ import { DefaultSelectionLimits } from "../../lib/contracts/granule.contract.ts"
 import type { PredictedTile } from "../../lib/contracts/predict.contract.ts";
 import { DefaultSeasonWindows } from "../../lib/contracts/season.windows.ts";
 import type { TileManifest } from "../../lib/contracts/tile.contract.ts";
+import { ExportDir, ensureExportEnv } from "../../lib/model/export.env.ts";
 import { ModelManifestParser, registeredManifestKey } from "../../lib/model/model.manifest.ts";
 import { createS3Client } from "../../lib/storage/s3.client.ts";
 import { getBytes, getJson, ref } from "../../lib/storage/s3.objects.ts";
@@ -29,9 +35,30 @@ let connection: NativeConnection;
 let client: Client;
 let workers: Worker[] = [];
 let running: Promise<unknown>[] = [];
+/** Stand-ins for Prithvi_100M.pt (a reduced encoder's keys, the MAE decoder's and the mask token), whole and broken. */
+let backbones: string;
+
+async function writeBackbones(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), "backbone-"));
+  const python = await ensureExportEnv();
+  const script = (file: string, drop: string) =>
+    [
+      "import sys, torch",
+      `sys.path.insert(0, ${JSON.stringify(ExportDir)})`,
+      "from prithvi_export import PrithviCrop, arch_for",
+      `s = dict(PrithviCrop(arch_for("reduced", 224)).backbone.state_dict())`,
+      `s["mask_token"] = torch.zeros(1, 1, 48); s["decoder_embed.weight"] = torch.zeros(512, 48)`,
+      drop ? `s.pop(${JSON.stringify(drop)})` : "",
+      `torch.save(s, ${JSON.stringify(join(dir, file))})`,
+    ].join("\n");
+  await promisify(execFile)(python, ["-c", script("backbone.pt", "")]);
+  await promisify(execFile)(python, ["-c", script("broken.pt", "blocks.1.mlp.fc2.weight")]);
+  return dir;
+}
 
 const trainArgs = (name: string, extra: string[] = []) => [
   ...["train", "--model", "prithvi-crop-100m", "--variant", "reduced", "--dataset", "ri-train"],
+  ...["--backbone", join(backbones, "backbone.pt")],
   ...["--name", name, "--epochs", "3", "--eval-every", "1", "--warmup-iters", "4", "--lr", "2e-3"],
   ...["--batch", "4", "--wait", "--json", ...extra],
 ];
@@ -44,6 +71,7 @@ beforeAll(async () => {
     planWorld({ state: "RI", year: 2022, scale: "small", seed: 4, season: { start: "04-01", end: "10-31" } }),
     { s3, config },
   );
+  backbones = await writeBackbones();
   connection = await connectWorker(config);
   client = await connectClient(config);
   workers = [
@@ -77,7 +105,7 @@ afterAll(async () => {
 });
 
 describe("crop-map train", () => {
-  it("fine-tunes a reduced Prithvi on the chips, evaluates it in the seed's metrics and registers it", async () => {
+  it("fine-tunes a reduced Prithvi from a pretrained encoder on the chips, evaluates it in the seed's metrics and registers it", async () => {
     const result = await cli(trainArgs("ri-tiny"), env);
     expect(result.code, result.stderr).toBe(0);
     const trained = lastJson(result.stdout);
@@ -105,6 +133,9 @@ describe("crop-map train", () => {
     const best = report.history.find((h: { epoch: number }) => h.epoch === trained.bestEpoch);
     expect(best.mIoU).toBeCloseTo(trained.mIoU as number, 12);
     expect(report.history.map((h: { epoch: number }) => h.epoch)).toEqual([1, 2, 3]);
+    // The encoder from the stand-in Prithvi_100M.pt, its MAE parts dropped by name.
+    expect(report.source).toMatchObject({ kind: "backbone", file: "backbone.pt" });
+    expect(report.source.dropped).toEqual(["decoder_embed.weight", "mask_token", "pos_embed"]);
     for (const png of ["loss.png", "miou.png"]) {
       const image = decodeOwnPng(await getBytes(s3, ref(config.storage.outputs, `models/ri-tiny/${png}`)));
       expect([image.width, image.height]).toEqual([640, 320]);
@@ -156,6 +187,12 @@ describe("crop-map train", () => {
     expect(resumed.code, resumed.stderr).toBe(0);
     const second = lastJson(resumed.stdout);
     expect({ ...second, manifest: "", onnx: "" }).toEqual({ ...first, manifest: "", onnx: "" });
+  }, 600_000);
+
+  it("refuses a pretrained encoder with a key missing, naming it", async () => {
+    const broken = await cli(trainArgs("ri-broken", ["--backbone", join(backbones, "broken.pt")]), env);
+    expect(broken.code).toBe(1);
+    expect(broken.stderr).toContain("missing keys (1): blocks.1.mlp.fc2.weight");
   }, 600_000);
 
   it("refuses bad input in one line, and a missing dataset by name", async () => {
