@@ -27,7 +27,7 @@ import {
 import { trainingReport } from "../lib/report/training.report.ts";
 import { getFile, getJson, putBytes, putFile, putJson, ref } from "../lib/storage/s3.objects.ts";
 import { runTrainer, TrainerFailed } from "../lib/training/trainer.process.ts";
-import { DatasetError, writeTrainingArrays } from "../lib/training/training.arrays.ts";
+import { DatasetError, readDatasetJson, writeTrainingArrays } from "../lib/training/training.arrays.ts";
 import { nonRetryable, parseInput } from "./activity.failures.ts";
 import { heartbeating } from "./activity.heartbeat.ts";
 
@@ -102,8 +102,16 @@ export function createTrainActivities(s3: S3Client, config: Config) {
       if (existing !== undefined) {
         const parsed = ModelManifestParser.safeParse(existing);
         const training = parsed.success ? parsed.data.training : undefined;
-        if (parsed.success && training?.inputDigest === digest)
+        if (parsed.success && training?.inputDigest === digest) {
+          // The same input, but is it still the same dataset? A dataset made again under its name is not.
+          const now = await readDatasetJson(s3, outputs, input.dataset).catch(() => undefined);
+          if (now && now.sha256 !== training.datasetSha256)
+            throw nonRetryable(
+              "BadInput",
+              `model '${input.name}' was trained on dataset '${input.dataset}' with dataset.json sha256 ${training.datasetSha256}; it now has ${now.sha256}: train under another --name`,
+            );
           return resultOf({ ...parsed.data, training }, manifestUrl);
+        }
         throw nonRetryable(
           "BadInput",
           `model '${input.name}' is already registered (${manifestUrl}) from another training; choose another --name`,

@@ -24,6 +24,19 @@ export interface TrainingArrays {
   size: number;
 }
 
+/** dataset.json's bytes and their sha256: what a trained model and its checkpoints record of their dataset. */
+export async function readDatasetJson(
+  s3: S3Client,
+  outputs: S3Location,
+  dataset: string,
+): Promise<{ bytes: Uint8Array; sha256: string }> {
+  const key = `${datasetPrefix(dataset)}dataset.json`;
+  const bytes = await getBytes(s3, ref(outputs, key)).catch(() => {
+    throw new DatasetError(`dataset '${dataset}' not found (no ${key} under the outputs)`);
+  });
+  return { bytes, sha256: createHash("sha256").update(bytes).digest("hex") };
+}
+
 /**
  * A `crop-map chips` dataset from S3 as the trainer's arrays in `dir`: `train.x.npy` /
  * `val.x.npy` (int16 [N, 18, size, size], the `_merged.tif` bands in order) and `train.y.npy` /
@@ -38,9 +51,7 @@ export async function writeTrainingArrays(
   progress: (done: number, total: number) => void = () => {},
 ): Promise<TrainingArrays> {
   const prefix = datasetPrefix(dataset);
-  const bytes = await getBytes(s3, ref(outputs, `${prefix}dataset.json`)).catch(() => {
-    throw new DatasetError(`dataset '${dataset}' not found (no ${prefix}dataset.json under the outputs)`);
-  });
+  const { bytes, sha256: datasetSha256 } = await readDatasetJson(s3, outputs, dataset);
   const parsed = DatasetManifestParser.safeParse(JSON.parse(Buffer.from(bytes).toString()));
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -108,6 +119,5 @@ export async function writeTrainingArrays(
     await x?.close();
     await y?.close();
   }
-  const datasetSha256 = createHash("sha256").update(bytes).digest("hex");
   return { manifest, datasetSha256, training: training.length, validation: validation.length, size };
 }

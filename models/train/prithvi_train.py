@@ -165,7 +165,11 @@ def main() -> int:
     if last.exists():
         state = torch.load(last, map_location="cpu", weights_only=False)
         if state["datasetSha256"] != args.dataset_sha256:
-            print(f"crop-map train: {last} was made from another dataset", file=sys.stderr)
+            print(
+                f"crop-map train: the checkpoint to resume from was made from dataset.json sha256 {state['datasetSha256']},"
+                f" the dataset now has {args.dataset_sha256}: train under another --name",
+                file=sys.stderr,
+            )
             return 2
         model.load_state_dict(state["model"])
         optimiser.load_state_dict(state["optimiser"])

@@ -15,7 +15,7 @@ import type { TileManifest } from "../../lib/contracts/tile.contract.ts";
 import { ExportDir, ensureExportEnv } from "../../lib/model/export.env.ts";
 import { ModelManifestParser, registeredManifestKey } from "../../lib/model/model.manifest.ts";
 import { createS3Client } from "../../lib/storage/s3.client.ts";
-import { getBytes, getJson, ref } from "../../lib/storage/s3.objects.ts";
+import { getBytes, getJson, putBytes, ref } from "../../lib/storage/s3.objects.ts";
 import { connectClient } from "../../lib/temporal/connection.ts";
 import { connectWorker } from "../../lib/temporal/worker.connection.ts";
 import { planWorld } from "../../scripts/synth/world.plan.ts";
@@ -187,6 +187,20 @@ describe("crop-map train", () => {
     expect(resumed.code, resumed.stderr).toBe(0);
     const second = lastJson(resumed.stdout);
     expect({ ...second, manifest: "", onnx: "" }).toEqual({ ...first, manifest: "", onnx: "" });
+
+    // The dataset made again under its name (here: one byte more) is not the one the model learnt from.
+    const datasetJson = ref(config.storage.outputs, "datasets/ri-train/dataset.json");
+    const original = await getBytes(s3, datasetJson);
+    await putBytes(s3, datasetJson, Buffer.concat([original, Buffer.from("\n")]), "application/json");
+    try {
+      const changed = await cli(trainArgs("ri-tiny"), env);
+      expect(changed.code).toBe(1);
+      expect(changed.stderr).toMatch(
+        /dataset\.json sha256 [0-9a-f]{64}; it now has [0-9a-f]{64}: train under another --name/,
+      );
+    } finally {
+      await putBytes(s3, datasetJson, original, "application/json");
+    }
   }, 600_000);
 
   it("refuses a pretrained encoder with a key missing, naming it", async () => {
