@@ -3,7 +3,7 @@ import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { DeleteObjectCommand } from "@aws-sdk/client-s3";
+import { DeleteObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
 import type { Client } from "@temporalio/client";
 import type { NativeConnection, Worker } from "@temporalio/worker";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -12,6 +12,7 @@ import { DefaultSelectionLimits } from "../../lib/contracts/granule.contract.ts"
 import type { PredictedTile } from "../../lib/contracts/predict.contract.ts";
 import { DefaultSeasonWindows } from "../../lib/contracts/season.windows.ts";
 import type { TileManifest } from "../../lib/contracts/tile.contract.ts";
+import type { S3Location } from "../../lib/core/s3.url.ts";
 import { ExportDir, ensureExportEnv } from "../../lib/model/export.env.ts";
 import { ModelManifestParser, registeredManifestKey } from "../../lib/model/model.manifest.ts";
 import { createS3Client } from "../../lib/storage/s3.client.ts";
@@ -62,6 +63,15 @@ const trainArgs = (name: string, extra: string[] = []) => [
   ...["--name", name, "--epochs", "3", "--eval-every", "1", "--warmup-iters", "4", "--lr", "2e-3"],
   ...["--batch", "4", "--wait", "--json", ...extra],
 ];
+
+/** Keys and last-modified times of the objects under `prefix` in a location. */
+async function listed(location: S3Location, prefix: string): Promise<Map<string, number | undefined>> {
+  const full = `${location.prefix}${prefix}`;
+  const page = await s3.send(new ListObjectsV2Command({ Bucket: location.bucket, Prefix: full }));
+  return new Map(
+    (page.Contents ?? []).map((o) => [o.Key?.slice(full.length) ?? "", o.LastModified?.getTime()]),
+  );
+}
 
 /** The last JSON object a command printed (`--wait --json` prints the start, then the result). */
 const lastJson = (stdout: string) => JSON.parse(`{${stdout.trim().split("\n{").at(-1)?.replace(/^\{/, "")}`);
@@ -183,10 +193,16 @@ describe("crop-map train", () => {
         Key: `${config.storage.outputs.prefix}${registeredManifestKey("ri-tiny")}`,
       }),
     );
+    const checkpoints = () => listed(config.storage.work, "training/ri-tiny/");
+    const before = await checkpoints();
     const resumed = await cli(trainArgs("ri-tiny"), env);
     expect(resumed.code, resumed.stderr).toBe(0);
     const second = lastJson(resumed.stdout);
     expect({ ...second, manifest: "", onnx: "" }).toEqual({ ...first, manifest: "", onnx: "" });
+    // Resumed, not trained again (which gives the same model, deterministically): no epoch ran, so no
+    // checkpoint was stored again.
+    expect([...before.keys()].some((k) => k.endsWith("/last.pt"))).toBe(true);
+    expect(await checkpoints()).toEqual(before);
 
     // The dataset made again under its name (here: one byte more) is not the one the model learnt from.
     const datasetJson = ref(config.storage.outputs, "datasets/ri-train/dataset.json");
