@@ -1,6 +1,6 @@
 import { executeChild, getExternalWorkflowHandle } from "@temporalio/workflow";
 import type { TileUpdate } from "../lib/contracts/run.contract.ts";
-import { tileUpdateSignal } from "../lib/contracts/run.signals.ts";
+import { tileUpdateSignal, updateGroupSize } from "../lib/contracts/run.signals.ts";
 import { type BatchInput, BatchInputParser } from "../lib/contracts/tile.contract.ts";
 import { causeLine, rootCause } from "../lib/temporal/failure.chain.ts";
 import { tileWorkflow } from "./tile.workflow.ts";
@@ -14,9 +14,7 @@ import { parseWorkflowInput } from "./workflow.input.ts";
 export async function batchWorkflow(raw: BatchInput): Promise<{ done: number; failed: number }> {
   const input = parseWorkflowInput(BatchInputParser, raw, "batch");
   const run = getExternalWorkflowHandle(input.parentWorkflowId);
-  // Updates go to the run in groups: one signal per twentieth of the batch, so a 200-tile batch
-  // sends about 40 signals instead of 400, and a small one reports every change at once.
-  const groupSize = Math.max(1, Math.floor(input.tiles.length / 20));
+  const groupSize = updateGroupSize(input.tiles.length);
   const pending: TileUpdate[] = [];
   let seq = 0;
   const report = async (update: Omit<TileUpdate, "round" | "seq">) => {
