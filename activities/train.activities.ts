@@ -27,7 +27,7 @@ import {
 import { trainingReport } from "../lib/report/training.report.ts";
 import { getFile, getJson, putBytes, putFile, putJson, ref } from "../lib/storage/s3.objects.ts";
 import { runTrainer, TrainerFailed } from "../lib/training/trainer.process.ts";
-import { DatasetError, readDatasetJson, writeTrainingArrays } from "../lib/training/training.arrays.ts";
+import { DatasetError, DatasetMissing, readDatasetJson, writeTrainingArrays } from "../lib/training/training.arrays.ts";
 import { nonRetryable, parseInput } from "./activity.failures.ts";
 import { heartbeating } from "./activity.heartbeat.ts";
 
@@ -128,6 +128,7 @@ export function createTrainActivities(s3: S3Client, config: Config) {
           () => ({ phase: "dataset" }),
           writeTrainingArrays(s3, outputs, input.dataset, data),
         ).catch((error: unknown) => {
+          if (error instanceof DatasetMissing) throw nonRetryable("BadInput", error.message);
           throw error instanceof DatasetError ? nonRetryable("BadData", error.message) : error;
         });
         const workPrefix = `training/${input.name}/${digest}/`;
@@ -214,6 +215,7 @@ export function createTrainActivities(s3: S3Client, config: Config) {
           history: done.history.map((h) => ({ epoch: h.epoch, loss: h.loss, mIoU: h.mIoU ?? null })),
           chips: { training: arrays.training, validation: arrays.validation },
           source: done.source,
+          resumes: done.resumes,
         });
         const types: Record<string, string> = {
           html: "text/html",

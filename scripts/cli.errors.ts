@@ -44,11 +44,18 @@ export function startHint(address: string): string {
     : "check the address in the config (CROP_MAP_CONFIG) or the environment";
 }
 
+/**
+ * Failure types that say the command's input was wrong (a name, a file, a setting), found only once
+ * the work looked: exit 2 like any bad input, not 1.
+ */
+const InputFailureTypes = new Set(["BadInput", "InvalidInput"]);
+
 /** A failed workflow as a person needs it: what failed, the root cause, where to look next. */
-export function workFailed(what: string, error: WorkflowFailedError, uiLink: string): WorkFailedError {
+export function workFailed(what: string, error: WorkflowFailedError, uiLink: string): Error {
   const cause = rootCause(error);
   const tile = cause.workflowId ? ` (tile workflow ${cause.workflowId})` : "";
-  return new WorkFailedError(`${what} failed${tile}: ${causeLine(cause)}\n  see ${uiLink}`);
+  const message = `${what} failed${tile}: ${causeLine(cause)}\n  see ${uiLink}`;
+  return cause.type && InputFailureTypes.has(cause.type) ? new InputError(message) : new WorkFailedError(message);
 }
 
 /**

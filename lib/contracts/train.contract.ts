@@ -75,6 +75,8 @@ export const TrainerEventParser = z.discriminatedUnion("event", [
           .object({ epoch: z.number(), loss: z.number(), mIoU: z.number().nullable().optional() })
           .passthrough(),
       ),
+      /** Where a retried trainer picked up: after which epoch, at which step. */
+      resumes: z.array(z.object({ epoch: z.number(), iteration: z.number() })).default([]),
     })
     .passthrough(),
 ]);

@@ -22,6 +22,8 @@ export interface TrainingReportInput {
   chips: { training: number; validation: number };
   /** Where the first weights came from, as the trainer said: random, a whole model, or an encoder (keys loaded and dropped). */
   source: unknown;
+  /** Where the trainer picked up again after a lost worker or trainer: after which epoch, at which step. */
+  resumes: { epoch: number; iteration: number }[];
 }
 
 const percent = (v: number | null | undefined) =>
@@ -55,6 +57,7 @@ export function trainingReport(input: TrainingReportInput): Record<string, Buffe
 <h1>${escapeHtml(input.name)}</h1>
 <p>Fine-tuned from dataset <code>${escapeHtml(input.dataset)}</code> (${input.chips.training} training chips, ${input.chips.validation} validation chips), ${input.epochs} epochs; the best model by validation mIoU is epoch ${input.bestEpoch}.</p>
 ${scope}
+${input.resumes.map((r) => `<p>Resumed from the checkpoint after epoch ${r.epoch} (step ${r.iteration}).</p>`).join("\n")}
 <h2>Validation, in the seed's definitions</h2>
 <table><tr><th></th><th>this model</th><th>seed (Prithvi-100M, 80 epochs)</th></tr>
 <tr><td>aAcc %</td><td>${percent(metrics.aAcc)}</td><td>${percent(SeedOverall.aAcc)}</td></tr>

@@ -11,6 +11,9 @@ import { NpyWriter } from "./npy.writer.ts";
 /** A dataset that cannot be trained on: a file missing, changed since its manifest, or malformed. */
 export class DatasetError extends Error {}
 
+/** The dataset named is not there: the name is wrong, not the data. */
+export class DatasetMissing extends DatasetError {}
+
 const ChipIdParser = z.string().regex(/^chip_\d+_\d+$/, "expected chip_<col>_<row>");
 
 /** The dataset as the trainer reads it, and what it was made from. */
@@ -32,7 +35,7 @@ export async function readDatasetJson(
 ): Promise<{ bytes: Uint8Array; sha256: string }> {
   const key = `${datasetPrefix(dataset)}dataset.json`;
   const bytes = await getBytes(s3, ref(outputs, key)).catch(() => {
-    throw new DatasetError(`dataset '${dataset}' not found (no ${key} under the outputs)`);
+    throw new DatasetMissing(`dataset '${dataset}' not found (no ${key} under the outputs)`);
   });
   return { bytes, sha256: createHash("sha256").update(bytes).digest("hex") };
 }

@@ -161,7 +161,7 @@ def main() -> int:
     args.work.mkdir(parents=True, exist_ok=True)
     last, best_path = args.work / "last.pt", args.work / "best.pt"
 
-    epoch, iteration, best, history = 0, 0, {"mIoU": -1.0, "epoch": 0}, []
+    epoch, iteration, best, history, resumes = 0, 0, {"mIoU": -1.0, "epoch": 0}, [], []
     if last.exists():
         state = torch.load(last, map_location="cpu", weights_only=False)
         if state["datasetSha256"] != args.dataset_sha256:
@@ -174,6 +174,8 @@ def main() -> int:
         model.load_state_dict(state["model"])
         optimiser.load_state_dict(state["optimiser"])
         epoch, iteration, best, history = state["epoch"], state["iteration"], state["best"], state["history"]
+        # Every resume is kept, so the report says where a lost worker's training picked up again.
+        resumes = [*state.get("resumes", []), {"epoch": epoch, "iteration": iteration}]
         torch.set_rng_state(state["rng"]["torch"])
         np.random.set_state(state["rng"]["numpy"])
         random.setstate(state["rng"]["python"])
@@ -222,6 +224,7 @@ def main() -> int:
             "iteration": iteration,
             "best": best,
             "history": history,
+            "resumes": resumes,
             "rng": rng,
             "datasetSha256": args.dataset_sha256,
             "arch": args.size,
@@ -229,7 +232,7 @@ def main() -> int:
         torch.save(checkpoint, args.work / "last.pt.partial")
         (args.work / "last.pt.partial").replace(last)
         emit("checkpoint", epoch=epoch, loss=record["loss"], mIoU=record.get("mIoU"))
-    emit("done", best=best, history=history, source=source)
+    emit("done", best=best, history=history, source=source, resumes=resumes)
     return 0
 
 

@@ -12,6 +12,7 @@ import { DefaultSelectionLimits } from "../../lib/contracts/granule.contract.ts"
 import type { PredictedTile } from "../../lib/contracts/predict.contract.ts";
 import { DefaultSeasonWindows } from "../../lib/contracts/season.windows.ts";
 import type { TileManifest } from "../../lib/contracts/tile.contract.ts";
+import type { TrainInput } from "../../lib/contracts/train.contract.ts";
 import type { S3Location } from "../../lib/core/s3.url.ts";
 import { ExportDir, ensureExportEnv } from "../../lib/model/export.env.ts";
 import { ModelManifestParser, registeredManifestKey } from "../../lib/model/model.manifest.ts";
@@ -72,6 +73,38 @@ async function listed(location: S3Location, prefix: string): Promise<Map<string,
     (page.Contents ?? []).map((o) => [o.Key?.slice(full.length) ?? "", o.LastModified?.getTime()]),
   );
 }
+
+/** Until `probe` answers something truthy (every 100 ms), or fails naming `what`. */
+async function until<T>(what: string, probe: () => Promise<T>, ms = 120_000): Promise<NonNullable<T>> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await probe();
+    if (value) return value as NonNullable<T>;
+    if (Date.now() > deadline) throw new Error(`no ${what} within ${ms / 1000} s`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** The trainer process the in-process worker started, if one runs. */
+async function trainerPid(): Promise<number | undefined> {
+  const found = await promisify(execFile)("pgrep", [
+    "-P",
+    String(process.pid),
+    "-f",
+    "prithvi_train.py",
+  ]).catch(() => ({ stdout: "" }));
+  const pid = Number(found.stdout.trim().split("\n")[0]);
+  return pid > 0 ? pid : undefined;
+}
+
+/** Whether a model's training has stored its first checkpoint (the trainer is past its first epoch). */
+const checkpointed = async (name: string) =>
+  [...(await listed(config.storage.work, `training/${name}/`)).keys()].some((k) => k.endsWith("/last.pt"));
+
+const trainingJson = async (name: string) =>
+  JSON.parse(
+    Buffer.from(await getBytes(s3, ref(config.storage.outputs, `models/${name}/training.json`))).toString(),
+  );
 
 /** The last JSON object a command printed (`--wait --json` prints the start, then the result). */
 const lastJson = (stdout: string) => JSON.parse(`{${stdout.trim().split("\n{").at(-1)?.replace(/^\{/, "")}`);
@@ -210,7 +243,7 @@ describe("crop-map train", () => {
     await putBytes(s3, datasetJson, Buffer.concat([original, Buffer.from("\n")]), "application/json");
     try {
       const changed = await cli(trainArgs("ri-tiny"), env);
-      expect(changed.code).toBe(1);
+      expect(changed.code).toBe(2);
       expect(changed.stderr).toMatch(
         /dataset\.json sha256 [0-9a-f]{64}; it now has [0-9a-f]{64}: train under another --name/,
       );
@@ -219,9 +252,70 @@ describe("crop-map train", () => {
     }
   }, 600_000);
 
-  it("refuses a pretrained encoder with a key missing, naming it", async () => {
+  it("finishes when its trainer is killed mid-epoch: the retry resumes from the checkpoint and trains as an unbroken run", async () => {
+    const training = cli(trainArgs("ri-killed"), env);
+    await until("first checkpoint", () => checkpointed("ri-killed"));
+    const pid = await trainerPid();
+    expect(pid, "the trainer finished before it could be killed").toBeDefined();
+    process.kill(pid as number, "SIGKILL");
+    const result = await training;
+    expect(result.code, result.stderr).toBe(0);
+
+    const killed = await trainingJson("ri-killed");
+    expect(killed.resumes).toHaveLength(1);
+    expect(killed.resumes[0].epoch).toBeGreaterThanOrEqual(1);
+    expect(killed.resumes[0].epoch).toBeLessThan(3);
+    // The same settings as ri-tiny, trained without a break (its only resume came after its last
+    // epoch, in the case above): the same epochs, losses and metrics.
+    const unbroken = await trainingJson("ri-tiny");
+    const curve = (r: { history: { epoch: number; loss: number; mIoU: number }[] }) =>
+      r.history.map((h) => [h.epoch, h.loss, h.mIoU]);
+    expect(curve(killed)).toEqual(curve(unbroken));
+    expect(killed.metrics).toEqual(unbroken.metrics);
+    const html = Buffer.from(
+      await getBytes(s3, ref(config.storage.outputs, "models/ri-killed/report.html")),
+    ).toString();
+    expect(html).toContain(`Resumed from the checkpoint after epoch ${killed.resumes[0].epoch}`);
+  }, 600_000);
+
+  it("stops its trainer when the training is cancelled", async () => {
+    // Started as the CLI starts it, with a short heartbeat timeout: a cancellation reaches an
+    // activity with its next heartbeat's answer, and heartbeats go out at most every 0.8 timeouts.
+    const input: TrainInput = {
+      ...{ name: "ri-cancel", model: "prithvi-crop-100m", variant: "reduced", dataset: "ri-train" },
+      ...{ backbone: join(backbones, "backbone.pt"), epochs: 6, evalEvery: 1, warmupIters: 4, lr: 2e-3 },
+      ...{ batch: 4, inferenceQueue: config.taskQueues.inference, heartbeatSeconds: 10 },
+    };
+    const workflowId = "train-ri-cancel";
+    await client.workflow.start("trainWorkflow", {
+      taskQueue: config.taskQueues.cpu,
+      workflowId,
+      args: [input],
+    });
+    await until("first checkpoint", () => checkpointed("ri-cancel"));
+    const pid = await until("trainer", trainerPid);
+    await client.workflow.getHandle(workflowId).cancel();
+    await expect(client.workflow.getHandle(workflowId).result()).rejects.toThrow(/cancel/i);
+    // Gone at its next step, not left training for no one.
+    await until(
+      "end of the cancelled trainer",
+      async () => {
+        try {
+          process.kill(pid, 0);
+          return false;
+        } catch {
+          return true;
+        }
+      },
+      30_000,
+    );
+    const models = await listed(config.storage.outputs, "models/ri-cancel/");
+    expect([...models.keys()]).toEqual([]);
+  }, 600_000);
+
+  it("refuses a pretrained encoder with a key missing, naming it (exit 2)", async () => {
     const broken = await cli(trainArgs("ri-broken", ["--backbone", join(backbones, "broken.pt")]), env);
-    expect(broken.code).toBe(1);
+    expect(broken.code).toBe(2);
     expect(broken.stderr).toContain("missing keys (1): blocks.1.mlp.fc2.weight");
   }, 600_000);
 
@@ -245,7 +339,7 @@ describe("crop-map train", () => {
       ],
       env,
     );
-    expect(missing.code).toBe(1);
+    expect(missing.code).toBe(2);
     expect(missing.stderr).toContain("dataset 'nowhere' not found");
   }, 120_000);
 });
