@@ -216,6 +216,7 @@ export function createTrainActivities(s3: S3Client, config: Config) {
           chips: { training: arrays.training, validation: arrays.validation },
           source: done.source,
           resumes: done.resumes,
+          ...(done.peakRssMb !== undefined ? { trainerPeakRssMb: done.peakRssMb } : {}),
         });
         const types: Record<string, string> = {
           html: "text/html",

@@ -1,4 +1,4 @@
-import { WorkflowFailedError } from "@temporalio/client";
+import type { WorkflowFailedError } from "@temporalio/client";
 import { CommanderError } from "commander";
 import type { z } from "zod";
 import { ConfigError } from "../lib/config/config.load.ts";
@@ -71,7 +71,9 @@ export function classifyError(error: unknown, s3Endpoint: string | undefined): u
       `the S3 server at ${where} does not answer (${e.message}); ${startHint(where)}`,
     );
   }
-  if (error instanceof WorkflowFailedError)
+  // By name, not instanceof: importing @temporalio/client (protobufs and all) at every start cost
+  // commands that never talk to Temporal a few hundred milliseconds.
+  if ((error as Error | undefined)?.name === "WorkflowFailedError")
     return new WorkFailedError(`workflow failed: ${causeLine(rootCause(error))}`);
   return error;
 }

@@ -77,6 +77,8 @@ export const TrainerEventParser = z.discriminatedUnion("event", [
       ),
       /** Where a retried trainer picked up: after which epoch, at which step. */
       resumes: z.array(z.object({ epoch: z.number(), iteration: z.number() })).default([]),
+      /** The trainer process's peak resident memory: what a training host needs for this model and batch. */
+      peakRssMb: z.number().optional(),
     })
     .passthrough(),
 ]);

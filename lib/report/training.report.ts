@@ -24,6 +24,8 @@ export interface TrainingReportInput {
   source: unknown;
   /** Where the trainer picked up again after a lost worker or trainer: after which epoch, at which step. */
   resumes: { epoch: number; iteration: number }[];
+  /** The trainer's peak resident memory (MB), when it said. */
+  trainerPeakRssMb?: number;
 }
 
 const percent = (v: number | null | undefined) =>

@@ -27,6 +27,7 @@ import json
 import math
 import os
 import random
+import resource
 import sys
 import time
 from pathlib import Path
@@ -37,7 +38,7 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "export"))
 from export_common import CheckpointError, load_state_strict  # noqa: E402
-from prithvi_export import PrithviCrop, arch_for, load_checkpoint_strict, randomize  # noqa: E402
+from prithvi_export import PrithviCrop, arch_for, flops_per_window, load_checkpoint_strict, randomize  # noqa: E402
 
 MEANS = [494.905781, 815.239594, 924.335066, 2968.881459, 2634.621962, 1739.579917]
 STDS = [284.925432, 357.84876, 575.566823, 896.601013, 951.900334, 921.407808]
@@ -180,7 +181,16 @@ def main() -> int:
         np.random.set_state(state["rng"]["numpy"])
         random.setstate(state["rng"]["python"])
         emit("resumed", epoch=epoch, iteration=iteration)
-    emit("start", trainChips=len(train_x), valChips=len(val_x), stepsPerEpoch=steps_per_epoch, epochs=args.epochs, source=source)
+    emit(
+        "start",
+        trainChips=len(train_x),
+        valChips=len(val_x),
+        stepsPerEpoch=steps_per_epoch,
+        epochs=args.epochs,
+        source=source,
+        flopsPerChip=flops_per_window(arch),
+        threads=torch.get_num_threads(),
+    )
 
     model.train()
     parent = os.getppid()
@@ -232,7 +242,9 @@ def main() -> int:
         torch.save(checkpoint, args.work / "last.pt.partial")
         (args.work / "last.pt.partial").replace(last)
         emit("checkpoint", epoch=epoch, loss=record["loss"], mIoU=record.get("mIoU"))
-    emit("done", best=best, history=history, source=source, resumes=resumes)
+    # ru_maxrss is in KiB on Linux: what a worker host needs for this model and batch.
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    emit("done", best=best, history=history, source=source, resumes=resumes, peakRssMb=peak)
     return 0
 
 

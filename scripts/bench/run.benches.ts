@@ -34,6 +34,7 @@ const SmallArgs: Record<string, string[]> = {
   "prithvi.bench.ts": ["--batches", "1"],
   "synth.bench.ts": ["--granules", "2"],
   "tile.bench.ts": ["--tile", "19TCG"],
+  "train.bench.ts": ["--sizes", "reduced", "--chips", "16"],
 };
 
 const { values } = parseArgs({
