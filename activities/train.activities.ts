@@ -27,7 +27,12 @@ import {
 import { trainingReport } from "../lib/report/training.report.ts";
 import { getFile, getJson, putBytes, putFile, putJson, ref } from "../lib/storage/s3.objects.ts";
 import { runTrainer, TrainerFailed } from "../lib/training/trainer.process.ts";
-import { DatasetError, DatasetMissing, readDatasetJson, writeTrainingArrays } from "../lib/training/training.arrays.ts";
+import {
+  DatasetError,
+  DatasetMissing,
+  readDatasetJson,
+  writeTrainingArrays,
+} from "../lib/training/training.arrays.ts";
 import { nonRetryable, parseInput } from "./activity.failures.ts";
 import { heartbeating } from "./activity.heartbeat.ts";
 

@@ -55,7 +55,9 @@ export function workFailed(what: string, error: WorkflowFailedError, uiLink: str
   const cause = rootCause(error);
   const tile = cause.workflowId ? ` (tile workflow ${cause.workflowId})` : "";
   const message = `${what} failed${tile}: ${causeLine(cause)}\n  see ${uiLink}`;
-  return cause.type && InputFailureTypes.has(cause.type) ? new InputError(message) : new WorkFailedError(message);
+  return cause.type && InputFailureTypes.has(cause.type)
+    ? new InputError(message)
+    : new WorkFailedError(message);
 }
 
 /**
