@@ -41,7 +41,7 @@ export function registerModelCommand(program: Command): void {
     )
     .option("--seed <n>", "seed of the random weights and of the parity inputs", "0")
     .option("--parity-batches <list>", "batch sizes the parity check runs, comma separated", "2,1")
-    .option("--tolerance <x>", "parity: largest |dlogit| allowed, relative to the largest |logit|", "1e-4")
+    .option("--tolerance <x>", "parity: largest |dlogit| allowed, relative to the largest |logit|", "0.0001")
     .action(
       async (
         name: string,
