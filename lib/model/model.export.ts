@@ -2,8 +2,9 @@
 // `model export` and for the training workflow's registration of a trained model.
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
+import type { z } from "zod";
 import { ExportDir, ensureExportEnv, runExportScript } from "./export.env.ts";
-import { ModelsDir } from "./model.manifest.ts";
+import { type ModelClassesParser, ModelsDir } from "./model.manifest.ts";
 
 /** An export refused for its input (unknown model, missing or mismatched checkpoint): exit 2 at the CLI. */
 export class ExportRefused extends Error {}
@@ -28,7 +29,16 @@ export interface ExportOptions {
   name?: string;
   /** Window side in pixels: 224, or another multiple of 16 for the reduced variant. */
   imgSize?: number;
+  /** sits-former: attention heads, which no tensor shape shows; required where the checkpoint does not record them. */
+  heads?: number;
+  /** sits-former: the staged S30 band feeding each of the checkpoint's bands, in its order. */
+  bands?: string[];
+  /** sits-former: the crop-map class of each of the checkpoint's outputs, in order. */
+  classes?: z.infer<typeof ModelClassesParser>;
 }
+
+/** Options only SITS-Former's export reads; refused for another model rather than ignored. */
+const SitsOnly = { heads: "--heads", bands: "--bands", classes: "--classes" } as const;
 
 /** The model name an export gets: random weights and reduced sizes are never the real model's name. */
 export function exportedName(model: string, options: Pick<ExportOptions, "checkpoint" | "size">): string {
@@ -44,6 +54,17 @@ export async function exportModel(model: string, options: ExportOptions, log: (l
     throw new ExportRefused(`model '${model}': the export builds ${Object.keys(Exportable).join(", ")}`);
   if (options.checkpoint && !existsSync(options.checkpoint))
     throw new ExportRefused(`--checkpoint ${options.checkpoint}: no such file`);
+  const given = Object.entries(SitsOnly).filter(
+    ([key]) => options[key as keyof typeof SitsOnly] !== undefined,
+  );
+  if (model !== "sits-former" && given.length > 0)
+    throw new ExportRefused(
+      `${given.map(([, flag]) => flag).join(", ")}: sits-former's options, not ${model}'s`,
+    );
+  if (model === "sits-former" && options.checkpoint && options.size)
+    throw new ExportRefused(
+      `--size ${options.size}: sits-former's architecture is read from the checkpoint; --size is for random weights`,
+    );
   const python = await ensureExportEnv(log);
   const name = options.name ?? exportedName(model, options);
   const args = [
@@ -63,6 +84,9 @@ export async function exportModel(model: string, options: ExportOptions, log: (l
   if (options.tolerance !== undefined) args.push("--tolerance", String(options.tolerance));
   if (options.writeCheckpoint) args.push("--write-checkpoint", resolve(options.writeCheckpoint));
   if (options.imgSize) args.push("--img-size", String(options.imgSize));
+  if (options.heads !== undefined) args.push("--heads", String(options.heads));
+  if (options.bands) args.push("--bands", options.bands.join(","));
+  if (options.classes) args.push("--classes", JSON.stringify(options.classes));
   const { code, stdout, stderr } = await runExportScript(args, python, join(ExportDir, script));
   const why =
     stderr

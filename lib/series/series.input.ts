@@ -1,5 +1,6 @@
 import { type StackHeader, StackNodata } from "../contracts/stack.header.ts";
 import type { ChunkRows } from "../pipeline/window.input.ts";
+import { bandScaling, type SeriesNormalization } from "./series.manifest.ts";
 
 /** One date of a staged series, as inference reads it: its header, day of year and decoded chunk rows. */
 export interface SeriesDate {
@@ -12,7 +13,7 @@ export interface SeriesDate {
 
 /**
  * Copies rows `y0 - halo .. y1 + halo` of every date out of its chunks into one band-major strip,
- * normalised per band, NaN where the pixel is not clear or off the grid: each value is converted
+ * normalised per band as the manifest says (a z-score, or a division for SITS-Former's own), NaN where the pixel is not clear or off the grid: each value is converted
  * once, not once per patch it falls in, and cutting patches is plain index arithmetic.
  */
 export function loadStrips(
@@ -20,8 +21,9 @@ export function loadStrips(
   y0: number,
   y1: number,
   halo: number,
-  normalization: { mean: readonly number[]; std: readonly number[] },
+  normalization: SeriesNormalization,
 ): void {
+  const { offset, divisor } = bandScaling(normalization);
   for (const date of dates) {
     const { width, height } = date.header.grid;
     const k = date.header.chunk;
@@ -37,13 +39,13 @@ export function loadStrips(
         const chunk = row.data[cx] as Int16Array;
         const w = Math.min(k, width - cx * k);
         for (let b = 0; b < 6; b++) {
-          const mean = normalization.mean[b] as number;
-          const scale = 1 / (normalization.std[b] as number);
+          const o = offset[b] as number;
+          const f = 1 / (divisor[b] as number);
           const from = b * k * k + (y % k) * k;
           const to = (b * rows + r) * width + cx * k;
           for (let i = 0; i < w; i++) {
             const v = chunk[from + i] as number;
-            if (v !== StackNodata) data[to + i] = (v - mean) * scale;
+            if (v !== StackNodata) data[to + i] = (v - o) * f;
           }
         }
       }

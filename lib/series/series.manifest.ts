@@ -14,6 +14,41 @@ import {
   Sha256Parser,
 } from "../model/model.manifest.ts";
 
+/**
+ * How a series model's inputs are scaled from reflectance as stored (x 10000): a per-band z-score,
+ * or (SITS-Former's original code) a plain division with no z-score.
+ */
+export const SeriesNormalizationParser = z.union(
+  [NormalizationParser, z.object({ divideBy: z.number().positive() }).strict()],
+  {
+    error:
+      "expected { mean, std } (a z-score per band of reflectance as stored) or { divideBy } (reflectance divided by it, no z-score)",
+  },
+);
+export type SeriesNormalization = z.infer<typeof SeriesNormalizationParser>;
+
+/** Per band b, the model is fed (x - offset[b]) / divisor[b] for reflectance x as stored. */
+export function bandScaling(n: SeriesNormalization): { offset: number[]; divisor: number[] } {
+  if ("divideBy" in n) return { offset: Array(6).fill(0), divisor: Array(6).fill(n.divideBy) };
+  return { offset: [...n.mean], divisor: [...n.std] };
+}
+
+/**
+ * What a SITS-Former export was built as: what its checkpoint's tensor shapes showed, and the
+ * attention heads, which no shape shows (from the checkpoint's record or `--heads`).
+ */
+const SitsFormerArchitectureParser = z
+  .object({
+    kind: z.literal("sits-former"),
+    /** The staged S30 band feeding each of the model's own bands, in its order (gathered in the graph). */
+    inputBands: z.array(z.string().min(1)).min(1),
+    bandKernels: z.tuple([z.number().int().positive(), z.number().int().positive()]),
+    hidden: z.number().int().positive(),
+    layers: z.number().int().positive(),
+    heads: z.number().int().positive(),
+  })
+  .strict();
+
 /** Rows and columns of the staged series' chunks: small, as every date's chunk row is held at once. */
 export const SeriesChunk = 64;
 
@@ -48,8 +83,10 @@ export const SeriesManifestParser = z
       .max(15)
       .refine((k) => k % 2 === 1, "must be odd"),
     bands: ModelBandsParser,
-    normalization: NormalizationParser,
+    normalization: SeriesNormalizationParser,
     classes: ModelClassesParser,
+    /** Written by `model export sits-former`; the pipeline feeds the six staged bands either way. */
+    architecture: SitsFormerArchitectureParser.optional(),
   })
   .strict()
   .superRefine((m, ctx) => {

@@ -1,4 +1,5 @@
 import type { ClassId } from "../../lib/cdl/classes.ts";
+import { bandScaling, type SeriesNormalization } from "../../lib/series/series.manifest.ts";
 import { bareSpectrum, greenness, greenSpectrum } from "../../scripts/synth/spectra.ts";
 import { FieldVariation } from "../../scripts/synth/tile.render.ts";
 import type { LinearClassifier } from "./lda.ts";
@@ -28,9 +29,10 @@ export function observe(
   field: SyntheticField,
   doy: number,
   noise: number,
-  normalization: { mean: readonly number[]; std: readonly number[] },
+  normalization: SeriesNormalization,
   random: () => number,
 ): Float64Array {
+  const { offset, divisor } = bandScaling(normalization);
   const g = greenness(field.classId, doy - field.shift) * field.amplitude;
   const lo = bareSpectrum(field.classId);
   const hi = greenSpectrum(field.classId);
@@ -39,7 +41,7 @@ export function observe(
     const value =
       ((lo[b] as number) + ((hi[b] as number) - (lo[b] as number)) * g) * field.brightness +
       (-noise + 2 * noise * random());
-    out[b] = (value - (normalization.mean[b] as number)) / (normalization.std[b] as number);
+    out[b] = (value - (offset[b] as number)) / (divisor[b] as number);
   }
   return out;
 }

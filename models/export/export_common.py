@@ -84,6 +84,11 @@ def write_outputs(args: argparse.Namespace, template: dict, description: str, on
     print(json.dumps(full))
 
 
+def refuse(error: CheckpointError) -> None:
+    """The one line `crop-map model export` shows for a refused checkpoint (exit 2)."""
+    print(f"crop-map: checkpoint refused: {error}", file=sys.stderr)
+
+
 def set_weights(
     args: argparse.Namespace,
     model: nn.Module,
@@ -98,7 +103,7 @@ def set_weights(
     try:
         loaded = load_checkpoint(model, args.checkpoint)
     except CheckpointError as error:
-        print(f"crop-map: checkpoint refused: {error}", file=sys.stderr)
+        refuse(error)
         return None
     return {"checkpoint": str(args.checkpoint), "checkpointSha256": sha256_of(args.checkpoint), **loaded}
 

@@ -1,22 +1,32 @@
 """Exports the SITS-Former time-series architecture to ONNX, with a parity check.
 
-Run through `npx crop-map model export sits-former [--checkpoint <pth>] --out <dir>`, which installs
+Run through `npx crop-map model export sits-former [--checkpoint <file>] --out <dir>`, which installs
 the pinned environment (models/export/requirements.txt) first. Without a checkpoint the architecture
 gets seeded random weights, so the whole path (build, strict load, export, parity, manifest) runs
 where no trained weights can be downloaded.
 
 The architecture follows SITS-Former (Yuan & Lin; the Dual SITS-Former seed builds on it) with its
-module names, so a fine-tuned `BERTClassification` state dict loads strictly: each date's patch
-[bands, k, k] is embedded by two Conv3d layers over (band, row, column) with ReLU and BatchNorm3d
-and a linear layer; a sinusoidal day-of-year encoding (row 0 is zeros, for padding) is added; a
-post-norm transformer encoder runs over the dates with the date mask as its key padding mask; the
-classifier max-pools the masked sequence and maps it to the classes. For HLS's six bands the
-Conv3d band kernels are 3 and 3 (SITS-Former's ten Sentinel-2 bands take 5 and 5): 6 -> 4 -> 2.
+module names, so a fine-tuned `BERTClassification` state dict of the original code loads strictly:
+each date's patch [bands, k, k] is embedded by two Conv3d layers over (band, row, column) with ReLU
+and BatchNorm3d and a linear layer; a sinusoidal day-of-year encoding (row 0 is zeros, for padding)
+is added; a post-norm transformer encoder runs over the dates with the date mask as its key padding
+mask; the classifier max-pools the masked sequence and maps it to the classes.
 
-The graph takes series [B, T, 6, k, k] (normalised as the manifest says), doy [B, T] (float, 0 for
-padded dates) and mask [B, T] (1 for a clear date), T fixed to the manifest's maxDates; it returns
-logits [B, classes]. Attention runs as explicit matrix products with the mask added as -1e9 (the
-value PyTorch's own masked path gives the same softmax for), so the export needs no fused kernels.
+A checkpoint's architecture is read from its tensor shapes (bands, Conv3d kernels, channels, hidden
+size, feed-forward size, layers, patch, classes, day-of-year table). The attention heads change no
+shape, so they come from the checkpoint's own record (what this script and crop-map's training
+write beside the weights) or from --heads, and are refused when neither says. The original's
+fine-tuning saves {epoch, model_state_dict, optimizer_state_dict}, with `module.` keys under
+nn.DataParallel; both load. Its normalisation (reflectance / 10,000, no z-score) is what a
+checkpoint without a record was trained with, and goes into the manifest for the pipeline to apply.
+
+The graph takes series [B, T, 6, k, k] (the pipeline's six staged bands, normalised as the manifest
+says), doy [B, T] (float, 0 for padded dates) and mask [B, T] (1 for a clear date), T fixed to the
+manifest's maxDates; it returns logits [B, classes]. A checkpoint with other bands (the original's
+ten Sentinel-2 bands) gets them gathered from the six inside the graph, by name (--bands), so the
+pipeline's inputs stay the same for every export. Attention runs as explicit matrix products with
+the mask added as -1e9 (the value PyTorch's own masked path gives the same softmax for), so the
+export needs no fused kernels.
 """
 
 from __future__ import annotations
@@ -25,7 +35,7 @@ import json
 import math
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -39,10 +49,17 @@ from export_common import (
     load_state_strict,
     parity_failure,
     parity_record,
+    refuse,
     set_weights,
     weights_note,
     write_outputs,
 )
+
+# The original's ten Sentinel-2 bands in its order (the SITS-Former paper's B2-B8, B8A, B11, B12; the
+# code takes them as they come, `num_features` 10): what a 10-band checkpoint without a record holds.
+ORIGINAL_BANDS = ("B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B11", "B12")
+# The original's FinetuneDataset with no `norm` (as finetuning.py builds it): reflectance / 10,000.
+ORIGINAL_NORMALIZATION = {"divideBy": 10000}
 
 
 @dataclass(frozen=True)
@@ -50,8 +67,10 @@ class Arch:
     bands: int = 6
     patch: int = 5
     band_kernels: tuple[int, int] = (3, 3)
+    spatial_kernels: tuple[int, int] = (3, 3)
     channels: tuple[int, int] = (32, 64)
     hidden: int = 256
+    feed_forward: int = 1024
     layers: int = 3
     heads: int = 8
     classes: int = 13
@@ -61,7 +80,7 @@ class Arch:
 # "full" is SITS-Former's size; "reduced" has the same operators, narrower and shallower, for CI.
 ARCHS = {
     "full": Arch(),
-    "reduced": Arch(channels=(8, 16), hidden=32, layers=1, heads=4),
+    "reduced": Arch(channels=(8, 16), hidden=32, feed_forward=128, layers=1, heads=4),
 }
 
 
@@ -85,11 +104,12 @@ class BERTEmbedding(nn.Module):
     def __init__(self, a: Arch):
         super().__init__()
         k1, k2 = a.band_kernels
+        s1, s2 = a.spatial_kernels
         c1, c2 = a.channels
-        self.conv1 = nn.Sequential(nn.Conv3d(1, c1, kernel_size=(k1, 3, 3)), nn.ReLU(), nn.BatchNorm3d(c1))
-        self.conv2 = nn.Sequential(nn.Conv3d(c1, c2, kernel_size=(k2, 3, 3)), nn.ReLU(), nn.BatchNorm3d(c2))
+        self.conv1 = nn.Sequential(nn.Conv3d(1, c1, kernel_size=(k1, s1, s1)), nn.ReLU(), nn.BatchNorm3d(c1))
+        self.conv2 = nn.Sequential(nn.Conv3d(c1, c2, kernel_size=(k2, s2, s2)), nn.ReLU(), nn.BatchNorm3d(c2))
         depth = a.bands - k1 - k2 + 2
-        side = a.patch - 4
+        side = a.patch - s1 - s2 + 2
         if depth < 1 or side < 1:
             raise ValueError(f"bands {a.bands} and patch {a.patch} are too small for the Conv3d kernels")
         self.linear = nn.Linear(c2 * depth * side * side, a.hidden)
@@ -125,13 +145,13 @@ class SelfAttention(nn.Module):
 
 
 class TransformerEncoderLayer(nn.Module):
-    """torch.nn.TransformerEncoderLayer (post-norm, ReLU, feed-forward 4 x hidden), same names."""
+    """torch.nn.TransformerEncoderLayer (post-norm, ReLU), same names."""
 
-    def __init__(self, dim: int, heads: int):
+    def __init__(self, dim: int, heads: int, feed_forward: int):
         super().__init__()
         self.self_attn = SelfAttention(dim, heads)
-        self.linear1 = nn.Linear(dim, 4 * dim)
-        self.linear2 = nn.Linear(4 * dim, dim)
+        self.linear1 = nn.Linear(dim, feed_forward)
+        self.linear2 = nn.Linear(feed_forward, dim)
         self.norm1 = nn.LayerNorm(dim)
         self.norm2 = nn.LayerNorm(dim)
 
@@ -143,7 +163,9 @@ class TransformerEncoderLayer(nn.Module):
 class TransformerEncoder(nn.Module):
     def __init__(self, a: Arch):
         super().__init__()
-        self.layers = nn.ModuleList(TransformerEncoderLayer(a.hidden, a.heads) for _ in range(a.layers))
+        self.layers = nn.ModuleList(
+            TransformerEncoderLayer(a.hidden, a.heads, a.feed_forward) for _ in range(a.layers)
+        )
         self.norm = nn.LayerNorm(a.hidden)
 
     def forward(self, x, padding):
@@ -174,24 +196,123 @@ class MulticlassClassification(nn.Module):
 
 
 class BERTClassification(nn.Module):
-    def __init__(self, a: Arch):
+    """`band_index`: the staged band feeding each of the checkpoint's bands, gathered in the graph
+    (a buffer outside the state dict); None where they are the six staged bands in order."""
+
+    def __init__(self, a: Arch, band_index: list[int] | None = None):
         super().__init__()
         self.arch = a
         self.bert = BERT(a)
         self.classification = MulticlassClassification(a)
+        self.register_buffer("band_index", None if band_index is None else torch.tensor(band_index), persistent=False)
 
     def forward(self, series, doy, mask):
+        if self.band_index is not None:
+            series = series.index_select(2, self.band_index)
         return self.classification(self.bert(series, doy, mask), mask)
 
 
-def load_checkpoint_strict(model: nn.Module, path: Path) -> dict:
-    """Loads a BERTClassification state dict: every key used, none missing, shapes equal."""
+def read_checkpoint(path: Path) -> tuple[dict, dict]:
+    """The state dict of a checkpoint and its record (heads, bands, normalisation, classes; empty
+    for the original's). Takes a bare state dict, `{model_state_dict, ...}` (the original's
+    fine-tuning, and ours) or `{state_dict}`, with or without nn.DataParallel's `module.` prefix."""
     raw = torch.load(path, map_location="cpu", weights_only=True)
-    state = raw.get("state_dict", raw.get("model_state_dict", raw)) if isinstance(raw, dict) else None
-    if not isinstance(state, dict):
+    if not isinstance(raw, dict):
         raise CheckpointError(f"{path}: not a state dict")
-    load_state_strict(model, state, path)
-    return {"keys": len(state)}
+    wrapped = next((raw[k] for k in ("model_state_dict", "state_dict") if isinstance(raw.get(k), dict)), None)
+    state = wrapped if wrapped is not None else raw
+    record = raw.get("crop_map", {}) if wrapped is not None else {}
+    if state and all(k.startswith("module.") for k in state):
+        state = {k[len("module.") :]: v for k, v in state.items()}
+    if "bert.embedding.linear.weight" not in state and "embedding.linear.weight" in state:
+        raise CheckpointError(
+            f"{path}: SITS-Former's encoder alone (pretraining's checkpoint.bert.tar), no classification head: fine-tune it first"
+        )
+    return state, record
+
+
+def shape(state: dict, key: str, dims: int) -> tuple[int, ...]:
+    if key not in state or state[key].dim() != dims:
+        raise CheckpointError(f"no {dims}-d tensor {key}: not a SITS-Former BERTClassification state dict")
+    return tuple(state[key].shape)
+
+
+def bands_and_patch(flat: int, a: Arch) -> list[tuple[int, int]]:
+    """(bands, patch) pairs the embedding's linear input size allows: flat = c2 x depth x side^2,
+    depth = bands - k1 - k2 + 2 and side = patch - s1 - s2 + 2, patch odd (a centre pixel)."""
+    c2 = a.channels[1]
+    if flat % c2:
+        return []
+    per, out = flat // c2, []
+    for side in range(1, 16):
+        patch = side + sum(a.spatial_kernels) - 2
+        if patch > 15:
+            break
+        if patch % 2 == 1 and per % (side * side) == 0:
+            out.append((per // (side * side) + sum(a.band_kernels) - 2, patch))
+    return out
+
+
+def arch_from_checkpoint(state: dict, record: dict, args, template: dict) -> tuple[Arch, dict]:
+    """The architecture the tensors show, the heads from the record or --heads, the bands by name;
+    every flag problem at once, in one line. Returns the arch and the record to write."""
+    c1, _, k1, s1, _ = shape(state, "bert.embedding.conv1.0.weight", 5)
+    c2, _, k2, s2, _ = shape(state, "bert.embedding.conv2.0.weight", 5)
+    hidden, flat = shape(state, "bert.embedding.linear.weight", 2)
+    a = Arch(
+        band_kernels=(k1, k2),
+        spatial_kernels=(s1, s2),
+        channels=(c1, c2),
+        hidden=hidden,
+        feed_forward=shape(state, "bert.transformer_encoder.layers.0.linear1.weight", 2)[0],
+        layers=len({k.split(".")[3] for k in state if k.startswith("bert.transformer_encoder.layers.")}),
+        classes=shape(state, "classification.linear.weight", 2)[0],
+        max_doy=shape(state, "bert.embedding.position.pe", 2)[0] - 1,
+    )
+    problems = []
+    staged = list(template["bands"]["S30"])
+    names = args.bands.split(",") if args.bands else record.get("bands")
+    fits = bands_and_patch(flat, a)
+    options = [(b, p) for b, p in fits if names is None or b == len(names)]
+    if len(options) != 1:
+        found = ", ".join(f"{b} bands at patch {p}" for b, p in fits) or "no band count at an odd patch"
+        said = f"--bands lists {len(names)}" if names else "--bands names the checkpoint's bands, and so their number"
+        raise CheckpointError(f"{args.checkpoint}: the embedding's {flat} inputs fit {found}: {said}")
+    bands, patch = options[0]
+    a = replace(a, bands=bands, patch=patch)
+    if names is None:
+        names = staged if bands == len(staged) else list(ORIGINAL_BANDS) if bands == len(ORIGINAL_BANDS) else None
+    if names is None:
+        problems.append(f"--bands: the checkpoint takes {bands} bands; list the staged band ({', '.join(staged)}) feeding each")
+    elif any(b not in staged for b in names):
+        missing = [b for b in names if b not in staged]
+        order = " (the original's Sentinel-2 order)" if list(names) == list(ORIGINAL_BANDS) else ""
+        problems.append(
+            f"--bands: the checkpoint's {bands} bands {' '.join(names)}{order} include {', '.join(missing)}, which the"
+            f" pipeline does not stage (it stages {' '.join(staged)}, the six bands both HLS sensors have): list {bands} staged"
+            " bands, one per checkpoint band, e.g. the nearest in wavelength"
+        )
+    heads = args.heads or record.get("heads")
+    if heads is None:
+        problems.append(
+            "--heads: the checkpoint does not record its attention heads, which no tensor shape shows"
+            " (the original trains with 8 unless told otherwise): give the number it was trained with"
+        )
+    elif args.heads and record.get("heads") and args.heads != record["heads"]:
+        problems.append(f"--heads {args.heads}: the checkpoint records {record['heads']} heads")
+    elif hidden % heads:
+        problems.append(f"--heads {heads}: the hidden size {hidden} does not divide into {heads} heads")
+    classes = json.loads(args.classes) if args.classes else record.get("classes", template["classes"])
+    if len(classes) != a.classes:
+        problems.append(
+            f"--classes: the checkpoint has {a.classes} classes, {'--classes' if args.classes else 'the manifest'} lists"
+            f" {len(classes)}: a JSON file of crop-map classes ({{id, name}}), one per output in order"
+        )
+    if problems:
+        raise CheckpointError(f"{args.checkpoint}: " + " | ".join(problems))
+    normalization = record.get("normalization", ORIGINAL_NORMALIZATION)
+    settings = {"heads": heads, "bands": list(names), "normalization": normalization, "classes": classes}
+    return replace(a, heads=heads), settings
 
 
 def randomize(model: BERTClassification, seed: int) -> None:
@@ -212,10 +333,12 @@ def randomize(model: BERTClassification, seed: int) -> None:
                 m.running_var.uniform_(0.5, 1.5)
 
 
-def parity_inputs(a: Arch, batch: int, dates: int, g: torch.Generator):
-    """Normalised reflectance (about standard normal), sorted days of year, and a mask with some
-    dates cloudy and the tail padded (doy 0), as the pipeline feeds them; every pixel has a clear date."""
-    series = torch.randn(batch, dates, a.bands, a.patch, a.patch, generator=g)
+def parity_inputs(a: Arch, staged: int, divided: bool, batch: int, dates: int, g: torch.Generator):
+    """Inputs as the pipeline feeds them: the staged bands normalised (reflectance / 10,000 in 0 to
+    0.6, or z-scores about standard normal), sorted days of year, and a mask with some dates cloudy
+    and the tail padded (doy 0); every pixel has a clear date."""
+    size = (batch, dates, staged, a.patch, a.patch)
+    series = torch.rand(*size, generator=g) * 0.6 if divided else torch.randn(*size, generator=g)
     doy = torch.sort(torch.randint(1, a.max_doy + 1, (batch, dates), generator=g), dim=1).values.float()
     mask = (torch.rand(batch, dates, generator=g) > 0.3).float()
     used = torch.randint(1, dates + 1, (batch,), generator=g)
@@ -227,19 +350,18 @@ def parity_inputs(a: Arch, batch: int, dates: int, g: torch.Generator):
     return series, doy, mask
 
 
-def parity(model: nn.Module, onnx_path: Path, a: Arch, dates: int, batches: list[int], seed: int) -> dict:
+def parity(model: nn.Module, onnx_path: Path, inputs, batches: list[int]) -> dict:
     import onnxruntime as ort
 
     session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
-    g = torch.Generator().manual_seed(seed)
     worst = scale = 0.0
     agree = total = 0
     for b in batches:
-        series, doy, mask = parity_inputs(a, b, dates, g)
+        series, doy, mask = inputs(b)
         with torch.no_grad():
             expected = model(series, doy, mask).numpy()
         got = session.run(["logits"], {"series": series.numpy(), "doy": doy.numpy(), "mask": mask.numpy()})[0]
-        if got.shape != (b, a.classes):
+        if got.shape != expected.shape:
             raise SystemExit(f"ONNX logits have shape {list(got.shape)} for a batch of {b}")
         worst = max(worst, float(np.abs(got - expected).max()))
         scale = max(scale, float(np.abs(expected).max()))
@@ -249,27 +371,56 @@ def parity(model: nn.Module, onnx_path: Path, a: Arch, dates: int, batches: list
 
 
 def main() -> int:
-    args = export_arguments(__doc__.split("\n")[0], "also write the weights as a state dict").parse_args()
+    p = export_arguments(__doc__.split("\n")[0], "also write the weights, with their record (heads, bands, ...)")
+    p.add_argument("--heads", type=int, help="attention heads, where the checkpoint does not record them")
+    p.add_argument("--bands", help="the staged band feeding each of the checkpoint's bands, comma separated")
+    p.add_argument("--classes", help="the manifest's classes (JSON), one per output of the checkpoint")
+    args = p.parse_args()
 
     template = json.loads(args.manifest_template.read_text())
     dates = int(template["maxDates"])
-    a = ARCHS[args.size]
-    a = Arch(**{**asdict(a), "patch": int(template["patch"]), "classes": int(template["output"]["classes"])})
+    staged = list(template["bands"]["S30"])
+    state: dict = {}
     try:
-        model = BERTClassification(a).eval()
+        if args.checkpoint:
+            state, record = read_checkpoint(args.checkpoint)
+            a, settings = arch_from_checkpoint(state, record, args, template)
+        else:
+            a = replace(ARCHS[args.size], patch=int(template["patch"]), classes=int(template["output"]["classes"]))
+            a = replace(a, heads=args.heads or a.heads)
+            if a.hidden % a.heads:
+                raise ValueError(f"--heads {a.heads}: the hidden size {a.hidden} does not divide into {a.heads} heads")
+            settings = {"heads": a.heads, "bands": staged, "normalization": template["normalization"], "classes": template["classes"]}
+        index = [staged.index(b) for b in settings["bands"]]
+        model = BERTClassification(a, None if index == list(range(len(staged))) else index).eval()
+    except CheckpointError as error:
+        refuse(error)
+        return 2
     except ValueError as error:
         print(f"crop-map: {error}", file=sys.stderr)
         return 2
     started = time.time()
-    source = set_weights(args, model, load_checkpoint_strict, randomize)
+
+    def load(m: nn.Module, path: Path) -> dict:
+        load_state_strict(m, state, path)
+        return {"keys": len(state)}
+
+    source = set_weights(args, model, load, randomize)
     if source is None:
         return 2
     if args.write_checkpoint:
-        torch.save(model.state_dict(), args.write_checkpoint)
+        torch.save({"model_state_dict": model.state_dict(), "crop_map": settings}, args.write_checkpoint)
 
     args.out.mkdir(parents=True, exist_ok=True)
     onnx_path = args.out / f"{args.name}.onnx"
-    dummy = parity_inputs(a, 1, dates, torch.Generator().manual_seed(args.seed))
+    divided = "divideBy" in settings["normalization"]
+
+    g = torch.Generator().manual_seed(args.seed + 100)
+
+    def inputs(batch: int):
+        return parity_inputs(a, len(staged), divided, batch, dates, g)
+
+    dummy = parity_inputs(a, len(staged), divided, 1, dates, torch.Generator().manual_seed(args.seed))
     names = template["inputs"]
     torch.onnx.export(
         model,
@@ -285,24 +436,34 @@ def main() -> int:
 
     onnx.checker.check_model(str(onnx_path))
     batches = [int(b) for b in args.parity_batches.split(",") if b]
-    check = parity(model, onnx_path, a, dates, batches, args.seed + 100)
+    check = parity(model, onnx_path, inputs, batches)
     failure = parity_failure(check, args.tolerance)
     if failure:
         print(failure, file=sys.stderr)
         return 1
 
-    arch_note = "" if args.size == "full" else f", reduced architecture {asdict(a)}"
+    arch_note = f", reduced architecture {asdict(a)}" if args.size == "reduced" and not args.checkpoint else ""
+    bands_note = "" if index == list(range(len(staged))) else f"; its {a.bands} bands fed from {' '.join(settings['bands'])}"
     description = (
-        f"SITS-Former time-series architecture exported to ONNX (opset 17, dynamic batch, {dates} dates)"
-        f"{arch_note}; {weights_note(args, source)}. Parity with PyTorch: max |dlogit| {check['maxAbsLogitDiff']:.2e}."
+        f"SITS-Former time-series architecture exported to ONNX (opset 17, dynamic batch, {dates} dates, {a.heads} heads)"
+        f"{arch_note}{bands_note}; {weights_note(args, source)}. Parity with PyTorch: max |dlogit| {check['maxAbsLogitDiff']:.2e}."
     )
-    write_outputs(
-        args,
-        template,
-        description,
-        onnx_path,
-        export_report(a, model, check, source, started),
-    )
+    manifest = {
+        **template,
+        "patch": a.patch,
+        "output": {**template["output"], "classes": a.classes},
+        "normalization": settings["normalization"],
+        "classes": settings["classes"],
+        "architecture": {
+            "kind": "sits-former",
+            "inputBands": settings["bands"],
+            "bandKernels": list(a.band_kernels),
+            "hidden": a.hidden,
+            "layers": a.layers,
+            "heads": a.heads,
+        },
+    }
+    write_outputs(args, manifest, description, onnx_path, export_report(a, model, check, source, started))
     return 0
 
 

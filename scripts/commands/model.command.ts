@@ -1,7 +1,11 @@
+import { readFile } from "node:fs/promises";
 import type { Command } from "commander";
 import { z } from "zod";
+import { describeIssues } from "../../lib/contracts/issue.lines.ts";
+import { ModelBands } from "../../lib/hls/lpdaac.keys.ts";
 import { ensureExportEnv } from "../../lib/model/export.env.ts";
 import { ExportRefused, exportModel } from "../../lib/model/model.export.ts";
+import { ModelClassesParser } from "../../lib/model/model.manifest.ts";
 import { InputError } from "../cli.errors.ts";
 import { parseNumberOption } from "../cli.inputs.ts";
 
@@ -14,6 +18,35 @@ const SeedParser = z
   .int()
   .min(0)
   .max(2 ** 31 - 1);
+
+/** Attention heads: PyTorch splits the hidden size evenly among them (the export checks it divides). */
+const HeadsParser = z.number().int().min(1).max(64);
+
+/** The staged band feeding each checkpoint band: one of the six the pipeline stages, by S30 name. */
+const BandsParser = z.array(z.enum(ModelBands.S30)).min(1).max(32);
+
+function parseBands(text: string): string[] {
+  const bands = text.split(",").map((b) => b.trim());
+  const parsed = BandsParser.safeParse(bands);
+  if (!parsed.success) throw new InputError(`--bands '${text}': ${describeIssues(parsed.error, bands)}`);
+  return parsed.data;
+}
+
+/** A classes file: the manifest's own `classes` form, one entry per output of the checkpoint. */
+async function readClasses(file: string): Promise<z.infer<typeof ModelClassesParser>> {
+  const text = await readFile(file, "utf8").catch(() => {
+    throw new InputError(`--classes ${file}: no such file`);
+  });
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new InputError(`--classes ${file}: not JSON: ${(error as Error).message}`);
+  }
+  const parsed = ModelClassesParser.safeParse(json);
+  if (!parsed.success) throw new InputError(`--classes ${file}: ${describeIssues(parsed.error, json)}`);
+  return parsed.data;
+}
 
 export function registerModelCommand(program: Command): void {
   const model = program.command("model").description("model exports and their Python environment");
@@ -32,37 +65,57 @@ export function registerModelCommand(program: Command): void {
     .requiredOption("--out <dir>", "folder for <name>.onnx, <name>.json and <name>.export.json")
     .option(
       "--checkpoint <pth>",
-      "prithvi-crop-100m: the official multi_temporal_crop_classification_Prithvi_100M.pth; sits-former: a fine-tuned BERTClassification state dict for HLS's six bands",
+      "prithvi-crop-100m: the official multi_temporal_crop_classification_Prithvi_100M.pth; sits-former: a fine-tuned BERTClassification checkpoint of the original code or of crop-map (its architecture read from its shapes)",
     )
     .option(
       "--size <size>",
-      "full (the seed's architecture) or reduced (same operators, smaller; for tests)",
-      "full",
+      "full (the seed's architecture, the default) or reduced (same operators, smaller; for tests); sits-former: random weights only",
+    )
+    .option(
+      "--heads <n>",
+      "sits-former: attention heads, where the checkpoint does not record them (the original's: 8)",
+    )
+    .option(
+      "--bands <list>",
+      `sits-former: the staged band (${ModelBands.S30.join(", ")}) feeding each of the checkpoint's bands, comma separated`,
+    )
+    .option(
+      "--classes <file>",
+      "sits-former: JSON [{id, name}], the crop-map class of each of the checkpoint's outputs",
     )
     .option("--seed <n>", "seed of the random weights and of the parity inputs", "0")
     .option("--parity-batches <list>", "batch sizes the parity check runs, comma separated", "2,1")
-    .option("--tolerance <x>", "parity: largest |dlogit| allowed, relative to the largest |logit|", "1e-4")
+    .option("--tolerance <x>", "parity: largest |dlogit| allowed, relative to the largest |logit|", "0.0001")
     .action(
       async (
         name: string,
         options: {
           out: string;
           checkpoint?: string;
-          size: string;
+          size?: string;
           seed: string;
           parityBatches: string;
           tolerance: string;
+          heads?: string;
+          bands?: string;
+          classes?: string;
         },
       ) => {
-        if (!["full", "reduced"].includes(options.size))
+        if (options.size !== undefined && !["full", "reduced"].includes(options.size))
           throw new InputError(`--size '${options.size}': expected full or reduced`);
         const report = await exportModel(
           name,
           {
             ...options,
-            size: options.size as "full" | "reduced",
+            size: options.size as "full" | "reduced" | undefined,
             seed: parseNumberOption(options.seed, "seed", SeedParser),
             tolerance: parseNumberOption(options.tolerance, "tolerance", ToleranceParser),
+            heads:
+              options.heads === undefined
+                ? undefined
+                : parseNumberOption(options.heads, "heads", HeadsParser),
+            bands: options.bands === undefined ? undefined : parseBands(options.bands),
+            classes: options.classes === undefined ? undefined : await readClasses(options.classes),
           },
           (line) => console.error(line),
         ).catch((error: unknown) => {

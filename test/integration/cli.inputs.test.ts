@@ -28,6 +28,15 @@ describe("the CLI refuses what a workflow would refuse, before anything starts",
     [["tile", "--tile", "19TCG", "--year", "abc"], "--year 'abc': expected a whole number from 2013 to 2100"],
     [["tile", "--tile", "19TCG", "--year", "2099"], "--year 2099: HLS v2.0 covers 2013 to this year"],
     [["serve", "--port", "0x50"], "--port '0x50': expected a whole number from 1 to 65535"],
+    // Past the defaults of every option (the parity tolerance's among them) to the model's name.
+    [
+      ["model", "export", "nope", "--out", "unused"],
+      "model 'nope': the export builds prithvi-crop-100m, sits-former",
+    ],
+    [
+      ["model", "export", "sits-former", "--out", "unused", "--bands", "B02,B05"],
+      `--bands 'B02,B05': 1="B05": Invalid option: expected one of "B02"|"B03"|"B04"|"B8A"|"B11"|"B12"`,
+    ],
   ])("exits 2 with one line for %j", async (args, message) => {
     // Nothing listens: a refusal must come before any server is asked.
     const down = {

@@ -7,7 +7,13 @@ import { loadConfig } from "../../lib/config/config.load.ts";
 import { loadModelManifest, ModelsDir } from "../../lib/model/model.manifest.ts";
 import { loadModelFile } from "../../lib/model/model.session.ts";
 import { checkSeriesGraph } from "../../lib/series/series.graph.ts";
-import { loadAnyManifest, loadSeriesManifest, pipelineShape } from "../../lib/series/series.manifest.ts";
+import {
+  bandScaling,
+  loadAnyManifest,
+  loadSeriesManifest,
+  pipelineShape,
+  type SeriesNormalization,
+} from "../../lib/series/series.manifest.ts";
 import { createS3Client } from "../../lib/storage/s3.client.ts";
 import { buildSitsTiny } from "../../models/build/sits-tiny.build.ts";
 import { bareSpectrum, greenness, greenSpectrum } from "../../scripts/synth/spectra.ts";
@@ -24,13 +30,8 @@ async function sitsTiny() {
 }
 
 /** One pixel of a class seen on `doys` (every 8 days from April), patch-constant, normalised. */
-function pixelOf(
-  classId: number,
-  doys: number[],
-  T: number,
-  k: number,
-  norm: { mean: number[]; std: number[] },
-) {
+function pixelOf(classId: number, doys: number[], T: number, k: number, norm: SeriesNormalization) {
+  const { offset, divisor } = bandScaling(norm);
   const series = new Float32Array(T * 6 * k * k);
   const doy = new Float32Array(T);
   const mask = new Float32Array(T);
@@ -40,8 +41,8 @@ function pixelOf(
     const hi = greenSpectrum(classId as ClassId);
     for (let b = 0; b < 6; b++) {
       const v =
-        ((lo[b] as number) + ((hi[b] as number) - (lo[b] as number)) * g - (norm.mean[b] as number)) /
-        (norm.std[b] as number);
+        ((lo[b] as number) + ((hi[b] as number) - (lo[b] as number)) * g - (offset[b] as number)) /
+        (divisor[b] as number);
       series.fill(v, (t * 6 + b) * k * k, (t * 6 + b + 1) * k * k);
     }
     doy[t] = d;
