@@ -26,7 +26,7 @@ import { LocalS3Credentials } from "../../lib/storage/local.credentials.ts";
 import { createS3Client } from "../../lib/storage/s3.client.ts";
 import { connectClient } from "../../lib/temporal/connection.ts";
 import { connectWorker } from "../../lib/temporal/worker.connection.ts";
-import { bundleWorkflows, createCpuWorker } from "../../workers/worker.factory.ts";
+import { createCpuWorker } from "../../workers/worker.factory.ts";
 import {
   type EarthdataStandIn,
   startCredentialsStandIn,
@@ -34,6 +34,7 @@ import {
   UrsHost,
 } from "../support/earthdata.standin.ts";
 import { type S3Gate, startS3Gate } from "../support/s3.gate.ts";
+import { testBundle } from "../support/test.bundle.ts";
 import { testConfig } from "../support/test.config.ts";
 import {
   labelGridOf,
@@ -214,7 +215,7 @@ describe("Earthdata direct S3 access", () => {
         config,
         s3,
         archive,
-        bundle: await bundleWorkflows(),
+        bundle: testBundle(),
       });
       const workflowId = `tile-${TileId}-refused`;
       const failure = await worker.runUntil(

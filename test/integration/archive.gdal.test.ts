@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { ListObjectsV2Command } from "@aws-sdk/client-s3";
 import type { Client } from "@temporalio/client";
-import type { NativeConnection, WorkflowBundleWithSourceMap } from "@temporalio/worker";
+import type { NativeConnection, WorkflowBundleOption } from "@temporalio/worker";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createGranuleActivities } from "../../activities/granules.activities.ts";
 import type { Config } from "../../lib/config/config.schema.ts";
@@ -22,8 +22,9 @@ import { s3Source } from "../../lib/storage/s3.source.ts";
 import { connectClient } from "../../lib/temporal/connection.ts";
 import { connectWorker } from "../../lib/temporal/worker.connection.ts";
 import { planWorld } from "../../scripts/synth/world.plan.ts";
-import { bundleWorkflows, createCpuWorker, createInferenceWorker } from "../../workers/worker.factory.ts";
+import { createCpuWorker, createInferenceWorker } from "../../workers/worker.factory.ts";
 import { HlsGdalCogOptions } from "../support/gdal.hls.ts";
+import { testBundle } from "../support/test.bundle.ts";
 import { testConfig } from "../support/test.config.ts";
 import { writeTestWorld } from "../support/test.world.ts";
 
@@ -49,7 +50,7 @@ const rewritten: Config = (() => {
 
 let connection: NativeConnection;
 let client: Client;
-let bundle: WorkflowBundleWithSourceMap;
+let bundle: WorkflowBundleOption;
 let dir: string;
 
 async function mapTile(config: Config, tileId: string, workflowId: string): Promise<TileManifest> {
@@ -99,7 +100,7 @@ beforeAll(async () => {
   );
   connection = await connectWorker(original);
   client = await connectClient(original);
-  bundle = await bundleWorkflows();
+  bundle = testBundle();
 });
 
 afterAll(async () => {

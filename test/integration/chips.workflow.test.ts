@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { type Client, WorkflowFailedError } from "@temporalio/client";
-import type { NativeConnection } from "@temporalio/worker";
+import type { NativeConnection, WorkflowBundleOption } from "@temporalio/worker";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readLabelGrid } from "../../lib/accuracy/label.grid.ts";
 import { blockOf } from "../../lib/chips/chip.split.ts";
@@ -19,9 +19,10 @@ import { getBytes, getJson, ref } from "../../lib/storage/s3.objects.ts";
 import { connectClient } from "../../lib/temporal/connection.ts";
 import { connectWorker } from "../../lib/temporal/worker.connection.ts";
 import { planWorld } from "../../scripts/synth/world.plan.ts";
-import { bundleWorkflows, createCpuWorker } from "../../workers/worker.factory.ts";
+import { createCpuWorker } from "../../workers/worker.factory.ts";
 import { configEnv } from "../support/child.worker.ts";
 import { cli } from "../support/cli.run.ts";
+import { testBundle } from "../support/test.bundle.ts";
 import { testConfig } from "../support/test.config.ts";
 import { writeTestWorld } from "../support/test.world.ts";
 
@@ -32,12 +33,10 @@ const s3 = createS3Client(config);
 const Tiles = ["18TYL", "19TCG"];
 let connection: NativeConnection;
 let client: Client;
-let bundle: Awaited<ReturnType<typeof bundleWorkflows>> | undefined;
 
 /** A CPU worker in this process for the length of `work`. */
 async function withWorker<T>(work: () => Promise<T>): Promise<T> {
-  bundle ??= await bundleWorkflows();
-  const worker = await createCpuWorker({ connection, config, s3, bundle });
+  const worker = await createCpuWorker({ connection, config, s3, bundle: testBundle() });
   return worker.runUntil(work());
 }
 

@@ -9,7 +9,7 @@ import type { TileManifest } from "../../lib/contracts/tile.contract.ts";
 import { allTiles } from "../../lib/grid/tile.table.ts";
 import { connectClient } from "../../lib/temporal/connection.ts";
 import { connectWorker } from "../../lib/temporal/worker.connection.ts";
-import { bundleWorkflows } from "../../workers/worker.factory.ts";
+import { testBundle } from "../support/test.bundle.ts";
 import { testConfig } from "../support/test.config.ts";
 
 const config = testConfig("scale");
@@ -138,7 +138,7 @@ describe("run orchestration at contiguous-US scale", () => {
       connection,
       namespace: config.temporal.namespace,
       taskQueue: config.taskQueues.cpu,
-      workflowBundle: await bundleWorkflows(),
+      workflowBundle: testBundle(),
       activities: lightweight,
       maxConcurrentWorkflowTaskExecutions: 50,
     });

@@ -17,9 +17,10 @@ import { getBytes, getJson, ref } from "../../lib/storage/s3.objects.ts";
 import { connectClient } from "../../lib/temporal/connection.ts";
 import { connectWorker } from "../../lib/temporal/worker.connection.ts";
 import { planWorld } from "../../scripts/synth/world.plan.ts";
-import { bundleWorkflows, createCpuWorker, createInferenceWorker } from "../../workers/worker.factory.ts";
+import { createCpuWorker, createInferenceWorker } from "../../workers/worker.factory.ts";
 import { configEnv, spawnWorker } from "../support/child.worker.ts";
 import { riRunInput } from "../support/ri.run.ts";
+import { testBundle } from "../support/test.bundle.ts";
 import { testConfig } from "../support/test.config.ts";
 import { writeTestWorld } from "../support/test.world.ts";
 
@@ -48,7 +49,7 @@ function runInput(runId: string, queues: Config, extra: Partial<RunInput> = {}):
 
 /** Both pools in this process, for the length of `work`. */
 async function withWorkers<T>(queues: Config, work: () => Promise<T>): Promise<T> {
-  const bundle = await bundleWorkflows();
+  const bundle = testBundle();
   const workers: Worker[] = [
     await createCpuWorker({ connection, config: queues, s3, bundle }),
     await createInferenceWorker({ connection, config: queues, s3 }),

@@ -21,10 +21,11 @@ import { getBytes, getJson, putBytes, ref } from "../../lib/storage/s3.objects.t
 import { connectClient } from "../../lib/temporal/connection.ts";
 import { connectWorker } from "../../lib/temporal/worker.connection.ts";
 import { planWorld } from "../../scripts/synth/world.plan.ts";
-import { bundleWorkflows, createCpuWorker, createInferenceWorker } from "../../workers/worker.factory.ts";
+import { createCpuWorker, createInferenceWorker } from "../../workers/worker.factory.ts";
 import { configEnv } from "../support/child.worker.ts";
 import { cli } from "../support/cli.run.ts";
 import { decodeOwnPng } from "../support/png.decode.ts";
+import { testBundle } from "../support/test.bundle.ts";
 import { testConfig } from "../support/test.config.ts";
 import { writeTestWorld } from "../support/test.world.ts";
 
@@ -118,7 +119,7 @@ beforeAll(async () => {
   connection = await connectWorker(config);
   client = await connectClient(config);
   workers = [
-    await createCpuWorker({ connection, config, s3, bundle: await bundleWorkflows() }),
+    await createCpuWorker({ connection, config, s3, bundle: testBundle() }),
     await createInferenceWorker({ connection, config, s3 }),
   ];
   running = workers.map((w) => w.run());

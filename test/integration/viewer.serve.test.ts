@@ -22,11 +22,12 @@ import { connectClient } from "../../lib/temporal/connection.ts";
 import { connectWorker } from "../../lib/temporal/worker.connection.ts";
 import type { ViewerConfig } from "../../lib/viewer/page/viewer.config.ts";
 import { planWorld } from "../../scripts/synth/world.plan.ts";
-import { bundleWorkflows, createCpuWorker, createInferenceWorker } from "../../workers/worker.factory.ts";
+import { createCpuWorker, createInferenceWorker } from "../../workers/worker.factory.ts";
 import { configEnv } from "../support/child.worker.ts";
 import { cli } from "../support/cli.run.ts";
 import { decodeOwnPng } from "../support/png.decode.ts";
 import { riRunInput } from "../support/ri.run.ts";
+import { testBundle } from "../support/test.bundle.ts";
 import { testConfig } from "../support/test.config.ts";
 import { writeTestWorld } from "../support/test.world.ts";
 import { startServe } from "../support/viewer.process.ts";
@@ -65,7 +66,7 @@ const RiTiles = ["18TYL", "18TYM", "19TBF", "19TBG", "19TCF", "19TCG"];
 /** One small run of Rhode Island, with both pools in this process. */
 async function mapRun(): Promise<void> {
   const input = riRunInput(runId, config, { tiles: RiTiles });
-  const bundle = await bundleWorkflows();
+  const bundle = testBundle();
   const workers: Worker[] = [
     await createCpuWorker({ connection, config, s3, bundle }),
     await createInferenceWorker({ connection, config, s3 }),

@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
 import { configEnv } from "../../infra/images/config.env.ts";
 import type { Config } from "../../lib/config/config.schema.ts";
+import { testBundle } from "./test.bundle.ts";
 
 export { configEnv };
 
@@ -19,7 +20,12 @@ export function spawnWorker(
       ? [bin, "worker", "--pool", pool]
       : ["--import", "tsx", join(import.meta.dirname, "hooked.worker.ts"), pool, String(hooks.rowDelayMs)];
   const child: ChildProcess = spawn("node", args, {
-    env: { ...process.env, ...configEnv(config), ...extraEnv },
+    env: {
+      ...process.env,
+      ...configEnv(config),
+      CROP_MAP_WORKFLOW_BUNDLE: (testBundle() as { codePath: string }).codePath,
+      ...extraEnv,
+    },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";

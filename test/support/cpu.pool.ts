@@ -4,7 +4,8 @@ import type { NativeConnection } from "@temporalio/worker";
 import type { Config } from "../../lib/config/config.schema.ts";
 import { connectClient } from "../../lib/temporal/connection.ts";
 import { connectWorker } from "../../lib/temporal/worker.connection.ts";
-import { bundleWorkflows, createCpuWorker } from "../../workers/worker.factory.ts";
+import { createCpuWorker } from "../../workers/worker.factory.ts";
+import { testBundle } from "./test.bundle.ts";
 
 /** A CPU-pool worker running in this process (every workflow and the CPU activities), and a client. */
 export interface CpuPool {
@@ -16,7 +17,7 @@ export interface CpuPool {
 export async function startCpuPool(config: Config, s3: S3Client): Promise<CpuPool> {
   const connection = await connectWorker(config);
   const client = await connectClient(config);
-  const worker = await createCpuWorker({ connection, config, s3, bundle: await bundleWorkflows() });
+  const worker = await createCpuWorker({ connection, config, s3, bundle: testBundle() });
   const running = worker.run();
   return {
     connection,

@@ -3,7 +3,7 @@
 // tiles for minutes. The stubs keep the activities' contracts (names, inputs, results' shapes).
 import { ApplicationFailure, CancelledFailure, heartbeat, sleep } from "@temporalio/activity";
 import { type Client, ScheduleOverlapPolicy, WorkflowFailedError } from "@temporalio/client";
-import { type NativeConnection, Worker } from "@temporalio/worker";
+import { type NativeConnection, Worker, type WorkflowBundleOption } from "@temporalio/worker";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type {
   GranuleActivities,
@@ -19,15 +19,16 @@ import type { RunInput, RunStatus } from "../../lib/contracts/run.contract.ts";
 import { runStatusQuery } from "../../lib/contracts/run.signals.ts";
 import { connectClient } from "../../lib/temporal/connection.ts";
 import { connectWorker } from "../../lib/temporal/worker.connection.ts";
-import { bundleWorkflows } from "../../workers/worker.factory.ts";
+
 import { runWorkflow } from "../../workflows/index.ts";
+import { testBundle } from "../support/test.bundle.ts";
 import { testConfig } from "../support/test.config.ts";
 
 const config = testConfig("run-logic");
 const queue = config.taskQueues.cpu;
 let connection: NativeConnection;
 let client: Client;
-let bundle: Awaited<ReturnType<typeof bundleWorkflows>>;
+let bundle: WorkflowBundleOption;
 
 /** What the stubs saw and how they behave; one per test, keyed by the run's output prefix. */
 interface World {
@@ -181,7 +182,7 @@ async function withWorker<T>(work: () => Promise<T>): Promise<T> {
 beforeAll(async () => {
   connection = await connectWorker(config);
   client = await connectClient(config);
-  bundle = await bundleWorkflows();
+  bundle = testBundle();
 });
 afterAll(async () => {
   await connection?.close();
