@@ -4,6 +4,7 @@ import { fileURLToPath } from "node:url";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { z } from "zod";
 import { CropClasses } from "../cdl/classes.ts";
+import { TilingKindParser } from "../contracts/tiling.contract.ts";
 import { TrainingRecordParser } from "../contracts/train.contract.ts";
 import { formatS3Url, type S3Location } from "../core/s3.url.ts";
 import { getJson, ref } from "../storage/s3.objects.ts";
@@ -64,6 +65,8 @@ export const ModelManifestParser = z
       .strict(),
     /** Sliding-window inference: window size and stride in pixels. */
     chip: z.object({ size: z.number().int().positive(), stride: z.number().int().positive() }).strict(),
+    /** The tiling a run uses unless told otherwise (mmseg when absent): the one the model was evaluated with. */
+    tiling: TilingKindParser.optional(),
     dates: z.number().int().positive(),
     bands: ModelBandsParser,
     /** Repeated for each date. */

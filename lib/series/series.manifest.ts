@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { resolveTiling, type Tiling } from "../contracts/tiling.contract.ts";
 import {
   ModelBandsParser,
   ModelClassesParser,
@@ -99,19 +100,20 @@ export async function loadAnyManifest(
 }
 
 /**
- * What the workflows need of a model: the staging chip and, for a series model, its dates. For a
- * series model the "chip" is the staged grid's least size and chunk (patches are cut per pixel).
+ * What the workflows need of a model: the staging chip and, for a series model, its dates; for a
+ * chip model, the tiling its manifest names. For a series model the "chip" is the staged grid's
+ * least size and chunk (patches are cut per pixel).
  */
 export async function pipelineShape(
   name: string,
   dir = ModelsDir,
   registry?: ModelRegistry,
-): Promise<{ chip: { size: number; stride: number }; series?: { maxDates: number } }> {
+): Promise<{ chip: { size: number; stride: number }; series?: { maxDates: number }; tiling?: Tiling }> {
   const manifest = await loadAnyManifest(name, dir, registry);
   if (isSeries(manifest))
     return {
       chip: { size: Math.max(manifest.patch, SeriesChunk), stride: SeriesChunk },
       series: { maxDates: manifest.maxDates },
     };
-  return { chip: manifest.chip };
+  return { chip: manifest.chip, tiling: resolveTiling(manifest.chip, {}, manifest.tiling) };
 }
