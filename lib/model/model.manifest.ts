@@ -20,6 +20,29 @@ export const ModelBandsParser = z.object({ S30: SixBands, L30: SixBands }).stric
 /** Per-band (x - mean) / std on reflectance as stored (x 10000). */
 export const NormalizationParser = z.object({ mean: Six, std: Six }).strict();
 /**
+ * What an exported graph computes in and takes (`model export --precision`): an fp16 graph casts
+ * float32 inputs to half and its logits back, so the pipeline feeds every model float32; with its
+ * agreement with the float32 model as the export measured it.
+ */
+export const ModelPrecisionParser = z
+  .object({
+    graph: z.enum(["fp32", "fp16"]),
+    inputs: z.literal("float32"),
+    outputs: z.literal("float32"),
+    agreementWithFp32: z
+      .object({
+        argmaxAgreement: z.number().min(0).max(1),
+        maxAbsLogitDiff: z.number().min(0),
+        relativeLogitDiff: z.number().min(0),
+        batches: z.array(z.number().int().positive()),
+        measuredOn: z.string(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+/**
  * A model's classes by id and name, as its output channels are ordered. Names and colours live in
  * one table (lib/cdl/classes.ts) that maps, mosaics, quicklooks, report, STAC and viewer all read:
  * a manifest is checked against it, so a model cannot relabel or recolour a class.
@@ -65,6 +88,7 @@ export const ModelManifestParser = z
       .strict(),
     /** Sliding-window inference: window size and stride in pixels. */
     chip: z.object({ size: z.number().int().positive(), stride: z.number().int().positive() }).strict(),
+    precision: ModelPrecisionParser.optional(),
     /** The tiling a run uses unless told otherwise (mmseg when absent): the one the model was evaluated with. */
     tiling: TilingKindParser.optional(),
     dates: z.number().int().positive(),

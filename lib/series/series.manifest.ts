@@ -7,6 +7,7 @@ import {
   ModelManifestError,
   ModelManifestParser,
   ModelNameParser,
+  ModelPrecisionParser,
   type ModelRegistry,
   ModelsDir,
   manifestFamily,
@@ -51,6 +52,7 @@ export const SeriesManifestParser = z
     bands: ModelBandsParser,
     normalization: NormalizationParser,
     classes: ModelClassesParser,
+    precision: ModelPrecisionParser.optional(),
   })
   .strict()
   .superRefine((m, ctx) => {

@@ -41,7 +41,15 @@ export function registerModelCommand(program: Command): void {
     )
     .option("--seed <n>", "seed of the random weights and of the parity inputs", "0")
     .option("--parity-batches <list>", "batch sizes the parity check runs, comma separated", "2,1")
-    .option("--tolerance <x>", "parity: largest |dlogit| allowed, relative to the largest |logit|", "1e-4")
+    .option(
+      "--tolerance <x>",
+      "parity: largest |dlogit| allowed, relative to the largest |logit| (default 1e-4; fp16 1e-2)",
+    )
+    .option(
+      "--precision <p>",
+      "fp32, or fp16: half-precision weights and arithmetic behind float32 inputs and outputs (casts inside the graph)",
+      "fp32",
+    )
     .action(
       async (
         name: string,
@@ -51,18 +59,26 @@ export function registerModelCommand(program: Command): void {
           size: string;
           seed: string;
           parityBatches: string;
-          tolerance: string;
+          tolerance?: string;
+          precision: string;
         },
       ) => {
         if (!["full", "reduced"].includes(options.size))
           throw new InputError(`--size '${options.size}': expected full or reduced`);
+        if (!["fp32", "fp16"].includes(options.precision))
+          throw new InputError(`--precision '${options.precision}': expected fp32 or fp16`);
         const report = await exportModel(
           name,
           {
-            ...options,
+            out: options.out,
+            ...(options.checkpoint ? { checkpoint: options.checkpoint } : {}),
+            parityBatches: options.parityBatches,
             size: options.size as "full" | "reduced",
+            precision: options.precision as "fp32" | "fp16",
             seed: parseNumberOption(options.seed, "seed", SeedParser),
-            tolerance: parseNumberOption(options.tolerance, "tolerance", ToleranceParser),
+            ...(options.tolerance === undefined
+              ? {}
+              : { tolerance: parseNumberOption(options.tolerance, "tolerance", ToleranceParser) }),
           },
           (line) => console.error(line),
         ).catch((error: unknown) => {
