@@ -8,6 +8,7 @@ import {
   PredictTileInputParser,
 } from "../lib/contracts/predict.contract.ts";
 import type { StackHeader } from "../lib/contracts/stack.header.ts";
+import { recordedTiling, resolveTiling, tilingTag } from "../lib/contracts/tiling.contract.ts";
 import { formatS3Url } from "../lib/core/s3.url.ts";
 import { loadModelManifest, type ModelManifest, ModelsDir } from "../lib/model/model.manifest.ts";
 import { type LoadedModel, loadModel, runBatchShared } from "../lib/model/model.session.ts";
@@ -30,11 +31,14 @@ import { encodeCheckpoint, finishedPrediction, startingState } from "./predict.c
  * being emitted, the chunk rows of this window row and the next (int16, and float32 once
  * normalised), and the two maps.
  */
-function bytesOf(header: StackHeader, classes: number, size: number, emitThreads: number) {
+function bytesOf(header: StackHeader, classes: number, size: number, emitThreads: number, weighted: boolean) {
   const apart = classes > header.channels ? 2 * classes : 0;
   const perWindow = (6 * header.channels + apart) * size * size * 4;
-  const held = size * header.grid.width * (classes * 4 + 2);
-  const emitting = 2 * Math.max(1, emitThreads) * header.chunk * header.grid.width * (classes * 4 + 3);
+  // A count per pixel: a window count (2 bytes), or blended tiling's summed weights (4).
+  const count = weighted ? 4 : 2;
+  const held = size * header.grid.width * (classes * 4 + count);
+  const emitting =
+    2 * Math.max(1, emitThreads) * header.chunk * header.grid.width * (classes * 4 + count + 1);
   const chunkRows =
     (Math.ceil(size / header.chunk) + 2) *
     header.chunksAcross *
@@ -72,8 +76,15 @@ export function createPredictActivities(s3: S3Client, config: Config, options: P
     const input = parseInput(PredictTileInputParser, raw, "predictTile");
     const summaryRef = ref(outputs, `${input.outputPrefix}predict.json`);
     const wanted = await manifestOf(input.model);
+    const tiling = input.tiling ?? resolveTiling(wanted.chip, {}, wanted.tiling);
+    if (tiling.size !== wanted.chip.size)
+      throw nonRetryable(
+        "ModelMismatch",
+        `tiling window ${tiling.size} px, model ${wanted.name} takes ${wanted.chip.size} px windows`,
+      );
     const done = await finishedPrediction(s3, summaryRef, PredictedTileParser, input.tileId, wanted);
-    if (done) return done;
+    // A prediction of another tiling is stale too: the tile is mapped again as asked.
+    if (done && tilingTag(recordedTiling(done.tiling, wanted.chip)) === tilingTag(tiling)) return done;
 
     const loaded = await model(wanted);
     const { manifest } = loaded;
@@ -88,12 +99,13 @@ export function createPredictActivities(s3: S3Client, config: Config, options: P
       );
     }
     const { width, height } = header.grid;
-    const { size, stride } = manifest.chip;
+    const { size, stride } = tiling;
+    const weighted = tiling.kind === "blended";
     const classCount = manifest.output.classes;
     const xs = windowStarts(width, size, stride);
     const ys = windowStarts(height, size, stride);
 
-    const budget = bytesOf(header, classCount, size, emitThreads);
+    const budget = bytesOf(header, classCount, size, emitThreads, weighted);
     const room = config.inference.memoryBudgetMb * 2 ** 20 - budget.fixed;
     if (room < budget.perWindow) {
       throw nonRetryable(
@@ -103,23 +115,22 @@ export function createPredictActivities(s3: S3Client, config: Config, options: P
     }
     const batchSize = Math.max(1, Math.min(config.inference.batchSize, Math.floor(room / budget.perWindow)));
 
-    // Named by the stack (its key is a digest of what made it) and the model file's sha256, so any
-    // attempt at this tile with this very model may continue it: the result is the same as a run
-    // from the start. A different file under the same name starts over.
-    const checkpointRef = ref(work, `${input.stackKey}.${loaded.sha256}.checkpoint`);
+    // Named by the stack (its key is a digest of what made it), the model file's sha256 and the
+    // tiling, so any attempt at this tile with this very model and tiling may continue it: the
+    // result is the same as a run from the start. A different file under the same name starts over.
+    const checkpointRef = ref(work, `${input.stackKey}.${loaded.sha256}.${tilingTag(tiling)}.checkpoint`);
     const { state, resumed } = await startingState(s3, checkpointRef, width, height);
     if (resumed)
       log.info(`Tile:Predict:Resume tile=${input.tileId} row=${state.row} attempt=${activityInfo().attempt}`);
     const resumedFromRow = state.row;
-    const accumulator = new RowAccumulator(width, classCount);
+    const accumulator = new RowAccumulator(width, classCount, weighted);
     accumulator.restore(state.held);
     const signal = cancellationSignal();
     await heartbeating(
       () => ({ row: state.row, rows: ys.length }),
       slideTile({
         header,
-        size,
-        stride,
+        tiling,
         classes: classCount,
         classIds: manifest.classes.map((c) => c.id),
         normalization: manifest.normalization,
@@ -164,6 +175,7 @@ export function createPredictActivities(s3: S3Client, config: Config, options: P
       classes: maps.classes,
       confidence: maps.confidence,
       model: { name: manifest.name, sha256: loaded.sha256, provider: loaded.provider },
+      tiling,
       windows: { total: xs.length * ys.length, run: state.run, skipped: state.skipped },
       pixels: { total: width * height, mapped: maps.mapped, perClass: maps.perClass },
       batchSize,
@@ -180,7 +192,8 @@ export function createPredictActivities(s3: S3Client, config: Config, options: P
   return {
     /**
      * Sliding-window inference over a staged tile, exactly as the model was evaluated (window and
-     * stride from its manifest, overlapping logits averaged, then argmax), batched within a memory
+     * stride from its manifest, overlapping logits averaged, then argmax) or as the input's tiling
+     * says (blended: TerraTorch's fewer, weighted windows), batched within a memory
      * budget, writing a class-map COG and a confidence COG. Heartbeats carry the window row; every
      * few rows a checkpoint in the work bucket lets a retry resume instead of starting over. The
      * model runs on its own thread: while a batch runs, a timer heartbeats, and a cancellation is

@@ -1,6 +1,7 @@
 import type { S3Client } from "@aws-sdk/client-s3";
 import { log } from "@temporalio/activity";
 import type { z } from "zod";
+import type { HeldRow } from "../lib/pipeline/sliding.window.ts";
 import type { SlideState } from "../lib/pipeline/tile.slide.ts";
 import { getBytes, getJson, type ObjectRef, objectSize } from "../lib/storage/s3.objects.ts";
 
@@ -28,7 +29,7 @@ export async function finishedPrediction<T extends { model: { sha256: string } }
 /** What a tile's inference has done so far; enough to continue from the next window row. */
 export interface PredictCheckpoint extends SlideState {
   /** Logit rows some later window still adds to. */
-  held: { y: number; sum: Float32Array; count: Uint16Array }[];
+  held: HeldRow[];
 }
 
 /** Nothing done yet: no row run, every pixel no data. */
@@ -44,7 +45,10 @@ export function emptyCheckpoint(width: number, height: number): PredictCheckpoin
   };
 }
 
-/** Layout: 4-byte JSON length, JSON {row, emitted, run, skipped, classes, held: [y...]}, then the arrays. */
+/**
+ * Layout: 4-byte JSON length, JSON {row, emitted, run, skipped, classes, held: [y...], weighted},
+ * then the arrays; `weighted` (blended tiling) when the counts are float32 summed weights.
+ */
 export function encodeCheckpoint(state: PredictCheckpoint): Buffer {
   const width = state.held[0]?.count.length ?? 0;
   const classes = width ? (state.held[0]?.sum.length ?? 0) / width : 0;
@@ -56,6 +60,7 @@ export function encodeCheckpoint(state: PredictCheckpoint): Buffer {
       skipped: state.skipped,
       classes,
       held: state.held.map((h) => h.y),
+      ...(state.held[0]?.count instanceof Float32Array ? { weighted: true } : {}),
     }),
   );
   const head = Buffer.alloc(4);
@@ -79,6 +84,7 @@ export function decodeCheckpoint(bytes: Uint8Array, width: number, height: numbe
     skipped: number;
     classes: number;
     held: number[];
+    weighted?: boolean;
   };
   let at = 4 + length;
   const take = (n: number) => {
@@ -91,7 +97,9 @@ export function decodeCheckpoint(bytes: Uint8Array, width: number, height: numbe
   const confidence = take(width * height);
   const held = meta.held.map((y) => {
     const sum = new Float32Array(take(width * meta.classes * 4).buffer);
-    const count = new Uint16Array(take(width * 2).buffer);
+    const count = meta.weighted
+      ? new Float32Array(take(width * 4).buffer)
+      : new Uint16Array(take(width * 2).buffer);
     return { y, sum, count };
   });
   return {

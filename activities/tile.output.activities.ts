@@ -8,8 +8,9 @@ import {
   TileManifestRecordParser,
   WriteTileManifestInputParser,
 } from "../lib/contracts/tile.contract.ts";
+import { recordedTiling, tilingTag } from "../lib/contracts/tiling.contract.ts";
 import { formatS3Url } from "../lib/core/s3.url.ts";
-import { loadAnyManifest } from "../lib/series/series.manifest.ts";
+import { isSeries, loadAnyManifest } from "../lib/series/series.manifest.ts";
 import { getJson, objectSize, putJson, ref } from "../lib/storage/s3.objects.ts";
 import { parseInput } from "./activity.failures.ts";
 
@@ -21,7 +22,7 @@ export function createTileOutputActivities(s3: S3Client, config: Config) {
      * assumed: the maps the manifest names must be there too.
      */
     async findTileOutput(raw: z.input<typeof FindTileOutputInputParser>): Promise<AnyTileManifest | null> {
-      const { outputPrefix, model } = parseInput(FindTileOutputInputParser, raw, "findTileOutput");
+      const { outputPrefix, model, tiling } = parseInput(FindTileOutputInputParser, raw, "findTileOutput");
       // A manifest that does not parse does not mark the tile done: it is mapped again.
       const parsed = TileManifestRecordParser.safeParse(
         await getJson(s3, ref(outputs, `${outputPrefix}manifest.json`)),
@@ -32,6 +33,15 @@ export function createTileOutputActivities(s3: S3Client, config: Config) {
       if (model !== undefined) {
         const wanted = await loadAnyManifest(model).catch(() => undefined);
         if (wanted && manifest.model?.sha256 !== wanted.sha256) return null;
+        // So is a map of another tiling.
+        const had = "windows" in manifest ? manifest.tiling : undefined;
+        if (
+          wanted &&
+          tiling &&
+          !isSeries(wanted) &&
+          tilingTag(recordedTiling(had, wanted.chip)) !== tilingTag(tiling)
+        )
+          return null;
       }
       for (const name of ["classes.tif", "confidence.tif"]) {
         if ((await objectSize(s3, ref(outputs, `${outputPrefix}${name}`))) === undefined) return null;

@@ -84,6 +84,7 @@ export async function runWorkflow(raw: RunInput): Promise<RunSummary> {
     minSpatialCoverage: input.minSpatialCoverage,
     chip: input.chip,
     ...(input.series ? { series: input.series } : {}),
+    ...(input.tiling ? { tiling: input.tiling } : {}),
     inferenceQueue: input.inferenceQueue,
     inferenceHeartbeatSeconds: input.inferenceHeartbeatSeconds,
     cpuHeartbeatSeconds: input.cpuHeartbeatSeconds,

@@ -36,7 +36,12 @@ export async function tileWorkflow(raw: TileWorkflowInput) {
     // A refused archive login fails the tile at once: retrying would only repeat the refusal.
     retry: { ...retry, nonRetryableErrorTypes: NonRetryableArchiveErrors },
   });
-  const done = await cpu.findTileOutput({ outputPrefix: input.outputPrefix, model: input.model });
+  const { tiling } = input;
+  const done = await cpu.findTileOutput({
+    outputPrefix: input.outputPrefix,
+    model: input.model,
+    ...(tiling ? { tiling } : {}),
+  });
   if (done) return done;
 
   const { predictTile, predictSeriesTile } = proxyActivities<PredictActivities & SeriesPredictActivities>({
@@ -69,12 +74,14 @@ export async function tileWorkflow(raw: TileWorkflowInput) {
     stackKey: staged.stackKey,
     model: input.model,
     outputPrefix: input.outputPrefix,
+    ...(tiling ? { tiling } : {}),
   });
   return cpu.writeTileManifest<TileManifest>({
     outputPrefix: input.outputPrefix,
     manifest: {
       ...recordOf(input, labelGrid, selection, staged, predicted),
       grid: staged.grid,
+      ...(predicted.tiling ? { tiling: predicted.tiling } : {}),
       windows: predicted.windows,
       pixels: { ...predicted.pixels, validInAllDates: staged.validPixels },
     },

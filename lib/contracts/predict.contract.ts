@@ -1,6 +1,7 @@
 // Inference: predict-tile and predict-series activity inputs, and the records of a finished prediction.
 import { z } from "zod";
 import { TileIdParser } from "./tile.id.ts";
+import { type Tiling, TilingParser } from "./tiling.contract.ts";
 
 /** SHA-256 and size of a file as written, for the STAC catalogue (no re-reading at report time). */
 export interface FileDigest {
@@ -20,6 +21,8 @@ export const PredictTileInputParser = z
     model: z.string().min(1),
     /** Folder for the tile's outputs, relative to the outputs location, ending in "/". */
     outputPrefix: z.string().regex(/^([^/]+\/)+$/, "a relative folder ending in '/'"),
+    /** How windows cover the tile; absent: the model manifest's tiling (mmseg unless it names one). */
+    tiling: TilingParser.optional(),
   })
   .strict();
 export type PredictTileInput = z.infer<typeof PredictTileInputParser>;
@@ -28,6 +31,8 @@ export interface PredictedTile {
   classes: string;
   confidence: string;
   model: { name: string; sha256: string; provider: string };
+  /** The tiling the windows followed (records from before it was a choice lack it: mmseg). */
+  tiling?: Tiling;
   windows: { total: number; run: number; skipped: number };
   /** Pixels of the staged grid, mapped (valid in every date and covered), and per class id. */
   pixels: { total: number; mapped: number; perClass: Record<string, number> };

@@ -3,6 +3,7 @@ import { DefaultSelectionLimits } from "./granule.contract.ts";
 import { OutputPrefixParser } from "./output.prefix.ts";
 import { RegionSpecParser } from "./region.spec.ts";
 import { DefaultSeasonWindows, SeasonWindowsParser } from "./season.windows.ts";
+import { TilingParser } from "./tiling.contract.ts";
 
 export const RunIdParser = z
   .string()
@@ -43,6 +44,8 @@ export const RunInputParser = z
     chip: ChipParser,
     /** Present for a time-series model: the most dates it takes. */
     series: SeriesParser.optional(),
+    /** A chip model's tiling; absent: its manifest's (mmseg unless it names one). */
+    tiling: TilingParser.optional(),
     /** Defaults to `runs/<runId>/`. */
     outputPrefix: OutputPrefixParser.optional(),
     /** Tile workflows running at once. */

@@ -13,6 +13,7 @@ import {
 } from "./run.contract.ts";
 import type { StagedTile } from "./stage.contract.ts";
 import { TileIdParser } from "./tile.id.ts";
+import { TilingParser } from "./tiling.contract.ts";
 
 /** One tile of one season with one model, written under `outputPrefix` (relative to the outputs location). */
 export const TileWorkflowInputParser = z
@@ -30,6 +31,8 @@ export const TileWorkflowInputParser = z
     chip: ChipParser,
     /** Present for a time-series model: the most dates it takes (its manifest's maxDates). */
     series: SeriesParser.optional(),
+    /** A chip model's tiling; absent: its manifest's (mmseg unless it names one). */
+    tiling: TilingParser.optional(),
     outputPrefix: z.string().regex(/^([^/]+\/)+$/),
     /** Task queue of the inference pool. */
     inferenceQueue: z.string().min(1),
@@ -69,6 +72,8 @@ export interface TileManifest {
   /** Granules left out for a missing or malformed catalogue record. */
   skipped: GranuleSelection["skipped"];
   grid: StagedTile["grid"];
+  /** How the windows covered the tile (manifests from before it was a choice lack it: mmseg). */
+  tiling?: PredictedTile["tiling"];
   windows: PredictedTile["windows"];
   pixels: PredictedTile["pixels"] & { validInAllDates: number };
   outputs: { classes: string; confidence: string; manifest: string };
@@ -96,6 +101,8 @@ export const FindTileOutputInputParser = z
     outputPrefix: Prefix,
     /** The model the tile is to be mapped with: a manifest made by another file of it is stale. */
     model: z.string().min(1).optional(),
+    /** The tiling it is to be mapped with: a manifest of another tiling is stale. */
+    tiling: TilingParser.optional(),
   })
   .strict();
 export const WriteTileManifestInputParser = z

@@ -21,8 +21,10 @@ export interface ExportOptions {
   size?: "full" | "reduced";
   seed?: number;
   parityBatches?: string;
-  /** Largest |dlogit| the parity check allows, relative to the largest |logit| (1e-4). */
+  /** Largest |dlogit| the parity check allows, relative to the largest |logit| (1e-4; fp16 1e-2). */
   tolerance?: number;
+  /** fp16: half precision inside the graph, float32 inputs and outputs. */
+  precision?: "fp32" | "fp16";
   /** Also write the weights as an mmseg-layout checkpoint (tests load it back strictly). */
   writeCheckpoint?: string;
   /** The exported model's name (a trained model's); by default from the model, size and weights. */
@@ -40,10 +42,16 @@ export interface ExportOptions {
 /** Options only SITS-Former's export reads; refused for another model rather than ignored. */
 const SitsOnly = { heads: "--heads", bands: "--bands", classes: "--classes" } as const;
 
-/** The model name an export gets: random weights and reduced sizes are never the real model's name. */
-export function exportedName(model: string, options: Pick<ExportOptions, "checkpoint" | "size">): string {
+/**
+ * The model name an export gets: random weights, reduced sizes and half precision are never the
+ * real model's name.
+ */
+export function exportedName(
+  model: string,
+  options: Pick<ExportOptions, "checkpoint" | "size" | "precision">,
+): string {
   const reduced = model.endsWith("-100m") ? model.replace(/-100m$/, "-reduced") : `${model}-reduced`;
-  const base = options.size === "reduced" ? reduced : model;
+  const base = `${options.size === "reduced" ? reduced : model}${options.precision === "fp16" ? "-fp16" : ""}`;
   return options.checkpoint ? base : `${base}-random`;
 }
 
@@ -87,6 +95,7 @@ export async function exportModel(model: string, options: ExportOptions, log: (l
   if (options.heads !== undefined) args.push("--heads", String(options.heads));
   if (options.bands) args.push("--bands", options.bands.join(","));
   if (options.classes) args.push("--classes", JSON.stringify(options.classes));
+  if (options.precision) args.push("--precision", options.precision);
   const { code, stdout, stderr } = await runExportScript(args, python, join(ExportDir, script));
   const why =
     stderr
@@ -100,7 +109,7 @@ export async function exportModel(model: string, options: ExportOptions, log: (l
     name: string;
     onnx: string;
     sha256: string;
-    parity: { maxAbsLogitDiff: number; argmaxAgreement: number };
+    parity: { maxAbsLogitDiff: number; argmaxAgreement: number; relativeLogitDiff: number };
     /** Prithvi's exports only. */
     flopsPerWindow?: number;
   };

@@ -4,6 +4,7 @@ import { fileURLToPath } from "node:url";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { z } from "zod";
 import { CropClasses } from "../cdl/classes.ts";
+import { TilingKindParser } from "../contracts/tiling.contract.ts";
 import { TrainingRecordParser } from "../contracts/train.contract.ts";
 import { formatS3Url, type S3Location } from "../core/s3.url.ts";
 import { getJson, ref } from "../storage/s3.objects.ts";
@@ -18,6 +19,29 @@ export const Sha256Parser = z.union([z.string().regex(/^[0-9a-f]{64}$/), z.liter
 export const ModelBandsParser = z.object({ S30: SixBands, L30: SixBands }).strict();
 /** Per-band (x - mean) / std on reflectance as stored (x 10000). */
 export const NormalizationParser = z.object({ mean: Six, std: Six }).strict();
+/**
+ * What an exported graph computes in and takes (`model export --precision`): an fp16 graph casts
+ * float32 inputs to half and its logits back, so the pipeline feeds every model float32; with its
+ * agreement with the float32 model as the export measured it.
+ */
+export const ModelPrecisionParser = z
+  .object({
+    graph: z.enum(["fp32", "fp16"]),
+    inputs: z.literal("float32"),
+    outputs: z.literal("float32"),
+    agreementWithFp32: z
+      .object({
+        argmaxAgreement: z.number().min(0).max(1),
+        maxAbsLogitDiff: z.number().min(0),
+        relativeLogitDiff: z.number().min(0),
+        batches: z.array(z.number().int().positive()),
+        measuredOn: z.string(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
 /**
  * A model's classes by id and name, as its output channels are ordered. Names and colours live in
  * one table (lib/cdl/classes.ts) that maps, mosaics, quicklooks, report, STAC and viewer all read:
@@ -64,6 +88,9 @@ export const ModelManifestParser = z
       .strict(),
     /** Sliding-window inference: window size and stride in pixels. */
     chip: z.object({ size: z.number().int().positive(), stride: z.number().int().positive() }).strict(),
+    precision: ModelPrecisionParser.optional(),
+    /** The tiling a run uses unless told otherwise (mmseg when absent): the one the model was evaluated with. */
+    tiling: TilingKindParser.optional(),
     dates: z.number().int().positive(),
     bands: ModelBandsParser,
     /** Repeated for each date. */

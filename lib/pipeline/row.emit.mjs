@@ -12,10 +12,13 @@
  * (all of them from 0, or a band of them: threads add bands of the same batch side by side). Row
  * by row, every window of the batch in turn while the row is in cache (a window at a time reads
  * and writes each row once per window, from memory); a pixel's logits are still added in batch
- * order, the order that makes the sums what they are.
- * @param {{ logits: Float32Array, xs: number[], sums: Float32Array[], counts: Uint16Array[], size: number, classes: number, firstRow?: number }} batch
+ * order, the order that makes the sums what they are. With `weights` (blended tiling), each logit
+ * is added times its window's weight there and `counts` (float) sum the weights instead.
+ * @param {{ logits: Float32Array, xs: number[], sums: Float32Array[], counts: (Uint16Array | Float32Array)[], size: number, classes: number, firstRow?: number, weights?: { rows: Float32Array, cols: Float32Array[] } }} batch
  */
-export function addWindows({ logits, xs, sums, counts, size, classes, firstRow = 0 }) {
+export function addWindows(batch) {
+  if (batch.weights) return addWeighted(batch, batch.weights);
+  const { logits, xs, sums, counts, size, classes, firstRow = 0 } = batch;
   const plane = size * size;
   const perWindow = classes * plane;
   for (let i = 0; i < sums.length; i++) {
@@ -36,17 +39,64 @@ export function addWindows({ logits, xs, sums, counts, size, classes, firstRow =
 }
 
 /**
- * Turns a row's sums into means in place (float32, as the sums are stored); pixels covered once
- * keep their value, which is the same.
+ * addWindows with weights: `rows` the window row's weight at each of its rows, `cols[w]` window w's
+ * at each of its columns (0 on a dropped border, whose pixels are passed over).
+ * @param {{ logits: Float32Array, xs: number[], sums: Float32Array[], counts: (Uint16Array | Float32Array)[], size: number, classes: number, firstRow?: number }} batch
+ * @param {{ rows: Float32Array, cols: Float32Array[] }} weights
+ */
+function addWeighted({ logits, xs, sums, counts, size, classes, firstRow = 0 }, { rows, cols }) {
+  const plane = size * size;
+  const perWindow = classes * plane;
+  // Each window's kept columns, and the weight of a pixel of the current row in it.
+  const spans = cols.map((col) => {
+    let from = 0;
+    let to = size;
+    while (from < to && col[from] === 0) from++;
+    while (to > from && col[to - 1] === 0) to--;
+    return { from, to };
+  });
+  const weight = new Float64Array(size);
+  for (let i = 0; i < sums.length; i++) {
+    const dy = firstRow + i;
+    const wy = /** @type {number} */ (rows[dy]);
+    if (wy === 0) continue;
+    const sum = /** @type {Float32Array} */ (sums[i]);
+    const total = /** @type {Float32Array} */ (counts[i]);
+    const width = total.length;
+    for (let w = 0; w < xs.length; w++) {
+      const x0 = /** @type {number} */ (xs[w]);
+      const col = /** @type {Float32Array} */ (cols[w]);
+      const { from, to } = /** @type {{ from: number, to: number }} */ (spans[w]);
+      for (let x = from; x < to; x++) {
+        const v = wy * /** @type {number} */ (col[x]);
+        weight[x] = v;
+        total[x0 + x] = /** @type {number} */ (total[x0 + x]) + v;
+      }
+      for (let c = 0; c < classes; c++) {
+        const at = c * width + x0;
+        const off = w * perWindow + c * plane + dy * size;
+        for (let x = from; x < to; x++)
+          sum[at + x] =
+            /** @type {number} */ (sum[at + x]) +
+            /** @type {number} */ (logits[off + x]) * /** @type {number} */ (weight[x]);
+      }
+    }
+  }
+}
+
+/**
+ * Turns a row's sums into means in place (float32, as the sums are stored): divided by the window
+ * count, or by the summed weights of blended tiling; pixels covered once (or at weight 1) keep
+ * their value, which is the same.
  * @param {Float32Array} sum [class][x]
- * @param {Uint16Array} count [x]
+ * @param {Uint16Array | Float32Array} count [x]
  * @param {number} classes
  */
 export function meanInPlace(sum, count, classes) {
   const width = count.length;
   for (let x = 0; x < width; x++) {
-    const n = count[x];
-    if (n > 1) for (let at = x; at < classes * width; at += width) sum[at] = sum[at] / n;
+    const n = /** @type {number} */ (count[x]);
+    if (n !== 0 && n !== 1) for (let at = x; at < classes * width; at += width) sum[at] = sum[at] / n;
   }
 }
 
@@ -149,7 +199,7 @@ function confidencePercent(logits, at, step, classes, max) {
  * Finished rows to map values: for each pixel some window covered and `valid` marks (data in every
  * date), the class id and the confidence in percent; other pixels get 0 and 255 (no data). Only
  * those pixels pay for the softmax.
- * @param {{ sums: Float32Array[], counts: Uint16Array[], valid: Uint8Array, classes: number, classIds: readonly number[] }} rows
+ * @param {{ sums: Float32Array[], counts: (Uint16Array | Float32Array)[], valid: Uint8Array, classes: number, classIds: readonly number[] }} rows
  * @returns {{ classes: Uint8Array, confidence: Uint8Array }}
  */
 export function emitRows({ sums, counts, valid, classes, classIds }) {
@@ -159,7 +209,7 @@ export function emitRows({ sums, counts, valid, classes, classIds }) {
   const ids = Uint8Array.from(classIds);
   for (let r = 0; r < sums.length; r++) {
     const sum = /** @type {Float32Array} */ (sums[r]);
-    const count = /** @type {Uint16Array} */ (counts[r]);
+    const count = /** @type {Uint16Array | Float32Array} */ (counts[r]);
     meanInPlace(sum, count, classes);
     for (let x = 0, p = r * width; x < width; x++, p++) {
       if (count[x] === 0 || valid[p] === 0) continue;

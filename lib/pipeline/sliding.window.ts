@@ -4,7 +4,7 @@
  * of overlapping windows summed and divided by how many windows cover each pixel.
  */
 import { giveShared, takeShared } from "../threads/shared.buffers.ts";
-import { addWindows, meanInPlace, pixelArgmax } from "./row.emit.mjs";
+import { addWindows, type Coverage, meanInPlace, pixelArgmax } from "./row.emit.mjs";
 
 /** Start offsets of windows of `size` along an axis of `length` (length >= size). */
 export function windowStarts(length: number, size: number, stride: number): number[] {
@@ -31,11 +31,14 @@ function transpose(
   return to;
 }
 
-/** One row of summed logits ([class][x]) and of how many windows added to each pixel. */
+/** One row of summed logits ([class][x]) and of how many windows added to each pixel (or their summed weights). */
 export interface LogitRow {
   sum: Float32Array;
-  count: Uint16Array;
+  count: Coverage;
 }
+
+/** A held row as a checkpoint keeps it: sums [x][class]. */
+export type HeldRow = { y: number } & LogitRow;
 
 /**
  * Accumulates window logits row by row, so that only the rows some window still covers are held
@@ -51,12 +54,17 @@ export class RowAccumulator {
   constructor(
     readonly width: number,
     readonly classes: number,
+    /** Blended tiling: rows sum weights (float) where the slide counts windows. */
+    readonly weighted = false,
   ) {}
 
   private fresh(): LogitRow {
+    const { width } = this;
     return {
-      sum: new Float32Array(takeShared(this.width * this.classes * 4), 0, this.width * this.classes).fill(0),
-      count: new Uint16Array(takeShared(this.width * 2), 0, this.width).fill(0),
+      sum: new Float32Array(takeShared(width * this.classes * 4), 0, width * this.classes).fill(0),
+      count: this.weighted
+        ? new Float32Array(takeShared(width * 4), 0, width).fill(0)
+        : new Uint16Array(takeShared(width * 2), 0, width).fill(0),
     };
   }
 
@@ -70,7 +78,7 @@ export class RowAccumulator {
   }
 
   /** The rows y0 .. y0 + size - 1, held from now on, for windows to be added to (see addWindows). */
-  rowsOf(y0: number, size: number): { sums: Float32Array[]; counts: Uint16Array[] } {
+  rowsOf(y0: number, size: number): { sums: Float32Array[]; counts: Coverage[] } {
     const rows = Array.from({ length: size }, (_, dy) => this.row(y0 + dy));
     return { sums: rows.map((r) => r.sum), counts: rows.map((r) => r.count) };
   }
@@ -98,7 +106,7 @@ export class RowAccumulator {
   }
 
   /** Averaged logits of a finished row, [x][class], removed from memory; pixels no window covered have count 0. */
-  take(y: number): { mean: Float32Array; count: Uint16Array } {
+  take(y: number): { mean: Float32Array; count: Coverage } {
     const { sum, count } = this.release(y);
     meanInPlace(sum, count, this.classes);
     return { mean: transpose(sum, this.classes, this.width), count };
@@ -109,7 +117,7 @@ export class RowAccumulator {
   }
 
   /** The rows still held, for a checkpoint, [x][class] as checkpoints have always held them. */
-  snapshot(): { y: number; sum: Float32Array; count: Uint16Array }[] {
+  snapshot(): HeldRow[] {
     return [...this.rows.entries()].map(([y, r]) => ({
       y,
       sum: transpose(r.sum, this.classes, this.width),
@@ -117,7 +125,7 @@ export class RowAccumulator {
     }));
   }
 
-  restore(rows: { y: number; sum: Float32Array; count: Uint16Array }[]): void {
+  restore(rows: HeldRow[]): void {
     this.recycle([...this.rows.values()]);
     this.rows.clear();
     for (const { y, sum, count } of rows) {

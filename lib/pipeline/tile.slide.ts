@@ -1,5 +1,7 @@
 import type { StackHeader } from "../contracts/stack.header.ts";
+import type { Tiling } from "../contracts/tiling.contract.ts";
 import { giveShared, takeShared } from "../threads/shared.buffers.ts";
+import { axisWeights } from "./blended.window.ts";
 import type { EmittedRows, RowEmitter } from "./row.emitter.ts";
 import type { LogitRow, RowAccumulator } from "./sliding.window.ts";
 import { windowStarts } from "./sliding.window.ts";
@@ -27,8 +29,8 @@ export interface SlideState {
 
 export interface SlideJob {
   header: StackHeader;
-  size: number;
-  stride: number;
+  /** Where windows go and how their logits combine; blended needs a weighted accumulator. */
+  tiling: Tiling;
   /** Logits per pixel. */
   classes: number;
   /** Map value of each class index. */
@@ -64,6 +66,7 @@ type Queued =
       kind: "batch";
       y0: number;
       xs: number[];
+      weights?: { rows: Float32Array; cols: Float32Array[] };
       result: Promise<{ logits: Float32Array; buffer: ArrayBufferLike }>;
     }
   | { kind: "row"; r: number; skipped: number };
@@ -76,7 +79,8 @@ function later<T>(promise: Promise<T>): Promise<T> {
 
 /**
  * Sliding-window inference over a staged tile from `state.row` on, exactly as mmsegmentation's
- * slide inference (see sliding.window.ts), with the host's work overlapped with the model's:
+ * slide inference (see sliding.window.ts) or TerraTorch's blended tiling (blended.window.ts), with
+ * the host's work overlapped with the model's:
  * while one batch runs, the next is already queued on the model thread, an emit thread adds the
  * batch before into its rows while the main thread fills the one after, the next window row's
  * chunks are read and inflated, and finished rows are argmaxed on emit threads. Batches and rows
@@ -87,11 +91,21 @@ function later<T>(promise: Promise<T>): Promise<T> {
  * is byte-identical to a clean one.
  */
 export async function slideTile(job: SlideJob): Promise<void> {
-  const { header, size, stride, batchSize, state, accumulator } = job;
+  const { header, tiling, batchSize, state, accumulator } = job;
+  const { size, stride } = tiling;
   const { width, height } = header.grid;
   const k = header.chunk;
   const xs = windowStarts(width, size, stride);
   const ys = windowStarts(height, size, stride);
+  const blend =
+    tiling.kind === "blended"
+      ? { cols: axisWeights(xs, size, tiling.border), rows: axisWeights(ys, size, tiling.border) }
+      : undefined;
+  const weightsOf = (y0: number, at: number[]) =>
+    blend && {
+      rows: blend.rows.get(y0) as Float32Array,
+      cols: at.map((x0) => blend.cols.get(x0) as Float32Array),
+    };
   const windowValues = header.channels * size * size;
 
   const fetching = new Map<number, Promise<WindowRow>>();
@@ -153,8 +167,9 @@ export async function slideTile(job: SlideJob): Promise<void> {
       // One addition at a time, in batch order: the sums of a pixel are added in that order.
       await adding;
       const { sums, counts } = accumulator.rowsOf(item.y0, size);
+      const added = { logits, xs: item.xs, sums, counts, size, classes: job.classes };
       adding = later(
-        job.emitter.add({ logits, xs: item.xs, sums, counts, size, classes: job.classes }).then(() => {
+        job.emitter.add(item.weights ? { ...added, weights: item.weights } : added).then(() => {
           free.push(buffer);
         }),
       );
@@ -182,7 +197,9 @@ export async function slideTile(job: SlideJob): Promise<void> {
     if (!batch || pending.length === 0) return;
     job.beforeBatch();
     const input = batch.subarray(0, pending.length * windowValues);
-    queue.push({ kind: "batch", y0, xs: pending, result: later(job.runBatch(input, pending.length)) });
+    const weights = weightsOf(y0, pending);
+    const result = later(job.runBatch(input, pending.length));
+    queue.push({ kind: "batch", y0, xs: pending, ...(weights ? { weights } : {}), result });
     batchesQueued++;
     batch = undefined;
     pending = [];

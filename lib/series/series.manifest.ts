@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { resolveTiling, type Tiling } from "../contracts/tiling.contract.ts";
 import {
   ModelBandsParser,
   ModelClassesParser,
@@ -6,6 +7,7 @@ import {
   ModelManifestError,
   ModelManifestParser,
   ModelNameParser,
+  ModelPrecisionParser,
   type ModelRegistry,
   ModelsDir,
   manifestFamily,
@@ -87,6 +89,7 @@ export const SeriesManifestParser = z
     classes: ModelClassesParser,
     /** Written by `model export sits-former`; the pipeline feeds the six staged bands either way. */
     architecture: SitsFormerArchitectureParser.optional(),
+    precision: ModelPrecisionParser.optional(),
   })
   .strict()
   .superRefine((m, ctx) => {
@@ -136,19 +139,20 @@ export async function loadAnyManifest(
 }
 
 /**
- * What the workflows need of a model: the staging chip and, for a series model, its dates. For a
- * series model the "chip" is the staged grid's least size and chunk (patches are cut per pixel).
+ * What the workflows need of a model: the staging chip and, for a series model, its dates; for a
+ * chip model, the tiling its manifest names. For a series model the "chip" is the staged grid's
+ * least size and chunk (patches are cut per pixel).
  */
 export async function pipelineShape(
   name: string,
   dir = ModelsDir,
   registry?: ModelRegistry,
-): Promise<{ chip: { size: number; stride: number }; series?: { maxDates: number } }> {
+): Promise<{ chip: { size: number; stride: number }; series?: { maxDates: number }; tiling?: Tiling }> {
   const manifest = await loadAnyManifest(name, dir, registry);
   if (isSeries(manifest))
     return {
       chip: { size: Math.max(manifest.patch, SeriesChunk), stride: SeriesChunk },
       series: { maxDates: manifest.maxDates },
     };
-  return { chip: manifest.chip };
+  return { chip: manifest.chip, tiling: resolveTiling(manifest.chip, {}, manifest.tiling) };
 }

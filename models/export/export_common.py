@@ -4,7 +4,9 @@ manifest and report they write beside the ONNX file."""
 from __future__ import annotations
 
 import argparse
+import copy
 import hashlib
+import math
 import json
 import sys
 import time
@@ -13,6 +15,10 @@ from pathlib import Path
 from typing import Callable
 
 from torch import nn
+
+# Parity tolerances by precision, relative to the largest |logit|: fp32 rounding is about 1e-7 of
+# the logits; fp16 keeps 11 bits (4.9e-4) per value and rounds again at every layer.
+TOLERANCE = {"fp32": 1e-4, "fp16": 1e-2}
 
 
 class CheckpointError(Exception):
@@ -29,10 +35,51 @@ def export_arguments(description: str, write_checkpoint_help: str) -> argparse.A
     p.add_argument("--manifest-template", required=True, type=Path)
     p.add_argument("--parity-batches", default="2,1", help="batch sizes of the parity check, comma separated")
     p.add_argument(
-        "--tolerance", type=float, default=1e-4, help="parity: largest |dlogit| allowed, relative to the largest |logit|"
+        "--tolerance",
+        type=float,
+        help="parity: largest |dlogit| allowed, relative to the largest |logit| (default 1e-4; fp16 1e-2)",
+    )
+    p.add_argument(
+        "--precision",
+        choices=["fp32", "fp16"],
+        default="fp32",
+        help="fp16: weights and arithmetic in half precision, inputs and outputs float32 (casts inside the graph)",
     )
     p.add_argument("--write-checkpoint", type=Path, help=write_checkpoint_help)
     return p
+
+
+class HalfInside(nn.Module):
+    """A model in half precision behind float32 inputs and outputs: the exported graph casts its
+    inputs to fp16 and its logits back to fp32, so the pipeline feeds it float32 unchanged."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.inner = copy.deepcopy(model).half().eval()
+
+    def forward(self, *inputs):
+        return self.inner(*(x.half() for x in inputs)).float()
+
+
+def exported_module(model: nn.Module, precision: str) -> nn.Module:
+    """What is traced to ONNX: the model itself, or (fp16) a half-precision copy; the parity check
+    compares the graph against the float32 model either way."""
+    return HalfInside(model) if precision == "fp16" else model
+
+
+def precision_record(precision: str, check: dict) -> dict:
+    """The manifest's `precision`: what the graph computes in and takes, and how far fp16 is from
+    the float32 model (the parity check's figures, which compare the graph against float32 PyTorch)."""
+    record = {"graph": precision, "inputs": "float32", "outputs": "float32"}
+    if precision == "fp16":
+        record["agreementWithFp32"] = {
+            "argmaxAgreement": check["argmaxAgreement"],
+            "maxAbsLogitDiff": check["maxAbsLogitDiff"],
+            "relativeLogitDiff": check["relativeLogitDiff"],
+            "batches": check["batches"],
+            "measuredOn": "onnxruntime CPU execution provider, random inputs (normalised reflectance)",
+        }
+    return record
 
 
 def load_state_strict(model: nn.Module, state: dict, path: Path) -> None:
@@ -77,7 +124,22 @@ def write_outputs(args: argparse.Namespace, template: dict, description: str, on
     """The manifest (the template with name, description, file and sha256) and the export report,
     printed last on stdout as one JSON line for `crop-map model export`."""
     sha256 = sha256_of(onnx_path)
-    manifest = {**template, "name": args.name, "description": description, "onnx": onnx_path.name, "sha256": sha256}
+    precision = precision_record(args.precision, report["parity"])
+    if args.precision == "fp16":
+        agreement = precision["agreementWithFp32"]
+        description += (
+            " Half precision inside (fp16 weights and arithmetic), float32 inputs and outputs (casts in the graph);"
+            f" against float32: argmax agreement {agreement['argmaxAgreement'] * 100:.2f} %,"
+            f" max |dlogit| {agreement['maxAbsLogitDiff']:.2e}."
+        )
+    manifest = {
+        **template,
+        "name": args.name,
+        "description": description,
+        "onnx": onnx_path.name,
+        "sha256": sha256,
+        "precision": precision,
+    }
     (args.out / f"{args.name}.json").write_text(json.dumps(manifest, indent=2) + "\n")
     full = {"name": args.name, "onnx": str(onnx_path), "sha256": sha256, "bytes": onnx_path.stat().st_size, **report}
     (args.out / f"{args.name}.export.json").write_text(json.dumps(full, indent=2) + "\n")
@@ -120,15 +182,27 @@ def export_report(arch, model: nn.Module, check: dict, source: dict, started: fl
     }
 
 
-def parity_failure(check: dict, tolerance: float) -> str | None:
+def parity_failure(check: dict, tolerance: float | None, precision: str = "fp32") -> str | None:
     """Why the ONNX graph fails parity, or None. fp32 differences grow with the logits (a trained
     checkpoint's are several times a random one's), so the bound is relative to the largest |logit|."""
+    if tolerance is None:
+        tolerance = TOLERANCE[precision]
     if check["relativeLogitDiff"] <= tolerance:
         return None
     return (
         f"crop-map: parity failed: max |dlogit| {check['maxAbsLogitDiff']:.3g} is {check['relativeLogitDiff']:.3g}"
         f" of the largest |logit| {check['maxAbsLogit']:.3g}, over the relative tolerance {tolerance}"
     )
+
+
+def logit_gap(got, expected) -> float:
+    """The largest |dlogit| of a batch; infinite where the graph gave a non-finite logit (NaN would
+    otherwise slip past every comparison and pass as agreement)."""
+    import numpy as np
+
+    if not np.isfinite(got).all():
+        return math.inf
+    return float(np.abs(got - expected).max())
 
 
 def parity_record(batches: list[int], worst: float, scale: float, agree: int, total: int) -> dict:

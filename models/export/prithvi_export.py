@@ -31,9 +31,12 @@ from export_common import (
     CheckpointError,
     export_arguments,
     export_report,
+    exported_module,
     load_state_strict,
+    logit_gap,
     parity_failure,
     parity_record,
+    precision_record,
     set_weights,
     weights_note,
     write_outputs,
@@ -300,7 +303,7 @@ def parity(model: nn.Module, onnx_path: Path, a: Arch, batches: list[int], seed:
         got = session.run(["logits"], {"hls": x.numpy()})[0]
         if got.shape != (b, a.classes, a.img_size, a.img_size):
             raise SystemExit(f"ONNX logits have shape {list(got.shape)} for a batch of {b}")
-        worst = max(worst, float(np.abs(got - expected).max()))
+        worst = max(worst, logit_gap(got, expected))
         scale = max(scale, float(np.abs(expected).max()))
         agree += int((got.argmax(1) == expected.argmax(1)).sum())
         total += b * a.img_size * a.img_size
@@ -338,7 +341,7 @@ def main() -> int:
     onnx_path = args.out / f"{args.name}.onnx"
     dummy = torch.zeros(1, a.bands * a.frames, a.img_size, a.img_size)
     torch.onnx.export(
-        model,
+        exported_module(model, args.precision),
         (dummy,),
         str(onnx_path),
         input_names=["hls"],
@@ -352,7 +355,7 @@ def main() -> int:
     onnx.checker.check_model(str(onnx_path))
     batches = [int(b) for b in args.parity_batches.split(",") if b]
     check = parity(model, onnx_path, a, batches, args.seed + 100)
-    failure = parity_failure(check, args.tolerance)
+    failure = parity_failure(check, args.tolerance, args.precision)
     if failure:
         print(failure, file=sys.stderr)
         return 1

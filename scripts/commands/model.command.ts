@@ -85,7 +85,15 @@ export function registerModelCommand(program: Command): void {
     )
     .option("--seed <n>", "seed of the random weights and of the parity inputs", "0")
     .option("--parity-batches <list>", "batch sizes the parity check runs, comma separated", "2,1")
-    .option("--tolerance <x>", "parity: largest |dlogit| allowed, relative to the largest |logit|", "0.0001")
+    .option(
+      "--tolerance <x>",
+      "parity: largest |dlogit| allowed, relative to the largest |logit| (default 0.0001; fp16 0.01)",
+    )
+    .option(
+      "--precision <p>",
+      "fp32, or fp16: half-precision weights and arithmetic behind float32 inputs and outputs (casts inside the graph)",
+      "fp32",
+    )
     .action(
       async (
         name: string,
@@ -95,7 +103,8 @@ export function registerModelCommand(program: Command): void {
           size?: string;
           seed: string;
           parityBatches: string;
-          tolerance: string;
+          tolerance?: string;
+          precision: string;
           heads?: string;
           bands?: string;
           classes?: string;
@@ -103,13 +112,19 @@ export function registerModelCommand(program: Command): void {
       ) => {
         if (options.size !== undefined && !["full", "reduced"].includes(options.size))
           throw new InputError(`--size '${options.size}': expected full or reduced`);
+        if (!["fp32", "fp16"].includes(options.precision))
+          throw new InputError(`--precision '${options.precision}': expected fp32 or fp16`);
         const report = await exportModel(
           name,
           {
             ...options,
             size: options.size as "full" | "reduced" | undefined,
+            precision: options.precision as "fp32" | "fp16",
             seed: parseNumberOption(options.seed, "seed", SeedParser),
-            tolerance: parseNumberOption(options.tolerance, "tolerance", ToleranceParser),
+            tolerance:
+              options.tolerance === undefined
+                ? undefined
+                : parseNumberOption(options.tolerance, "tolerance", ToleranceParser),
             heads:
               options.heads === undefined
                 ? undefined

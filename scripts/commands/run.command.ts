@@ -22,6 +22,7 @@ import { checkWorkflowInput } from "../cli.inputs.ts";
 import { buildRunInput, type RunOptions, regionLabel } from "./run.input.builder.ts";
 import { type RunStatusAnswer, readRunStatus } from "./run.status.ts";
 import { addRegionOptions, type RegionOptions, regionSpecFrom } from "./tiles.command.ts";
+import { addTilingOptions } from "./tiling.options.ts";
 
 function stamp(date = new Date()): string {
   return date
@@ -136,13 +137,15 @@ function printRunStatus(answer: RunStatusAnswer): void {
 }
 
 export function registerRunCommands(program: Command): void {
-  addRegionOptions(
-    program
-      .command("run")
-      .description("map a region for a season: every tile, failed tiles retried, outcomes recorded"),
+  addTilingOptions(
+    addRegionOptions(
+      program
+        .command("run")
+        .description("map a region for a season: every tile, failed tiles retried, outcomes recorded"),
+    )
+      .requiredOption("--year <year>", "season year, or 'current' / 'previous'")
+      .option("--model <name>", "model manifest in models/", "crop-tiny"),
   )
-    .requiredOption("--year <year>", "season year, or 'current' / 'previous'")
-    .option("--model <name>", "model manifest in models/", "crop-tiny")
     .option("--output-prefix <prefix>", "folder under the outputs location (default runs/<run-id>/)")
     .option("--max-tiles-in-flight <n>", "tile workflows at once (default 8)")
     .option("--retry-rounds <n>", "rounds of retrying failed tiles (default 2)")

@@ -10,8 +10,9 @@ import { tilesForRegion } from "../../lib/region/tile.cover.ts";
 import { InputError } from "../cli.errors.ts";
 import { checkWorkflowInput, parseNumberOption } from "../cli.inputs.ts";
 import { modelShape } from "./model.shape.ts";
+import { type TilingOptions, tilingOf } from "./tiling.options.ts";
 
-export interface RunOptions {
+export interface RunOptions extends TilingOptions {
   year: string;
   model: string;
   outputPrefix?: string;
@@ -64,6 +65,7 @@ export async function buildRunInput(
     throw new InputError(`${resolved.name} touches no HLS tile in the shipped tile table (US only)`);
   const year = parseYear(options.year);
   const shape = await modelShape(options.model, config);
+  const tiling = tilingOf(options, shape, options.model);
   if (options.outputPrefix !== undefined) {
     const parsed = OutputPrefixParser.safeParse(options.outputPrefix);
     if (!parsed.success)
@@ -80,6 +82,7 @@ export async function buildRunInput(
       year,
       model: options.model,
       ...shape,
+      ...(tiling ? { tiling } : {}),
       ...(options.outputPrefix ? { outputPrefix: options.outputPrefix } : {}),
       ...(maxTilesInFlight !== undefined ? { maxTilesInFlight } : {}),
       ...(retryRounds !== undefined ? { retryRounds } : {}),

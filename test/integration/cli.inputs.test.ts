@@ -27,6 +27,14 @@ describe("the CLI refuses what a workflow would refuse, before anything starts",
     ],
     [["tile", "--tile", "19TCG", "--year", "abc"], "--year 'abc': expected a whole number from 2013 to 2100"],
     [["tile", "--tile", "19TCG", "--year", "2099"], "--year 2099: HLS v2.0 covers 2013 to this year"],
+    [
+      ["tile", "--tile", "19TCG", "--year", "2022", "--tiling", "blended", "--border", "17"],
+      "--border '17': 2 x border + stride must be at most the 224 px window, or pixels between windows are left out",
+    ],
+    [
+      ["run", "--state", "RI", "--year", "2022", "--border", "4"],
+      "--border '4': only blended tiling drops a border (add --tiling blended)",
+    ],
     [["serve", "--port", "0x50"], "--port '0x50': expected a whole number from 1 to 65535"],
     // Past the defaults of every option (the parity tolerance's among them) to the model's name.
     [

@@ -80,6 +80,27 @@ describe("the Prithvi export", () => {
     ).toBe(true);
   });
 
+  it("exports half precision behind float32 inputs and outputs, its agreement with float32 in the manifest", async () => {
+    // A 32 px window keeps the export to seconds; the operators are the 224 px model's.
+    const half = await mkdtemp(join(tmpdir(), "prithvi-fp16-"));
+    const options = { out: half, size: "reduced", seed: 5, imgSize: 32, parityBatches: "4" } as const;
+    const fp16 = await exportModel("prithvi-crop-100m", { ...options, precision: "fp16" }, quiet);
+    expect(fp16.name).toBe("prithvi-crop-reduced-fp16-random");
+    const manifest = await loadModelManifest(fp16.name, half);
+    expect(manifest.description).toContain("float32 inputs and outputs");
+    expect(manifest.precision).toMatchObject({ graph: "fp16", inputs: "float32", outputs: "float32" });
+    const agreement = manifest.precision?.agreementWithFp32;
+    expect(agreement?.argmaxAgreement).toBeGreaterThanOrEqual(0.99);
+    // Half arithmetic for real: float32 parity is about 1e-6 of the logits, fp16 about 1e-3.
+    expect(agreement?.relativeLogitDiff).toBeGreaterThan(1e-4);
+    expect(agreement?.relativeLogitDiff).toBeLessThan(1e-2);
+    // The pipeline feeds it float32 and gets float32 back, as from any model.
+    const loaded = await loadModel(manifest, s3, { device: "cpu", modelsDir: half }, quiet);
+    const logits = await runBatch(loaded, new Float32Array(2 * 18 * 32 * 32).fill(0.5), 2);
+    expect(logits).toBeInstanceOf(Float32Array);
+    expect(logits.length).toBe(2 * 13 * 32 * 32);
+  });
+
   it("refuses a checkpoint with missing or unexpected keys, listing them", async () => {
     const python = await ensureExportEnv();
     const bad = join(dir, "bad.pth");

@@ -14,6 +14,7 @@ import type { TileManifest, TileWorkflowInput } from "../../lib/contracts/tile.c
 import { NationalCdlGrid } from "../../lib/grid/crs.ts";
 import { bandKey } from "../../lib/hls/lpdaac.keys.ts";
 import { loadModelManifest } from "../../lib/model/model.manifest.ts";
+import { windowStarts } from "../../lib/pipeline/sliding.window.ts";
 import { openCog, readRaster } from "../../lib/raster/cog.reader.ts";
 import { encodeCog } from "../../lib/raster/cog.writer.ts";
 import { createS3Client } from "../../lib/storage/s3.client.ts";
@@ -21,7 +22,8 @@ import { getBytes, getJson, ref } from "../../lib/storage/s3.objects.ts";
 import { s3Source } from "../../lib/storage/s3.source.ts";
 import { planWorld } from "../../scripts/synth/world.plan.ts";
 import { createInferenceWorker } from "../../workers/worker.factory.ts";
-import { spawnWorker } from "../support/child.worker.ts";
+import { configEnv, spawnWorker } from "../support/child.worker.ts";
+import { cli } from "../support/cli.run.ts";
 import { type CpuPool, startCpuPool } from "../support/cpu.pool.ts";
 import { testConfig } from "../support/test.config.ts";
 import { writeTestWorld } from "../support/test.world.ts";
@@ -181,6 +183,39 @@ describe("tile pipeline on the real servers", () => {
       });
     }
     expect(other.granules).toEqual(clean.granules);
+  });
+
+  it("maps it with blended tiling from the command line: fewer windows, its own folder, the tiling recorded", async () => {
+    // The staged stack is the clean run's (staging does not depend on the tiling): only inference runs.
+    const args = ["tile", "--tile", "19TCG", "--year", "2022", "--tiling", "blended", "--json", "--wait"];
+    const { code, stdout, stderr } = await withInference(() =>
+      cli([...args, "--output-prefix", "blended/19TCG/"], configEnv(config)),
+    );
+    expect(code, stderr).toBe(0);
+    const [started, figures] = stdout
+      .trim()
+      .split("\n{")
+      .map((text, i) => JSON.parse(i === 0 ? text : `{${text}`));
+    expect(started.workflowId).toBe("tile-2022-19TCG-crop-tiny-blended-224-192-8@blended/19TCG/");
+    const tiling = { kind: "blended", size: 224, stride: 192, border: 8 };
+    const { width, height } = clean.grid;
+    expect(figures).toMatchObject({ tileId: "19TCG", tiling, mapped: clean.pixels.mapped });
+    expect(figures.windows).toBe(
+      windowStarts(width, 224, 192).length * windowStarts(height, 224, 192).length,
+    );
+    expect(figures.windows).toBeLessThan(clean.windows.total);
+    const manifest = (await getJson(
+      s3,
+      ref(config.storage.outputs, "blended/19TCG/manifest.json"),
+    )) as TileManifest;
+    expect(manifest.tiling).toEqual(tiling);
+    // The same model on the same pixels: the blended map agrees with the slide's almost everywhere.
+    const blendedMap = await accuracyOf(manifest, 0);
+    const slideMap = await accuracyOf(clean, 0);
+    const a = blendedMap.classes.data as Uint8Array;
+    const b = slideMap.classes.data as Uint8Array;
+    expect(a.filter((v, i) => v !== b[i]).length / a.length).toBeLessThan(0.01);
+    expect(Math.abs(blendedMap.aAcc - slideMap.aAcc)).toBeLessThan(0.01);
   });
 
   it("resumes a tile after its inference worker is killed mid-way, with output equal to a clean run's", async () => {

@@ -76,7 +76,10 @@ describe("the time-series model family", () => {
       chip: { size: 64, stride: 64 },
       series: { maxDates: 48 },
     });
-    expect(await pipelineShape("crop-tiny")).toEqual({ chip: { size: 224, stride: 112 } });
+    expect(await pipelineShape("crop-tiny")).toEqual({
+      chip: { size: 224, stride: 112 },
+      tiling: { kind: "mmseg", size: 224, stride: 112 },
+    });
   });
 
   it("refuses a malformed series manifest naming the field and value", async () => {

@@ -6,6 +6,8 @@ import {
   type PredictCheckpoint,
 } from "../../activities/predict.checkpoint.ts";
 import { type StackHeader, StackNodata } from "../../lib/contracts/stack.header.ts";
+import type { Tiling } from "../../lib/contracts/tiling.contract.ts";
+import { axisWeights } from "../../lib/pipeline/blended.window.ts";
 import { RowEmitter } from "../../lib/pipeline/row.emitter.ts";
 import { RowAccumulator, windowStarts } from "../../lib/pipeline/sliding.window.ts";
 import { slideTile } from "../../lib/pipeline/tile.slide.ts";
@@ -63,7 +65,11 @@ function chunkRow(planes: Int16Array[], cy: number): ChunkRow {
   return withValidity(header, data);
 }
 
-/** A stand-in model: per pixel, a fixed mix of input channels per class. */
+/**
+ * A stand-in model: per pixel, a fixed mix of input channels per class, and a term that grows
+ * towards the window's right edge (a real model's logits also depend on where in the window a
+ * pixel falls), so that tilings differ.
+ */
 function model(input: Float32Array, windows: number): Float32Array {
   const plane = size * size;
   const out = new Float32Array(windows * classes * plane);
@@ -72,18 +78,33 @@ function model(input: Float32Array, windows: number): Float32Array {
       for (let p = 0; p < plane; p++) {
         const a = input[(w * channels + c) * plane + p] as number;
         const b = input[(w * channels + ((c + 5) % channels)) * plane + p] as number;
-        out[(w * classes + c) * plane + p] = a * (0.3 + c * 0.07) - b * 0.11 + c * 0.01;
+        out[(w * classes + c) * plane + p] = a * (0.3 + c * 0.07) - b * 0.11 + c * 0.01 * (1 + (p % size));
       }
   return out;
 }
 
-/** The maps as the slide defines them, computed directly over the whole grid, one window at a time. */
-function direct(planes: Int16Array[]) {
+const mmseg: Tiling = { kind: "mmseg", size, stride };
+// TerraTorch's proportions at a 32 px window: stride 27, border 1 (resolveTiling's defaults).
+const blended: Tiling = { kind: "blended", size, stride: 27, border: 1 };
+
+/**
+ * The maps as the tiling defines them, computed directly over the whole grid, one window at a
+ * time: logits summed (times the window's weight, blended) and divided by the count (or the weights).
+ */
+function direct(planes: Int16Array[], tiling: Tiling = mmseg) {
   const sum = new Float32Array(width * height * classes);
-  const count = new Uint16Array(width * height);
+  const count = tiling.kind === "mmseg" ? new Uint16Array(width * height) : new Float32Array(width * height);
   const plane = size * size;
-  for (const y0 of windowStarts(height, size, stride))
-    for (const x0 of windowStarts(width, size, stride)) {
+  const xs = windowStarts(width, size, tiling.stride);
+  const ys = windowStarts(height, size, tiling.stride);
+  const border = tiling.kind === "blended" ? tiling.border : 0;
+  const [cols, rows] = [axisWeights(xs, size, border), axisWeights(ys, size, border)];
+  const weight = (x0: number, y0: number, dx: number, dy: number) =>
+    tiling.kind === "mmseg"
+      ? 1
+      : ((rows.get(y0) as Float32Array)[dy] as number) * ((cols.get(x0) as Float32Array)[dx] as number);
+  for (const y0 of ys)
+    for (const x0 of xs) {
       const input = new Float32Array(channels * plane);
       let valid = 0;
       for (let dy = 0; dy < size; dy++)
@@ -101,11 +122,13 @@ function direct(planes: Int16Array[]) {
       const logits = model(input, 1);
       for (let dy = 0; dy < size; dy++)
         for (let dx = 0; dx < size; dx++) {
+          const w = weight(x0, y0, dx, dy);
+          if (w === 0) continue;
           const p = (y0 + dy) * width + x0 + dx;
-          count[p] = (count[p] as number) + 1;
+          count[p] = (count[p] as number) + w;
           for (let c = 0; c < classes; c++)
             sum[p * classes + c] =
-              (sum[p * classes + c] as number) + (logits[c * plane + dy * size + dx] as number);
+              (sum[p * classes + c] as number) + (logits[c * plane + dy * size + dx] as number) * w;
         }
     }
   const outClasses = new Uint8Array(width * height);
@@ -125,16 +148,22 @@ function direct(planes: Int16Array[]) {
 
 async function slide(
   planes: Int16Array[],
-  options: { batchSize: number; emitter: RowEmitter; state?: PredictCheckpoint; stopAfterRow?: number },
+  options: {
+    batchSize: number;
+    emitter: RowEmitter;
+    state?: PredictCheckpoint;
+    stopAfterRow?: number;
+    tiling?: Tiling;
+  },
 ) {
+  const tiling = options.tiling ?? mmseg;
   const state = options.state ?? emptyCheckpoint(width, height);
-  const accumulator = new RowAccumulator(width, classes);
+  const accumulator = new RowAccumulator(width, classes, tiling.kind === "blended");
   accumulator.restore(state.held);
   let saved: Buffer | undefined;
   await slideTile({
     header,
-    size,
-    stride,
+    tiling,
     classes,
     classIds,
     normalization,
@@ -202,5 +231,24 @@ describe("slideTile", () => {
     expect(Buffer.from(state.classes).equals(Buffer.from(expected.classes))).toBe(true);
     expect(Buffer.from(state.confidence).equals(Buffer.from(expected.confidence))).toBe(true);
     expect(state.run + state.skipped).toBe(windows);
+  });
+
+  it("blends TerraTorch's way to the maps of the direct computation, also resumed mid-tile", async () => {
+    const wanted = direct(planes, blended);
+    const emitter = RowEmitter.start(3);
+    const { state } = await slide(planes, { batchSize: 3, emitter, tiling: blended });
+    expect(Buffer.from(state.classes).equals(Buffer.from(wanted.classes))).toBe(true);
+    expect(Buffer.from(state.confidence).equals(Buffer.from(wanted.confidence))).toBe(true);
+    // Fewer windows than the slide's, and not the slide's maps.
+    const blendedWindows = windowStarts(width, size, 27).length * windowStarts(height, size, 27).length;
+    expect(state.run + state.skipped).toBe(blendedWindows);
+    expect(blendedWindows).toBeLessThan(windows);
+    expect(Buffer.from(state.confidence).equals(Buffer.from(expected.confidence))).toBe(false);
+
+    const { saved } = await slide(planes, { batchSize: 2, emitter, stopAfterRow: 2, tiling: blended });
+    const restored = decodeCheckpoint(saved as Buffer, width, height);
+    expect(restored.held[0]?.count).toBeInstanceOf(Float32Array);
+    const resumed = await slide(planes, { batchSize: 2, emitter, state: restored, tiling: blended });
+    expect(Buffer.from(resumed.state.confidence).equals(Buffer.from(wanted.confidence))).toBe(true);
   });
 });
