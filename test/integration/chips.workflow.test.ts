@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { type Client, WorkflowFailedError } from "@temporalio/client";
-import type { NativeConnection, WorkflowBundleOption } from "@temporalio/worker";
+import type { NativeConnection } from "@temporalio/worker";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readLabelGrid } from "../../lib/accuracy/label.grid.ts";
 import { blockOf } from "../../lib/chips/chip.split.ts";
