@@ -43,15 +43,25 @@ export function createDatasetActivities(s3: S3Client, config: Config) {
       const input = parseInput(WriteDatasetInputParser, raw, "writeDataset");
       const tiles: DatasetManifest["tiles"] = [];
       const all: ChipRecord[] = [];
+      // Why each tile gave no chip, for the refusal of a region that gives none at all.
+      const none: string[] = [];
       for (const outcome of input.tiles) {
         if (outcome.status === "failed") {
           tiles.push({ ...outcome, chips: 0, granules: [] });
+          none.push(`${outcome.tileId} failed: ${outcome.reason ?? "no reason given"}`);
           continue;
         }
         const key = chipTileManifestKey(input.outputPrefix, outcome.tileId);
         const parsed = ChipTileManifestParser.safeParse(await getJson(s3, ref(outputs, key)));
         if (!parsed.success)
           throw nonRetryable("BadData", `${formatS3Url(outputs, key)} is not a chip tile manifest`);
+        const { dropped, candidates, reason } = parsed.data;
+        if (parsed.data.chips.length === 0)
+          none.push(
+            reason
+              ? `${outcome.tileId}: ${reason}`
+              : `${outcome.tileId}: ${candidates} chip cells, ${dropped.qa} over the QA limit, ${dropped.marker} with -1000, ${dropped.unlabelled} unlabelled`,
+          );
         all.push(...parsed.data.chips);
         heartbeat({ read: outcome.tileId });
         tiles.push({
@@ -59,6 +69,13 @@ export function createDatasetActivities(s3: S3Client, config: Config) {
           chips: parsed.data.chips.length,
           granules: parsed.data.scenes.map((s) => s.id),
         });
+      }
+      if (all.length === 0) {
+        const region = String(input.input.regionName ?? "the region");
+        throw nonRetryable(
+          "BadInput",
+          `${region} ${String(input.input.year)} gives no training chip: ${none.slice(0, 6).join("; ")}${none.length > 6 ? `; and ${none.length - 6} more tiles` : ""}`,
+        );
       }
       const chips = capChips(all, input.maxChips, input.split.seed);
       const key = `${input.outputPrefix}dataset.json`;

@@ -17,6 +17,7 @@ import {
 import { createS3Client } from "../../lib/storage/s3.client.ts";
 import { getBytes, getJson, ref } from "../../lib/storage/s3.objects.ts";
 import { connectClient } from "../../lib/temporal/connection.ts";
+import { rootCause } from "../../lib/temporal/failure.chain.ts";
 import { connectWorker } from "../../lib/temporal/worker.connection.ts";
 import { planWorld } from "../../scripts/synth/world.plan.ts";
 import { createCpuWorker } from "../../workers/worker.factory.ts";
@@ -202,5 +203,15 @@ describe("training chips", () => {
     const failed = await chips("chips-bad", { name: "no spaces" }).catch((error: unknown) => error);
     expect(failed).toBeInstanceOf(WorkflowFailedError);
     expect(String((failed as WorkflowFailedError).cause?.message)).toMatch(/^chips: name/);
-  }, 30_000);
+    // A season with no scene: refused naming the region, the year and each tile's reason.
+    const none = await chips("chips-none", {
+      name: "none",
+      scenes: { season: { start: "01-01", end: "01-31" } },
+    }).catch((error: unknown) => error);
+    expect(none).toBeInstanceOf(WorkflowFailedError);
+    const why = rootCause(none);
+    expect(why.type).toBe("BadInput");
+    expect(why.message).toMatch(/^Rhode Island \(RI\) 2022 gives no training chip: 18TYL: .*; 19TCG: /);
+    expect([...(await objects("none")).keys()]).not.toContain("dataset.json");
+  }, 60_000);
 });
