@@ -70,6 +70,7 @@ interface Measured {
   flopsPerChip: number;
   threads: number;
   steps: number;
+  batch: number;
 }
 
 async function measure(python: string, size: Size): Promise<Measured> {
@@ -109,6 +110,7 @@ async function measure(python: string, size: Size): Promise<Measured> {
       flopsPerChip: Number(start.flopsPerChip),
       threads: Number(start.threads),
       steps,
+      batch: stepBatch,
     };
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -129,7 +131,7 @@ const figures: BenchFigure[] = [];
 for (const m of measured) {
   const trainTflopPerChip = (3 * m.flopsPerChip) / 1e12;
   console.log(
-    `${m.size}: ${m.chipsPerSecond.toFixed(2)} training chips/s on this CPU (${m.threads} threads, batch ${Math.min(batch, chips[m.size])}, ${m.steps} timed steps), trainer peak RSS ${m.peakRssMb.toFixed(0)} MB; ${trainTflopPerChip.toFixed(3)} TFLOP per training chip`,
+    `${m.size}: ${m.chipsPerSecond.toFixed(2)} training chips/s on this CPU (${m.threads} threads, batch ${m.batch}, ${m.steps} timed steps), trainer peak RSS ${m.peakRssMb.toFixed(0)} MB; ${trainTflopPerChip.toFixed(3)} TFLOP per training chip`,
   );
   const epochOf1000 = 1000 / m.chipsPerSecond;
   console.log(`  80 epochs of 1,000 training chips here: ${((80 * epochOf1000) / 3600).toFixed(1)} h`);
