@@ -15,11 +15,7 @@ const Serial = [
   "test/integration/run.status.test.ts",
   "test/integration/run.workflow.test.ts",
   "test/integration/series.tile.test.ts",
-  "test/integration/stack.check.workflow.test.ts",
   "test/integration/tile.pipeline.test.ts",
-  "test/integration/worker.metrics.test.ts",
-  "test/integration/worker.versioning.test.ts",
-  "test/workflows/run.logic.test.ts",
 ];
 
 const shared = {
