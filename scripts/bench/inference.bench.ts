@@ -35,7 +35,7 @@ import { putBytes, ref } from "../../lib/storage/s3.objects.ts";
 import { encodeOnnx } from "../../models/build/onnx.writer.ts";
 import { type BenchFigure, JsonOption, ratioFigure, writeBenchRecord } from "./bench.record.ts";
 import { withPrivateStack } from "./bench.stack.ts";
-import { hostCeiling, measureHostStages } from "./inference.stages.ts";
+import { floorBytesPerWindow, hostCeiling, measureHostStages, memoryBandwidth } from "./inference.stages.ts";
 
 const { values } = parseArgs({ options: { px: { type: "string", default: "2240" }, ...JsonOption } });
 const px = Number(values.px);
@@ -182,6 +182,7 @@ const config = await withPrivateStack(async (config, s3, dir) => {
     return { rate: windows / seconds, cpuMsPerWindow: cpuMs / windows, windows };
   };
 
+  const bandwidth = memoryBandwidth();
   for (const name of ["crop-tiny", "no-op"]) {
     const manifest = await loadModelManifest(name, modelsDir);
     // The session is opened once per worker process: not part of a tile's time.
@@ -216,6 +217,25 @@ const config = await withPrivateStack(async (config, s3, dir) => {
         reference: { name: "bare onnxruntime, same batches", value: bare.cpuMsPerWindow, unit: "ms" },
         ratio: bare.cpuMsPerWindow / cpuMsPerWindow,
       },
+    );
+    // The host's own cost: the process's CPU a window less what onnxruntime spends on the same
+    // batches, against the floor the memory it must move sets.
+    const outside = cpuMsPerWindow - bare.cpuMsPerWindow;
+    const floorMs = (floorBytesPerWindow(header, manifest, bare.windows) / (bandwidth * 1e9)) * 1000;
+    figures.push({
+      name: `host CPU outside onnxruntime per window, ${name}`,
+      value: outside,
+      unit: "ms",
+      reference: {
+        name: `floor: bytes a window moves at ${bandwidth.toFixed(1)} GB/s`,
+        value: floorMs,
+        unit: "ms",
+      },
+      ratio: outside / floorMs,
+      target: "<= 6 ms",
+    });
+    console.log(
+      `${name}: host CPU outside onnxruntime ${outside.toFixed(1)} ms a window; floor ${floorMs.toFixed(2)} ms (${(floorBytesPerWindow(header, manifest, bare.windows) / 1e6).toFixed(1)} MB a window at ${bandwidth.toFixed(1)} GB/s)`,
     );
     console.log(
       `${name}: predictTile ${rate.toFixed(1)} windows/s (${predicted.windows.run} windows, batch ${predicted.batchSize}, ${seconds.toFixed(1)} s); bare onnxruntime ${bare.rate.toFixed(1)} windows/s; ratio ${(rate / bare.rate).toFixed(2)}; CPU ms per window ${cpuMsPerWindow.toFixed(1)} against ${bare.cpuMsPerWindow.toFixed(1)}`,

@@ -154,3 +154,31 @@ export function hostCeiling(stages: HostStages, modelMs: number, emitThreads = 4
   ];
   return 1000 / Math.max(...threads);
 }
+
+/**
+ * This machine's memory bandwidth in GB/s (bytes read plus bytes written a second): the best of a
+ * few copies of a 256 MB array, far larger than any cache, on this thread.
+ */
+export function memoryBandwidth(): number {
+  const from = new Float32Array(64 << 20).fill(1);
+  const to = new Float32Array(64 << 20);
+  let best = Number.POSITIVE_INFINITY;
+  for (let i = 0; i < 5; i++) {
+    const t = performance.now();
+    to.set(from);
+    best = Math.min(best, performance.now() - t);
+  }
+  return (2 * from.byteLength) / (best / 1000) / 1e9;
+}
+
+/**
+ * The fewest bytes the host must move for one window, whatever the code: its share of the stack's
+ * int16 values read once (the tile's valid area over the windows run), its model input written
+ * once (float32, channels x size x size) and its logits read once (float32, classes x size x size).
+ * At the measured bandwidth, this is the floor under the host's CPU a window.
+ */
+export function floorBytesPerWindow(header: StackHeader, manifest: ModelManifest, windows: number): number {
+  const { size } = manifest.chip;
+  const stackShare = (header.channels * header.grid.width * header.grid.height * 2) / windows;
+  return stackShare + header.channels * size * size * 4 + manifest.output.classes * size * size * 4;
+}
