@@ -1,15 +1,12 @@
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ListObjectsV2Command } from "@aws-sdk/client-s3";
 import type { Client } from "@temporalio/client";
 import { MockActivityEnvironment } from "@temporalio/testing";
 import type { NativeConnection } from "@temporalio/worker";
 import proj4 from "proj4";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createPredictActivities } from "../../activities/predict.activities.ts";
-import { DefaultSelectionLimits } from "../../lib/contracts/granule.contract.ts";
-import { DefaultSeasonWindows } from "../../lib/contracts/season.windows.ts";
 import type { TileManifest } from "../../lib/contracts/tile.contract.ts";
 import { exportModel } from "../../lib/model/model.export.ts";
 import { loadModelManifest, type ModelManifest } from "../../lib/model/model.manifest.ts";
@@ -22,9 +19,10 @@ import { s3Source } from "../../lib/storage/s3.source.ts";
 import { planWorld } from "../../scripts/synth/world.plan.ts";
 import { createInferenceWorker } from "../../workers/worker.factory.ts";
 import { type CpuPool, startCpuPool } from "../support/cpu.pool.ts";
-import { recomputedAgreement } from "../support/slide.recompute.ts";
+import { recomputedAgreement, stagedStack } from "../support/slide.recompute.ts";
 import { testConfig } from "../support/test.config.ts";
 import { writeTestWorld } from "../support/test.world.ts";
+import { tileWithModel } from "../support/tile.input.ts";
 
 // A Prithvi-EO-2.0 TL model (reduced, 64 px windows, seeded random weights) mapping a tile through
 // the real pipeline: each batch fed its windows' dates and centres, checked against a map
@@ -69,18 +67,7 @@ describe("a Prithvi-EO-2.0 TL model through the real pipeline", () => {
       client.workflow.execute("tileWorkflow", {
         taskQueue: config.taskQueues.cpu,
         workflowId: "prithvi-eo2-19TCG",
-        args: [
-          {
-            tileId: "19TCG",
-            year: 2022,
-            model: exported.name,
-            windows: DefaultSeasonWindows,
-            ...DefaultSelectionLimits,
-            chip: exported.chip,
-            outputPrefix: "eo2/19TCG/",
-            inferenceQueue: config.taskQueues.inference,
-          },
-        ],
+        args: [tileWithModel(config, exported, "eo2/19TCG/")],
       }),
     )) as TileManifest;
     expect(manifest.model).toMatchObject({ name: exported.name, sha256: exported.sha256 });
@@ -91,11 +78,7 @@ describe("a Prithvi-EO-2.0 TL model through the real pipeline", () => {
       const [, year, day] = /\.(\d{4})(\d{3})T/.exec(g.id) as RegExpExecArray;
       return [Number(year), Number(day)];
     });
-    const listed = await s3.send(
-      new ListObjectsV2Command({ Bucket: config.storage.work.bucket, Prefix: config.storage.work.prefix }),
-    );
-    const stackKey = listed.Contents?.map((o) => o.Key ?? "").find((k) => k.endsWith(".stack")) as string;
-    const stack = { bucket: config.storage.work.bucket, key: stackKey };
+    const stack = await stagedStack(s3, config.storage.work);
     const { grid } = await readStackHeader(s3, stack);
     expect(grid.epsg).toBe(5070);
     const toWgs84 = proj4(Albers, "WGS84");
@@ -135,13 +118,10 @@ describe("a Prithvi-EO-2.0 TL model through the real pipeline", () => {
   });
 
   it("refuses to map with a TL model when the tile's input gives no dates, or not one a frame", async () => {
-    const listed = await s3.send(
-      new ListObjectsV2Command({ Bucket: config.storage.work.bucket, Prefix: config.storage.work.prefix }),
-    );
-    const stackKey = listed.Contents?.map((o) => o.Key ?? "").find((k) => k.endsWith(".stack")) as string;
+    const { key } = await stagedStack(s3, config.storage.work);
     const { predictTile } = createPredictActivities(s3, config, { modelsDir: dir });
     // The activity takes the stack's key relative to the work location.
-    const relative = stackKey.slice(config.storage.work.prefix.length);
+    const relative = key.slice(config.storage.work.prefix.length);
     const input = {
       tileId: "19TCG",
       stackKey: relative,

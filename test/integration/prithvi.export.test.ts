@@ -3,12 +3,9 @@ import { mkdtemp, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { ListObjectsV2Command } from "@aws-sdk/client-s3";
 import type { Client } from "@temporalio/client";
 import type { NativeConnection } from "@temporalio/worker";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DefaultSelectionLimits } from "../../lib/contracts/granule.contract.ts";
-import { DefaultSeasonWindows } from "../../lib/contracts/season.windows.ts";
 import type { TileManifest } from "../../lib/contracts/tile.contract.ts";
 import { ensureExportEnv } from "../../lib/model/export.env.ts";
 import { exportModel } from "../../lib/model/model.export.ts";
@@ -22,9 +19,10 @@ import { s3Source } from "../../lib/storage/s3.source.ts";
 import { planWorld } from "../../scripts/synth/world.plan.ts";
 import { createInferenceWorker } from "../../workers/worker.factory.ts";
 import { type CpuPool, startCpuPool } from "../support/cpu.pool.ts";
-import { recomputedAgreement } from "../support/slide.recompute.ts";
+import { recomputedAgreement, stagedStack } from "../support/slide.recompute.ts";
 import { testConfig } from "../support/test.config.ts";
 import { writeTestWorld } from "../support/test.world.ts";
+import { tileWithModel } from "../support/tile.input.ts";
 
 // The Prithvi export (models/export/prithvi_export.py, PyTorch from PyPI) at its reduced size: the
 // same operators as the seed's architecture with fewer, narrower layers, seeded random weights.
@@ -158,18 +156,7 @@ describe("the Prithvi architecture through the real pipeline", () => {
       client.workflow.execute("tileWorkflow", {
         taskQueue: config.taskQueues.cpu,
         workflowId: "prithvi-19TCG",
-        args: [
-          {
-            tileId: "19TCG",
-            year: 2022,
-            model: exported.name,
-            windows: DefaultSeasonWindows,
-            ...DefaultSelectionLimits,
-            chip: exported.chip,
-            outputPrefix: "prithvi/19TCG/",
-            inferenceQueue: config.taskQueues.inference,
-          },
-        ],
+        args: [tileWithModel(config, exported, "prithvi/19TCG/")],
       }),
     )) as TileManifest;
     expect(manifest.model).toMatchObject({ name: exported.name, sha256: exported.sha256, provider: "cpu" });
@@ -177,11 +164,7 @@ describe("the Prithvi architecture through the real pipeline", () => {
     expect(manifest.pixels.mapped).toBeGreaterThan(0);
 
     // The map recomputed here, independently of the pipeline's code (window 224, stride 112).
-    const listed = await s3.send(
-      new ListObjectsV2Command({ Bucket: config.storage.work.bucket, Prefix: config.storage.work.prefix }),
-    );
-    const stackKey = listed.Contents?.map((o) => o.Key ?? "").find((k) => k.endsWith(".stack")) as string;
-    const stackRef = { bucket: config.storage.work.bucket, key: stackKey };
+    const stackRef = await stagedStack(s3, config.storage.work);
     const header = await readStackHeader(s3, stackRef);
     const map = await readRaster(
       await openCog(s3Source(s3, ref(config.storage.outputs, "prithvi/19TCG/classes.tif"))),

@@ -1,7 +1,16 @@
-import type { S3Client } from "@aws-sdk/client-s3";
+import { ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
 import { StackNodata } from "../../lib/contracts/stack.header.ts";
+import type { S3Location } from "../../lib/core/s3.url.ts";
 import { windowStarts } from "../../lib/pipeline/sliding.window.ts";
 import { readChunkRow, readStackHeader } from "../../lib/pipeline/stack.reader.ts";
+
+/** The one stack staged under a work location (a test's single tile): its bucket and full key. */
+export async function stagedStack(s3: S3Client, work: S3Location): Promise<{ bucket: string; key: string }> {
+  const listed = await s3.send(new ListObjectsV2Command({ Bucket: work.bucket, Prefix: work.prefix }));
+  const key = listed.Contents?.map((o) => o.Key ?? "").find((k) => k.endsWith(".stack"));
+  if (!key) throw new Error(`no stack under s3://${work.bucket}/${work.prefix}`);
+  return { bucket: work.bucket, key };
+}
 
 /**
  * A tile's map recomputed independently of the pipeline's code: chips straight from the staged
