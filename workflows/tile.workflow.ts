@@ -77,7 +77,10 @@ export async function tileWorkflow(raw: TileWorkflowInput) {
     outputPrefix: input.outputPrefix,
     ...(tiling ? { tiling } : {}),
     // The stack's dates, which a TL model is fed (others ignore them).
-    dates: selection.granules.map((g) => ({ year: parseGranuleId(g.id).year, dayOfYear: g.doy })),
+    dates: selection.granules.map((g) => {
+      const { year, doy } = parseGranuleId(g.id);
+      return { year, dayOfYear: doy };
+    }),
   });
   return cpu.writeTileManifest<TileManifest>({
     outputPrefix: input.outputPrefix,

@@ -67,6 +67,13 @@ def flops_per_window(a: Arch) -> int:
     return 2 * macs
 
 
+def weight_bytes(a: Arch, precision: str) -> int:
+    """The graph's weights in bytes, counted on the meta device (nothing allocated)."""
+    with torch.device("meta"):
+        model = PrithviEO2Crop(a)
+    return sum(t.numel() for t in model.state_dict().values()) * (2 if precision == "fp16" else 4)
+
+
 def backbone_note(source: dict) -> str:
     b = source.get("backbone")
     return f", the encoder from {b['file']} (sha256 {b['sha256'][:12]}), decoder and head not trained" if b else ""
@@ -112,6 +119,14 @@ def main() -> int:
         parser.error("--model is required")
 
     a = arch_for(args.model, args.size, args.img_size)
+    weights = weight_bytes(a, args.precision)
+    if weights >= 2**31:
+        print(
+            f"crop-map: {args.model} {args.size} in {args.precision}: {weights / 2**30:.2f} GiB of weights, over ONNX's"
+            " 2 GiB single file (the pipeline loads one file); export it with --precision fp16",
+            file=sys.stderr,
+        )
+        return 2
     model = PrithviEO2Crop(a).eval()
     started = time.time()
     source = set_weights(args, model, load_checkpoint_strict, randomize)

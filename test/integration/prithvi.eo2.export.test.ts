@@ -146,6 +146,10 @@ describe("the Prithvi-EO-2.0 export", () => {
     await expect(
       exportModel("prithvi-crop-100m", { out: join(dir, "refused"), backbone: bad }, quiet),
     ).rejects.toThrow("--backbone: Prithvi-EO-2.0's option, not prithvi-crop-100m's");
+    // The 600M's float32 weights do not fit one ONNX file, which is what the pipeline loads.
+    await expect(exportModel("prithvi-eo2-600m", { out: join(dir, "refused") }, quiet)).rejects.toThrow(
+      "prithvi-eo2-600m full in fp32: 2.44 GiB of weights, over ONNX's 2 GiB single file (the pipeline loads one file); export it with --precision fp16",
+    );
   });
 });
 
