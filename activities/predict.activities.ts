@@ -17,6 +17,7 @@ import { defaultEmitThreads, rowEmitter } from "../lib/pipeline/row.emitter.ts";
 import { RowAccumulator, windowStarts } from "../lib/pipeline/sliding.window.ts";
 import { chunkRowRange, readStackHeader } from "../lib/pipeline/stack.reader.ts";
 import { slideTile } from "../lib/pipeline/tile.slide.ts";
+import { batchCoords } from "../lib/pipeline/window.coords.ts";
 import { deleteObject, objectSize, putBytes, putJson, ref } from "../lib/storage/s3.objects.ts";
 import { nonRetryable, parseInput } from "./activity.failures.ts";
 import { heartbeating } from "./activity.heartbeat.ts";
@@ -48,6 +49,21 @@ function bytesOf(header: StackHeader, classes: number, size: number, emitThreads
     (2 + 4);
   const maps = 2 * header.grid.width * header.grid.height;
   return { perWindow, fixed: held + emitting + chunkRows + maps };
+}
+
+/**
+ * A TL model's coords for each batch (its windows' dates and centres), or undefined for a model
+ * without them; a TL model given no dates, or not one a frame, is refused (not fed zeros).
+ */
+function coordsFeeder(manifest: ModelManifest, input: PredictTileInput, header: StackHeader) {
+  if (!manifest.coords) return undefined;
+  const dates = input.dates ?? [];
+  if (dates.length !== manifest.dates)
+    throw nonRetryable(
+      "ModelMismatch",
+      `model ${manifest.name} takes the year and day of year of each of its ${manifest.dates} dates; tile ${input.tileId}'s input gives ${dates.length}`,
+    );
+  return (y0: number, xs: readonly number[]) => batchCoords(header.grid, manifest.chip.size, dates, y0, xs);
 }
 
 export interface PredictOptions {
@@ -100,6 +116,7 @@ export function createPredictActivities(s3: S3Client, config: Config, options: P
     }
     const { width, height } = header.grid;
     const { size, stride } = tiling;
+    const coordsOf = coordsFeeder(manifest, input, header);
     const weighted = tiling.kind === "blended";
     const classCount = manifest.output.classes;
     const xs = windowStarts(width, size, stride);
@@ -144,7 +161,8 @@ export function createPredictActivities(s3: S3Client, config: Config, options: P
           const row = { header: { channels, chunk }, ...chunkRowRange(header, cy), normalization, into };
           return readOnThread({ storage: { s3: config.s3 }, stack: stackRef, ...row });
         },
-        runBatch: (data, windows) => asModelFailure(runBatchShared(loaded, data, windows)),
+        runBatch: (data, windows, at) =>
+          asModelFailure(runBatchShared(loaded, data, windows, coordsOf?.(at.y0, at.xs))),
         // Cancellation is seen between batches (a batch on the model thread cannot be interrupted).
         beforeBatch: () => {
           if (signal.aborted) throw signal.reason;

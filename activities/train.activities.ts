@@ -144,7 +144,7 @@ export function createTrainActivities(s3: S3Client, config: Config) {
           log.info(`Train:Resume from ${formatS3Url(work, `${workPrefix}last.pt`)}`);
         }
         const args = [
-          ...["--data", data, "--work", checkpoints, "--size", input.variant],
+          ...["--model", input.model, "--data", data, "--work", checkpoints, "--size", input.variant],
           ...["--epochs", String(input.epochs), "--batch", String(input.batch), "--lr", String(input.lr)],
           ...["--weight-decay", String(input.weightDecay), "--warmup-iters", String(input.warmupIters)],
           ...["--eval-every", String(input.evalEvery), "--seed", String(input.seed)],

@@ -8,6 +8,7 @@ import type {
   StageActivities,
   TileOutputActivities,
 } from "../activities/activity.types.ts";
+import { parseGranuleId } from "../lib/contracts/granule.id.ts";
 import { ActivityRetry } from "../lib/contracts/retry.policies.ts";
 import {
   type TileManifest,
@@ -75,6 +76,11 @@ export async function tileWorkflow(raw: TileWorkflowInput) {
     model: input.model,
     outputPrefix: input.outputPrefix,
     ...(tiling ? { tiling } : {}),
+    // The stack's dates, which a TL model is fed (others ignore them).
+    dates: selection.granules.map((g) => {
+      const { year, doy } = parseGranuleId(g.id);
+      return { year, dayOfYear: doy };
+    }),
   });
   return cpu.writeTileManifest<TileManifest>({
     outputPrefix: input.outputPrefix,

@@ -13,6 +13,12 @@ export interface MapFiles {
   confidence: FileDigest;
 }
 
+/** One date of a stack: its year and day of year (1 = 1 January), as its granule id has them. */
+export const FrameDateParser = z
+  .object({ year: z.number().int().min(1980).max(2100), dayOfYear: z.number().int().min(1).max(366) })
+  .strict();
+export type FrameDate = z.infer<typeof FrameDateParser>;
+
 export const PredictTileInputParser = z
   .object({
     tileId: TileIdParser,
@@ -23,6 +29,8 @@ export const PredictTileInputParser = z
     outputPrefix: z.string().regex(/^([^/]+\/)+$/, "a relative folder ending in '/'"),
     /** How windows cover the tile; absent: the model manifest's tiling (mmseg unless it names one). */
     tiling: TilingParser.optional(),
+    /** The stack's dates in its order (its granules'): what a TL model is fed with each window. */
+    dates: z.array(FrameDateParser).min(1).optional(),
   })
   .strict();
 export type PredictTileInput = z.infer<typeof PredictTileInputParser>;

@@ -15,12 +15,16 @@ const CheckpointLocation = z
   .max(1024)
   .refine((s) => s.startsWith("s3://") || s.startsWith("/"), "expected an s3:// URL or an absolute path");
 
-/** The architectures the trainer builds; the seed config's recipe is each field's default. */
+/** The architectures the trainer builds (models/train/prithvi_train.py). */
+export const TrainableModels = ["prithvi-crop-100m", "prithvi-eo2-300m", "prithvi-eo2-600m"] as const;
+
+/** What `crop-map train` fine-tunes; the seed config's recipe is each field's default. */
 export const TrainInputParser = z
   .object({
     /** The trained model's name in the registry. */
     name: TrainedModelNameParser,
-    model: z.literal("prithvi-crop-100m"),
+    /** The architecture (Prithvi-EO-2.0's TL variants take dates and places a chips dataset lacks). */
+    model: z.enum(TrainableModels),
     /** `reduced`: the same operators, smaller (a CPU smoke run); `full`: the seed's model. */
     variant: z.enum(["full", "reduced"]).default("full"),
     /** A `crop-map chips` dataset under the outputs location. */

@@ -13,7 +13,15 @@ export class ExportRefused extends Error {}
 const Exportable: Record<string, string> = {
   "prithvi-crop-100m": "prithvi_export.py",
   "sits-former": "sits_former_export.py",
+  "prithvi-eo2-300m": "prithvi_eo2_export.py",
+  "prithvi-eo2-300m-tl": "prithvi_eo2_export.py",
+  "prithvi-eo2-600m": "prithvi_eo2_export.py",
+  "prithvi-eo2-600m-tl": "prithvi_eo2_export.py",
 };
+
+/** Prithvi-EO-2.0's one script builds four models: it is told which. */
+const ModelArgument = (model: string) =>
+  Exportable[model] === "prithvi_eo2_export.py" ? ["--model", model] : [];
 
 export interface ExportOptions {
   checkpoint?: string;
@@ -27,6 +35,10 @@ export interface ExportOptions {
   precision?: "fp32" | "fp16";
   /** Also write the weights as an mmseg-layout checkpoint (tests load it back strictly). */
   writeCheckpoint?: string;
+  /** Prithvi-EO-2.0: also write the encoder in the pretrained backbone files' layout (tests load it strictly). */
+  writeBackbone?: string;
+  /** Prithvi-EO-2.0: a pretrained file whose encoder is loaded strictly by its key names (a check of the file). */
+  backbone?: string;
   /** The exported model's name (a trained model's); by default from the model, size and weights. */
   name?: string;
   /** Window side in pixels: 224, or another multiple of 16 for the reduced variant. */
@@ -73,6 +85,14 @@ export async function exportModel(model: string, options: ExportOptions, log: (l
     throw new ExportRefused(
       `--size ${options.size}: sits-former's architecture is read from the checkpoint; --size is for random weights`,
     );
+  for (const [option, flag] of [
+    ["writeBackbone", "--write-backbone"],
+    ["backbone", "--backbone"],
+  ] as const)
+    if (options[option] && ModelArgument(model).length === 0)
+      throw new ExportRefused(`${flag}: Prithvi-EO-2.0's option, not ${model}'s`);
+  if (options.backbone && !existsSync(options.backbone))
+    throw new ExportRefused(`--backbone ${options.backbone}: no such file`);
   const python = await ensureExportEnv(log);
   const name = options.name ?? exportedName(model, options);
   const args = [
@@ -86,12 +106,15 @@ export async function exportModel(model: string, options: ExportOptions, log: (l
     String(options.seed ?? 0),
     "--manifest-template",
     resolve(ModelsDir, `${model}.json`),
+    ...ModelArgument(model),
   ];
   if (options.checkpoint) args.push("--checkpoint", resolve(options.checkpoint));
   if (options.parityBatches) args.push("--parity-batches", options.parityBatches);
   if (options.tolerance !== undefined) args.push("--tolerance", String(options.tolerance));
   if (options.writeCheckpoint) args.push("--write-checkpoint", resolve(options.writeCheckpoint));
   if (options.imgSize) args.push("--img-size", String(options.imgSize));
+  if (options.writeBackbone) args.push("--write-backbone", resolve(options.writeBackbone));
+  if (options.backbone) args.push("--backbone", resolve(options.backbone));
   if (options.heads !== undefined) args.push("--heads", String(options.heads));
   if (options.bands) args.push("--bands", options.bands.join(","));
   if (options.classes) args.push("--classes", JSON.stringify(options.classes));
@@ -110,7 +133,7 @@ export async function exportModel(model: string, options: ExportOptions, log: (l
     onnx: string;
     sha256: string;
     parity: { maxAbsLogitDiff: number; argmaxAgreement: number; relativeLogitDiff: number };
-    /** Prithvi's exports only. */
+    /** Prithvi's exports (100M and EO-2.0) only. */
     flopsPerWindow?: number;
   };
 }

@@ -92,6 +92,15 @@ export const ModelManifestParser = z
     /** The tiling a run uses unless told otherwise (mmseg when absent): the one the model was evaluated with. */
     tiling: TilingKindParser.optional(),
     dates: z.number().int().positive(),
+    /**
+     * Prithvi-EO-2.0 TL: the graph's further inputs, fed with every batch: each date's
+     * (year, day of year, 1 = 1 January) as [B, dates, 2] and each window centre's (latitude,
+     * longitude) in degrees as [B, 2], in the orders the model's encoder reads them.
+     */
+    coords: z
+      .object({ temporal: z.string().min(1), location: z.string().min(1) })
+      .strict()
+      .optional(),
     bands: ModelBandsParser,
     /** Repeated for each date. */
     normalization: NormalizationParser,

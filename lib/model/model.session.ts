@@ -5,7 +5,7 @@ import type * as ort from "onnxruntime-node";
 import { parseS3Url } from "../core/s3.url.ts";
 import { getBytes } from "../storage/s3.objects.ts";
 import { loadModelManifest, type ModelManifest, ModelsDir, onnxLocation } from "./model.manifest.ts";
-import { type BatchResult, type GraphInfo, ModelThread } from "./model.thread.ts";
+import { type BatchResult, type Feed, type GraphInfo, ModelThread } from "./model.thread.ts";
 
 /** The ONNX file disagrees with its manifest (checksum, input, output), or is not ONNX at all. */
 export class ModelMismatchError extends Error {}
@@ -65,10 +65,43 @@ export function checkGraph(manifest: ModelManifest, graph: GraphInfo): void {
       }
     });
   };
+  checkCoords(manifest, graph);
   const inputMeta = graph.inputMetadata.find((m) => m.name === input.name);
   const outputMeta = graph.outputMetadata.find((m) => m.name === output.name);
   expect(dims(inputMeta), [input.channels, chip.size, chip.size], `input '${input.name}'`);
   expect(dims(outputMeta), [output.classes, chip.size, chip.size], `output '${output.name}'`);
+}
+
+/**
+ * A TL graph's date and place inputs against the manifest's `coords`: [batch, dates, 2] and
+ * [batch, 2], the dates the manifest's (the temporal encoding divides the tokens by the frame
+ * count); a graph taking inputs the manifest does not declare is refused, never fed zeros.
+ */
+function checkCoords(manifest: ModelManifest, graph: GraphInfo): void {
+  const where = `model ${manifest.name}`;
+  const declared = [manifest.input.name, manifest.coords?.temporal, manifest.coords?.location];
+  const undeclared = graph.inputNames.filter((n) => !declared.includes(n));
+  if (undeclared.length > 0)
+    throw new ModelMismatchError(
+      `${where}: graph inputs [${graph.inputNames.join(", ")}] include ${undeclared.join(", ")}, which the manifest does not declare (coords)`,
+    );
+  if (!manifest.coords) return;
+  const wanted: [string, number[]][] = [
+    [manifest.coords.temporal, [manifest.dates, 2]],
+    [manifest.coords.location, [2]],
+  ];
+  for (const [name, shape] of wanted) {
+    if (!graph.inputNames.includes(name))
+      throw new ModelMismatchError(
+        `${where}: graph inputs are [${graph.inputNames.join(", ")}], manifest coords name '${name}'`,
+      );
+    const actual = dims(graph.inputMetadata.find((m) => m.name === name));
+    const fits = actual.length === shape.length + 1 && shape.every((d, i) => actual[i + 1] === d);
+    if (!fits)
+      throw new ModelMismatchError(
+        `${where}: input '${name}' has shape [${actual.join(", ")}], manifest says [batch, ${shape.join(", ")}] (dates ${manifest.dates})`,
+      );
+  }
 }
 
 /**
@@ -86,20 +119,59 @@ export function checkBatchOutput(manifest: ModelManifest, batch: number, result:
   }
 }
 
-async function runChecked(loaded: LoadedModel, input: Float32Array, batch: number, shared: boolean) {
+/**
+ * A TL model's further inputs for a batch: each window's dates as (year, day of year), [batch,
+ * dates, 2], and its centre as (latitude, longitude), [batch, 2] (see window.coords.ts).
+ */
+export interface BatchCoords {
+  temporal: Float32Array;
+  location: Float32Array;
+}
+
+/** The batch's further feeds: a TL model's coords, required exactly when its manifest declares them. */
+function coordFeeds(manifest: ModelManifest, batch: number, coords: BatchCoords | undefined): Feed[] {
+  if (!manifest.coords) {
+    if (coords)
+      throw new ModelMismatchError(`model ${manifest.name} takes no coords, a batch came with them`);
+    return [];
+  }
+  const wanted = { temporal: batch * manifest.dates * 2, location: batch * 2 };
+  if (coords?.temporal.length !== wanted.temporal || coords.location.length !== wanted.location)
+    throw new ModelMismatchError(
+      `model ${manifest.name}: a batch of ${batch} takes ${wanted.temporal} date values and ${wanted.location} place values, got ${coords?.temporal.length ?? 0} and ${coords?.location.length ?? 0}`,
+    );
+  return [
+    { name: manifest.coords.temporal, data: coords.temporal, dims: [batch, manifest.dates, 2] },
+    { name: manifest.coords.location, data: coords.location, dims: [batch, 2] },
+  ];
+}
+
+async function runChecked(
+  loaded: LoadedModel,
+  input: Float32Array,
+  batch: number,
+  shared: boolean,
+  coords: BatchCoords | undefined,
+) {
   const { manifest } = loaded;
   const dims = [batch, manifest.input.channels, manifest.chip.size, manifest.chip.size];
   const { name } = manifest.input;
+  const further = coordFeeds(manifest, batch, coords);
   const result = shared
-    ? await loaded.thread.runShared(input, dims, name, manifest.output.name)
-    : await loaded.thread.run(input, dims, name, manifest.output.name);
+    ? await loaded.thread.runShared(input, dims, name, manifest.output.name, further)
+    : await loaded.thread.runFeeds([{ name, data: input, dims }, ...further], manifest.output.name);
   checkBatchOutput(manifest, batch, result);
   return result.data;
 }
 
 /** Runs one batch on the model's thread and checks the shape of what comes back. */
-export function runBatch(loaded: LoadedModel, input: Float32Array, batch: number): Promise<Float32Array> {
-  return runChecked(loaded, input, batch, false);
+export function runBatch(
+  loaded: LoadedModel,
+  input: Float32Array,
+  batch: number,
+  coords?: BatchCoords,
+): Promise<Float32Array> {
+  return runChecked(loaded, input, batch, false, coords);
 }
 
 /**
@@ -111,8 +183,9 @@ export async function runBatchShared(
   loaded: LoadedModel,
   input: Float32Array,
   batch: number,
+  coords?: BatchCoords,
 ): Promise<{ logits: Float32Array; buffer: ArrayBufferLike }> {
-  return { logits: await runChecked(loaded, input, batch, true), buffer: input.buffer };
+  return { logits: await runChecked(loaded, input, batch, true, coords), buffer: input.buffer };
 }
 
 async function readModelBytes(

@@ -7,7 +7,7 @@
  * In:  { type: "load", bytes, providers }       Out: { type: "loaded", provider, graph }
  *      { type: "run", id, feeds: [{ name, data, dims }], outputName, shared }
  *                                               Out: { type: "result", id, data?, dims }
- *      (with `shared`, the one input sits on a SharedArrayBuffer, which onnxruntime does not
+ *      (with `shared`, the first input sits on a SharedArrayBuffer, which onnxruntime does not
  *      take: it is copied into this thread's own buffer, and the output is written back over it
  *      when it fits, so `data` is absent and nothing is transferred; else `data` is the output)
  * Any failure:                                  Out: { type: "error", id, message }
@@ -64,7 +64,8 @@ port.on("message", async (message) => {
       });
     } else if (message.type === "run") {
       if (!session) throw new Error("no session loaded");
-      const owned = message.shared ? message.feeds.map((f) => ownCopy(f.data)) : [];
+      // Only the first feed (the chips) is shared; further ones (a TL model's dates and places) are small copies.
+      const owned = message.shared ? [ownCopy(message.feeds[0].data)] : [];
       try {
         const feeds = Object.fromEntries(
           message.feeds.map((f, i) => [

@@ -113,9 +113,16 @@ export class ModelThread {
    * the output comes back written over the input (a view of its buffer) when it fits there; so
    * batch after batch, no buffer is made or handed over on this thread, which would otherwise
    * cost garbage collections of tens of MB a batch. The input must not be touched until then.
+   * `further` inputs (small ones) are copied as usual.
    */
-  async runShared(input: Float32Array, dims: number[], inputName: string, outputName: string) {
-    const reply = await this.post([{ name: inputName, data: input, dims }], outputName, true, []);
+  async runShared(
+    input: Float32Array,
+    dims: number[],
+    inputName: string,
+    outputName: string,
+    further: Feed[] = [],
+  ) {
+    const reply = await this.post([{ name: inputName, data: input, dims }, ...further], outputName, true, []);
     const length = reply.dims.reduce((a, b) => a * b, 1);
     return {
       data: reply.data ?? new Float32Array(input.buffer, input.byteOffset, length),

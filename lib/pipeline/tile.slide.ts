@@ -48,10 +48,15 @@ export interface SlideJob {
    */
   readChunkRow(cy: number, into: WindowRow): Promise<WindowRow | { data: Int16Array[] }>;
   /**
-   * Runs one batch; the input's buffer (shared memory) is handed back with the logits, which may
-   * lie in it: it is filled again only once they are added.
+   * Runs one batch, the windows at `xs` of the window row at `y0` (a TL model's coords are theirs);
+   * the input's buffer (shared memory) is handed back with the logits, which may lie in it: it is
+   * filled again only once they are added.
    */
-  runBatch(input: Float32Array, windows: number): Promise<{ logits: Float32Array; buffer: ArrayBufferLike }>;
+  runBatch(
+    input: Float32Array,
+    windows: number,
+    at: { y0: number; xs: readonly number[] },
+  ): Promise<{ logits: Float32Array; buffer: ArrayBufferLike }>;
   /** Before each batch goes to the model: throws to stop (a cancelled activity). */
   beforeBatch(): void;
   /**
@@ -198,7 +203,7 @@ export async function slideTile(job: SlideJob): Promise<void> {
     job.beforeBatch();
     const input = batch.subarray(0, pending.length * windowValues);
     const weights = weightsOf(y0, pending);
-    const result = later(job.runBatch(input, pending.length));
+    const result = later(job.runBatch(input, pending.length, { y0, xs: pending }));
     queue.push({ kind: "batch", y0, xs: pending, ...(weights ? { weights } : {}), result });
     batchesQueued++;
     batch = undefined;

@@ -14,6 +14,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Callable
 
+import torch
 from torch import nn
 
 # Parity tolerances by precision, relative to the largest |logit|: fp32 rounding is about 1e-7 of
@@ -82,15 +83,15 @@ def precision_record(precision: str, check: dict) -> dict:
     return record
 
 
-def load_state_strict(model: nn.Module, state: dict, path: Path) -> None:
-    """Every key of `state` used, none missing, shapes equal; else CheckpointError listing them."""
-    wanted = model.state_dict()
+def check_keys(wanted: dict[str, list[int]], state: dict, path: Path, fits: Callable[[str, list[int]], bool] | None = None) -> None:
+    """Every key of `wanted` in `state` with its shape (or one `fits` allows), and no other; else
+    CheckpointError listing the missing, the unexpected and the misshapen."""
     missing = sorted(set(wanted) - set(state))
     unexpected = sorted(set(state) - set(wanted))
     shapes = sorted(
-        f"{k}: checkpoint {list(state[k].shape)}, model {list(wanted[k].shape)}"
+        f"{k}: checkpoint {list(state[k].shape)}, model {wanted[k]}"
         for k in set(state) & set(wanted)
-        if tuple(state[k].shape) != tuple(wanted[k].shape)
+        if list(state[k].shape) != wanted[k] and not (fits and fits(k, list(state[k].shape)))
     )
     problems = []
     if missing:
@@ -101,6 +102,11 @@ def load_state_strict(model: nn.Module, state: dict, path: Path) -> None:
         problems.append(f"shape mismatches ({len(shapes)}): {'; '.join(shapes)}")
     if problems:
         raise CheckpointError(f"{path}: " + " | ".join(problems))
+
+
+def load_state_strict(model: nn.Module, state: dict, path: Path) -> None:
+    """Every key of `state` used, none missing, shapes equal; else CheckpointError listing them."""
+    check_keys({k: list(v.shape) for k, v in model.state_dict().items()}, state, path)
     model.load_state_dict(state, strict=True)
 
 
@@ -215,3 +221,68 @@ def parity_record(batches: list[int], worst: float, scale: float, agree: int, to
         "relativeLogitDiff": worst / max(scale, 1e-30),
         "argmaxAgreement": agree / total,
     }
+
+
+def seeded_parameters(model: nn.Module, seed: int, fixed: set[str]) -> None:
+    """Seeded random parameters (those named in `fixed` left as built): matrices Xavier-uniform,
+    norm weights near 1, biases near 0, so every operator does something."""
+    torch.manual_seed(seed)
+    for name, p in model.named_parameters():
+        if name in fixed:
+            continue
+        with torch.no_grad():
+            if p.dim() > 1:
+                nn.init.xavier_uniform_(p.view(p.shape[0], -1))
+            elif name.endswith("weight"):
+                p.uniform_(0.8, 1.2)
+            else:
+                p.uniform_(-0.05, 0.05)
+
+
+def export_onnx(module: nn.Module, inputs: tuple, onnx_path: Path, names: list[str]) -> None:
+    """The graph (opset 17, every input's and the logits' first axis the batch), checked by onnx."""
+    import onnx
+
+    torch.onnx.export(
+        module,
+        inputs,
+        str(onnx_path),
+        input_names=names,
+        output_names=["logits"],
+        dynamic_axes={**{n: {0: "batch"} for n in names}, "logits": {0: "batch"}},
+        opset_version=17,
+        do_constant_folding=True,
+    )
+    onnx.checker.check_model(str(onnx_path))
+
+
+def export_and_record(
+    args: argparse.Namespace,
+    model: nn.Module,
+    arch,
+    inputs: tuple,
+    names: list[str],
+    measure: Callable[[Path, list[int], int], dict],
+    describe: Callable[[dict, str, dict], str],
+    source: dict,
+    started: float,
+    **extra,
+) -> int:
+    """The chip models' export after their weights are set: the graph, its parity check over
+    `--parity-batches` (`measure(onnx, batches, seed)`), and the manifest (the template with the
+    seed's sliding window, stride half the window, at this window) and report beside it. The exit
+    code: 1 when parity fails (said on stderr)."""
+    args.out.mkdir(parents=True, exist_ok=True)
+    onnx_path = args.out / f"{args.name}.onnx"
+    export_onnx(exported_module(model, args.precision), inputs, onnx_path, names)
+    check = measure(onnx_path, [int(b) for b in args.parity_batches.split(",") if b], args.seed + 100)
+    failure = parity_failure(check, args.tolerance, args.precision)
+    if failure:
+        print(failure, file=sys.stderr)
+        return 1
+    template = json.loads(args.manifest_template.read_text())
+    template["chip"] = {"size": arch.img_size, "stride": arch.img_size // 2}
+    arch_note = "" if args.size == "full" else f", reduced architecture {asdict(arch)}"
+    report = export_report(arch, model, check, source, started, **extra)
+    write_outputs(args, template, describe(template, arch_note, check), onnx_path, report)
+    return 0

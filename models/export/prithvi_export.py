@@ -16,11 +16,10 @@ reshape to (B, 6, 3, 224, 224) inside, as the source's test pipeline does.
 
 from __future__ import annotations
 
-import json
 import math
 import sys
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -29,17 +28,14 @@ from torch import nn
 
 from export_common import (
     CheckpointError,
+    export_and_record,
     export_arguments,
-    export_report,
-    exported_module,
     load_state_strict,
     logit_gap,
-    parity_failure,
     parity_record,
-    precision_record,
+    seeded_parameters,
     set_weights,
     weights_note,
-    write_outputs,
 )
 
 
@@ -241,17 +237,7 @@ def load_checkpoint_strict(model: nn.Module, path: Path) -> dict:
 
 def randomize(model: PrithviCrop, seed: int) -> None:
     """Seeded random weights, with non-trivial norm statistics so every operator does something."""
-    torch.manual_seed(seed)
-    for name, p in model.named_parameters():
-        if name == "backbone.pos_embed":
-            continue
-        with torch.no_grad():
-            if p.dim() > 1:
-                nn.init.xavier_uniform_(p.view(p.shape[0], -1))
-            elif name.endswith("weight"):
-                p.uniform_(0.8, 1.2)
-            else:
-                p.uniform_(-0.05, 0.05)
+    seeded_parameters(model, seed, fixed={"backbone.pos_embed"})
     with torch.no_grad():
         nn.init.trunc_normal_(model.backbone.cls_token, std=0.02)
         bn = model.decode_head.convs[0].bn
@@ -337,47 +323,27 @@ def main() -> int:
     if args.write_checkpoint:
         torch.save(synthetic_checkpoint(model, args.seed), args.write_checkpoint)
 
-    args.out.mkdir(parents=True, exist_ok=True)
-    onnx_path = args.out / f"{args.name}.onnx"
     dummy = torch.zeros(1, a.bands * a.frames, a.img_size, a.img_size)
-    torch.onnx.export(
-        exported_module(model, args.precision),
-        (dummy,),
-        str(onnx_path),
-        input_names=["hls"],
-        output_names=["logits"],
-        dynamic_axes={"hls": {0: "batch"}, "logits": {0: "batch"}},
-        opset_version=17,
-        do_constant_folding=True,
-    )
-    import onnx
 
-    onnx.checker.check_model(str(onnx_path))
-    batches = [int(b) for b in args.parity_batches.split(",") if b]
-    check = parity(model, onnx_path, a, batches, args.seed + 100)
-    failure = parity_failure(check, args.tolerance, args.precision)
-    if failure:
-        print(failure, file=sys.stderr)
-        return 1
+    def describe(_template: dict, arch_note: str, check: dict) -> str:
+        return (
+            f"Prithvi-100M crop classification architecture exported to ONNX (opset 17, dynamic batch, "
+            f"18-to-(6, 3) reshape inside the graph){arch_note}; {weights_note(args, source)}. "
+            f"Parity with PyTorch: max |dlogit| {check['maxAbsLogitDiff']:.2e}."
+        )
 
-    template = json.loads(args.manifest_template.read_text())
-    # The sliding window of the seed (stride half the window) at this model's window.
-    template["chip"] = {"size": a.img_size, "stride": a.img_size // 2}
-    arch_note = "" if args.size == "full" else f", reduced architecture {asdict(a)}"
-    description = (
-        f"Prithvi-100M crop classification architecture exported to ONNX (opset 17, dynamic batch, "
-        f"18-to-(6, 3) reshape inside the graph){arch_note}; {weights_note(args, source)}. "
-        f"Parity with PyTorch: max |dlogit| {check['maxAbsLogitDiff']:.2e}."
-    )
-    write_outputs(
+    return export_and_record(
         args,
-        template,
-        description,
-        onnx_path,
-        export_report(a, model, check, source, started, flopsPerWindow=flops_per_window(a)),
+        model,
+        a,
+        (dummy,),
+        ["hls"],
+        lambda onnx_path, batches, seed: parity(model, onnx_path, a, batches, seed),
+        describe,
+        source,
+        started,
+        flopsPerWindow=flops_per_window(a),
     )
-    return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())

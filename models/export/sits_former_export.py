@@ -52,6 +52,7 @@ from export_common import (
     parity_failure,
     parity_record,
     refuse,
+    seeded_parameters,
     set_weights,
     weights_note,
     write_outputs,
@@ -326,15 +327,7 @@ def arch_from_checkpoint(state: dict, record: dict, args, template: dict) -> tup
 
 def randomize(model: BERTClassification, seed: int) -> None:
     """Seeded random weights, with non-trivial norm statistics so every operator does something."""
-    torch.manual_seed(seed)
-    for name, p in model.named_parameters():
-        with torch.no_grad():
-            if p.dim() > 1:
-                nn.init.xavier_uniform_(p.view(p.shape[0], -1))
-            elif name.endswith("weight"):
-                p.uniform_(0.8, 1.2)
-            else:
-                p.uniform_(-0.05, 0.05)
+    seeded_parameters(model, seed, fixed=set())
     with torch.no_grad():
         for m in model.modules():
             if isinstance(m, nn.BatchNorm3d):

@@ -1,4 +1,4 @@
-"""Fine-tunes the Prithvi crop model on training chips, with the seed config's recipe, resumably.
+"""Fine-tunes a Prithvi crop model (100M, or EO-2.0 300M or 600M) on training chips, resumably.
 
 Run by the `trainModel` activity (activities/train.activities.ts) in the export environment. Its
 input is a folder the activity made from a `crop-map chips` dataset: `train.x.npy` / `val.x.npy`
@@ -10,6 +10,10 @@ weight decay 0.05), linear warm-up over 1,500 iterations from 1e-6 of the rate t
 (power 1) to 0 by the last iteration, batch 8, random horizontal flip (p 0.5), cross-entropy with
 the config's 13 class weights ignoring no data (reduce_zero_label), validation every 5 epochs,
 best by mIoU. Reflectance is clipped at 0 and normalised with the config's per-band mean and std.
+`--model prithvi-eo2-300m` (or 600m) trains Prithvi-EO-2.0 (prithvi_eo2_model.py) the same way;
+TerraTorch's multicrop.yaml trains it with AdamW (lr 3e-4, weight decay 0.35), which this Adam
+recipe is not (its rate and decay are options). The TL variants are not trained here: they take
+each chip's dates and place, which a chips dataset does not record.
 
 Progress is one JSON object a line on stdout (`step`, `eval`, `checkpoint`, `done`); the activity
 heartbeats with them. A checkpoint (model, optimiser, iteration, RNG states, epoch, best, dataset
@@ -37,8 +41,10 @@ import torch
 from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "export"))
+import prithvi_eo2_export  # noqa: E402
+import prithvi_eo2_model as eo2  # noqa: E402
+import prithvi_export as v1  # noqa: E402
 from export_common import CheckpointError, load_state_strict  # noqa: E402
-from prithvi_export import PrithviCrop, arch_for, flops_per_window, load_checkpoint_strict, randomize  # noqa: E402
 
 MEANS = [494.905781, 815.239594, 924.335066, 2968.881459, 2634.621962, 1739.579917]
 STDS = [284.925432, 357.84876, 575.566823, 896.601013, 951.900334, 921.407808]
@@ -49,14 +55,34 @@ CLASS_WEIGHTS = [
 IGNORE = 255
 
 
+class Family:
+    """What the trainer needs of an architecture: build it at a chip side, seed it, load a whole
+    model or a pretrained encoder strictly, count its FLOPs."""
+
+    def __init__(self, model: str):
+        if model == "prithvi-crop-100m":
+            self.arch = lambda size, side: v1.arch_for(size, side)
+            self.build, self.randomize, self.flops = v1.PrithviCrop, v1.randomize, v1.flops_per_window
+            self.load_init, self.load_backbone = v1.load_checkpoint_strict, load_backbone
+        else:
+            self.arch = lambda size, side: eo2.arch_for(model, size, side)
+            self.build, self.randomize, self.flops = eo2.PrithviEO2Crop, eo2.randomize, prithvi_eo2_export.flops_per_window
+            self.load_init, self.load_backbone = eo2.load_checkpoint_strict, eo2.load_backbone_strict
+
+
+# The TL variants also take each chip's dates and place, which a chips dataset does not record.
+TRAINABLE = ["prithvi-crop-100m", "prithvi-eo2-300m", "prithvi-eo2-600m"]
+
+
 def arguments() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--model", choices=TRAINABLE, default="prithvi-crop-100m")
     p.add_argument("--data", required=True, type=Path, help="folder with train/val .x.npy and .y.npy")
     p.add_argument("--work", required=True, type=Path, help="checkpoints: last.pt, best.pt")
     p.add_argument("--size", choices=["full", "reduced"], default="full")
     init = p.add_mutually_exclusive_group()
     init.add_argument("--init", type=Path, help="a whole model to start from (mmseg checkpoint)")
-    init.add_argument("--backbone", type=Path, help="the pretrained encoder (Prithvi_100M.pt)")
+    init.add_argument("--backbone", type=Path, help="the pretrained encoder (Prithvi_100M.pt, Prithvi_EO_V2_300M.pt, ...)")
     p.add_argument("--epochs", type=int, default=80)
     p.add_argument("--batch", type=int, default=8)
     p.add_argument("--lr", type=float, default=1.5e-5)
@@ -96,7 +122,7 @@ def learning_rate(args: argparse.Namespace, iteration: int, max_iters: int) -> f
     return regular
 
 
-def load_backbone(model: PrithviCrop, path: Path) -> dict:
+def load_backbone(model: v1.PrithviCrop, path: Path) -> dict:
     """The pretrained MAE's encoder into model.backbone, strictly: every encoder weight present and
     shaped as ours; the MAE decoder and mask token dropped by name, and the fixed sin-cos position
     embedding made for our grid rather than loaded (as the seed config's encoder does)."""
@@ -143,15 +169,16 @@ def main() -> int:
     val_x = np.load(args.data / "val.x.npy", mmap_mode="r")
     val_y = np.load(args.data / "val.y.npy", mmap_mode="r")
     # The chips' side is the model's window (224 for the full model; tests train reduced ones on less).
-    arch = arch_for(args.size, int(train_x.shape[-1]))
-    model = PrithviCrop(arch)
-    randomize(model, args.seed)
+    family = Family(args.model)
+    arch = family.arch(args.size, int(train_x.shape[-1]))
+    model = family.build(arch)
+    family.randomize(model, args.seed)
     source: dict = {"kind": "random", "seed": args.seed}
     try:
         if args.init:
-            source = {"kind": "init", "file": args.init.name, **load_checkpoint_strict(model, args.init)}
+            source = {"kind": "init", "file": args.init.name, **family.load_init(model, args.init)}
         elif args.backbone:
-            source = {"kind": "backbone", "file": args.backbone.name, **load_backbone(model, args.backbone)}
+            source = {"kind": "backbone", "file": args.backbone.name, **family.load_backbone(model, args.backbone)}
     except CheckpointError as error:
         print(f"crop-map train: {error}", file=sys.stderr)
         return 2
@@ -188,7 +215,7 @@ def main() -> int:
         stepsPerEpoch=steps_per_epoch,
         epochs=args.epochs,
         source=source,
-        flopsPerChip=flops_per_window(arch),
+        flopsPerChip=family.flops(arch),
         threads=torch.get_num_threads(),
     )
 

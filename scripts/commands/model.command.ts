@@ -68,6 +68,10 @@ export function registerModelCommand(program: Command): void {
       "prithvi-crop-100m: the official multi_temporal_crop_classification_Prithvi_100M.pth; sits-former: a fine-tuned BERTClassification checkpoint of the original code or of crop-map (its architecture read from its shapes)",
     )
     .option(
+      "--backbone <pt>",
+      "prithvi-eo2-*: a pretrained Prithvi_EO_V2_*.pt, its encoder loaded strictly by its key names over the seeded weights (a check of the file; decoder and head untrained)",
+    )
+    .option(
       "--size <size>",
       "full (the seed's architecture, the default) or reduced (same operators, smaller; for tests); sits-former: random weights only",
     )
@@ -100,6 +104,7 @@ export function registerModelCommand(program: Command): void {
         options: {
           out: string;
           checkpoint?: string;
+          backbone?: string;
           size?: string;
           seed: string;
           parityBatches: string;

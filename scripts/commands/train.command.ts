@@ -1,7 +1,12 @@
 import { WorkflowFailedError } from "@temporalio/client";
 import type { Command } from "commander";
 import { loadConfig } from "../../lib/config/config.load.ts";
-import { type TrainedModel, type TrainInput, TrainInputParser } from "../../lib/contracts/train.contract.ts";
+import {
+  TrainableModels,
+  type TrainedModel,
+  type TrainInput,
+  TrainInputParser,
+} from "../../lib/contracts/train.contract.ts";
 import { trainWorkflow } from "../../workflows/index.ts";
 import { uiLink, withClient } from "../cli.client.ts";
 import { InputError, workFailed } from "../cli.errors.ts";
@@ -45,7 +50,7 @@ export function trainInputFrom(options: TrainOptions, inferenceQueue: string): T
   if (!variant) throw new InputError(`--variant '${options.variant}': expected full or reduced`);
   const input: TrainInput = {
     name: options.name,
-    model: options.model as "prithvi-crop-100m",
+    model: options.model as (typeof TrainableModels)[number],
     variant,
     dataset: options.dataset,
     ...(options.init ? { init: options.init } : {}),
@@ -80,7 +85,7 @@ export function registerTrainCommand(program: Command): void {
     .description(
       "fine-tune a model on a chips dataset (the seed config's recipe by default) and register it by name, for run|tile --model",
     )
-    .requiredOption("--model <model>", "the architecture: prithvi-crop-100m")
+    .requiredOption("--model <model>", `the architecture: ${TrainableModels.join(", ")}`)
     .requiredOption("--dataset <name>", "a dataset made by crop-map chips")
     .requiredOption("--name <model>", "the trained model's name in the registry")
     .option(

@@ -39,7 +39,7 @@ describe("the CLI refuses what a workflow would refuse, before anything starts",
     // Past the defaults of every option (the parity tolerance's among them) to the model's name.
     [
       ["model", "export", "nope", "--out", "unused"],
-      "model 'nope': the export builds prithvi-crop-100m, sits-former",
+      "model 'nope': the export builds prithvi-crop-100m, sits-former, prithvi-eo2-300m, prithvi-eo2-300m-tl, prithvi-eo2-600m, prithvi-eo2-600m-tl",
     ],
     [
       ["model", "export", "sits-former", "--out", "unused", "--bands", "B02,B05"],

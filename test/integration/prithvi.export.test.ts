@@ -3,20 +3,15 @@ import { mkdtemp, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { ListObjectsV2Command } from "@aws-sdk/client-s3";
 import type { Client } from "@temporalio/client";
 import type { NativeConnection } from "@temporalio/worker";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DefaultSelectionLimits } from "../../lib/contracts/granule.contract.ts";
-import { DefaultSeasonWindows } from "../../lib/contracts/season.windows.ts";
-import { StackNodata } from "../../lib/contracts/stack.header.ts";
 import type { TileManifest } from "../../lib/contracts/tile.contract.ts";
 import { ensureExportEnv } from "../../lib/model/export.env.ts";
 import { exportModel } from "../../lib/model/model.export.ts";
 import { loadModelManifest, type ModelManifest } from "../../lib/model/model.manifest.ts";
 import { loadModel, runBatch } from "../../lib/model/model.session.ts";
-import { windowStarts } from "../../lib/pipeline/sliding.window.ts";
-import { readChunkRow, readStackHeader } from "../../lib/pipeline/stack.reader.ts";
+import { readStackHeader } from "../../lib/pipeline/stack.reader.ts";
 import { openCog, readRaster } from "../../lib/raster/cog.reader.ts";
 import { createS3Client } from "../../lib/storage/s3.client.ts";
 import { ref } from "../../lib/storage/s3.objects.ts";
@@ -24,8 +19,10 @@ import { s3Source } from "../../lib/storage/s3.source.ts";
 import { planWorld } from "../../scripts/synth/world.plan.ts";
 import { createInferenceWorker } from "../../workers/worker.factory.ts";
 import { type CpuPool, startCpuPool } from "../support/cpu.pool.ts";
+import { recomputedAgreement, stagedStack } from "../support/slide.recompute.ts";
 import { testConfig } from "../support/test.config.ts";
 import { writeTestWorld } from "../support/test.world.ts";
+import { tileWithModel } from "../support/tile.input.ts";
 
 // The Prithvi export (models/export/prithvi_export.py, PyTorch from PyPI) at its reduced size: the
 // same operators as the seed's architecture with fewer, narrower layers, seeded random weights.
@@ -159,81 +156,28 @@ describe("the Prithvi architecture through the real pipeline", () => {
       client.workflow.execute("tileWorkflow", {
         taskQueue: config.taskQueues.cpu,
         workflowId: "prithvi-19TCG",
-        args: [
-          {
-            tileId: "19TCG",
-            year: 2022,
-            model: exported.name,
-            windows: DefaultSeasonWindows,
-            ...DefaultSelectionLimits,
-            chip: exported.chip,
-            outputPrefix: "prithvi/19TCG/",
-            inferenceQueue: config.taskQueues.inference,
-          },
-        ],
+        args: [tileWithModel(config, exported, "prithvi/19TCG/")],
       }),
     )) as TileManifest;
     expect(manifest.model).toMatchObject({ name: exported.name, sha256: exported.sha256, provider: "cpu" });
     expect(manifest.windows.run).toBeGreaterThan(0);
     expect(manifest.pixels.mapped).toBeGreaterThan(0);
 
-    // The map recomputed here, independently of the pipeline's code: chips straight from the staged
-    // stack with the manifest's normalisation (time-major: channel c is band c % 6), every window of
-    // mmsegmentation's slide (224, stride 112, the last moved back to the edge), logits summed, argmax.
-    const listed = await s3.send(
-      new ListObjectsV2Command({ Bucket: config.storage.work.bucket, Prefix: config.storage.work.prefix }),
-    );
-    const stackKey = listed.Contents?.map((o) => o.Key ?? "").find((k) => k.endsWith(".stack")) as string;
-    const stackRef = { bucket: config.storage.work.bucket, key: stackKey };
+    // The map recomputed here, independently of the pipeline's code (window 224, stride 112).
+    const stackRef = await stagedStack(s3, config.storage.work);
     const header = await readStackHeader(s3, stackRef);
-    const { width, height } = header.grid;
     const map = await readRaster(
       await openCog(s3Source(s3, ref(config.storage.outputs, "prithvi/19TCG/classes.tif"))),
     );
-    expect([map.width, map.height]).toEqual([width, height]);
-    const mapData = map.data as Uint8Array;
-    const size = 224;
-    const k = header.chunk;
-    const plane = size * size;
-    const sums = new Float32Array(13 * width * height);
+    expect([map.width, map.height]).toEqual([header.grid.width, header.grid.height]);
     const loaded = await loadModel(exported, s3, { device: "cpu", modelsDir: dir }, quiet);
-    const chunkRows = new Map<number, Awaited<ReturnType<typeof readChunkRow>>>();
-    for (let cy = 0; cy < header.chunksDown; cy++)
-      chunkRows.set(cy, await readChunkRow(s3, stackRef, header, cy));
-    for (const y0 of windowStarts(height, size, 112)) {
-      for (const x0 of windowStarts(width, size, 112)) {
-        const chip = new Float32Array(18 * plane);
-        for (let c = 0; c < 18; c++) {
-          const mean = exported.normalization.mean[c % 6] as number;
-          const std = exported.normalization.std[c % 6] as number;
-          for (let dy = 0; dy < size; dy++) {
-            for (let dx = 0; dx < size; dx++) {
-              const [x, y] = [x0 + dx, y0 + dy];
-              const chunk = chunkRows.get(Math.floor(y / k))?.data[Math.floor(x / k)] as Int16Array;
-              const v = chunk[c * k * k + (y % k) * k + (x % k)] as number;
-              chip[c * plane + dy * size + dx] = v === StackNodata ? 0 : (v - mean) / std;
-            }
-          }
-        }
-        const logits = await runBatch(loaded, chip, 1);
-        for (let c = 0; c < 13; c++)
-          for (let dy = 0; dy < size; dy++)
-            for (let dx = 0; dx < size; dx++) {
-              const at = (c * height + y0 + dy) * width + x0 + dx;
-              sums[at] = (sums[at] as number) + (logits[c * plane + dy * size + dx] as number);
-            }
-      }
-    }
-    let compared = 0;
-    let equal = 0;
-    for (let i = 0; i < width * height; i++) {
-      if (mapData[i] === 0) continue;
-      let best = 0;
-      for (let c = 1; c < 13; c++)
-        if ((sums[c * width * height + i] as number) > (sums[best * width * height + i] as number)) best = c;
-      compared++;
-      if (mapData[i] === exported.classes[best]?.id) equal++;
-    }
+    const { compared, equal } = await recomputedAgreement(
+      s3,
+      stackRef,
+      exported,
+      map.data as Uint8Array,
+      (chip) => runBatch(loaded, chip, 1),
+    );
     expect(compared).toBeGreaterThan(1000);
     // Batches of 8 in the pipeline against batches of 1 here may differ in the last bits: near-ties only.
     expect(equal / compared).toBeGreaterThan(0.999);

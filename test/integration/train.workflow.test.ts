@@ -8,9 +8,7 @@ import type { Client } from "@temporalio/client";
 import type { NativeConnection, Worker } from "@temporalio/worker";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ChipsSummary } from "../../lib/contracts/chips.contract.ts";
-import { DefaultSelectionLimits } from "../../lib/contracts/granule.contract.ts";
 import type { PredictedTile } from "../../lib/contracts/predict.contract.ts";
-import { DefaultSeasonWindows } from "../../lib/contracts/season.windows.ts";
 import type { TileManifest } from "../../lib/contracts/tile.contract.ts";
 import type { TrainInput } from "../../lib/contracts/train.contract.ts";
 import type { S3Location } from "../../lib/core/s3.url.ts";
@@ -28,6 +26,7 @@ import { decodeOwnPng } from "../support/png.decode.ts";
 import { testBundle } from "../support/test.bundle.ts";
 import { testConfig } from "../support/test.config.ts";
 import { writeTestWorld } from "../support/test.world.ts";
+import { tileWithModel } from "../support/tile.input.ts";
 
 const config = testConfig("train");
 const s3 = createS3Client(config);
@@ -56,12 +55,26 @@ async function writeBackbones(): Promise<string> {
     ].join("\n");
   await promisify(execFile)(python, ["-c", script("backbone.pt", "")]);
   await promisify(execFile)(python, ["-c", script("broken.pt", "blocks.1.mlp.fc2.weight")]);
+  // A Prithvi_EO_V2_300M.pt stand-in: a reduced encoder and MAE decoder, every key the public code's.
+  const eo2 = [
+    "import sys, torch",
+    `sys.path.insert(0, ${JSON.stringify(ExportDir)})`,
+    "from prithvi_eo2_model import PrithviEO2Crop, arch_for, randomize, synthetic_backbone",
+    `m = PrithviEO2Crop(arch_for("prithvi-eo2-300m", "reduced", ${ChipCells})); randomize(m, 3)`,
+    `torch.save(synthetic_backbone(m, 3), ${JSON.stringify(join(dir, "eo2-backbone.pt"))})`,
+  ].join("\n");
+  await promisify(execFile)(python, ["-c", eo2]);
   return dir;
 }
 
-const trainArgs = (name: string, extra: string[] = []) => [
-  ...["train", "--model", "prithvi-crop-100m", "--variant", "reduced", "--dataset", "ri-train"],
-  ...["--backbone", join(backbones, "backbone.pt")],
+const trainArgs = (
+  name: string,
+  extra: string[] = [],
+  model = "prithvi-crop-100m",
+  backbone = "backbone.pt",
+) => [
+  ...["train", "--model", model, "--variant", "reduced", "--dataset", "ri-train"],
+  ...["--backbone", join(backbones, backbone)],
   ...["--name", name, "--epochs", "3", "--eval-every", "1", "--warmup-iters", "4", "--lr", "2e-3"],
   ...["--batch", "4", "--wait", "--json", ...extra],
 ];
@@ -194,18 +207,7 @@ describe("crop-map train", () => {
     const tile = (await client.workflow.execute("tileWorkflow", {
       taskQueue: config.taskQueues.cpu,
       workflowId: "tile-ri-tiny",
-      args: [
-        {
-          tileId: "19TCG",
-          year: 2022,
-          model: "ri-tiny",
-          windows: DefaultSeasonWindows,
-          ...DefaultSelectionLimits,
-          chip: manifest.chip,
-          outputPrefix: "trained/19TCG/",
-          inferenceQueue: config.taskQueues.inference,
-        },
-      ],
+      args: [tileWithModel(config, { name: "ri-tiny", chip: manifest.chip }, "trained/19TCG/")],
     })) as TileManifest;
     expect(tile.tileId).toBe("19TCG");
     const predicted = (await getJson(
@@ -213,6 +215,53 @@ describe("crop-map train", () => {
       ref(config.storage.outputs, "trained/19TCG/predict.json"),
     )) as PredictedTile;
     expect(predicted.model.sha256).toBe(manifest.sha256);
+  }, 600_000);
+
+  it("fine-tunes a reduced Prithvi-EO-2.0 300M from a backbone in the pretrained files' layout, the 100M's steps, and maps a tile with it", async () => {
+    const result = await cli(trainArgs("ri-eo2", [], "prithvi-eo2-300m", "eo2-backbone.pt"), env);
+    expect(result.code, result.stderr).toBe(0);
+    const trained = lastJson(result.stdout);
+    expect(trained.epochs).toBe(3);
+    const report = await trainingJson("ri-eo2");
+    // The encoder from the stand-in, its MAE decoder's 20 keys checked and dropped by name.
+    expect(report.source).toMatchObject({ kind: "backbone", file: "eo2-backbone.pt", dropped: 20 });
+    const manifest = ModelManifestParser.parse(
+      await getJson(s3, ref(config.storage.outputs, registeredManifestKey("ri-eo2"))),
+    );
+    expect(manifest.description).toContain("prithvi-eo2-300m (reduced) fine-tuned by crop-map train");
+    expect(manifest.coords).toBeUndefined();
+    // The CPU smoke comparison: both reduced models, the same chips, steps and recipe, class by
+    // class (validation IoU at each one's best epoch); it says the path works, not which is better.
+    const tiny = ModelManifestParser.parse(
+      await getJson(s3, ref(config.storage.outputs, registeredManifestKey("ri-tiny"))),
+    );
+    expect((await trainingJson("ri-tiny")).history.length).toBe(report.history.length);
+    for (const key of ["aAcc", "mIoU", "mAcc"]) expect(trained[key]).toBeGreaterThan(0);
+    const iou = (m: typeof manifest, id: number) =>
+      m.training?.metrics.perClass.find((c) => c.id === id)?.iou;
+    const pct = (v: number | null | undefined) =>
+      v === null || v === undefined ? "-" : (100 * v).toFixed(1);
+    const rows = manifest.classes.map(
+      (c) => `| ${c.name} | ${pct(iou(tiny, c.id))} | ${pct(iou(manifest, c.id))} |`,
+    );
+    const overall = (["aAcc", "mIoU", "mAcc"] as const).map(
+      (k) => `| ${k} | ${pct(tiny.training?.metrics[k])} | ${pct(manifest.training?.metrics[k])} |`,
+    );
+    console.log(
+      [
+        "CPU smoke comparison (reduced variants, 3 epochs, 24 chips of 32 cells; not the paper's result)",
+        "| validation IoU % | Prithvi-100M reduced | Prithvi-EO-2.0 300M reduced |",
+        "| --- | --- | --- |",
+        ...rows,
+        ...overall,
+      ].join("\n"),
+    );
+    const tile = (await client.workflow.execute("tileWorkflow", {
+      taskQueue: config.taskQueues.cpu,
+      workflowId: "tile-ri-eo2",
+      args: [tileWithModel(config, { name: "ri-eo2", chip: manifest.chip }, "trained-eo2/19TCG/")],
+    })) as TileManifest;
+    expect(tile.model.sha256).toBe(manifest.sha256);
   }, 600_000);
 
   it("resumes from its last checkpoint and registers the same model; a repeat finds it", async () => {

@@ -25,6 +25,11 @@ describe("one table of classes", () => {
     for (const manifest of [
       await loadModelManifest("crop-tiny"),
       await loadModelManifest("prithvi-crop-100m"),
+      ...(await Promise.all(
+        ["prithvi-eo2-300m", "prithvi-eo2-300m-tl", "prithvi-eo2-600m", "prithvi-eo2-600m-tl"].map((m) =>
+          loadModelManifest(m),
+        ),
+      )),
       await loadSeriesManifest("sits-tiny"),
       await loadSeriesManifest("sits-former"),
     ])
