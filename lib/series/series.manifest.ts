@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { SeriesChunk } from "../contracts/series.index.ts";
 import { resolveTiling, type Tiling } from "../contracts/tiling.contract.ts";
 import {
   ModelBandsParser,
@@ -50,9 +51,6 @@ const SitsFormerArchitectureParser = z
     heads: z.number().int().positive(),
   })
   .strict();
-
-/** Rows and columns of the staged series' chunks: small, as every date's chunk row is held at once. */
-export const SeriesChunk = 64;
 
 /**
  * A time-series model (SITS-Former style): every clear observation of the season, each a small
