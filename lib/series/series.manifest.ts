@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { SeriesChunk } from "../contracts/series.index.ts";
 import { resolveTiling, type Tiling } from "../contracts/tiling.contract.ts";
+import { TrainingRecordParser } from "../contracts/train.contract.ts";
 import {
   ModelBandsParser,
   ModelClassesParser,
@@ -88,6 +89,8 @@ export const SeriesManifestParser = z
     /** Written by `model export sits-former`; the pipeline feeds the six staged bands either way. */
     architecture: SitsFormerArchitectureParser.optional(),
     precision: ModelPrecisionParser.optional(),
+    /** A model made by `crop-map train --model sits-former`: its dataset, recipe and metrics. */
+    training: TrainingRecordParser.optional(),
   })
   .strict()
   .superRefine((m, ctx) => {
