@@ -66,7 +66,11 @@ export function createSeriesDatasetActivities(s3: S3Client, config: Config) {
             ? sampling.perClass
             : evalCap;
       const groups = new Map<string, SeriesSample[]>();
-      for (const s of all) groups.set(capGroup(s), [...(groups.get(capGroup(s)) ?? []), s]);
+      for (const s of all) {
+        const group = groups.get(capGroup(s));
+        if (group) group.push(s);
+        else groups.set(capGroup(s), [s]);
+      }
       const kept: SeriesSample[] = [];
       for (const [group, samples] of groups) {
         samples.sort((a, b) => a.key - b.key || a.id.localeCompare(b.id));
