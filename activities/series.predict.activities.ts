@@ -31,7 +31,9 @@ export function createSeriesPredictActivities(s3: S3Client, config: Config, opti
   const { work, outputs } = config.storage;
   const modelsDir = options.modelsDir ?? ModelsDir;
 
-  const manifestOf = (name: string) => asModelFailure(loadSeriesManifest(name, modelsDir));
+  // Bundled models by file, trained ones (`train --model sits-former`) from the registry in the outputs location.
+  const registry = { s3, location: outputs };
+  const manifestOf = (name: string) => asModelFailure(loadSeriesManifest(name, modelsDir, registry));
   const model = (manifest: SeriesManifest): Promise<LoadedModel<SeriesManifest>> =>
     asModelFailure(
       loadModelFile(

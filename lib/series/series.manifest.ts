@@ -110,14 +110,26 @@ export function isSeries(manifest: AnyModelManifest): manifest is SeriesManifest
   return manifest.family === "series";
 }
 
-/** A series-family manifest; a manifest of another family is refused, naming it. */
-export async function loadSeriesManifest(name: string, dir = ModelsDir): Promise<SeriesManifest> {
-  return readManifestFile(name, dir, (json) => {
-    const family = manifestFamily(json);
-    if (family !== "series")
-      throw new ModelManifestError(`model '${name}' is of the ${family} family, not a series model`);
-    return SeriesManifestParser;
-  });
+/**
+ * A series-family manifest, bundled in `dir` or else registered (a model `crop-map train` made); a
+ * manifest of another family is refused, naming it.
+ */
+export async function loadSeriesManifest(
+  name: string,
+  dir = ModelsDir,
+  registry?: ModelRegistry,
+): Promise<SeriesManifest> {
+  return readManifestFile(
+    name,
+    dir,
+    (json) => {
+      const family = manifestFamily(json);
+      if (family !== "series")
+        throw new ModelManifestError(`model '${name}' is of the ${family} family, not a series model`);
+      return SeriesManifestParser;
+    },
+    registry,
+  );
 }
 
 /** Any family's manifest, by the family it declares. */

@@ -9,8 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ChipsSummary } from "../../lib/contracts/chips.contract.ts";
 import { type TrainerEvent, TrainerEventParser } from "../../lib/contracts/train.contract.ts";
 import { ensureExportEnv, SitsTrainScript } from "../../lib/model/export.env.ts";
-import { registeredManifestKey } from "../../lib/model/model.manifest.ts";
-import { SeriesManifestParser } from "../../lib/series/series.manifest.ts";
+import { ModelsDir, registeredManifestKey } from "../../lib/model/model.manifest.ts";
+import { loadSeriesManifest, pipelineShape, SeriesManifestParser } from "../../lib/series/series.manifest.ts";
 import { createS3Client } from "../../lib/storage/s3.client.ts";
 import { getJson, ref } from "../../lib/storage/s3.objects.ts";
 import { writeSeriesFiles } from "../../lib/training/series.files.ts";
@@ -89,6 +89,12 @@ describe("SITS-Former training (train --model sits-former)", () => {
     const work = await keys(config.storage.work, "training/ia-sits-pre/");
     for (const file of ["last.pt", "best.pt", "encoder.pt"])
       expect(work.some((k) => k.endsWith(`/${file}`))).toBe(true);
+    // Runs find it in the registry as a series model: its dates for the tile workflow, its manifest for inference.
+    const registry = { s3, location: config.storage.outputs };
+    expect(await pipelineShape("ia-sits-pre", ModelsDir, registry)).toMatchObject({
+      series: { maxDates: 64 },
+    });
+    expect(await loadSeriesManifest("ia-sits-pre", ModelsDir, registry)).toEqual(manifest);
     // The same input again: the registered model, no training.
     const again = await cli(trainArgs("ia-sits-pre", ["--pretrain-epochs", "2"]), env);
     expect(again.code, again.stderr).toBe(0);
