@@ -7,7 +7,9 @@ import type { createMosaicActivities } from "./mosaic.activities.ts";
 import type { createPredictActivities } from "./predict.activities.ts";
 import type { createReportActivities } from "./report.activities.ts";
 import type { createRunActivities } from "./run.activities.ts";
+import type { createSeriesDatasetActivities } from "./series.dataset.activities.ts";
 import type { createSeriesPredictActivities } from "./series.predict.activities.ts";
+import type { createSeriesSampleActivities } from "./series.samples.activities.ts";
 import type { createSeriesStageActivities } from "./series.stage.activities.ts";
 import type { createStageActivities } from "./stage.activities.ts";
 import type { createStorageProbeActivities } from "./storage.probe.activities.ts";
@@ -27,4 +29,6 @@ export type SeriesStageActivities = ReturnType<typeof createSeriesStageActivitie
 export type SeriesPredictActivities = ReturnType<typeof createSeriesPredictActivities>;
 export type ChipActivities = ReturnType<typeof createChipActivities>;
 export type DatasetActivities = ReturnType<typeof createDatasetActivities>;
+export type SeriesSampleActivities = ReturnType<typeof createSeriesSampleActivities>;
+export type SeriesDatasetActivities = ReturnType<typeof createSeriesDatasetActivities>;
 export type TrainActivities = ReturnType<typeof createTrainActivities>;

@@ -20,6 +20,7 @@ import {
   type ChipTileManifest,
   ChipTileManifestParser,
   type ChipTileOutcome,
+  type FindChipTileInput,
   FindChipTileInputParser,
   type MakeChipTileInput,
   MakeChipTileInputParser,
@@ -28,6 +29,7 @@ import {
   SelectChipScenesInputParser,
 } from "../lib/contracts/chips.contract.ts";
 import type { TargetGrid } from "../lib/contracts/grid.contract.ts";
+import { SeriesTileManifestParser } from "../lib/contracts/series.dataset.contract.ts";
 import { findTile } from "../lib/grid/tile.table.ts";
 import { lookUpTileYear } from "../lib/hls/granule.catalogue.ts";
 import { createS3Archive, type HlsArchive } from "../lib/hls/hls.archive.ts";
@@ -43,13 +45,13 @@ const GeoTiffType = "image/tiff; application=geotiff";
 export const chipTileManifestKey = (outputPrefix: string, tileId: string) =>
   `${outputPrefix}tiles/${tileId}.json`;
 
-function footprintOf(tileId: string): Footprint {
+export function footprintOf(tileId: string): Footprint {
   const tile = findTile(tileId);
   if (!tile) throw new Error(`tile ${tileId} is not in the tile table`);
   return { epsg: tile.epsg, rect: tile.bounds };
 }
 
-const outcomeOf = (m: ChipTileManifest): ChipTileOutcome => ({
+const outcomeOf = (m: Pick<ChipTileManifest, "tileId" | "status" | "reason">): ChipTileOutcome => ({
   tileId: m.tileId,
   status: m.status,
   ...(m.reason ? { reason: m.reason } : {}),
@@ -74,9 +76,10 @@ export function createChipActivities(
 
   return {
     /** A finished tile's outcome from its manifest; one that does not parse does not count (the tile is made again). */
-    async findChipTile(raw: { tileId: string; outputPrefix: string }): Promise<ChipTileOutcome | null> {
+    async findChipTile(raw: FindChipTileInput): Promise<ChipTileOutcome | null> {
       const input = parseInput(FindChipTileInputParser, raw, "findChipTile");
-      const parsed = ChipTileManifestParser.safeParse(
+      const parser = input.kind === "series" ? SeriesTileManifestParser : ChipTileManifestParser;
+      const parsed = parser.safeParse(
         await getJson(s3, ref(outputs, chipTileManifestKey(input.outputPrefix, input.tileId))),
       );
       return parsed.success ? outcomeOf(parsed.data) : null;

@@ -1,36 +1,84 @@
 import { createHash } from "node:crypto";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { heartbeat } from "@temporalio/activity";
+import type { z } from "zod";
 import { capChips, splitChips } from "../lib/chips/chip.split.ts";
 import type { Config } from "../lib/config/config.schema.ts";
 import {
   type ChipRecord,
   ChipTileManifestParser,
+  type ChipTileOutcome,
   type DatasetCounts,
   type DatasetManifest,
   DatasetManifestParser,
   type WriteDatasetInput,
   WriteDatasetInputParser,
 } from "../lib/contracts/chips.contract.ts";
-import { formatS3Url } from "../lib/core/s3.url.ts";
+import { formatS3Url, type S3Location } from "../lib/core/s3.url.ts";
 import { deleteObject, getBytes, getJson, isNotFound, putBytes, ref } from "../lib/storage/s3.objects.ts";
 import { nonRetryable, parseInput } from "./activity.failures.ts";
 import { chipTileManifestKey } from "./chips.activities.ts";
 
+/** Writes the object unless it already holds these bytes: a repeated dataset rewrites nothing. */
+export async function putIfChanged(
+  s3: S3Client,
+  outputs: S3Location,
+  key: string,
+  body: string,
+  type: string,
+) {
+  const object = ref(outputs, key);
+  const existing = await getBytes(s3, object).catch((error) => {
+    if (isNotFound(error)) return undefined;
+    throw error;
+  });
+  if (!existing || Buffer.compare(Buffer.from(existing), Buffer.from(body)) !== 0)
+    await putBytes(s3, object, body, type);
+  return { key, sha256: createHash("sha256").update(body).digest("hex"), bytes: Buffer.byteLength(body) };
+}
+
+/** Why each tile gave nothing, for the refusal of a region that gives nothing at all. */
+export function noneRefusal(input: Record<string, unknown>, what: string, none: string[]) {
+  const region = String(input.regionName ?? "the region");
+  return nonRetryable(
+    "BadInput",
+    `${region} ${String(input.year)} gives no ${what}: ${none.slice(0, 6).join("; ")}${none.length > 6 ? `; and ${none.length - 6} more tiles` : ""}`,
+  );
+}
+
+/**
+ * The dataset tiles' manifests as `parser` reads them (a failed tile has none, its reason in
+ * `none`, the reasons a region that gives nothing is refused with); one that does not parse is bad
+ * data.
+ */
+export async function readTileManifests<T>(
+  s3: S3Client,
+  outputs: S3Location,
+  outputPrefix: string,
+  outcomes: ChipTileOutcome[],
+  parser: z.ZodType<T>,
+  what: string,
+): Promise<{ read: { outcome: ChipTileOutcome; manifest?: T }[]; none: string[] }> {
+  const read: { outcome: ChipTileOutcome; manifest?: T }[] = [];
+  const none: string[] = [];
+  for (const outcome of outcomes) {
+    if (outcome.status === "failed") {
+      read.push({ outcome });
+      none.push(`${outcome.tileId} failed: ${outcome.reason ?? "no reason given"}`);
+      continue;
+    }
+    const key = chipTileManifestKey(outputPrefix, outcome.tileId);
+    const parsed = parser.safeParse(await getJson(s3, ref(outputs, key)));
+    if (!parsed.success)
+      throw nonRetryable("BadData", `${formatS3Url(outputs, key)} is not a ${what} tile manifest`);
+    read.push({ outcome, manifest: parsed.data });
+    heartbeat({ read: outcome.tileId });
+  }
+  return { read, none };
+}
+
 export function createDatasetActivities(s3: S3Client, config: Config) {
   const { outputs } = config.storage;
-
-  /** Writes the object unless it already holds these bytes: a repeated dataset rewrites nothing. */
-  async function putIfChanged(key: string, body: string, type: string) {
-    const object = ref(outputs, key);
-    const existing = await getBytes(s3, object).catch((error) => {
-      if (isNotFound(error)) return undefined;
-      throw error;
-    });
-    if (!existing || Buffer.compare(Buffer.from(existing), Buffer.from(body)) !== 0)
-      await putBytes(s3, object, body, type);
-    return { key, sha256: createHash("sha256").update(body).digest("hex"), bytes: Buffer.byteLength(body) };
-  }
 
   return {
     /**
@@ -43,40 +91,34 @@ export function createDatasetActivities(s3: S3Client, config: Config) {
       const input = parseInput(WriteDatasetInputParser, raw, "writeDataset");
       const tiles: DatasetManifest["tiles"] = [];
       const all: ChipRecord[] = [];
-      // Why each tile gave no chip, for the refusal of a region that gives none at all.
-      const none: string[] = [];
-      for (const outcome of input.tiles) {
-        if (outcome.status === "failed") {
+      const { read, none } = await readTileManifests(
+        s3,
+        outputs,
+        input.outputPrefix,
+        input.tiles,
+        ChipTileManifestParser,
+        "chip",
+      );
+      for (const { outcome, manifest } of read) {
+        if (!manifest) {
           tiles.push({ ...outcome, chips: 0, granules: [] });
-          none.push(`${outcome.tileId} failed: ${outcome.reason ?? "no reason given"}`);
           continue;
         }
-        const key = chipTileManifestKey(input.outputPrefix, outcome.tileId);
-        const parsed = ChipTileManifestParser.safeParse(await getJson(s3, ref(outputs, key)));
-        if (!parsed.success)
-          throw nonRetryable("BadData", `${formatS3Url(outputs, key)} is not a chip tile manifest`);
-        const { dropped, candidates, reason } = parsed.data;
-        if (parsed.data.chips.length === 0)
+        const { dropped, candidates, reason } = manifest;
+        if (manifest.chips.length === 0)
           none.push(
             reason
               ? `${outcome.tileId}: ${reason}`
               : `${outcome.tileId}: ${candidates} chip cells, ${dropped.qa} over the QA limit, ${dropped.marker} with -1000, ${dropped.unlabelled} unlabelled`,
           );
-        all.push(...parsed.data.chips);
-        heartbeat({ read: outcome.tileId });
+        all.push(...manifest.chips);
         tiles.push({
           ...outcome,
-          chips: parsed.data.chips.length,
-          granules: parsed.data.scenes.map((s) => s.id),
+          chips: manifest.chips.length,
+          granules: manifest.scenes.map((s) => s.id),
         });
       }
-      if (all.length === 0) {
-        const region = String(input.input.regionName ?? "the region");
-        throw nonRetryable(
-          "BadInput",
-          `${region} ${String(input.input.year)} gives no training chip: ${none.slice(0, 6).join("; ")}${none.length > 6 ? `; and ${none.length - 6} more tiles` : ""}`,
-        );
-      }
+      if (all.length === 0) throw noneRefusal(input.input, "training chip", none);
       const chips = capChips(all, input.maxChips, input.split.seed);
       const key = `${input.outputPrefix}dataset.json`;
       // A capped dataset removed the other chips' files: a later, larger cap cannot have them back.
@@ -97,8 +139,20 @@ export function createDatasetActivities(s3: S3Client, config: Config) {
       const lines = (ids: string[]) => (ids.length ? `${ids.join("\n")}\n` : "");
       const files = [
         ...chips.flatMap((c) => [c.merged, c.mask]),
-        await putIfChanged(`${input.outputPrefix}training_data.txt`, lines(training), "text/plain"),
-        await putIfChanged(`${input.outputPrefix}validation_data.txt`, lines(validation), "text/plain"),
+        await putIfChanged(
+          s3,
+          outputs,
+          `${input.outputPrefix}training_data.txt`,
+          lines(training),
+          "text/plain",
+        ),
+        await putIfChanged(
+          s3,
+          outputs,
+          `${input.outputPrefix}validation_data.txt`,
+          lines(validation),
+          "text/plain",
+        ),
       ];
       const classHistogram = Array.from({ length: 14 }, (_, v) =>
         chips.reduce((n, chip) => n + (chip.histogram[v] as number), 0),
@@ -117,7 +171,7 @@ export function createDatasetActivities(s3: S3Client, config: Config) {
         tiles,
         files,
       };
-      await putIfChanged(key, `${JSON.stringify(manifest, null, 2)}\n`, "application/json");
+      await putIfChanged(s3, outputs, key, `${JSON.stringify(manifest, null, 2)}\n`, "application/json");
       // Counts only: the manifest's file list grows with the chips, past what a payload may hold.
       return {
         chips: chips.length,

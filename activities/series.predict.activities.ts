@@ -12,10 +12,10 @@ import { formatS3Url } from "../lib/core/s3.url.ts";
 import { ModelsDir } from "../lib/model/model.manifest.ts";
 import { type LoadedModel, loadModelFile } from "../lib/model/model.session.ts";
 import { argmaxRow } from "../lib/pipeline/sliding.window.ts";
-import { readChunkRow, readStackHeader } from "../lib/pipeline/stack.reader.ts";
 import { checkSeriesGraph, checkSeriesOutput } from "../lib/series/series.graph.ts";
 import { fillPixel, loadStrips, type SeriesDate } from "../lib/series/series.input.ts";
 import { loadSeriesManifest, type SeriesManifest } from "../lib/series/series.manifest.ts";
+import { holdChunkRows, openSeriesDates } from "../lib/series/series.strips.ts";
 import { deleteObject, getJson, putBytes, putJson, ref } from "../lib/storage/s3.objects.ts";
 import { nonRetryable, parseInput } from "./activity.failures.ts";
 import { heartbeating } from "./activity.heartbeat.ts";
@@ -31,7 +31,9 @@ export function createSeriesPredictActivities(s3: S3Client, config: Config, opti
   const { work, outputs } = config.storage;
   const modelsDir = options.modelsDir ?? ModelsDir;
 
-  const manifestOf = (name: string) => asModelFailure(loadSeriesManifest(name, modelsDir));
+  // Bundled models by file, trained ones (`train --model sits-former`) from the registry in the outputs location.
+  const registry = { s3, location: outputs };
+  const manifestOf = (name: string) => asModelFailure(loadSeriesManifest(name, modelsDir, registry));
   const model = (manifest: SeriesManifest): Promise<LoadedModel<SeriesManifest>> =>
     asModelFailure(
       loadModelFile(
@@ -73,13 +75,7 @@ export function createSeriesPredictActivities(s3: S3Client, config: Config, opti
           "ModelMismatch",
           `series has ${staged.length} dates, model ${manifest.name} takes at most ${manifest.maxDates}`,
         );
-      const dates: SeriesDate[] = await Promise.all(
-        staged.map(async (d) => ({
-          header: await readStackHeader(s3, ref(work, d.key)),
-          doy: d.doy,
-          rows: new Map(),
-        })),
-      );
+      const dates: SeriesDate[] = await openSeriesDates(s3, work, staged);
       const first = (dates[0] as SeriesDate).header;
       const { width, height } = grid;
       const chunk = first.chunk;
@@ -114,24 +110,7 @@ export function createSeriesPredictActivities(s3: S3Client, config: Config, opti
       const halo = Math.ceil((patch - 1) / 2 / chunk);
 
       for (let cy = state.row; cy < first.chunksDown; cy++) {
-        const lo = Math.max(0, cy - halo);
-        const hi = Math.min(first.chunksDown - 1, cy + halo);
-        await Promise.all(
-          dates.map(async (date, t) => {
-            for (const r of [...date.rows.keys()]) if (r < lo) date.rows.delete(r);
-            for (let r = lo; r <= hi; r++)
-              if (!date.rows.has(r))
-                date.rows.set(
-                  r,
-                  await readChunkRow(
-                    s3,
-                    ref(work, (staged[t] as (typeof staged)[number]).key),
-                    date.header,
-                    r,
-                  ),
-                );
-          }),
-        );
+        await holdChunkRows(s3, work, staged, dates, cy, halo);
         const y1 = Math.min(height, (cy + 1) * chunk);
         loadStrips(dates, cy * chunk, y1, (patch - 1) / 2, manifest.normalization);
         const pending: number[] = [];

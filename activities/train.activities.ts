@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { cancellationSignal, heartbeat, log } from "@temporalio/activity";
+import { z } from "zod";
 import { metrics as seedMetrics } from "../lib/accuracy/confusion.ts";
 import type { Config } from "../lib/config/config.schema.ts";
 import {
@@ -16,16 +17,14 @@ import {
   type TrainingRecord,
   type TrainSpec,
 } from "../lib/contracts/train.contract.ts";
-import { formatS3Url, parseS3Url } from "../lib/core/s3.url.ts";
-import { ensureExportEnv, TrainScript } from "../lib/model/export.env.ts";
+import { formatS3Url, parseS3Url, type S3Location } from "../lib/core/s3.url.ts";
+import { ensureExportEnv, SitsTrainScript, TrainScript } from "../lib/model/export.env.ts";
 import { ExportRefused, exportModel } from "../lib/model/model.export.ts";
-import {
-  type ModelManifest,
-  ModelManifestParser,
-  registeredManifestKey,
-} from "../lib/model/model.manifest.ts";
+import { ModelManifestParser, registeredManifestKey } from "../lib/model/model.manifest.ts";
 import { trainingReport } from "../lib/report/training.report.ts";
+import { SeriesManifestParser } from "../lib/series/series.manifest.ts";
 import { getFile, getJson, putBytes, putFile, putJson, ref } from "../lib/storage/s3.objects.ts";
+import { writeSeriesFiles } from "../lib/training/series.files.ts";
 import { runTrainer, TrainerFailed } from "../lib/training/trainer.process.ts";
 import {
   DatasetError,
@@ -35,6 +34,18 @@ import {
 } from "../lib/training/training.arrays.ts";
 import { nonRetryable, parseInput } from "./activity.failures.ts";
 import { heartbeating } from "./activity.heartbeat.ts";
+
+/** The trainer's held-out evaluation (sits-former: TEST), where the dataset has one. */
+const TestedParser = z
+  .object({ confusion: z.array(z.array(z.number())) })
+  .nullable()
+  .optional();
+
+/** A series dataset's files for the trainer, with what the report and record need of them. */
+async function seriesArrays(s3: S3Client, outputs: S3Location, dataset: string, dir: string) {
+  const { manifest, datasetSha256 } = await writeSeriesFiles(s3, outputs, dataset, dir);
+  return { datasetSha256, training: manifest.counts.TRAIN, validation: manifest.counts.VALIDATE, size: 0 };
+}
 
 /** What decides a trained model: the input less where and how often it reports. */
 export function trainingDigest(spec: TrainSpec): string {
@@ -56,7 +67,10 @@ export function trainedMetrics(matrix: number[][]): TrainedMetrics {
   };
 }
 
-function resultOf(manifest: ModelManifest & { training: TrainingRecord }, manifestUrl: string): TrainedModel {
+function resultOf(
+  manifest: { name: string; onnx: string; training: TrainingRecord },
+  manifestUrl: string,
+): TrainedModel {
   return {
     name: manifest.name,
     manifest: manifestUrl,
@@ -65,8 +79,13 @@ function resultOf(manifest: ModelManifest & { training: TrainingRecord }, manife
     bestEpoch: manifest.training.bestEpoch,
     epochs: manifest.training.epochs,
     metrics: manifest.training.metrics,
+    ...(manifest.training.test ? { test: manifest.training.test } : {}),
   };
 }
+
+/** A registered manifest of either family, by the family it declares. */
+const registeredParser = (json: unknown) =>
+  (json as { family?: unknown } | null)?.family === "series" ? SeriesManifestParser : ModelManifestParser;
 
 export function createTrainActivities(s3: S3Client, config: Config) {
   const { outputs, work } = config.storage;
@@ -105,7 +124,7 @@ export function createTrainActivities(s3: S3Client, config: Config) {
       const manifestUrl = formatS3Url(outputs, registeredManifestKey(input.name));
       const existing = await getJson(s3, manifestRef);
       if (existing !== undefined) {
-        const parsed = ModelManifestParser.safeParse(existing);
+        const parsed = registeredParser(existing).safeParse(existing);
         const training = parsed.success ? parsed.data.training : undefined;
         if (parsed.success && training?.inputDigest === digest) {
           // The same input, but is it still the same dataset? A dataset made again under its name is not.
@@ -129,9 +148,12 @@ export function createTrainActivities(s3: S3Client, config: Config) {
         const checkpoints = join(dir, "work");
         await mkdir(data);
         await mkdir(checkpoints);
+        const series = input.model === "sits-former";
         const arrays = await heartbeating(
           () => ({ phase: "dataset" }),
-          writeTrainingArrays(s3, outputs, input.dataset, data),
+          series
+            ? seriesArrays(s3, outputs, input.dataset, data)
+            : writeTrainingArrays(s3, outputs, input.dataset, data),
         ).catch((error: unknown) => {
           if (error instanceof DatasetMissing) throw nonRetryable("BadInput", error.message);
           throw error instanceof DatasetError ? nonRetryable("BadData", error.message) : error;
@@ -139,6 +161,7 @@ export function createTrainActivities(s3: S3Client, config: Config) {
         const workPrefix = `training/${input.name}/${digest}/`;
         const lastRef = ref(work, `${workPrefix}last.pt`);
         const bestRef = ref(work, `${workPrefix}best.pt`);
+        const encoderRef = ref(work, `${workPrefix}encoder.pt`);
         if (await getFile(s3, lastRef, join(checkpoints, "last.pt"))) {
           await getFile(s3, bestRef, join(checkpoints, "best.pt"));
           log.info(`Train:Resume from ${formatS3Url(work, `${workPrefix}last.pt`)}`);
@@ -146,9 +169,14 @@ export function createTrainActivities(s3: S3Client, config: Config) {
         const args = [
           ...["--model", input.model, "--data", data, "--work", checkpoints, "--size", input.variant],
           ...["--epochs", String(input.epochs), "--batch", String(input.batch), "--lr", String(input.lr)],
-          ...["--weight-decay", String(input.weightDecay), "--warmup-iters", String(input.warmupIters)],
-          ...["--eval-every", String(input.evalEvery), "--seed", String(input.seed)],
-          ...["--dataset-sha256", arrays.datasetSha256],
+          ...["--weight-decay", String(input.weightDecay), "--eval-every", String(input.evalEvery)],
+          ...["--seed", String(input.seed), "--dataset-sha256", arrays.datasetSha256],
+          ...(series
+            ? [
+                ...["--pretrain-epochs", String(input.pretrainEpochs ?? 0)],
+                ...(input.maskRate !== undefined ? ["--mask-rate", String(input.maskRate)] : []),
+              ]
+            : ["--warmup-iters", String(input.warmupIters)]),
         ];
         if (input.init) args.push("--init", await localCheckpoint(input.init, dir, "init"));
         if (input.backbone) args.push("--backbone", await localCheckpoint(input.backbone, dir, "backbone"));
@@ -162,7 +190,7 @@ export function createTrainActivities(s3: S3Client, config: Config) {
           () => progress,
           runTrainer(
             python,
-            TrainScript,
+            series ? SitsTrainScript : TrainScript,
             args,
             async (event) => {
               if (event.event === "step") {
@@ -173,6 +201,9 @@ export function createTrainActivities(s3: S3Client, config: Config) {
                 await putFile(s3, lastRef, join(checkpoints, "last.pt"), "application/octet-stream");
                 if (existsSync(join(checkpoints, "best.pt")))
                   await putFile(s3, bestRef, join(checkpoints, "best.pt"), "application/octet-stream");
+                // SITS-Former's pretrained encoder, as the original saves it: a start for other fine-tunings.
+                if (existsSync(join(checkpoints, "encoder.pt")))
+                  await putFile(s3, encoderRef, join(checkpoints, "encoder.pt"), "application/octet-stream");
                 log.info(`Train:Checkpoint epoch ${event.epoch} loss ${event.loss.toFixed(4)}`);
               }
             },
@@ -191,9 +222,9 @@ export function createTrainActivities(s3: S3Client, config: Config) {
             {
               checkpoint: join(checkpoints, "best.pt"),
               out: join(dir, "export"),
-              size: input.variant,
               name: input.name,
-              imgSize: arrays.size,
+              // SITS-Former's architecture is read from the checkpoint's shapes and record.
+              ...(series ? {} : { size: input.variant, imgSize: arrays.size }),
             },
             (l) => log.info(l),
           ),
@@ -210,6 +241,8 @@ export function createTrainActivities(s3: S3Client, config: Config) {
           "application/octet-stream",
         );
         const metrics = trainedMetrics(done.best.confusion);
+        const tested = TestedParser.safeParse(done.test);
+        const test = tested.success && tested.data ? trainedMetrics(tested.data.confusion) : undefined;
         const files = trainingReport({
           name: input.name,
           dataset: input.dataset,
@@ -245,11 +278,16 @@ export function createTrainActivities(s3: S3Client, config: Config) {
           epochs: input.epochs,
           bestEpoch: done.best.epoch,
           metrics,
+          ...(test ? { test } : {}),
+          ...(input.pretrainEpochs !== undefined ? { pretrainEpochs: input.pretrainEpochs } : {}),
           report: formatS3Url(outputs, `${registry}report.html`),
         };
-        const manifest = ModelManifestParser.parse({
+        const pretrained = input.pretrainEpochs
+          ? `, after ${input.pretrainEpochs} epochs of masked-prediction pretraining on its unlabelled series`
+          : "";
+        const manifest = registeredParser(made).parse({
           ...made,
-          description: `${input.model} (${input.variant}) fine-tuned by crop-map train on dataset '${input.dataset}', best of ${input.epochs} epochs at epoch ${done.best.epoch}; parity with PyTorch max |dlogit| ${exported.parity.maxAbsLogitDiff.toExponential(2)}.`,
+          description: `${input.model} (${input.variant}) fine-tuned by crop-map train on dataset '${input.dataset}'${pretrained}, best of ${input.epochs} epochs at epoch ${done.best.epoch}; parity with PyTorch max |dlogit| ${exported.parity.maxAbsLogitDiff.toExponential(2)}.`,
           onnx: formatS3Url(outputs, onnxKey),
           training,
         });

@@ -15,7 +15,9 @@ import { createMosaicActivities } from "../activities/mosaic.activities.ts";
 import { createPredictActivities, type PredictOptions } from "../activities/predict.activities.ts";
 import { createReportActivities } from "../activities/report.activities.ts";
 import { createRunActivities } from "../activities/run.activities.ts";
+import { createSeriesDatasetActivities } from "../activities/series.dataset.activities.ts";
 import { createSeriesPredictActivities } from "../activities/series.predict.activities.ts";
+import { createSeriesSampleActivities } from "../activities/series.samples.activities.ts";
 import { createSeriesStageActivities } from "../activities/series.stage.activities.ts";
 import { createStageActivities } from "../activities/stage.activities.ts";
 import { createStorageProbeActivities } from "../activities/storage.probe.activities.ts";
@@ -90,6 +92,8 @@ export async function createCpuWorker(options: WorkerOptions): Promise<Worker> {
       ...createReportActivities(s3, config),
       ...createChipActivities(s3, config, archive),
       ...createDatasetActivities(s3, config),
+      ...createSeriesSampleActivities(s3, config),
+      ...createSeriesDatasetActivities(s3, config),
     },
   });
 }

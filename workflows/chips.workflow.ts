@@ -2,8 +2,12 @@ import { executeChild, proxyActivities, workflowInfo } from "@temporalio/workflo
 import type {
   ChipActivities,
   DatasetActivities,
+  GranuleActivities,
   LabelActivities,
   RunActivities,
+  SeriesDatasetActivities,
+  SeriesSampleActivities,
+  SeriesStageActivities,
 } from "../activities/activity.types.ts";
 import {
   type ChipsInput,
@@ -13,10 +17,14 @@ import {
   ChipTileInputParser,
   type ChipTileOutcome,
   datasetPrefix,
+  type SeriesChipTileInput,
+  SeriesChipTileInputParser,
 } from "../lib/contracts/chips.contract.ts";
 import { ActivityRetry } from "../lib/contracts/retry.policies.ts";
-import { NonRetryableArchiveErrors } from "../lib/errors/archive.errors.ts";
+import { DefaultSeasonWindows } from "../lib/contracts/season.windows.ts";
+import { SeriesChunk } from "../lib/contracts/series.index.ts";
 import { causeLine, rootCause } from "../lib/temporal/failure.chain.ts";
+import { tileActivityOptions } from "./tile.activity.options.ts";
 import { parseWorkflowInput } from "./workflow.input.ts";
 
 const retry = ActivityRetry;
@@ -28,11 +36,9 @@ const retry = ActivityRetry;
  */
 export async function chipTileWorkflow(raw: ChipTileInput): Promise<ChipTileOutcome> {
   const input = parseWorkflowInput(ChipTileInputParser, raw, "chip tile");
-  const cpu = proxyActivities<ChipActivities & LabelActivities>({
-    startToCloseTimeout: "30m",
-    heartbeatTimeout: `${input.cpuHeartbeatSeconds}s`,
-    retry: { ...retry, nonRetryableErrorTypes: NonRetryableArchiveErrors },
-  });
+  const cpu = proxyActivities<ChipActivities & LabelActivities>(
+    tileActivityOptions(input.cpuHeartbeatSeconds),
+  );
   const done = await cpu.findChipTile({ tileId: input.tileId, outputPrefix: input.outputPrefix });
   if (done) return done;
   const labelGrid = await cpu.labelGrid({ year: input.year });
@@ -49,6 +55,50 @@ export async function chipTileWorkflow(raw: ChipTileInput): Promise<ChipTileOutc
 }
 
 /**
+ * One tile's series training data: its manifest first (a finished tile does no work), then the
+ * label grid, every usable observation of the season staged date by date (the run's own series
+ * staging, so a run of a series model on the tile reuses it), and the sampled series, whose
+ * manifest is written last.
+ */
+export async function seriesChipTileWorkflow(raw: SeriesChipTileInput): Promise<ChipTileOutcome> {
+  const input = parseWorkflowInput(SeriesChipTileInputParser, raw, "series chip tile");
+  const cpu = proxyActivities<
+    ChipActivities & LabelActivities & GranuleActivities & SeriesStageActivities & SeriesSampleActivities
+  >(tileActivityOptions(input.cpuHeartbeatSeconds));
+  const done = await cpu.findChipTile({
+    tileId: input.tileId,
+    outputPrefix: input.outputPrefix,
+    kind: "series",
+  });
+  if (done) return done;
+  const labelGrid = await cpu.labelGrid({ year: input.year });
+  const selection = await cpu.selectSeason({
+    tileId: input.tileId,
+    year: input.year,
+    windows: DefaultSeasonWindows,
+    maxDates: input.sampling.maxDates,
+  });
+  const staged = await cpu.stageSeries({
+    tileId: input.tileId,
+    year: input.year,
+    granules: selection.granules.map((g) => g.id),
+    labelGrid: { epsg: labelGrid.epsg, origin: labelGrid.origin, pixelSize: labelGrid.pixelSize },
+    chip: { size: Math.max(input.sampling.patch, SeriesChunk), stride: SeriesChunk },
+  });
+  return cpu.makeSeriesSamples({
+    tileId: input.tileId,
+    year: input.year,
+    outputPrefix: input.outputPrefix,
+    datasetTiles: input.datasetTiles,
+    seriesKey: staged.seriesKey,
+    labelGrid,
+    sampling: input.sampling,
+    seed: input.seed,
+    validationShare: input.validationShare,
+  });
+}
+
+/**
  * A training dataset from the archive, made the way the seed's chips were: the region's tiles fan
  * out as child workflows `<workflow id>/<tile>` (at most `maxTilesInFlight` at once; one id per
  * tile, so a tile is never made twice at the same time), and the dataset step writes the split
@@ -56,7 +106,7 @@ export async function chipTileWorkflow(raw: ChipTileInput): Promise<ChipTileOutc
  */
 export async function chipsWorkflow(raw: ChipsInput): Promise<ChipsSummary> {
   const input = parseWorkflowInput(ChipsInputParser, raw, "chips");
-  const activities = proxyActivities<RunActivities & DatasetActivities>({
+  const activities = proxyActivities<RunActivities & DatasetActivities & SeriesDatasetActivities>({
     startToCloseTimeout: "30m",
     retry,
   });
@@ -72,20 +122,26 @@ export async function chipsWorkflow(raw: ChipsInput): Promise<ChipsSummary> {
     while (next < tileIds.length) {
       const tileId = tileIds[next++] as string;
       try {
-        const outcome = await executeChild(chipTileWorkflow, {
-          workflowId: `${workflowInfo().workflowId}/${tileId}`,
-          args: [
-            {
-              tileId,
-              year: input.year,
-              outputPrefix,
-              datasetTiles: tileIds,
-              scenes: input.scenes,
-              chipCells: input.chipCells,
-              cpuHeartbeatSeconds: input.cpuHeartbeatSeconds,
-            },
-          ],
-        });
+        const workflowId = `${workflowInfo().workflowId}/${tileId}`;
+        const common = { tileId, year: input.year, outputPrefix, datasetTiles: tileIds };
+        const { cpuHeartbeatSeconds } = input;
+        const outcome = input.series
+          ? await executeChild(seriesChipTileWorkflow, {
+              workflowId,
+              args: [
+                {
+                  ...common,
+                  sampling: input.series,
+                  seed: input.split.seed,
+                  validationShare: input.split.validationShare,
+                  cpuHeartbeatSeconds,
+                },
+              ],
+            })
+          : await executeChild(chipTileWorkflow, {
+              workflowId,
+              args: [{ ...common, scenes: input.scenes, chipCells: input.chipCells, cpuHeartbeatSeconds }],
+            });
         outcomes.set(tileId, outcome);
       } catch (error) {
         outcomes.set(tileId, { tileId, status: "failed", reason: causeLine(rootCause(error)) });
@@ -94,12 +150,18 @@ export async function chipsWorkflow(raw: ChipsInput): Promise<ChipsSummary> {
   };
   await Promise.all(Array.from({ length: Math.min(input.maxTilesInFlight, tileIds.length) }, lane));
   const tiles = tileIds.map((t) => outcomes.get(t) as ChipTileOutcome);
-  const counts = await activities.writeDataset({
-    outputPrefix,
-    input: { ...input, regionName: plan.regionName, tiles: tileIds },
-    split: input.split,
-    ...(input.maxChips !== undefined ? { maxChips: input.maxChips } : {}),
-    tiles,
-  });
+  const record = { outputPrefix, input: { ...input, regionName: plan.regionName, tiles: tileIds }, tiles };
+  const counts = input.series
+    ? await activities.writeSeriesDataset({
+        ...record,
+        sampling: input.series,
+        seed: input.split.seed,
+        validationShare: input.split.validationShare,
+      })
+    : await activities.writeDataset({
+        ...record,
+        split: input.split,
+        ...(input.maxChips !== undefined ? { maxChips: input.maxChips } : {}),
+      });
   return { name: input.name, tiles, ...counts };
 }

@@ -15,8 +15,8 @@ import {
   type TileWorkflowInput,
   TileWorkflowInputParser,
 } from "../lib/contracts/tile.contract.ts";
-import { NonRetryableArchiveErrors } from "../lib/errors/archive.errors.ts";
 import { seriesTile } from "./series.tile.ts";
+import { tileActivityOptions } from "./tile.activity.options.ts";
 import { recordOf, stagingOf } from "./tile.record.ts";
 import { parseWorkflowInput } from "./workflow.input.ts";
 
@@ -31,12 +31,7 @@ export async function tileWorkflow(raw: TileWorkflowInput) {
   const input = parseWorkflowInput(TileWorkflowInputParser, raw, "tile");
   const cpu = proxyActivities<
     LabelActivities & GranuleActivities & StageActivities & SeriesStageActivities & TileOutputActivities
-  >({
-    startToCloseTimeout: "30m",
-    heartbeatTimeout: `${input.cpuHeartbeatSeconds}s`,
-    // A refused archive login fails the tile at once: retrying would only repeat the refusal.
-    retry: { ...retry, nonRetryableErrorTypes: NonRetryableArchiveErrors },
-  });
+  >(tileActivityOptions(input.cpuHeartbeatSeconds));
   const { tiling } = input;
   const done = await cpu.findTileOutput({
     outputPrefix: input.outputPrefix,

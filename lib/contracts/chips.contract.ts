@@ -4,6 +4,7 @@ import { z } from "zod";
 import { OutputPrefixParser } from "./output.prefix.ts";
 import { RegionSpecParser } from "./region.spec.ts";
 import { HeartbeatSecondsParser, RunIdParser, SeasonYearParser } from "./run.contract.ts";
+import { FileRecordParser, HistogramParser, SeriesSamplingParser } from "./series.dataset.contract.ts";
 import { TileIdParser } from "./tile.id.ts";
 
 /** Chip side in label-grid cells: the model's input (224 x 224 at 30 m). */
@@ -76,8 +77,26 @@ export const ChipsInputParser = z
     maxChips: z.number().int().min(1).max(10_000_000).optional(),
     maxTilesInFlight: z.number().int().min(1).max(500).default(8),
     cpuHeartbeatSeconds: HeartbeatSecondsParser.default(300),
+    /**
+     * Series training data instead of chips (`--kind series`): each sampled pixel's patch on every
+     * clear date of the season, as SITS-Former's `.npz` files. `scenes`, `chipCells` and
+     * `maxChips` are the chips' and are refused with it.
+     */
+    series: SeriesSamplingParser.optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((c, ctx) => {
+    if (!c.series) return;
+    for (const field of ["maxChips", "chipCells"] as const)
+      if (c[field] !== undefined && !(field === "chipCells" && c.chipCells === ChipCells))
+        ctx.addIssue({ code: "custom", path: [field], message: "is for chips, not series" });
+    if (c.split.kind !== "random")
+      ctx.addIssue({
+        code: "custom",
+        path: ["split", "kind"],
+        message: "series split by blocks of series.blockPixels",
+      });
+  });
 export type ChipsInput = z.input<typeof ChipsInputParser>;
 export type ChipsSpec = z.output<typeof ChipsInputParser>;
 
@@ -142,16 +161,16 @@ export const MakeChipTileInputParser = ChipTileInputParser.omit({ scenes: true, 
 export type MakeChipTileInput = z.input<typeof MakeChipTileInputParser>;
 
 export const FindChipTileInputParser = z
-  .object({ tileId: TileIdParser, outputPrefix: OutputPrefixParser })
+  .object({
+    tileId: TileIdParser,
+    outputPrefix: OutputPrefixParser,
+    /** The dataset's kind: a tile manifest of the other kind does not count as done. */
+    kind: z.enum(["chips", "series"]).default("chips"),
+  })
   .strict();
+export type FindChipTileInput = z.input<typeof FindChipTileInputParser>;
 
-const FileRecordParser = z
-  .object({ key: z.string(), sha256: z.string().regex(/^[0-9a-f]{64}$/), bytes: z.number().int().min(0) })
-  .strict();
 export type FileRecord = z.infer<typeof FileRecordParser>;
-
-/** Labelled pixels of a chip (or dataset) per mask value, index 0 (no data) to 13. */
-const HistogramParser = z.array(z.number().int().min(0)).length(14);
 
 export const ChipRecordParser = z
   .object({
@@ -245,3 +264,28 @@ export interface ChipsSummary extends DatasetCounts {
   name: string;
   tiles: ChipTileOutcome[];
 }
+
+/** One tile's series training data: the chip tile's input with the sampling and the split's draw in place of the scene rule. */
+export const SeriesChipTileInputParser = ChipTileInputParser.omit({ scenes: true, chipCells: true })
+  .extend({
+    sampling: SeriesSamplingParser,
+    seed: SplitParser.shape.seed.unwrap(),
+    validationShare: SplitParser.shape.validationShare.unwrap(),
+  })
+  .strict();
+export type SeriesChipTileInput = z.input<typeof SeriesChipTileInputParser>;
+
+/** The tile's sampling over its staged series (`stageSeries`' folder in the work location). */
+export const MakeSeriesSamplesInputParser = SeriesChipTileInputParser.omit({ cpuHeartbeatSeconds: true })
+  .extend({ seriesKey: z.string().min(1), labelGrid: ChipLabelGridParser })
+  .strict();
+export type MakeSeriesSamplesInput = z.input<typeof MakeSeriesSamplesInputParser>;
+
+export const WriteSeriesDatasetInputParser = WriteDatasetInputParser.omit({ split: true, maxChips: true })
+  .extend({
+    sampling: SeriesSamplingParser,
+    seed: SplitParser.shape.seed.unwrap(),
+    validationShare: SplitParser.shape.validationShare.unwrap(),
+  })
+  .strict();
+export type WriteSeriesDatasetInput = z.input<typeof WriteSeriesDatasetInputParser>;

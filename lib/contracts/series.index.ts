@@ -1,6 +1,9 @@
 import { z } from "zod";
 import { StackHeaderParser } from "./stack.header.ts";
 
+/** Rows and columns of the staged series' chunks: small, as every date's chunk row is held at once. */
+export const SeriesChunk = 64;
+
 /**
  * A staged time series: one stack file per observation date (the existing stack format with six
  * channels, lib/pipeline/stack.format.ts), all on one label-grid box and chunking, and this index,

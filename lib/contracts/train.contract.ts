@@ -15,11 +15,30 @@ const CheckpointLocation = z
   .max(1024)
   .refine((s) => s.startsWith("s3://") || s.startsWith("/"), "expected an s3:// URL or an absolute path");
 
-/** The architectures the trainer builds (models/train/prithvi_train.py). */
-export const TrainableModels = ["prithvi-crop-100m", "prithvi-eo2-300m", "prithvi-eo2-600m"] as const;
+/** The architectures the trainers build (models/train/prithvi_train.py, sits_former_train.py). */
+export const TrainableModels = [
+  "prithvi-crop-100m",
+  "prithvi-eo2-300m",
+  "prithvi-eo2-600m",
+  "sits-former",
+] as const;
 
-/** What `crop-map train` fine-tunes; the seed config's recipe is each field's default. */
-export const TrainInputParser = z
+/**
+ * SITS-Former's recipe where the input leaves a field out (the original code's fine-tuning: Adam at
+ * 2e-4, weight decay 1e-4, batch 128, 50 epochs, validation every epoch); the object's own defaults
+ * are the Prithvi seed config's.
+ */
+const SitsFormerDefaults = {
+  epochs: 50,
+  batch: 128,
+  lr: 2e-4,
+  weightDecay: 1e-4,
+  warmupIters: 0,
+  evalEvery: 1,
+};
+
+/** The training input's fields; the seed config's recipe is each field's default. */
+export const TrainInputFields = z
   .object({
     /** The trained model's name in the registry. */
     name: TrainedModelNameParser,
@@ -27,11 +46,11 @@ export const TrainInputParser = z
     model: z.enum(TrainableModels),
     /** `reduced`: the same operators, smaller (a CPU smoke run); `full`: the seed's model. */
     variant: z.enum(["full", "reduced"]).default("full"),
-    /** A `crop-map chips` dataset under the outputs location. */
+    /** A `crop-map chips` dataset under the outputs location (`--kind series` for sits-former). */
     dataset: RunIdParser,
     /** A whole model to start from (an mmseg checkpoint, loaded strictly). */
     init: CheckpointLocation.optional(),
-    /** The pretrained encoder (Prithvi_100M.pt), loaded strictly with its MAE decoder dropped. */
+    /** The pretrained encoder (Prithvi_100M.pt; SITS-Former's checkpoint.bert.tar), loaded strictly. */
     backbone: CheckpointLocation.optional(),
     epochs: z.number().int().min(1).max(1000).default(80),
     batch: z.number().int().min(1).max(256).default(8),
@@ -39,6 +58,10 @@ export const TrainInputParser = z
     weightDecay: z.number().min(0).max(10).default(0.05),
     warmupIters: z.number().int().min(0).max(10_000_000).default(1500),
     evalEvery: z.number().int().min(1).max(1000).default(5),
+    /** sits-former: epochs of masked-prediction pretraining on the dataset's UNLABELLED series first. */
+    pretrainEpochs: z.number().int().min(0).max(10_000).optional(),
+    /** sits-former: share of each series' dates masked in pretraining (the original's README: 0.3). */
+    maskRate: z.number().gt(0).lt(1).optional(),
     seed: z
       .number()
       .int()
@@ -49,10 +72,40 @@ export const TrainInputParser = z
     inferenceQueue: z.string().min(1).max(200),
     heartbeatSeconds: HeartbeatSecondsParser.default(300),
   })
-  .strict()
-  .refine((t) => !(t.init && t.backbone), { message: "give --init or --backbone, not both", path: ["init"] });
-export type TrainInput = z.input<typeof TrainInputParser>;
-export type TrainSpec = z.output<typeof TrainInputParser>;
+  .strict();
+
+/** SITS-Former's defaults for the fields an input leaves out; Prithvi's input is taken as it is. */
+function withModelDefaults(raw: unknown): unknown {
+  if (typeof raw !== "object" || raw === null || (raw as { model?: unknown }).model !== "sits-former")
+    return raw;
+  const out: Record<string, unknown> = { ...raw };
+  for (const [key, value] of Object.entries(SitsFormerDefaults)) if (out[key] === undefined) out[key] = value;
+  return out;
+}
+
+export const TrainInputParser = z.preprocess(
+  withModelDefaults,
+  TrainInputFields.superRefine((t, ctx) => {
+    if (t.init && t.backbone)
+      ctx.addIssue({ code: "custom", path: ["init"], message: "give --init or --backbone, not both" });
+    if (t.model === "sits-former" && t.init)
+      ctx.addIssue({
+        code: "custom",
+        path: ["init"],
+        message: "sits-former starts from --backbone (an encoder) or random weights",
+      });
+    if (t.model !== "sits-former")
+      for (const field of ["pretrainEpochs", "maskRate"] as const)
+        if (t[field] !== undefined)
+          ctx.addIssue({
+            code: "custom",
+            path: [field],
+            message: "is sits-former's (masked-prediction pretraining)",
+          });
+  }),
+);
+export type TrainInput = z.input<typeof TrainInputFields>;
+export type TrainSpec = z.output<typeof TrainInputFields>;
 
 /** One line of the trainer's stdout (models/train/prithvi_train.py). */
 export const TrainerEventParser = z.discriminatedUnion("event", [
@@ -113,6 +166,10 @@ export const TrainingRecordParser = z
     epochs: z.number().int(),
     bestEpoch: z.number().int(),
     metrics: TrainedMetricsParser,
+    /** The best epoch on held-out series (a series dataset's TEST), where the dataset has them. */
+    test: TrainedMetricsParser.optional(),
+    /** sits-former: epochs of masked-prediction pretraining before fine-tuning. */
+    pretrainEpochs: z.number().int().optional(),
     report: z.string(),
   })
   .strict();
@@ -127,6 +184,7 @@ export interface TrainedModel {
   bestEpoch: number;
   epochs: number;
   metrics: TrainedMetrics;
+  test?: TrainedMetrics;
 }
 
 /** The registry's folder of a model under the outputs location. */

@@ -13,6 +13,8 @@ export const ExportRequirements = join(ExportDir, "requirements.txt");
 export const ExportScript = join(ExportDir, "prithvi_export.py");
 /** The fine-tuning script: runs in the same environment, and imports the export's architecture. */
 export const TrainScript = join(ExportDir, "..", "train", "prithvi_train.py");
+/** SITS-Former's pretraining and fine-tuning: the same environment, the exporter's module. */
+export const SitsTrainScript = join(ExportDir, "..", "train", "sits_former_train.py");
 
 /**
  * The model export's Python environment (PyTorch, onnx, onnxruntime at pinned versions), a

@@ -1,5 +1,7 @@
 import { z } from "zod";
+import { SeriesChunk } from "../contracts/series.index.ts";
 import { resolveTiling, type Tiling } from "../contracts/tiling.contract.ts";
+import { TrainingRecordParser } from "../contracts/train.contract.ts";
 import {
   ModelBandsParser,
   ModelClassesParser,
@@ -51,9 +53,6 @@ const SitsFormerArchitectureParser = z
   })
   .strict();
 
-/** Rows and columns of the staged series' chunks: small, as every date's chunk row is held at once. */
-export const SeriesChunk = 64;
-
 /**
  * A time-series model (SITS-Former style): every clear observation of the season, each a small
  * patch around the pixel with its day of year, one class for the patch's centre pixel. Inputs:
@@ -90,6 +89,8 @@ export const SeriesManifestParser = z
     /** Written by `model export sits-former`; the pipeline feeds the six staged bands either way. */
     architecture: SitsFormerArchitectureParser.optional(),
     precision: ModelPrecisionParser.optional(),
+    /** A model made by `crop-map train --model sits-former`: its dataset, recipe and metrics. */
+    training: TrainingRecordParser.optional(),
   })
   .strict()
   .superRefine((m, ctx) => {
@@ -109,14 +110,26 @@ export function isSeries(manifest: AnyModelManifest): manifest is SeriesManifest
   return manifest.family === "series";
 }
 
-/** A series-family manifest; a manifest of another family is refused, naming it. */
-export async function loadSeriesManifest(name: string, dir = ModelsDir): Promise<SeriesManifest> {
-  return readManifestFile(name, dir, (json) => {
-    const family = manifestFamily(json);
-    if (family !== "series")
-      throw new ModelManifestError(`model '${name}' is of the ${family} family, not a series model`);
-    return SeriesManifestParser;
-  });
+/**
+ * A series-family manifest, bundled in `dir` or else registered (a model `crop-map train` made); a
+ * manifest of another family is refused, naming it.
+ */
+export async function loadSeriesManifest(
+  name: string,
+  dir = ModelsDir,
+  registry?: ModelRegistry,
+): Promise<SeriesManifest> {
+  return readManifestFile(
+    name,
+    dir,
+    (json) => {
+      const family = manifestFamily(json);
+      if (family !== "series")
+        throw new ModelManifestError(`model '${name}' is of the ${family} family, not a series model`);
+      return SeriesManifestParser;
+    },
+    registry,
+  );
 }
 
 /** Any family's manifest, by the family it declares. */

@@ -161,6 +161,28 @@ def miou(matrix: np.ndarray) -> float:
     return float(np.mean(tp[seen] / union[seen])) if seen.any() else float("nan")
 
 
+def same_dataset(checkpoint: dict, dataset_sha256: str) -> bool:
+    """Whether a checkpoint to resume from was made from this dataset; if not, says so on stderr."""
+    if checkpoint["datasetSha256"] == dataset_sha256:
+        return True
+    print(
+        f"crop-map train: the checkpoint to resume from was made from dataset.json sha256 {checkpoint['datasetSha256']},"
+        f" the dataset now has {dataset_sha256}: train under another --name",
+        file=sys.stderr,
+    )
+    return False
+
+
+def rng_state() -> dict:
+    return {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()}
+
+
+def restore_rng(rng: dict) -> None:
+    torch.set_rng_state(rng["torch"])
+    np.random.set_state(rng["numpy"])
+    random.setstate(rng["python"])
+
+
 def main() -> int:
     args = arguments()
     torch.manual_seed(args.seed)
@@ -192,21 +214,14 @@ def main() -> int:
     epoch, iteration, best, history, resumes = 0, 0, {"mIoU": -1.0, "epoch": 0}, [], []
     if last.exists():
         state = torch.load(last, map_location="cpu", weights_only=False)
-        if state["datasetSha256"] != args.dataset_sha256:
-            print(
-                f"crop-map train: the checkpoint to resume from was made from dataset.json sha256 {state['datasetSha256']},"
-                f" the dataset now has {args.dataset_sha256}: train under another --name",
-                file=sys.stderr,
-            )
+        if not same_dataset(state, args.dataset_sha256):
             return 2
         model.load_state_dict(state["model"])
         optimiser.load_state_dict(state["optimiser"])
         epoch, iteration, best, history = state["epoch"], state["iteration"], state["best"], state["history"]
         # Every resume is kept, so the report says where a lost worker's training picked up again.
         resumes = [*state.get("resumes", []), {"epoch": epoch, "iteration": iteration}]
-        torch.set_rng_state(state["rng"]["torch"])
-        np.random.set_state(state["rng"]["numpy"])
-        random.setstate(state["rng"]["python"])
+        restore_rng(state["rng"])
         emit("resumed", epoch=epoch, iteration=iteration)
     emit(
         "start",
@@ -253,7 +268,7 @@ def main() -> int:
                 best = {"mIoU": record["mIoU"], "epoch": epoch, "confusion": matrix.tolist()}
                 torch.save({"meta": {"epoch": epoch, "mIoU": record["mIoU"]}, "state_dict": model.state_dict()}, best_path)
         history.append(record)
-        rng = {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()}
+        rng = rng_state()
         checkpoint = {
             "model": model.state_dict(),
             "optimiser": optimiser.state_dict(),

@@ -9,17 +9,13 @@
  */
 
 import { parseArgs } from "node:util";
-import type { Worker } from "@temporalio/worker";
 import type { ChipsInput, ChipsSummary } from "../../lib/contracts/chips.contract.ts";
 import type { TrainedModel, TrainInput } from "../../lib/contracts/train.contract.ts";
-import { connectClient } from "../../lib/temporal/connection.ts";
-import { connectWorker } from "../../lib/temporal/worker.connection.ts";
-import { bundleWorkflows, createCpuWorker, createInferenceWorker } from "../../workers/worker.factory.ts";
 import { chipsWorkflow, trainWorkflow } from "../../workflows/index.ts";
 import { planWorld } from "../synth/world.plan.ts";
 import { writeWorld } from "../synth/world.writer.ts";
 import { JsonOption, writeBenchRecord } from "./bench.record.ts";
-import { withPrivateStack } from "./bench.stack.ts";
+import { withBenchWorkers, withPrivateStack } from "./bench.stack.ts";
 
 const { values } = parseArgs({
   options: {
@@ -39,14 +35,7 @@ const results = await withPrivateStack(async (config, s3) => {
     planWorld({ state: "RI", year: 2022, scale: "small", seed: 4, season: { start: "04-01", end: "10-31" } }),
     { s3, config },
   );
-  const connection = await connectWorker(config);
-  const client = await connectClient(config);
-  const workers: Worker[] = [
-    await createCpuWorker({ connection, config, s3, bundle: await bundleWorkflows() }),
-    await createInferenceWorker({ connection, config, s3 }),
-  ];
-  const running = workers.map((w) => w.run());
-  try {
+  return withBenchWorkers(config, s3, async (client) => {
     const out: Record<string, { chips: ChipsSummary; model: TrainedModel }> = {};
     for (const kind of ["random", "blocks"] as const) {
       const name = `split-${kind}`;
@@ -88,12 +77,7 @@ const results = await withPrivateStack(async (config, s3) => {
       out[kind] = { chips, model };
     }
     return out as Record<"random" | "blocks", { chips: ChipsSummary; model: TrainedModel }>;
-  } finally {
-    for (const w of workers) w.shutdown();
-    await Promise.allSettled(running);
-    await client.connection.close();
-    await connection.close();
-  }
+  });
 });
 
 const pct = (v: number | null) => (v === null ? Number.NaN : v * 100);

@@ -10,6 +10,7 @@ import {
   SplitParser,
 } from "../../lib/contracts/chips.contract.ts";
 import { SeasonYearParser } from "../../lib/contracts/run.contract.ts";
+import type { SeriesSamplingParser } from "../../lib/contracts/series.dataset.contract.ts";
 import { formatS3Url } from "../../lib/core/s3.url.ts";
 import { resolveRegion } from "../../lib/region/region.ts";
 import { tilesForRegion } from "../../lib/region/tile.cover.ts";
@@ -18,6 +19,8 @@ import { uiLink, withClient } from "../cli.client.ts";
 import { InputError, workFailed } from "../cli.errors.ts";
 import { checkWorkflowInput, parseNumberOption } from "../cli.inputs.ts";
 import { addRegionOptions, type RegionOptions, regionSpecFrom } from "./tiles.command.ts";
+
+type SeriesSamplingInput = z.input<typeof SeriesSamplingParser>;
 
 interface ChipsOptions extends RegionOptions {
   year: string;
@@ -28,8 +31,57 @@ interface ChipsOptions extends RegionOptions {
   maxChips?: string;
   chipCells?: string;
   tiles?: string;
+  kind?: string;
+  patch?: string;
+  perClass?: string;
+  evalPerClass?: string;
+  unlabelled?: string;
+  minDates?: string;
+  maxDates?: string;
+  blockPixels?: string;
   wait?: boolean;
   json?: boolean;
+}
+
+/** The series options, by flag: each is refused without `--kind series`. */
+const SeriesFlags = {
+  patch: "patch",
+  perClass: "per-class",
+  evalPerClass: "eval-per-class",
+  unlabelled: "unlabelled",
+  minDates: "min-dates",
+  maxDates: "max-dates",
+  blockPixels: "block-pixels",
+} as const;
+
+/** `--kind series`'s sampling from its flags, each checked with the workflow schema's own bounds. */
+function seriesSampling(options: ChipsOptions): SeriesSamplingInput | undefined {
+  const kind = options.kind ?? "chips";
+  if (kind !== "chips" && kind !== "series")
+    throw new InputError(`--kind '${kind}': expected chips or series`);
+  const given = Object.entries(SeriesFlags).filter(
+    ([key]) => options[key as keyof typeof SeriesFlags] !== undefined,
+  );
+  if (kind === "chips") {
+    if (given.length) throw new InputError(`--${given[0]?.[1]}: a --kind series option`);
+    return undefined;
+  }
+  const chipOnly = [
+    ["maxChips", "max-chips"],
+    ["chipCells", "chip-cells"],
+    ["blockChips", "block-chips"],
+  ] as const;
+  for (const [key, flag] of chipOnly)
+    if (options[key] !== undefined) throw new InputError(`--${flag}: a chips option, not --kind series's`);
+  if (options.split === "blocks")
+    throw new InputError("--split blocks: series split by --block-pixels blocks");
+  return Object.fromEntries(
+    given.map(([key, flag]) => [
+      key,
+      // Bounds are told by the workflow schema, in its words.
+      parseNumberOption(options[key as keyof typeof SeriesFlags] as string, flag, z.number()),
+    ]),
+  );
 }
 
 /** The workflow's input from the command line, checked with the workflow's own schema (exit 2 on a refusal). */
@@ -50,6 +102,7 @@ function chipsInput(options: ChipsOptions): ChipsInput {
   const maxChips = number(options.maxChips, "max-chips", ChipsInputParser.shape.maxChips.unwrap());
   // Bounds and the multiple of 16 are told by the workflow schema, in its words.
   const chipCells = number(options.chipCells, "chip-cells", z.number().int());
+  const series = seriesSampling(options);
   return checkWorkflowInput(
     ChipsInputParser,
     {
@@ -57,8 +110,9 @@ function chipsInput(options: ChipsOptions): ChipsInput {
       region,
       year: parseNumberOption(options.year, "year", SeasonYearParser),
       ...(options.tiles ? { tiles: options.tiles.split(",").map((t) => t.trim()) } : {}),
+      ...(series ? { series } : {}),
       split: {
-        ...(options.split ? { kind: options.split as "random" | "blocks" } : {}),
+        ...(options.split && !series ? { kind: options.split as "random" | "blocks" } : {}),
         ...(seed !== undefined ? { seed } : {}),
         ...(blockChips !== undefined ? { blockChips } : {}),
       },
@@ -88,6 +142,21 @@ export function registerChipsCommand(program: Command): void {
     .option("--max-chips <n>", "at most this many chips, a seeded choice")
     .option("--chip-cells <n>", "chip side in CDL pixels (default 224, the model's)")
     .option("--tiles <ids>", "only these HLS tiles of the region, by comma")
+    .option(
+      "--kind <kind>",
+      "chips (the seed's 18-band chips) or series (SITS-Former's per-pixel patch series, .npz)",
+      "chips",
+    )
+    .option("--patch <k>", "series: side of each date's patch, odd (default 5)")
+    .option("--per-class <n>", "series: at most n TRAIN series per class (default 100)")
+    .option(
+      "--eval-per-class <n>",
+      "series: at most n series per class in VALIDATE and TEST each (default --per-class)",
+    )
+    .option("--unlabelled <n>", "series: unlabelled series for pretraining, from TRAIN blocks (default 0)")
+    .option("--min-dates <n>", "series: whole-patch-clear dates a series needs (default 3)")
+    .option("--max-dates <n>", "series: observations staged per tile, the least cloudy (default 75)")
+    .option("--block-pixels <n>", "series: side of the split's blocks in label pixels (default 32)")
     .option("--wait", "wait for the dataset and print its summary")
     .option("--json", "print JSON")
     .action(async (options: ChipsOptions) => {
@@ -118,8 +187,9 @@ export function registerChipsCommand(program: Command): void {
         if (options.json) console.log(JSON.stringify({ workflowId, output, ...summary }));
         else {
           const skipped = summary.tiles.filter((t) => t.status === "skipped").length;
+          const what = input.series ? "series" : "chips";
           console.log(
-            `dataset ${summary.name}: ${summary.chips} chips (${summary.training} training, ${summary.validation} validation) from ${summary.tiles.length} tiles, ${skipped} skipped, ${failed.length} failed`,
+            `dataset ${summary.name}: ${summary.chips} ${what} (${summary.training} training, ${summary.validation} validation) from ${summary.tiles.length} tiles, ${skipped} skipped, ${failed.length} failed`,
           );
           for (const t of summary.tiles.filter((t) => t.status !== "done"))
             console.log(`  ${t.status} ${t.tileId}: ${t.reason ?? ""}`);
