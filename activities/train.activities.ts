@@ -167,7 +167,9 @@ export function createTrainActivities(s3: S3Client, config: Config) {
           log.info(`Train:Resume from ${formatS3Url(work, `${workPrefix}last.pt`)}`);
         }
         const args = [
-          ...["--model", input.model, "--data", data, "--work", checkpoints, "--size", input.variant],
+          // The Prithvi trainer builds one of several architectures; SITS-Former's trainer one.
+          ...(series ? [] : ["--model", input.model]),
+          ...["--data", data, "--work", checkpoints, "--size", input.variant],
           ...["--epochs", String(input.epochs), "--batch", String(input.batch), "--lr", String(input.lr)],
           ...["--weight-decay", String(input.weightDecay), "--eval-every", String(input.evalEvery)],
           ...["--seed", String(input.seed), "--dataset-sha256", arrays.datasetSha256],
