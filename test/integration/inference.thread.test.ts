@@ -4,9 +4,7 @@ import { join } from "node:path";
 import type { Client } from "@temporalio/client";
 import type { NativeConnection } from "@temporalio/worker";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DefaultSelectionLimits } from "../../lib/contracts/granule.contract.ts";
 import type { PredictedTile } from "../../lib/contracts/predict.contract.ts";
-import { DefaultSeasonWindows } from "../../lib/contracts/season.windows.ts";
 import type { TileWorkflowInput } from "../../lib/contracts/tile.contract.ts";
 import type { ModelManifest } from "../../lib/model/model.manifest.ts";
 import { loadModel, runBatch } from "../../lib/model/model.session.ts";
@@ -19,6 +17,7 @@ import { type CpuPool, startCpuPool } from "../support/cpu.pool.ts";
 import { testConfig } from "../support/test.config.ts";
 import { writeTestModel } from "../support/test.models.ts";
 import { writeTestWorld } from "../support/test.world.ts";
+import { tileWithModel } from "../support/tile.input.ts";
 
 // Batches of 4 windows, and windows that do not overlap (a quarter of the windows of the seed's
 // stride: the test needs three batches, and each costs seconds); the heartbeat timeout is 2 s, and
@@ -41,17 +40,7 @@ let slow: ModelManifest;
 let dense: ModelManifest;
 
 function tileInput(outputPrefix: string, model = slow): TileWorkflowInput {
-  return {
-    tileId: "19TCG",
-    year: 2022,
-    model: model.name,
-    windows: DefaultSeasonWindows,
-    ...DefaultSelectionLimits,
-    chip: model.chip,
-    outputPrefix,
-    inferenceQueue: config.taskQueues.inference,
-    inferenceHeartbeatSeconds: HeartbeatSeconds,
-  };
+  return { ...tileWithModel(config, model, outputPrefix), inferenceHeartbeatSeconds: HeartbeatSeconds };
 }
 
 beforeAll(async () => {
